@@ -1,0 +1,1 @@
+"""Data: simulations with ground truth, readers of fMRI/EEG/sEEG, public-dataset loaders."""

@@ -1,0 +1,1 @@
+"""Decoders (brain -> stimulus): image reconstruction and its metrics."""

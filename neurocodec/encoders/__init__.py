@@ -1,0 +1,1 @@
+"""Encoders (stimulus -> brain): ridge solvers, stimulus features, in-context encoders."""

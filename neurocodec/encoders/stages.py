@@ -1,0 +1,6 @@
+"""Pipeline stages of :mod:`neurocodec.encoders`.
+
+Importing this module registers them; the engine finds it through the
+``neurocodec.stages`` entry point. Each capability module below registers
+its own stages on import (keep those imports cheap: no torch/mne at top level).
+"""

@@ -1,0 +1,1 @@
+"""Features from brain data: functional connectivity and EEG tokens."""

@@ -1,0 +1,277 @@
+"""Run configuration (YAML) parsing, validation and planning.
+
+A run config looks like::
+
+    name: demo
+    cache: .neurocodec/cache        # optional, relative to the working folder
+    stages:
+      sim:                          # step id
+        stage: simulate_visual_fmri # registered stage name
+        params: {n_subjects: 3}
+      feats:
+        stage: gabor_features
+        inputs: {stimuli: sim}      # input name -> step id (or list, or a path)
+
+Every error names the YAML key at fault, e.g.
+``The 'stages.feats.params.n_orientations' must be a valid integer, got 'x'.``
+"""
+
+from __future__ import annotations
+
+import graphlib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Union
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from ._errors import ConfigError
+from ._registry import get_stage
+from ._stage import Stage, StageParams, is_key_field
+from ._store import FileHasher, hash_key, library_versions
+
+__all__ = ["RunConfig", "StepConfig", "PlannedStep", "Plan", "load_config", "plan_run", "read_yaml"]
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader that also reads ``1e-3`` (no dot) as a float, as YAML 1.2 does."""
+
+
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(
+        r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
+        |[-+]?(?:[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)
+        |\.[0-9_]+(?:[eE][-+]?[0-9]+)?
+        |[-+]?\.(?:inf|Inf|INF)
+        |\.(?:nan|NaN|NAN))$""",
+        re.X,
+    ),
+    list("-+0123456789."),
+)
+
+
+def read_yaml(path: str | Path) -> Any:
+    """Parse a YAML file (safe loader; ``1e-3`` is a float)."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"The 'config' must be an existing YAML file, got {str(path)!r}.")
+    try:
+        return yaml.load(path.read_text(), Loader=_Loader)
+    except yaml.YAMLError as err:
+        raise ConfigError(f"The 'config' must be valid YAML, got a parse error in {str(path)!r}: {err}") from None
+
+
+InputRef = Union[str, list[str]]
+
+
+class StepConfig(BaseModel):
+    """One step of a run."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    stage: str = Field(description="Registered stage name to run.")
+    params: dict[str, Any] = Field(default_factory=dict, description="The stage's parameters.")
+    inputs: dict[str, InputRef] = Field(
+        default_factory=dict,
+        description="Input name -> upstream step id, list of step ids, or a file/folder path.",
+    )
+    description: str = Field("", description="Free text shown in status and reports.")
+
+
+class RunConfig(BaseModel):
+    """A whole run: named steps forming a DAG."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    name: str = Field("run", description="Name of the run (used for run records and reports).")
+    description: str = Field("", description="Free text.")
+    cache: str | None = Field(None, description="Cache folder; overridden by --cache and NEUROCODEC_CACHE.")
+    report: bool = Field(True, description="Write report.html at the end of `run`.")
+    stages: dict[str, StepConfig] = Field(description="Step id -> step definition.")
+
+
+def _loc(prefix: str, loc: tuple[Any, ...]) -> str:
+    parts = [prefix] if prefix else []
+    parts += [str(p) for p in loc if not (isinstance(p, str) and p in {"str", "list[str]"})]
+    return ".".join(parts)
+
+
+def _first_error(err: ValidationError, prefix: str, data: Any) -> ConfigError:
+    e = err.errors()[0]
+    key = _loc(prefix, e["loc"])
+    if e["type"] == "extra_forbidden":
+        return ConfigError(f"The '{key}' is not a known option (check its spelling), got {e['input']!r}.")
+    if e["type"] == "missing":
+        return ConfigError(f"The '{key}' must be given, got nothing.")
+    msg = e["msg"]
+    msg = msg[0].lower() + msg[1:] if msg else msg
+    return ConfigError(f"The '{key}' must be valid: {msg}, got {e.get('input')!r}.")
+
+
+def validate_params(stage: type[Stage], params: dict[str, Any], key: str) -> StageParams:
+    """Validate ``params`` against ``stage.Params``; errors name ``key.<field>``."""
+    try:
+        return stage.Params.model_validate(params)
+    except ValidationError as err:
+        raise _first_error(err, key, params) from None
+
+
+def key_params(params: StageParams) -> dict[str, Any]:
+    """The parameters that enter the cache key (runtime fields excluded)."""
+    dumped = params.model_dump(mode="json")
+    return {k: v for k, v in dumped.items() if is_key_field(type(params), k)}
+
+
+@dataclass
+class PlannedStep:
+    """A validated step with its cache key."""
+
+    step_id: str
+    stage: str
+    params: dict[str, Any]
+    #: input name -> ("artifact", step_id) | ("artifacts", [step_ids]) | ("path", abs path)
+    inputs: dict[str, tuple[str, Any]]
+    key: str = ""
+    key_doc: dict[str, Any] = field(default_factory=dict)
+    upstream: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Plan:
+    """Steps in topological order."""
+
+    config: RunConfig
+    steps: dict[str, PlannedStep]
+    order: list[str]
+    base_dir: Path
+
+    def ancestors(self, step_id: str) -> set[str]:
+        seen, todo = set(), [step_id]
+        while todo:
+            s = todo.pop()
+            for u in self.steps[s].upstream:
+                if u not in seen:
+                    seen.add(u)
+                    todo.append(u)
+        return seen
+
+    def descendants(self, step_id: str) -> set[str]:
+        out = set()
+        for s in self.order:
+            if step_id in self.steps[s].upstream or out.intersection(self.steps[s].upstream):
+                out.add(s)
+        return out
+
+
+def load_config(source: str | Path | dict[str, Any]) -> tuple[RunConfig, Path]:
+    """Parse and validate the top level of a run config."""
+    if isinstance(source, dict):
+        data, base = source, Path.cwd()
+    else:
+        data, base = read_yaml(source), Path(source).absolute().parent
+    if not isinstance(data, dict):
+        raise ConfigError(f"The 'config' must be a mapping with a 'stages' key, got {type(data).__name__}.")
+    try:
+        return RunConfig.model_validate(data), base
+    except ValidationError as err:
+        raise _first_error(err, "", data) from None
+
+
+def plan_run(source: str | Path | dict[str, Any], cache_root: Path | None = None, *, check_paths: bool = True) -> Plan:
+    """Validate a run config completely and compute every step's cache key.
+
+    Parameters
+    ----------
+    source : path or dict
+        YAML file or already-parsed mapping.
+    cache_root : pathlib.Path, optional
+        Store root (for the file-hash memo).
+    check_paths : bool
+        If True, a missing path input raises; if False it is recorded in
+        ``PlannedStep.missing`` (for ``status`` / dry runs).
+    """
+    config, base = load_config(source)
+    if not config.stages:
+        raise ConfigError("The 'stages' must hold at least one step, got an empty mapping.")
+    steps: dict[str, PlannedStep] = {}
+    for sid, spec in config.stages.items():
+        if not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.\-\[\]=]*", sid):
+            raise ConfigError(f"The 'stages' keys must be step ids of letters, digits, '_', '-', '.', got {sid!r}.")
+        stage = get_stage(spec.stage, key=f"stages.{sid}.stage")
+        params = validate_params(stage, spec.params, f"stages.{sid}.params")
+        inputs: dict[str, tuple[str, Any]] = {}
+        upstream: list[str] = []
+        for name, ref in spec.inputs.items():
+            key = f"stages.{sid}.inputs.{name}"
+            if name not in stage.inputs:
+                raise ConfigError(
+                    f"The '{key}' is not an input of stage {stage.name!r} (inputs: {sorted(stage.inputs)}), got {ref!r}."
+                )
+            decl = stage.inputs[name]
+            if decl.kind == "path":
+                if not isinstance(ref, str):
+                    raise ConfigError(f"The '{key}' must be a file or folder path, got {ref!r}.")
+                p = Path(ref).expanduser()
+                inputs[name] = ("path", p if p.is_absolute() else (base / p))
+                continue
+            refs = [ref] if isinstance(ref, str) else list(ref)
+            if decl.kind == "artifact" and not isinstance(ref, str):
+                raise ConfigError(f"The '{key}' must be one step id, got {ref!r}.")
+            for r in refs:
+                if r not in config.stages:
+                    raise ConfigError(f"The '{key}' must name a step of this config, got {r!r} (missing input).")
+                if r == sid:
+                    raise ConfigError(f"The '{key}' must not name its own step, got {r!r} (cycle).")
+                up_stage = config.stages[r].stage
+                if decl.stages and up_stage not in decl.stages:
+                    raise ConfigError(
+                        f"The '{key}' must name a step of stage {' or '.join(decl.stages)}, got {r!r} (stage {up_stage!r})."
+                    )
+            upstream += [r for r in refs if r not in upstream]
+            inputs[name] = ("artifact", refs[0]) if decl.kind == "artifact" else ("artifacts", refs)
+        for name, decl in stage.inputs.items():
+            if decl.required and name not in inputs:
+                raise ConfigError(f"The 'stages.{sid}.inputs.{name}' must be given ({decl.description}), got nothing.")
+        steps[sid] = PlannedStep(sid, stage.name, params.model_dump(mode="json"), inputs, upstream=upstream)
+
+    sorter = graphlib.TopologicalSorter({sid: s.upstream for sid, s in steps.items()})
+    try:
+        order = list(sorter.static_order())
+    except graphlib.CycleError as err:
+        cycle = " -> ".join(err.args[1])
+        raise ConfigError(f"The 'stages' must form a DAG, got a cycle: {cycle}.") from None
+
+    hasher = FileHasher(cache_root)
+    for sid in order:
+        step = steps[sid]
+        stage = get_stage(step.stage)
+        params = stage.Params.model_validate(step.params)
+        doc_inputs: dict[str, Any] = {}
+        for name, (kind, ref) in sorted(step.inputs.items()):
+            if kind == "artifact":
+                doc_inputs[name] = {"artifact": steps[ref].key}
+            elif kind == "artifacts":
+                doc_inputs[name] = {"artifacts": [steps[r].key for r in ref]}
+            else:
+                if not Path(ref).exists():
+                    msg = f"The 'stages.{sid}.inputs.{name}' must be an existing file or folder, got {str(ref)!r}."
+                    if check_paths:
+                        raise ConfigError(msg)
+                    step.missing.append(msg)
+                    doc_inputs[name] = {"path": None}
+                    continue
+                doc_inputs[name] = {"path": hasher.hash_path(Path(ref))}
+        step.key_doc = {
+            "stage": stage.name,
+            "version": stage.version,
+            "libraries": library_versions(stage.libraries),
+            "params": key_params(params),
+            "inputs": doc_inputs,
+        }
+        step.key = hash_key(step.key_doc)
+    hasher.save()
+    return Plan(config=config, steps=steps, order=order, base_dir=base)
