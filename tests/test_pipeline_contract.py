@@ -1,0 +1,50 @@
+"""Meta-test: every registered stage follows the stage contract."""
+
+from __future__ import annotations
+
+import inspect
+
+import pytest
+from pydantic import BaseModel
+
+from neurocodec.pipeline import Input, Output, Stage, StageParams, registered_stages
+
+STAGES = registered_stages()
+
+
+def test_science_subpackages_register_stages():
+    modules = {cls.__module__.split(".")[1] for cls in STAGES.values() if cls.__module__.startswith("neurocodec.")}
+    assert modules, "no neurocodec stage registered"
+
+
+def _check_params_model(model: type[BaseModel], where: str) -> None:
+    cfg = model.model_config
+    assert cfg.get("extra") == "forbid", f"{where}: extra must be 'forbid'"
+    assert cfg.get("strict") is True, f"{where}: must be strict"
+    for fname, field in model.model_fields.items():
+        assert field.description and field.description.strip(), f"{where}.{fname} has no description"
+        ann = field.annotation
+        for sub in getattr(ann, "__args__", ()) + (ann,):
+            if inspect.isclass(sub) and issubclass(sub, BaseModel):
+                _check_params_model(sub, f"{where}.{fname}")
+
+
+@pytest.mark.parametrize("name", sorted(STAGES))
+def test_stage_contract(name):
+    cls = STAGES[name]
+    assert issubclass(cls, Stage)
+    assert cls.name == name and isinstance(cls.version, int) and cls.version >= 1
+    assert cls.describe(), f"{name}: needs a docstring"
+    assert issubclass(cls.Params, StageParams)
+    _check_params_model(cls.Params, f"{name}.Params")
+    assert cls.outputs, f"{name}: declares no outputs"
+    for oname, out in cls.outputs.items():
+        assert isinstance(out, Output) and out.path and out.description, f"{name}.outputs.{oname}"
+    for iname, inp in cls.inputs.items():
+        assert isinstance(inp, Input) and inp.description, f"{name}.inputs.{iname}"
+        assert inp.kind in ("artifact", "artifacts", "path")
+        for up in inp.stages:
+            assert up in STAGES, f"{name}.inputs.{iname} accepts unknown stage {up!r}"
+    assert isinstance(cls.libraries, tuple) and all(isinstance(x, str) for x in cls.libraries)
+    sig = inspect.signature(cls.run)
+    assert list(sig.parameters)[:4] == ["self", "params", "inputs", "out_dir"]
