@@ -103,3 +103,17 @@ class ToyFail(Stage):
 
     def run(self, params, inputs, out_dir):
         raise RuntimeError("toy failure")
+
+
+def _toy_report(cls, artifact):
+    import matplotlib.pyplot as plt
+
+    from neurocodec.pipeline.report import Figure, Section, Table
+
+    values = artifact.load("values")
+    fig, ax = plt.subplots(figsize=(3, 2))
+    ax.plot(values)
+    return Section("Toy values", [Figure.from_matplotlib(fig, "values"), Table(["n"], [[len(values)]])])
+
+
+ToyMake.report = classmethod(_toy_report)

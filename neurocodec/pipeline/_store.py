@@ -258,7 +258,7 @@ class ArtifactStore:
         if not self.root.is_dir():
             return
         for stage_dir in sorted(p for p in self.root.iterdir() if p.is_dir() and not p.name.startswith(".")):
-            if stage_dir.name == "runs":
+            if stage_dir.name in ("runs", "reports"):
                 continue
             for d in sorted(p for p in stage_dir.iterdir() if p.is_dir() and not p.name.startswith(".")):
                 art = self.open(stage_dir.name, d.name)
