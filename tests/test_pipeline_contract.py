@@ -12,6 +12,12 @@ from neurocodec.pipeline import Input, Output, Stage, StageParams, registered_st
 STAGES = registered_stages()
 
 
+def test_every_stage_module_imports():
+    from neurocodec.pipeline._registry import PLUGIN_ERRORS
+
+    assert not PLUGIN_ERRORS, PLUGIN_ERRORS
+
+
 def test_science_subpackages_register_stages():
     modules = {cls.__module__.split(".")[1] for cls in STAGES.values() if cls.__module__.startswith("neurocodec.")}
     assert modules, "no neurocodec stage registered"

@@ -10,6 +10,7 @@ imports them by name.
 from __future__ import annotations
 
 import importlib
+import logging
 import os
 from importlib.metadata import entry_points
 
@@ -18,8 +19,12 @@ from ._stage import Stage
 
 __all__ = ["register_stage", "get_stage", "registered_stages", "load_plugins"]
 
+log = logging.getLogger("neurocodec")
+
 _STAGES: dict[str, type[Stage]] = {}
 _LOADED = False
+#: module -> error text, for stage modules that failed to import
+PLUGIN_ERRORS: dict[str, str] = {}
 
 
 def register_stage(cls: type[Stage]) -> type[Stage]:
@@ -44,7 +49,11 @@ def load_plugins() -> None:
     modules = [ep.value for ep in entry_points(group="neurocodec.stages")]
     modules += [m.strip() for m in os.environ.get("NEUROCODEC_PLUGINS", "").split(",") if m.strip()]
     for module in modules:
-        importlib.import_module(module)
+        try:
+            importlib.import_module(module)
+        except Exception as err:  # one broken plugin must not disable the others
+            PLUGIN_ERRORS[module] = f"{type(err).__name__}: {err}"
+            log.warning("Stage module %s failed to import: %s", module, PLUGIN_ERRORS[module])
     _LOADED = True
 
 
@@ -65,5 +74,6 @@ def get_stage(name: str, *, key: str = "stage") -> type[Stage]:
     stages = registered_stages()
     if name not in stages:
         known = ", ".join(stages) or "(none)"
-        raise ConfigError(f"The '{key}' names an unknown stage, got {name!r}; known stages: {known}.")
+        broken = "".join(f" Stage module {m} failed to import ({e})." for m, e in PLUGIN_ERRORS.items())
+        raise ConfigError(f"The '{key}' must name a registered stage, got {name!r}; known stages: {known}.{broken}")
     return stages[name]
