@@ -63,6 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("run", nargs="?", default="latest")
     rep.add_argument("--cache")
     rep.add_argument("-o", "--output", help="Output HTML path (default: next to the run record).")
+    d = sub.add_parser("docs", help="Print (or write) the configuration reference of every stage option.")
+    d.add_argument("-o", "--output", help="Write to this file instead of stdout (e.g. docs/configuration.md).")
     return p
 
 
@@ -182,6 +184,16 @@ def main(argv: list[str] | None = None) -> int:
             return _cmd_ls(args)
         if args.command == "report":
             return _cmd_report(args)
+        if args.command == "docs":
+            from ._docs import config_reference_markdown
+
+            text = config_reference_markdown()
+            if args.output:
+                Path(args.output).parent.mkdir(parents=True, exist_ok=True)
+                Path(args.output).write_text(text)
+            else:
+                sys.stdout.write(text)
+            return 0
     except NeuroCodecError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
