@@ -1,0 +1,410 @@
+"""Simulated visual fMRI experiment (NSD-like) from a known voxelwise encoding model.
+
+Early-visual voxels follow the Gabor-energy population receptive field model
+of Kay et al. (2008): a Gaussian pRF over space times a tuning to orientation
+and spatial frequency applied to compressed Gabor contrast energy. Higher-level
+voxels are tuned to the stimulus category or to global image statistics. Every
+response is linear in the standardised true features ``VisualExperiment.features``
+so the ground truth (weights, noiseless responses, noise ceiling) is exact.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ...pipeline import bad_value, check, load_arrays, load_json, save_array, save_arrays, save_json, save_table
+from ._images import CATEGORY_NAMES, cell_centres, gabor_energy, make_stimuli, pool_grid
+
+__all__ = ["SubjectResponses", "VisualExperiment", "simulate_visual_experiment", "stimulus_features"]
+
+FORMAT = "neurocodec.visual_experiment"
+_GLOBAL = ["luminance", "contrast", "red", "green", "blue", "saturation", "edge_density"]
+
+
+@dataclass
+class SubjectResponses:
+    """One simulated subject: single-trial betas and the ground truth behind them.
+
+    Attributes
+    ----------
+    trial_image_ids_train, trial_image_ids_test : ndarray, shape (n_trials,), int64
+        Image shown on each trial (indices into ``VisualExperiment.stimuli``),
+        repeats included, in presentation order.
+    betas_train, betas_test : ndarray, shape (n_trials, n_voxels), float32
+        Single-trial betas (true response + trial noise).
+    noiseless : ndarray, shape (n_images, n_voxels), float32
+        True response of every voxel to every image.
+    noise_ceiling : ndarray, shape (n_voxels,), float32
+        Pearson r between the noiseless response and the repeat-averaged test
+        betas expected from the noise level: ``sqrt(s2 / (s2 + noise_sd**2 / n_repeats))``
+        with ``s2`` the variance of the noiseless response over the test images.
+    voxel_kind : ndarray, shape (n_voxels,), str
+        ``"prf"``, ``"category"`` or ``"global"``.
+    prf : pandas.DataFrame
+        One row per voxel: ``voxel, kind, x, y, sigma`` (pRF centre and size in
+        image-width fractions, x rightwards and y downwards from the top-left
+        corner; NaN for non-pRF voxels), ``orientation`` (radians),
+        ``spatial_frequency`` (cycles per image), ``category`` (preferred
+        category name or ``"none"``), ``snr``, ``noise_sd``, ``intercept``.
+    weights : ndarray, shape (n_features, n_voxels), float32
+        True weights: ``noiseless = features @ weights + intercept``.
+    intercept : ndarray, shape (n_voxels,), float32
+    noise_sd : ndarray, shape (n_voxels,), float32
+        Standard deviation of the single-trial noise.
+    """
+
+    trial_image_ids_train: np.ndarray
+    betas_train: np.ndarray
+    trial_image_ids_test: np.ndarray
+    betas_test: np.ndarray
+    noiseless: np.ndarray
+    noise_ceiling: np.ndarray
+    voxel_kind: np.ndarray
+    prf: Any
+    weights: np.ndarray
+    intercept: np.ndarray
+    noise_sd: np.ndarray
+
+    @property
+    def n_voxels(self) -> int:
+        return self.noiseless.shape[1]
+
+    def mean_betas(self, split: str = "test") -> tuple[np.ndarray, np.ndarray]:
+        """Betas averaged over the repeats of each image.
+
+        Parameters
+        ----------
+        split : {"train", "test"}
+
+        Returns
+        -------
+        image_ids : ndarray, shape (n_unique,), int64
+            Sorted unique image ids.
+        betas : ndarray, shape (n_unique, n_voxels), float32
+        """
+        if split not in ("train", "test"):
+            raise bad_value("split", "'train' or 'test'", split)
+        ids = getattr(self, f"trial_image_ids_{split}")
+        betas = getattr(self, f"betas_{split}")
+        uniq, inv = np.unique(ids, return_inverse=True)
+        sums = np.zeros((len(uniq), betas.shape[1]), np.float64)
+        np.add.at(sums, inv, betas)
+        counts = np.bincount(inv, minlength=len(uniq))[:, None]
+        return uniq.astype(np.int64), (sums / counts).astype(np.float32)
+
+    _ARRAYS = ("trial_image_ids_train", "betas_train", "trial_image_ids_test", "betas_test", "noiseless",
+               "noise_ceiling", "voxel_kind", "weights", "intercept", "noise_sd")
+
+    def save(self, folder: str | Path) -> Path:
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        save_arrays(folder / "responses.npz", **{k: getattr(self, k) for k in self._ARRAYS})
+        save_table(folder / "voxels.tsv", self.prf)
+        return folder
+
+    @classmethod
+    def load(cls, folder: str | Path) -> "SubjectResponses":
+        import pandas as pd
+
+        folder = Path(folder)
+        arrays = load_arrays(folder / "responses.npz")
+        prf = pd.read_csv(folder / "voxels.tsv", sep="\t", keep_default_na=False, na_values=["", "nan", "NaN"])
+        return cls(prf=prf, **arrays)
+
+
+@dataclass
+class VisualExperiment:
+    """A simulated image-viewing fMRI experiment (see :func:`simulate_visual_experiment`).
+
+    Attributes
+    ----------
+    stimuli : ndarray, shape (n_images, H, W, 3), float32 in [0, 1]
+    categories : ndarray, shape (n_images,), int64
+    category_names : list of str
+    train_image_ids : ndarray, shape (n_train_images,), int64
+    test_image_ids : ndarray, shape (n_test_images,), int64
+        Shared test images seen by every subject ``n_repeats`` times.
+    subjects : dict of str to SubjectResponses
+        Keys ``"sub-01"``, ``"sub-02"``, ...
+    features : ndarray, shape (n_images, n_features), float32
+        The true (standardised) features of the encoding model.
+    feature_names : list of str
+    params : dict
+        The simulation parameters (orientations, spatial frequencies, grid, ...).
+    """
+
+    stimuli: np.ndarray
+    categories: np.ndarray
+    category_names: list[str]
+    train_image_ids: np.ndarray
+    test_image_ids: np.ndarray
+    subjects: dict[str, SubjectResponses]
+    features: np.ndarray
+    feature_names: list[str]
+    params: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def n_images(self) -> int:
+        return self.stimuli.shape[0]
+
+    def save(self, folder: str | Path) -> Path:
+        """Write the experiment to ``folder`` (npy/npz + TSV + JSON, no pickle).
+
+        Layout: ``experiment.json``, ``stimuli.npy``, ``features.npy``,
+        ``splits.npz`` (categories, train/test ids), ``images.tsv`` and
+        ``subjects/<sub-XX>/{responses.npz, voxels.tsv}``.
+        """
+        import pandas as pd
+
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        save_array(folder / "stimuli.npy", self.stimuli.astype(np.float32))
+        save_array(folder / "features.npy", self.features.astype(np.float32))
+        save_arrays(folder / "splits.npz", categories=self.categories, train_image_ids=self.train_image_ids,
+                    test_image_ids=self.test_image_ids)
+        split = np.full(self.n_images, "unused", dtype=object)
+        split[self.train_image_ids] = "train"
+        split[self.test_image_ids] = "test"
+        save_table(folder / "images.tsv", pd.DataFrame({
+            "image_id": np.arange(self.n_images), "category": self.categories,
+            "category_name": np.asarray(self.category_names)[self.categories], "split": split}))
+        for name, sub in self.subjects.items():
+            sub.save(folder / "subjects" / name)
+        save_json(folder / "experiment.json", {
+            "format": FORMAT, "version": 1, "category_names": list(self.category_names),
+            "feature_names": list(self.feature_names), "subjects": list(self.subjects), "params": self.params})
+        return folder
+
+    @classmethod
+    def load(cls, folder: str | Path) -> "VisualExperiment":
+        """Read a folder written by :meth:`save` (e.g. ``inputs["experiment"].path``)."""
+        folder = Path(folder)
+        meta_path = folder / "experiment.json"
+        if not meta_path.is_file():
+            raise bad_value("folder", "a visual experiment folder holding experiment.json", str(folder),
+                            exc=FileNotFoundError)
+        meta = load_json(meta_path)
+        check(meta.get("format") == FORMAT, "format", repr(FORMAT), meta.get("format"), of="experiment.json")
+        splits = load_arrays(folder / "splits.npz")
+        return cls(
+            stimuli=np.load(folder / "stimuli.npy", allow_pickle=False),
+            categories=splits["categories"], category_names=list(meta["category_names"]),
+            train_image_ids=splits["train_image_ids"], test_image_ids=splits["test_image_ids"],
+            subjects={s: SubjectResponses.load(folder / "subjects" / s) for s in meta["subjects"]},
+            features=np.load(folder / "features.npy", allow_pickle=False),
+            feature_names=list(meta["feature_names"]), params=meta["params"])
+
+
+def stimulus_features(images, categories, n_categories, orientations, spatial_frequencies, grid):
+    """The true features of the encoding model, standardised over images.
+
+    Parameters
+    ----------
+    images : ndarray, shape (n_images, H, W, 3)
+    categories : ndarray, shape (n_images,)
+    n_categories : int
+    orientations, spatial_frequencies : array-like
+        Gabor channel centres (radians; cycles per image).
+    grid : int
+        Spatial pooling cells per side.
+
+    Returns
+    -------
+    features : ndarray, shape (n_images, n_features), float32
+        Columns: compressed pooled Gabor energy (orientation x frequency x grid
+        row x grid column, C order), category one-hot, global statistics.
+    names : list of str
+    """
+    orientations, spatial_frequencies = np.asarray(orientations), np.asarray(spatial_frequencies)
+    gray = images @ np.array([0.299, 0.587, 0.114], np.float32)
+    gray = gray - gray.mean(axis=(1, 2), keepdims=True)
+    energy = gabor_energy(gray, orientations, spatial_frequencies)
+    pooled = pool_grid(energy, grid)  # (n, O, S, g, g)
+    scale = np.median(pooled) + 1e-8
+    gabor = np.log1p(pooled / scale).reshape(len(images), -1)
+    onehot = np.eye(n_categories, dtype=np.float32)[categories]
+    gy, gx = np.gradient(gray, axis=(1, 2))
+    glob = np.column_stack([
+        images.mean(axis=(1, 2, 3)), gray.std(axis=(1, 2)), *images.mean(axis=(1, 2)).T,
+        (images.max(axis=3) - images.min(axis=3)).mean(axis=(1, 2)), np.sqrt(gx**2 + gy**2).mean(axis=(1, 2))])
+    feats = np.concatenate([gabor, onehot, glob], axis=1).astype(np.float64)
+    feats = (feats - feats.mean(0)) / np.where(feats.std(0) > 1e-8, feats.std(0), 1.0)
+    names = [f"gabor_o{i}_sf{j}_y{r}_x{c}" for i in range(len(orientations)) for j in range(len(spatial_frequencies))
+             for r in range(grid) for c in range(grid)]
+    names += [f"category_{k}" for k in range(n_categories)] + [f"global_{g}" for g in _GLOBAL]
+    return feats.astype(np.float32), names
+
+
+def _voxel_weights(rng, n_voxels, kinds, n_features, orientations, sfs, grid, n_categories, category_names):
+    """Ground-truth weights (n_features, n_voxels) and the per-voxel parameter table columns."""
+    n_o, n_s = len(orientations), len(sfs)
+    n_gabor = n_o * n_s * grid * grid
+    w = np.zeros((n_features, n_voxels))
+    cols = {k: np.full(n_voxels, np.nan) for k in ("x", "y", "sigma", "orientation", "spatial_frequency")}
+    pref_cat = np.full(n_voxels, "none", dtype=object)
+    centres = cell_centres(grid)  # (g, g, 2)
+    prf = np.flatnonzero(kinds == "prf")
+    if prf.size:
+        x, y = rng.uniform(0.1, 0.9, (2, prf.size))
+        sigma = np.clip(np.exp(rng.normal(np.log(0.1), 0.4, prf.size)), 0.04, 0.35)
+        oi, si = rng.integers(0, n_o, prf.size), rng.integers(0, n_s, prf.size)
+        d2 = (centres[None, ..., 0] - x[:, None, None]) ** 2 + (centres[None, ..., 1] - y[:, None, None]) ** 2
+        space = np.exp(-d2 / (2 * sigma[:, None, None] ** 2))
+        space /= space.sum(axis=(1, 2), keepdims=True)
+        ori = np.exp(1.5 * (np.cos(2 * (orientations[None] - orientations[oi][:, None])) - 1))  # (v, O)
+        sf = np.exp(-np.log2(sfs[None] / sfs[si][:, None]) ** 2 / 2)  # (v, S), 1-octave sd
+        full = ori[:, :, None, None, None] * sf[:, None, :, None, None] * space[:, None, None]
+        w[:n_gabor, prf] = full.reshape(prf.size, -1).T
+        cols["x"][prf], cols["y"][prf], cols["sigma"][prf] = x, y, sigma
+        cols["orientation"][prf], cols["spatial_frequency"][prf] = orientations[oi], sfs[si]
+    cat = np.flatnonzero(kinds == "category")
+    if cat.size:
+        pc = rng.integers(0, n_categories, cat.size)
+        block = rng.normal(0, 0.15, (n_categories, cat.size))
+        block[pc, np.arange(cat.size)] = 1.0
+        w[n_gabor:n_gabor + n_categories, cat] = block
+        pref_cat[cat] = np.asarray(category_names)[pc]
+    glob = np.flatnonzero(kinds == "global")
+    n_g = n_features - n_gabor - n_categories
+    for v in glob:
+        pick = rng.choice(n_g, size=2, replace=False)
+        w[n_gabor + n_categories + pick, v] = rng.choice([-1.0, 1.0], 2) * rng.uniform(0.5, 1.0, 2)
+    return w, cols, pref_cat
+
+
+def _subject(rng, name, n_vox, feats, categories, category_names, train_pool, test_ids, p):
+    import pandas as pd
+
+    n_prf = int(round(p["fraction_prf"] * n_vox))
+    n_cat = min(n_vox - n_prf, int(round(p["fraction_category"] * n_vox)))
+    kinds = np.array(["prf"] * n_prf + ["category"] * n_cat + ["global"] * (n_vox - n_prf - n_cat))
+    ori, sfs = np.asarray(p["orientations"]), np.asarray(p["spatial_frequencies"])
+    w, cols, pref_cat = _voxel_weights(rng, n_vox, kinds, feats.shape[1], ori, sfs, p["grid"],
+                                       len(category_names), category_names)
+    signal = feats.astype(np.float64) @ w
+    gain = rng.uniform(0.5, 1.5, n_vox) / np.where(signal.std(0) > 0, signal.std(0), 1.0)
+    w *= gain
+    intercept = rng.normal(1.0, 0.3, n_vox)
+    noiseless = feats.astype(np.float64) @ w + intercept
+    snr = p["snr"] * np.exp(rng.normal(0, p["snr_spread"], n_vox)) if p["snr_spread"] > 0 else np.full(n_vox, p["snr"])
+    noise_sd = (noiseless - intercept).std(0) / snr
+
+    def trials(ids, n_rep):
+        order = np.repeat(ids, n_rep)
+        rng.shuffle(order)
+        rho = p["noise_correlation"]
+        z = np.sqrt(1 - rho) * rng.standard_normal((len(order), n_vox)) + np.sqrt(rho) * rng.standard_normal((len(order), 1))
+        return order.astype(np.int64), (noiseless[order] + z * noise_sd).astype(np.float32)
+
+    n_own = int(round(p["train_fraction"] * len(train_pool)))
+    own = np.sort(rng.choice(train_pool, size=n_own, replace=False)) if n_own < len(train_pool) else train_pool
+    ids_tr, b_tr = trials(own, p["n_repeats_train"])
+    ids_te, b_te = trials(test_ids, p["n_repeats"])
+    s2 = noiseless[test_ids].var(0)
+    ceiling = np.sqrt(s2 / (s2 + noise_sd**2 / p["n_repeats"]))
+    table = pd.DataFrame({"voxel": np.arange(n_vox), "kind": kinds, **cols, "category": pref_cat,
+                          "snr": snr, "noise_sd": noise_sd, "intercept": intercept})
+    return SubjectResponses(ids_tr, b_tr, ids_te, b_te, noiseless.astype(np.float32), ceiling.astype(np.float32),
+                            kinds, table, w.astype(np.float32), intercept.astype(np.float32), noise_sd.astype(np.float32))
+
+
+def simulate_visual_experiment(n_subjects=4, n_voxels=None, image_size=32, n_train_images=400, n_test_images=50,
+                               n_repeats=3, n_repeats_train=1, snr=1.0, snr_spread=0.3, fraction_prf=0.6,
+                               fraction_category=0.25, n_orientations=4, spatial_frequencies=None, grid=None,
+                               noise_correlation=0.1, train_fraction=1.0, seed=0) -> VisualExperiment:
+    """Simulate an NSD-like visual fMRI experiment with known ground truth.
+
+    Parameters
+    ----------
+    n_subjects : int
+        Number of subjects (> 0).
+    n_voxels : int or list of int, optional
+        Voxels per subject (each > 0); an int gives every subject the same
+        count. Default ``300, 350, 400, ...`` (50 more per subject).
+    image_size : int
+        Stimulus side in pixels (>= 8).
+    n_train_images, n_test_images : int
+        Sizes of the training pool and of the shared test set (> 0).
+    n_repeats : int
+        Presentations of each test image per subject (NSD: 3).
+    n_repeats_train : int
+        Presentations of each training image per subject.
+    snr : float
+        Single-trial signal-to-noise ratio (std of the true response over
+        images / std of the trial noise); > 0.
+    snr_spread : float
+        Standard deviation of the log-normal spread of per-voxel SNR around
+        ``snr`` (0: every voxel has ``snr``).
+    fraction_prf, fraction_category : float
+        Fractions of Gabor-pRF and category-tuned voxels; the rest are tuned to
+        global image statistics.
+    n_orientations : int
+        Gabor orientations evenly spaced in [0, pi).
+    spatial_frequencies : list of float, optional
+        Gabor spatial frequencies in cycles per image; default the octaves
+        2, 4, 8, ... below ``image_size / 3``.
+    grid : int, optional
+        Spatial pooling cells per side (default ``min(8, image_size // 4)``).
+    noise_correlation : float
+        Fraction of the trial noise variance shared by all voxels, in [0, 1).
+    train_fraction : float
+        Fraction of the training pool each subject sees, in (0, 1]
+        (1: all subjects share the same training images).
+    seed : int or None
+        Random seed.
+
+    Returns
+    -------
+    VisualExperiment
+    """
+    check(isinstance(n_subjects, (int, np.integer)) and n_subjects > 0, "n_subjects", "an int > 0", n_subjects)
+    if n_voxels is None:
+        n_voxels = [300 + 50 * i for i in range(n_subjects)]
+    elif isinstance(n_voxels, (int, np.integer)):
+        n_voxels = [int(n_voxels)] * n_subjects
+    n_voxels = [int(v) for v in n_voxels]
+    check(len(n_voxels) == n_subjects, "n_voxels", f"an int or a list of {n_subjects} ints (one per subject)", n_voxels)
+    check(all(v > 0 for v in n_voxels), "n_voxels", "> 0 for every subject", n_voxels)
+    check(image_size >= 8, "image_size", ">= 8 pixels", image_size)
+    check(n_train_images > 0, "n_train_images", "> 0", n_train_images)
+    check(n_test_images > 0, "n_test_images", "> 0", n_test_images)
+    check(n_repeats >= 1, "n_repeats", ">= 1", n_repeats)
+    check(n_repeats_train >= 1, "n_repeats_train", ">= 1", n_repeats_train)
+    check(np.isfinite(snr) and snr > 0, "snr", "> 0", snr)
+    check(snr_spread >= 0, "snr_spread", ">= 0", snr_spread)
+    check(0 <= fraction_prf <= 1 and 0 <= fraction_category <= 1 and fraction_prf + fraction_category <= 1,
+          "fraction_prf + fraction_category", "fractions in [0, 1] summing to <= 1", (fraction_prf, fraction_category))
+    check(n_orientations >= 1, "n_orientations", ">= 1", n_orientations)
+    check(0 <= noise_correlation < 1, "noise_correlation", "in [0, 1)", noise_correlation)
+    check(0 < train_fraction <= 1, "train_fraction", "in (0, 1]", train_fraction)
+    if spatial_frequencies is None:
+        spatial_frequencies = [f for f in (2.0, 4.0, 8.0, 16.0, 32.0) if f <= image_size / 3] or [image_size / 4]
+    spatial_frequencies = [float(f) for f in spatial_frequencies]
+    check(len(spatial_frequencies) > 0 and all(0 < f <= image_size / 2 for f in spatial_frequencies),
+          "spatial_frequencies", f"values in (0, {image_size / 2}] cycles per image (Nyquist)", spatial_frequencies)
+    grid = int(grid) if grid is not None else max(1, min(8, image_size // 4))
+    check(1 <= grid <= image_size, "grid", f"in [1, image_size={image_size}]", grid)
+
+    rng = np.random.default_rng(seed)
+    n_images = n_train_images + n_test_images
+    stimuli, categories = make_stimuli(n_images, image_size, seed=rng.integers(2**32))
+    perm = rng.permutation(n_images)
+    test_ids, train_ids = np.sort(perm[:n_test_images]), np.sort(perm[n_test_images:])
+    orientations = np.arange(n_orientations) * np.pi / n_orientations
+    feats, names = stimulus_features(stimuli, categories, len(CATEGORY_NAMES), orientations,
+                                     np.asarray(spatial_frequencies), grid)
+    p = dict(n_subjects=n_subjects, n_voxels=n_voxels, image_size=image_size, n_train_images=n_train_images,
+             n_test_images=n_test_images, n_repeats=n_repeats, n_repeats_train=n_repeats_train, snr=float(snr),
+             snr_spread=float(snr_spread), fraction_prf=float(fraction_prf), fraction_category=float(fraction_category),
+             orientations=orientations.tolist(), spatial_frequencies=spatial_frequencies, grid=grid,
+             noise_correlation=float(noise_correlation), train_fraction=float(train_fraction), seed=seed)
+    subjects = {}
+    for i, (child, nv) in enumerate(zip(rng.spawn(n_subjects), n_voxels)):
+        name = f"sub-{i + 1:02d}"
+        subjects[name] = _subject(child, name, nv, feats, categories, CATEGORY_NAMES, train_ids, test_ids, p)
+    return VisualExperiment(stimuli, categories, list(CATEGORY_NAMES), train_ids.astype(np.int64),
+                            test_ids.astype(np.int64), subjects, feats, names, p)
