@@ -8,7 +8,7 @@ from pydantic import Field
 
 from ...pipeline import Output, Stage, StageParams, register_stage
 
-__all__ = ["SimulateVisualFMRI", "VisualParams"]
+__all__ = ["SimulateVisualFMRI", "VisualParams", "SimulateRestFMRI", "RestParams"]
 
 
 class VisualParams(StageParams):
@@ -60,3 +60,60 @@ class SimulateVisualFMRI(Stage):
         kw = params.model_dump()
         exp = simulate_visual_experiment(**kw)
         exp.save(out_dir)
+
+
+class RestParams(StageParams):
+    n_subjects: int = Field(60, gt=0, description="Subjects in total, spread evenly over the sites.")
+    n_rois: int = Field(100, ge=4, description="Regions of interest (bilateral atlas-like layout).")
+    n_networks: int = Field(7, ge=1, description="Networks of the block structure (Yeo-7-like names when <= 7).")
+    n_sites: int = Field(3, gt=0, description="Acquisition sites; per-site settings default to the built-in presets (cycled).")
+    site_tr: Optional[list[float]] = Field(None, description="TR in seconds per site (default 2.0, 2.5, 0.8, ...).")
+    site_n_times: Optional[list[int]] = Field(None, description="Volumes per subject per site (default 150, 120, 300, ...).")
+    site_noise: Optional[list[float]] = Field(None, description="Measurement-noise sd per site, relative to unit signal (default 0.5, 0.8, 0.3, ...).")
+    site_global_signal: Optional[list[float]] = Field(None, description="Global-signal weight per site (default 0.2, 0.5, 0.0, ...).")
+    site_group_fraction: Optional[list[float]] = Field(None, description="Fraction of group-1 subjects per site (default 0.3, 0.5, 0.7, ...).")
+    n_differing_edges: int = Field(20, ge=0, description="Edges whose correlation differs between the two groups.")
+    effect_size: float = Field(0.2, ge=0, le=0.25, description="Correlation change on the differing edges.")
+    seed: int = Field(0, description="Random seed.")
+
+
+def _rest_sites(params) -> list[dict]:
+    from ...pipeline import check
+    from ._rest import DEFAULT_SITES
+
+    sites = [dict(DEFAULT_SITES[k % len(DEFAULT_SITES)], name=f"site{k + 1}") for k in range(params.n_sites)]
+    for key in ("tr", "n_times", "noise", "global_signal", "group_fraction"):
+        values = getattr(params, f"site_{key}")
+        if values is None:
+            continue
+        check(len(values) == params.n_sites, f"site_{key}", f"a list of n_sites={params.n_sites} values", values)
+        for site, v in zip(sites, values):
+            site[key] = v
+    return sites
+
+
+@register_stage
+class SimulateRestFMRI(Stage):
+    """Simulated multi-site resting-state ROI time series with planted group differences in known edges.
+
+    Read the artifact folder with ``RestingStateCohort.load(inputs[...].path)``.
+    """
+
+    name = "simulate_rest_fmri"
+    version = 1
+    Params = RestParams
+    outputs = {
+        "timeseries": Output("timeseries.npz", "One (n_times_i, n_rois) float32 array per subject, keyed by subject id."),
+        "subjects": Output("subjects.tsv", "subject, site, group (0/1), tr, n_times, noise_sd, global_signal."),
+        "rois": Output("rois.tsv", "name, x, y, z (MNI-like mm), network."),
+        "ground_truth": Output("ground_truth.npz", "covariance (2, n_rois, n_rois) per group, differing_edges (n_rois, n_rois) bool."),
+        "metadata": Output("cohort.json", "Simulation parameters (sites included)."),
+    }
+
+    def run(self, params, inputs, out_dir):
+        from ._rest import simulate_rest_cohort
+
+        cohort = simulate_rest_cohort(n_subjects=params.n_subjects, n_rois=params.n_rois, n_networks=params.n_networks,
+                                      sites=_rest_sites(params), n_differing_edges=params.n_differing_edges,
+                                      effect_size=params.effect_size, seed=params.seed)
+        cohort.save(out_dir)
