@@ -5,3 +5,4 @@ Importing this module registers them; the engine finds it through the
 its own stages on import (keep those imports cheap: no torch/mne at top level).
 """
 from .simulate import stages as _simulate_stages  # noqa: F401
+from .ingest import stages as _ingest_stages  # noqa: F401

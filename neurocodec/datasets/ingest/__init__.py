@@ -1,0 +1,1 @@
+"""Pipeline stages of the ingest layer (fMRI, EEG/sEEG, BIDS, public datasets)."""

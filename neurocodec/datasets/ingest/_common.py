@@ -1,0 +1,37 @@
+"""Helpers shared by the ingest stages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from ...pipeline import bad_value
+
+
+def expand_files(path: Path | None, pattern: str, *, name: str) -> list[Path]:
+    """A file, or the sorted files of a folder matching ``pattern`` (recursive glob)."""
+    if path is None:
+        return []
+    path = Path(path)
+    if path.is_file():
+        return [path]
+    files = sorted(p for p in path.glob(pattern) if p.is_file())
+    if not files:
+        raise bad_value(name, f"a file or a folder with files matching {pattern!r}", f"<nothing matches in {str(path)!r}>", exc=FileNotFoundError)
+    return files
+
+
+def artifact_files(artifact: Any, pattern: str, *, name: str) -> list[Path]:
+    """Files of an upstream artifact matching ``pattern``."""
+    files = sorted(p for p in Path(artifact.path).glob(pattern) if p.is_file())
+    if not files:
+        raise bad_value(name, f"an artifact holding files matching {pattern!r}", f"<{artifact.stage}/{artifact.key[:12]} without such files>")
+    return files
+
+
+def one_source(inputs: dict, names: tuple[str, str]) -> str:
+    """Exactly one of two alternative inputs must be given; return its name."""
+    given = [n for n in names if n in inputs]
+    if len(given) != 1:
+        raise bad_value("inputs", f"exactly one of {names[0]!r} or {names[1]!r}", f"<{given or 'neither'}>")
+    return given[0]

@@ -1,0 +1,147 @@
+"""EEG / sEEG ingest stages: ``load_eeg`` (any MNE format -> preprocessed FIF) and ``epoch_eeg``."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Literal, Optional
+
+import numpy as np
+from pydantic import Field
+
+from ...pipeline import Input, Output, Stage, StageParams, bad_value, register_stage, runtime_field, save_arrays, save_json, save_table
+from ._common import artifact_files, expand_files, one_source
+
+_LIBS = ("numpy", "scipy", "mne")
+
+
+class LoadEEGParams(StageParams):
+    pattern: str = Field("*.fif", description="Glob selecting recordings in a folder or upstream artifact (concatenated in order).")
+    montage: Optional[str] = Field(None, description="MNE standard montage name, e.g. 'standard_1020'.")
+    types: list[str] = Field(default_factory=list, description="Channel types to keep, e.g. ['eeg'] or ['seeg'] (all when empty).")
+    include: list[str] = Field(default_factory=list, description="Channel names to keep (all must exist).")
+    channel_pattern: Optional[str] = Field(None, description="Regular expression channel names must match.")
+    regions: list[str] = Field(default_factory=list, description="Region labels to keep (needs the 'electrodes' input).")
+    region_column: str = Field("region", description="Column of the electrodes table holding the region label.")
+    l_freq: Optional[float] = Field(None, gt=0, description="High-pass edge (Hz).")
+    h_freq: Optional[float] = Field(None, gt=0, description="Low-pass edge (Hz).")
+    notch: list[float] = Field(default_factory=list, description="Line-noise frequencies to notch out (Hz), e.g. [50, 100].")
+    reference: Optional[Literal["average", "bipolar", "seeg_bipolar"]] = Field(None, description="Re-referencing scheme.")
+    bipolar_pairs: list[list[str]] = Field(default_factory=list, description="[anode, cathode] pairs for reference='bipolar'.")
+    resample: Optional[float] = Field(None, gt=0, description="New sampling frequency (Hz), after filtering.")
+    n_jobs: int = runtime_field(1, "Jobs for MNE filtering / resampling.")
+
+
+def _region_labels(path: Path, column: str) -> dict[str, str]:
+    import pandas as pd
+
+    table = pd.read_csv(path, sep="\t")
+    for col in ("name", column):
+        if col not in table.columns:
+            raise bad_value("region_column" if col == column else "electrodes", f"a column of {path.name} ({list(table.columns)})", col)
+    return dict(zip(table["name"].astype(str), table[column].astype(str)))
+
+
+@register_stage
+class LoadEEG(Stage):
+    """EEG/sEEG/ECoG recording in any MNE format -> selected, filtered, re-referenced, resampled FIF + summary."""
+
+    name = "load_eeg"
+    version = 1
+    Params = LoadEEGParams
+    libraries = _LIBS
+    inputs = {
+        "recording": Input("Recording (EDF/BDF, .vhdr, .fif, .set, .EEG, .lay, ...) or folder of them.", kind="path", required=False),
+        "raw": Input("Upstream artifact holding a raw .fif (e.g. simulate_eeg); alternative to 'recording'.", required=False),
+        "electrodes": Input("BIDS-like electrodes TSV with 'name' and a region column.", kind="path", required=False),
+    }
+    outputs = {
+        "raw": Output("raw.fif", "Preprocessed recording (MNE FIF)."),
+        "summary": Output("summary.json", "sfreq, n_chans, n_times, duration, channels and types, annotation counts, steps."),
+    }
+
+    def run(self, params, inputs, out_dir):
+        from ..eeg import preprocess_raw, read_raws
+
+        which = one_source(inputs, ("recording", "raw"))
+        if which == "recording":
+            files = expand_files(inputs["recording"], params.pattern, name="recording")
+        else:
+            files = artifact_files(inputs["raw"], params.pattern, name="raw")
+        raw = read_raws(files)
+        sfreq_in = raw.info["sfreq"]
+        labels = _region_labels(inputs["electrodes"], params.region_column) if "electrodes" in inputs else None
+        if params.regions and labels is None:
+            raise bad_value("regions", "used with the 'electrodes' input", list(params.regions))
+        raw = preprocess_raw(
+            raw, montage=params.montage, l_freq=params.l_freq, h_freq=params.h_freq, notch=list(params.notch) or None,
+            resample=params.resample, reference=params.reference, bipolar_pairs=[list(p) for p in params.bipolar_pairs] or None,
+            types=list(params.types) or None, include=list(params.include) or None, pattern=params.channel_pattern,
+            regions=list(params.regions) or None, region_labels=labels, n_jobs=params.n_jobs)
+        raw.save(out_dir / "raw.fif", overwrite=True, verbose="error")
+        save_json(out_dir / "summary.json", {
+            "files": [Path(f).name for f in files],
+            "sfreq_in": sfreq_in,
+            "sfreq": raw.info["sfreq"],
+            "n_chans": len(raw.ch_names),
+            "n_times": int(raw.n_times),
+            "duration_s": float(raw.n_times / raw.info["sfreq"]),
+            "ch_names": list(raw.ch_names),
+            "ch_types": raw.get_channel_types(),
+            "bads": list(raw.info["bads"]),
+            "annotations": dict(Counter(raw.annotations.description)),
+            "steps": {k: v for k, v in params.model_dump().items() if k != "n_jobs"},
+        })
+
+
+class EpochParams(StageParams):
+    tmin: float = Field(-0.2, description="Epoch start relative to each event (s).")
+    tmax: float = Field(0.8, description="Epoch end relative to each event (s).")
+    event_id: dict[str, int] = Field(default_factory=dict, description="Annotation description -> code to keep (all when empty).")
+    window: Optional[float] = Field(None, gt=0, description="Fixed-length windows (s) instead of events.")
+    overlap: float = Field(0.0, ge=0, description="Overlap of fixed windows (s).")
+    baseline: Optional[list[Optional[float]]] = Field(None, description="Baseline interval [start, end] (s; null = edge) or none.")
+    reject_by_annotation: bool = Field(True, description="Drop epochs overlapping BAD_* annotations.")
+
+
+@register_stage
+class EpochEEG(Stage):
+    """Preprocessed recording -> epochs from annotations/events or fixed windows (arrays + event table)."""
+
+    name = "epoch_eeg"
+    version = 1
+    Params = EpochParams
+    libraries = _LIBS
+    inputs = {"raw": Input("Upstream step holding a raw .fif (load_eeg or a simulation).")}
+    outputs = {
+        "epochs": Output("epochs.npz", "X (n_epochs, n_chans, n_times) float32, y (n_epochs,) int codes, labels (n_epochs,) str."),
+        "events": Output("events.tsv", "sample, onset_s, code, label per kept epoch."),
+        "info": Output("info.json", "sfreq, tmin, ch_names, ch_types, event_id, n_epochs, n_dropped."),
+    }
+
+    def run(self, params, inputs, out_dir):
+        from ..eeg import make_epochs, read_raw
+
+        files = artifact_files(inputs["raw"], "*raw.fif", name="raw")
+        raw = read_raw(files[0])
+        baseline = None if params.baseline is None else tuple(params.baseline)
+        if baseline is not None and len(baseline) != 2:
+            raise bad_value("baseline", "[start, end]", list(params.baseline))
+        epochs = make_epochs(raw, tmin=params.tmin, tmax=params.tmax, event_id=dict(params.event_id) or None,
+                             window=params.window, overlap=params.overlap, baseline=baseline,
+                             reject_by_annotation=params.reject_by_annotation)
+        if len(epochs) == 0:
+            raise bad_value("epochs", "at least one epoch inside the recording", "<all dropped>")
+        X = epochs.get_data(copy=True).astype(np.float32)
+        codes = epochs.events[:, 2].astype(np.int64)
+        names = {v: k for k, v in epochs.event_id.items()}
+        labels = np.array([names.get(int(c), str(c)) for c in codes])
+        save_arrays(out_dir / "epochs.npz", X=X, y=codes, labels=labels)
+        samples = epochs.events[:, 0] - raw.first_samp
+        save_table(out_dir / "events.tsv", {"sample": samples, "onset_s": samples / raw.info["sfreq"], "code": codes, "labels": labels})
+        save_json(out_dir / "info.json", {
+            "sfreq": epochs.info["sfreq"], "tmin": float(epochs.tmin), "n_times": int(X.shape[2]),
+            "ch_names": list(epochs.ch_names), "ch_types": epochs.get_channel_types(),
+            "event_id": dict(epochs.event_id), "n_epochs": int(len(X)),
+            "n_dropped": int(sum(1 for d in epochs.drop_log if d)),
+        })

@@ -1,0 +1,198 @@
+"""fMRI ingest stages: ``load_fmri`` (masked / ROI series) and ``fmri_single_trial_betas``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal, Optional
+
+import numpy as np
+from pydantic import Field
+
+from ...pipeline import Input, Output, Stage, StageParams, bad_value, parallel_map, register_stage, save_array, save_json, save_table
+from ._common import artifact_files, expand_files, one_source
+
+_LIBS = ("numpy", "nibabel", "nilearn", "scikit-learn")
+
+
+class LoadFMRIParams(StageParams):
+    pattern: str = Field("**/*bold*.nii*", description="Glob selecting the runs when 'bold' is a folder or an artifact.")
+    t_r: Optional[float] = Field(None, gt=0, description="Repetition time (s); default: the 4th voxel size of the header.")
+    standardize: Literal["zscore_sample", "psc", "none"] = Field("zscore_sample", description="Standardisation of each series.")
+    detrend: bool = Field(True, description="Remove a linear trend per run.")
+    high_pass: Optional[float] = Field(None, gt=0, description="High-pass cutoff (Hz), e.g. 0.01.")
+    low_pass: Optional[float] = Field(None, gt=0, description="Low-pass cutoff (Hz), e.g. 0.1 for resting state.")
+    smoothing_fwhm: Optional[float] = Field(None, gt=0, description="Gaussian smoothing FWHM (mm) before masking.")
+    confound_columns: list[str] = Field(default_factory=list, description="Confound table columns to regress out (all when empty).")
+    confounds_pattern: str = Field("**/*confounds*.tsv", description="Glob for per-run confound tables when 'confounds' is a folder.")
+
+
+def _masked_run(job: dict) -> np.ndarray:
+    from ..fmri import extract_signals, load_confounds, load_img
+
+    img = load_img(job["bold"], 4, "bold")
+    conf = None
+    if job["confounds"] is not None:
+        conf = load_confounds(job["confounds"], img.shape[3], job["columns"] or None)
+    sig, _ = extract_signals(img, job["mask"], job["atlas"], conf, **job["clean"])
+    return sig
+
+
+@register_stage
+class LoadFMRI(Stage):
+    """fMRI runs (NIfTI) -> cleaned voxel (mask) or ROI (label / probabilistic atlas) time series."""
+
+    name = "load_fmri"
+    version = 1
+    Params = LoadFMRIParams
+    libraries = _LIBS
+    inputs = {
+        "bold": Input("4-D NIfTI run, or folder of runs (see 'pattern').", kind="path", required=False),
+        "source": Input("Upstream artifact holding NIfTI runs (alternative to 'bold').", required=False),
+        "mask": Input("3-D brain mask on the runs' grid.", kind="path", required=False),
+        "atlas": Input("3-D label image or 4-D probabilistic atlas on the runs' grid.", kind="path", required=False),
+        "confounds": Input("Confound TSV (one run) or folder of per-run TSVs.", kind="path", required=False),
+    }
+    outputs = {
+        "signals": Output("signals.npy", "(n_times_total, n_features) float32 cleaned series, runs concatenated."),
+        "runs": Output("runs.tsv", "run, file, start, n_times: where each run lies in 'signals'."),
+        "info": Output("info.json", "t_r, mode (voxels | labels | maps), n_features, cleaning options."),
+        "mask": Output("mask.nii.gz", "The voxel mask (voxel mode) or the atlas footprint (ROI mode)."),
+    }
+
+    def run(self, params, inputs, out_dir):
+        import nibabel as nib
+
+        from ..fmri import load_img, load_mask
+
+        which = one_source(inputs, ("bold", "source"))
+        runs = (expand_files(inputs["bold"], params.pattern, name="bold") if which == "bold"
+                else artifact_files(inputs["source"], params.pattern, name="source"))
+        first = load_img(runs[0], 4, "bold")
+        t_r = params.t_r or float(first.header.get_zooms()[3])
+        if not t_r > 0:
+            raise bad_value("t_r", "> 0 (set it: the header has no repetition time)", t_r)
+        confs: list = [None] * len(runs)
+        if "confounds" in inputs:
+            confs = expand_files(inputs["confounds"], params.confounds_pattern, name="confounds")
+            if len(confs) != len(runs):
+                raise bad_value("confounds", f"one table per run ({len(runs)})", f"<{len(confs)} tables>")
+        mask = str(inputs["mask"]) if "mask" in inputs else None
+        atlas = str(inputs["atlas"]) if "atlas" in inputs else None
+        clean = dict(t_r=t_r, standardize=None if params.standardize == "none" else params.standardize,
+                     detrend=params.detrend, high_pass=params.high_pass, low_pass=params.low_pass,
+                     smoothing_fwhm=params.smoothing_fwhm)
+        jobs = [dict(bold=str(r), mask=mask, atlas=atlas, confounds=None if c is None else str(c),
+                     columns=list(params.confound_columns), clean=clean) for r, c in zip(runs, confs)]
+        sigs = parallel_map(_masked_run, jobs)
+        widths = {s.shape[1] for s in sigs}
+        if len(widths) != 1:
+            raise bad_value("bold", "runs giving the same number of features", f"<{sorted(widths)}>")
+        save_array(out_dir / "signals.npy", np.concatenate(sigs, axis=0).astype(np.float32))
+        starts = np.cumsum([0] + [len(s) for s in sigs[:-1]])
+        save_table(out_dir / "runs.tsv", {"run": list(range(len(runs))), "file": [Path(r).name for r in runs],
+                                          "start": starts.tolist(), "n_times": [len(s) for s in sigs]})
+        if atlas is not None:
+            a = load_img(atlas, None, "atlas")
+            data = np.asarray(a.dataobj)
+            foot = (data != 0) if data.ndim == 3 else (data != 0).any(axis=3)
+            nib.save(nib.Nifti1Image(foot.astype(np.uint8), a.affine), out_dir / "mask.nii.gz")
+            mode = "maps" if data.ndim == 4 and data.shape[3] > 1 else "labels"
+        elif mask is not None:
+            nib.save(load_mask(mask, first), out_dir / "mask.nii.gz")
+            mode = "voxels"
+        else:
+            from nilearn.masking import compute_background_mask
+
+            nib.save(compute_background_mask(first), out_dir / "mask.nii.gz")
+            mode = "voxels"
+        save_json(out_dir / "info.json", {"t_r": t_r, "mode": mode, "n_features": int(widths.pop()), "n_runs": len(runs),
+                                          "clean": {k: v for k, v in clean.items()}, "confounds": "confounds" in inputs})
+
+
+class BetasParams(StageParams):
+    method: Literal["lss", "lsa"] = Field("lss", description="Least-squares-separate (Mumford 2012) or least-squares-all.")
+    pattern: str = Field("**/*bold*.nii*", description="Glob selecting the runs when 'bold' is a folder.")
+    events_pattern: str = Field("**/*events.tsv", description="Glob selecting per-run event tables when 'events' is a folder.")
+    t_r: Optional[float] = Field(None, gt=0, description="Repetition time (s); default from the header.")
+    hrf_model: str = Field("glover", description="nilearn HRF model (glover, spm, glover + derivative, ...).")
+    drift_model: Optional[Literal["cosine", "polynomial"]] = Field("cosine", description="Drift regressors.")
+    high_pass: float = Field(0.01, gt=0, description="Cosine drift cutoff (Hz).")
+    noise_model: Literal["ols", "ar1"] = Field("ols", description="GLM noise model.")
+    standardize_betas: bool = Field(False, description="z-score each voxel's betas within each run.")
+    sessions: list[str] = Field(default_factory=list, description="Session label per run (kept in trials.tsv); default: BIDS ses- entity or 0.")
+
+
+def _session_of(path: Path) -> str:
+    for part in path.name.split("_"):
+        if part.startswith("ses-"):
+            return part[4:]
+    return "0"
+
+
+def _pair_events(runs: list[Path], events_path: Path | None, pattern: str) -> list[Path]:
+    if events_path is None:
+        out = []
+        for r in runs:
+            stem = r.name.split(".nii")[0]
+            stem = stem[: -len("_bold")] if stem.endswith("_bold") else stem
+            cand = [r.parent / f"{stem}_events.tsv"] + sorted(r.parent.glob("*events.tsv"))
+            found = next((c for c in cand if c.is_file()), None)
+            if found is None:
+                raise bad_value("events", f"an events.tsv beside each run", f"<none for {r.name}>", exc=FileNotFoundError)
+            out.append(found)
+        return out
+    events = expand_files(events_path, pattern, name="events")
+    if len(events) != len(runs):
+        raise bad_value("events", f"one table per run ({len(runs)})", f"<{len(events)} tables>")
+    return events
+
+
+@register_stage
+class FMRISingleTrialBetas(Stage):
+    """Event-related fMRI -> single-trial betas (nilearn GLM, LSS or LSA), runs and sessions kept."""
+
+    name = "fmri_single_trial_betas"
+    version = 1
+    Params = BetasParams
+    libraries = _LIBS
+    inputs = {
+        "bold": Input("4-D NIfTI run or folder of runs.", kind="path"),
+        "mask": Input("3-D mask on the runs' grid.", kind="path"),
+        "events": Input("events.tsv or folder of them (default: beside each run).", kind="path", required=False),
+        "confounds": Input("Confound TSV or folder of per-run TSVs (all columns added to the design).", kind="path", required=False),
+    }
+    outputs = {
+        "betas": Output("betas.npy", "(n_trials, n_voxels) float32 single-trial betas."),
+        "trials": Output("trials.tsv", "run, session, onset, duration, trial_type (+ event columns), one row per beta."),
+        "mask": Output("mask.nii.gz", "The voxel mask (maps betas back to images)."),
+        "info": Output("info.json", "method, t_r, n_trials, n_voxels, GLM options."),
+    }
+
+    def run(self, params, inputs, out_dir):
+        import nibabel as nib
+
+        from ..fmri import load_confounds, load_img, load_mask, single_trial_betas
+
+        runs = expand_files(inputs["bold"], params.pattern, name="bold")
+        events = _pair_events(runs, inputs.get("events"), params.events_pattern)
+        first = load_img(runs[0], 4, "bold")
+        t_r = params.t_r or float(first.header.get_zooms()[3])
+        confs = None
+        if "confounds" in inputs:
+            files = expand_files(inputs["confounds"], "**/*confounds*.tsv", name="confounds")
+            if len(files) != len(runs):
+                raise bad_value("confounds", f"one table per run ({len(runs)})", f"<{len(files)} tables>")
+            confs = [load_confounds(f, load_img(r, 4).shape[3]) for f, r in zip(files, runs)]
+        sessions = list(params.sessions) or [_session_of(r) for r in runs]
+        if len(sessions) != len(runs):
+            raise bad_value("sessions", f"one label per run ({len(runs)})", sessions)
+        betas, trials = single_trial_betas(
+            [str(r) for r in runs], [str(e) for e in events], str(inputs["mask"]), t_r=t_r, method=params.method,
+            hrf_model=params.hrf_model, drift_model=params.drift_model, high_pass=params.high_pass,
+            noise_model=params.noise_model, confounds=confs, sessions=sessions, standardize_betas=params.standardize_betas)
+        save_array(out_dir / "betas.npy", betas)
+        save_table(out_dir / "trials.tsv", trials)
+        nib.save(load_mask(str(inputs["mask"]), first), out_dir / "mask.nii.gz")
+        save_json(out_dir / "info.json", {"method": params.method, "t_r": t_r, "n_trials": int(betas.shape[0]),
+                                          "n_voxels": int(betas.shape[1]), "n_runs": len(runs), "hrf_model": params.hrf_model,
+                                          "noise_model": params.noise_model})

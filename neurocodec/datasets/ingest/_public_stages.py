@@ -1,0 +1,251 @@
+"""Public-dataset stages: ``load_abide``, ``load_uea_eeg``, ``load_haxby``, ``load_nsd``, ``load_sleep_edf``.
+
+Each takes an optional ``root`` path input (the dataset folder; ``status`` and
+``--dry-run`` report it missing) and otherwise finds the data with the
+``data_dir`` parameter -> ``$NEUROCODEC_DATA`` -> ``~/neurocodec_data`` rule
+at run time. NSD is not hashed as a whole: its path input is the small
+``nsd_expdesign.mat`` and the release (immutable) is read beside it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+from pydantic import Field
+
+from ...pipeline import Input, Output, Stage, StageParams, bad_value, register_stage, save_array, save_arrays, save_json, save_table
+
+
+def _data_dir_field():
+    return Field(None, description="Dataset folder or data home when the 'root' input is not given (then $NEUROCODEC_DATA, ~/neurocodec_data).")
+
+
+class AbideParams(StageParams):
+    data_dir: Optional[str] = _data_dir_field()
+
+
+@register_stage
+class LoadAbide(Stage):
+    """ABIDE-style FC release (upper triangles + phenotypes) -> full FC matrices and phenotype table."""
+
+    name = "load_abide"
+    version = 1
+    Params = AbideParams
+    inputs = {"root": Input("Folder with fc_upper.npz, phenotypes.tsv, rois.txt.", kind="path", required=False)}
+    outputs = {
+        "fc": Output("fc.npy", "(n_subjects, n_rois, n_rois) float32 correlation matrices."),
+        "phenotypes": Output("phenotypes.tsv", "One row per subject (site, subject, age, sex, diagnosis, ...)."),
+        "info": Output("info.json", "n_subjects, n_rois, ROI names, diagnosis counts."),
+    }
+
+    def run(self, params, inputs, out_dir):
+        from ..loaders import load_abide_fc
+
+        fc, ph = load_abide_fc(inputs.get("root"), data_dir=params.data_dir)
+        save_array(out_dir / "fc.npy", fc)
+        save_table(out_dir / "phenotypes.tsv", ph)
+        counts = ph["diagnosis"].value_counts().to_dict() if "diagnosis" in ph else {}
+        save_json(out_dir / "info.json", {"n_subjects": fc.shape[0], "n_rois": fc.shape[1], "rois": ph.attrs.get("rois", []),
+                                          "diagnosis_counts": counts})
+
+
+class UeaParams(StageParams):
+    name: str = Field(description="UEA problem, e.g. 'SelfRegulationSCP1', 'FingerMovements', 'EyesOpenShut'.")
+    data_dir: Optional[str] = _data_dir_field()
+
+
+@register_stage
+class LoadUeaEEG(Stage):
+    """UEA multivariate EEG problem (.npz or .ts) with its official train/test split."""
+
+    name = "load_uea_eeg"
+    version = 1
+    Params = UeaParams
+    inputs = {"root": Input("Folder holding the problems (NAME/NAME.npz or NAME_TRAIN.ts).", kind="path", required=False)}
+    outputs = {
+        "data": Output("data.npz", "X_train, X_test (n_trials, n_chans, n_times) float32; y_train, y_test str."),
+        "info": Output("info.json", "name, sfreq, channels (when known), shapes, classes."),
+    }
+
+    def run(self, params, inputs, out_dir):
+        from ..loaders import load_uea, load_uea_info
+
+        where = inputs.get("root", params.data_dir)
+        X_train, y_train, X_test, y_test = load_uea(params.name, where)
+        save_arrays(out_dir / "data.npz", X_train=X_train, y_train=y_train, X_test=X_test, y_test=y_test)
+        info = load_uea_info(params.name, where)
+        info.pop("description", None)
+        info.update(n_chans=X_train.shape[1], n_times=X_train.shape[2], n_train=len(X_train), n_test=len(X_test),
+                    classes=sorted(set(y_train.tolist())))
+        save_json(out_dir / "info.json", info)
+
+
+class HaxbyParams(StageParams):
+    subject: int = Field(1, ge=1, le=6, description="Subject number.")
+    mask: str = Field("vt", description="Mask name under sub00N/masks/<resolution>/ (vt, brain, gray, ...).")
+    resolution: str = Field("25mm", description="Mask sub-folder.")
+    categories: list[str] = Field(default_factory=list, description="Categories to keep (all when empty).")
+    lag: float = Field(5.0, ge=0, description="Haemodynamic delay (s) applied to block onsets.")
+    data_dir: Optional[str] = _data_dir_field()
+
+
+@register_stage
+class LoadHaxby(Stage):
+    """Haxby 2001 (OpenfMRI layout) -> masked, detrended, z-scored volumes labelled by category."""
+
+    name = "load_haxby"
+    version = 1
+    Params = HaxbyParams
+    libraries = ("numpy", "nibabel", "nilearn")
+    inputs = {"root": Input("Haxby folder (holding sub00N/, models/).", kind="path", required=False)}
+    outputs = {
+        "samples": Output("samples.npz", "X (n_samples, n_voxels) float32, y (n_samples,) str, runs (n_samples,) int."),
+        "info": Output("info.json", "subject, mask, n_voxels, t_r, conditions, counts per category."),
+    }
+
+    def run(self, params, inputs, out_dir):
+        from ..loaders import haxby_volume_samples, load_haxby
+
+        data = load_haxby(inputs.get("root"), params.subject, resolution=params.resolution, data_dir=params.data_dir)
+        cats = list(params.categories) or None
+        if cats:
+            unknown = sorted(set(cats) - set(data.conditions))
+            if unknown:
+                raise bad_value("categories", f"among {data.conditions}", unknown)
+        X, y, runs = haxby_volume_samples(data, params.mask, lag=params.lag, categories=cats)
+        save_arrays(out_dir / "samples.npz", X=X, y=y, runs=runs)
+        labels, counts = np.unique(y, return_counts=True)
+        save_json(out_dir / "info.json", {"subject": data.subject, "mask": params.mask, "n_voxels": X.shape[1], "t_r": data.t_r,
+                                          "conditions": data.conditions, "counts": dict(zip(labels.tolist(), counts.tolist()))})
+
+
+class NsdParams(StageParams):
+    subject: int = Field(1, ge=1, le=8, description="NSD subject (1-8).")
+    sessions: list[int] = Field(default_factory=list, description="Sessions to load (1-based); all of the subject's when empty.")
+    space: str = Field("func1pt8mm", description="Beta space (func1pt8mm or func1mm).")
+    roi: str = Field("nsdgeneral", description="ROI file name under ppdata/subjNN/<space>/roi/.")
+    roi_labels: list[int] = Field(default_factory=list, description="ROI label values to keep (> 0 when empty).")
+    zscore_sessions: bool = Field(True, description="z-score each voxel within each session.")
+    test_subjects: list[int] = Field(default_factory=list,
+                                     description="Subjects whose loaded sessions define the test set (shared images with all repeats); "
+                                                 "[1, 2, 5, 7] with 37 sessions gives the 982-image set. Empty: this subject.")
+    average_train: bool = Field(True, description="Average repeats of training images (else keep single trials).")
+    save_images: bool = Field(False, description="Also write the stimuli (from nsd_stimuli.hdf5).")
+    image_size: int = Field(425, gt=0, le=425, description="Side of the written stimuli (resized with PIL).")
+    save_captions: bool = Field(False, description="Also write the COCO captions of every image.")
+    data_dir: Optional[str] = _data_dir_field()
+
+
+@register_stage
+class LoadNSD(Stage):
+    """Natural Scenes Dataset subject -> ROI betas: training images, shared test images (3 repeats averaged)."""
+
+    name = "load_nsd"
+    version = 1
+    Params = NsdParams
+    libraries = ("numpy", "nibabel", "scipy", "h5py")
+    inputs = {"expdesign": Input("nsddata/experiments/nsd/nsd_expdesign.mat of the release (the release root is 3 levels up).",
+                                 kind="path", required=False)}
+    outputs = {
+        "train": Output("train.npz", "betas (n, n_voxels) float32, image_ids (n,) 0-based 73k ids, sessions (n,)."),
+        "test": Output("test.npz", "betas (n_test, n_voxels) float32 averaged over repeats, image_ids (n_test,)."),
+        "voxels": Output("voxels.npy", "(n_voxels, 3) int voxel indices in the beta space."),
+        "info": Output("info.json", "subject, sessions, n_voxels, n_train, n_test, test set definition."),
+        "extras": Output("extras/", "stimuli.npy (n_images, S, S, 3) uint8 and captions.tsv when asked."),
+    }
+
+    def run(self, params, inputs, out_dir):
+        from ..loaders import NSD_SESSIONS, average_repeats, load_nsd_betas, load_nsd_design, nsd_shared_test_ids
+        from ..loaders._nsd import nsd_root
+
+        root = Path(inputs["expdesign"]).parents[3] if "expdesign" in inputs else nsd_root(None, params.data_dir)
+        sessions = list(params.sessions) or list(range(1, NSD_SESSIONS[params.subject] + 1))
+        betas, trials, voxels = load_nsd_betas(root, params.subject, sessions, space=params.space, roi=params.roi,
+                                               roi_labels=list(params.roi_labels), zscore_sessions=params.zscore_sessions)
+        design = load_nsd_design(root)
+        n_sess = max(sessions)
+        per_subject = {s: min(n_sess, NSD_SESSIONS[s]) for s in (params.test_subjects or [params.subject])}
+        test_ids = np.intersect1d(nsd_shared_test_ids(design, per_subject), trials.image_ids)
+        test, test_ids = average_repeats(betas, trials.image_ids, test_ids)
+        is_train = ~np.isin(trials.image_ids, test_ids)
+        if params.average_train:
+            train, train_ids = average_repeats(betas[is_train], trials.image_ids[is_train])
+            train_sess = np.full(len(train_ids), -1)
+        else:
+            train, train_ids, train_sess = betas[is_train], trials.image_ids[is_train], trials.sessions[is_train]
+        save_arrays(out_dir / "train.npz", betas=train, image_ids=train_ids, sessions=train_sess)
+        save_arrays(out_dir / "test.npz", betas=test, image_ids=test_ids)
+        save_array(out_dir / "voxels.npy", voxels)
+        extras = out_dir / "extras"
+        extras.mkdir()
+        all_ids = np.concatenate([train_ids, test_ids])
+        if params.save_images:
+            from PIL import Image
+
+            from ..loaders import load_nsd_images
+
+            imgs = load_nsd_images(root, all_ids)
+            if params.image_size != imgs.shape[1]:
+                imgs = np.stack([np.asarray(Image.fromarray(im).resize((params.image_size,) * 2, Image.BICUBIC)) for im in imgs])
+            save_array(extras / "stimuli.npy", imgs)
+        if params.save_captions:
+            from ..loaders import load_nsd_captions
+
+            caps = load_nsd_captions(root, all_ids)
+            save_table(extras / "captions.tsv", {"image_id": all_ids, "captions": [" | ".join(c) for c in caps]})
+        save_json(out_dir / "info.json", {"subject": params.subject, "sessions": sessions, "n_voxels": int(betas.shape[1]),
+                                          "n_train": int(len(train)), "n_test": int(len(test)), "test_subjects": per_subject,
+                                          "roi": params.roi, "space": params.space})
+
+
+class SleepParams(StageParams):
+    records: list[str] = Field(default_factory=list, description="Record prefixes to load (e.g. SC4001E); all when empty.")
+    max_records: Optional[int] = Field(None, gt=0, description="Load at most this many records (in name order).")
+    channels: list[str] = Field(default_factory=lambda: ["EEG Fpz-Cz", "EEG Pz-Oz"], description="PSG channels.")
+    epoch_s: float = Field(30.0, gt=0, description="Epoch length (s).")
+    crop_wake_min: Optional[float] = Field(30.0, ge=0, description="Minutes of wake kept around sleep (none: keep all).")
+    data_dir: Optional[str] = _data_dir_field()
+
+
+@register_stage
+class LoadSleepEDF(Stage):
+    """Sleep-EDF PSG + hypnogram pairs -> 30-s epochs labelled W/N1/N2/N3/REM."""
+
+    name = "load_sleep_edf"
+    version = 1
+    Params = SleepParams
+    libraries = ("numpy", "mne")
+    inputs = {"root": Input("Sleep-EDF folder (e.g. sleep-cassette/) with *-PSG.edf and *-Hypnogram.edf.", kind="path", required=False)}
+    outputs = {
+        "epochs": Output("epochs.npz", "X (n_epochs, n_chans, n_times) float32 volts, y (n_epochs,) int, record (n_epochs,) int."),
+        "records": Output("records.tsv", "record, psg, hypnogram, n_epochs."),
+        "info": Output("info.json", "sfreq, channels, stage codes, counts per stage."),
+    }
+
+    def run(self, params, inputs, out_dir):
+        from ..loaders import sleep_edf_pairs
+        from ..loaders._sleep_edf import STAGE_CODES, load_sleep_edf_record
+        from .._validation import check_sfreq_match
+
+        pairs = sleep_edf_pairs(inputs.get("root"), data_dir=params.data_dir)
+        if params.records:
+            pairs = [p for p in pairs if p[0].name[:7] in set(params.records)]
+            if not pairs:
+                raise bad_value("records", "prefixes of PSG files in the folder", list(params.records))
+        pairs = pairs[: params.max_records] if params.max_records else pairs
+        Xs, ys, rec, rows, sfreqs = [], [], [], [], {}
+        for i, (psg, hyp) in enumerate(pairs):
+            X, y, sfreq = load_sleep_edf_record(psg, hyp, channels=list(params.channels), epoch_s=params.epoch_s,
+                                                crop_wake_min=params.crop_wake_min)
+            sfreqs[psg.name] = sfreq
+            Xs.append(X), ys.append(y), rec.append(np.full(len(y), i))
+            rows.append({"record": i, "psg": psg.name, "hypnogram": hyp.name, "n_epochs": len(y)})
+        sfreq = check_sfreq_match(sfreqs)
+        y = np.concatenate(ys)
+        save_arrays(out_dir / "epochs.npz", X=np.concatenate(Xs), y=y, record=np.concatenate(rec))
+        save_table(out_dir / "records.tsv", rows)
+        inv = {v: k for k, v in STAGE_CODES.items()}
+        save_json(out_dir / "info.json", {"sfreq": sfreq, "channels": list(params.channels), "stage_codes": STAGE_CODES,
+                                          "counts": {inv[int(c)]: int((y == c).sum()) for c in np.unique(y)}})
