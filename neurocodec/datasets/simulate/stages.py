@@ -8,7 +8,7 @@ from pydantic import Field
 
 from ...pipeline import Output, Stage, StageParams, register_stage
 
-__all__ = ["SimulateVisualFMRI", "VisualParams", "SimulateRestFMRI", "RestParams"]
+__all__ = ["SimulateVisualFMRI", "VisualParams", "SimulateRestFMRI", "RestParams", "SimulateEEG", "EEGParams"]
 
 
 class VisualParams(StageParams):
@@ -117,3 +117,50 @@ class SimulateRestFMRI(Stage):
                                       sites=_rest_sites(params), n_differing_edges=params.n_differing_edges,
                                       effect_size=params.effect_size, seed=params.seed)
         cohort.save(out_dir)
+
+
+class EEGParams(StageParams):
+    kind: Literal["eeg", "seeg", "ecog"] = Field("eeg", description="Channel type: scalp EEG, sEEG shafts (LA1..LA8, ...) or an ECoG grid.")
+    n_chans: int = Field(32, gt=0, description="Channels (<= 86 for EEG; sEEG: shafts of contacts_per_shaft contacts).")
+    sfreq: float = Field(256.0, description="Sampling frequency in Hz (>= 64).")
+    duration: float = Field(60.0, description="Recording length in seconds (> 0).")
+    motifs: list[str] = Field(["alpha_burst", "spindle", "spike", "slow_wave"],
+                              description="Motif types to plant: alpha_burst, spindle, spike, slow_wave.")
+    events_per_minute: float = Field(4.0, ge=0, description="Occurrences of each motif type per minute.")
+    aperiodic_exponent: float = Field(1.5, ge=0, description="Exponent of the 1/f^beta background spectrum.")
+    line_freq: float = Field(50.0, ge=0, description="Mains frequency in Hz (0: no line noise).")
+    line_noise: float = Field(0.3, ge=0, description="Line-noise amplitude relative to the background sd.")
+    sensor_noise: float = Field(0.1, ge=0, description="White sensor-noise sd relative to the background sd.")
+    min_gap: float = Field(0.5, ge=0, description="Minimum seconds between motif occurrences.")
+    contacts_per_shaft: int = Field(8, gt=0, description="sEEG contacts per shaft.")
+    window_s: float = Field(2.0, gt=0, description="Window length of the labelled epochs written to epoch_labels.tsv.")
+    seed: int = Field(0, description="Random seed.")
+
+
+@register_stage
+class SimulateEEG(Stage):
+    """Simulated EEG / sEEG / ECoG recording (1/f background, line noise) with planted, annotated motifs.
+
+    Read the artifact folder with ``SimulatedRecording.load(inputs[...].path)``.
+    """
+
+    name = "simulate_eeg"
+    version = 1
+    Params = EEGParams
+    libraries = ("numpy", "mne")
+    outputs = {
+        "raw": Output("raw.fif", "mne Raw (channel types, montage, one annotation per motif occurrence)."),
+        "motifs": Output("motifs.tsv", "event, motif, onset_s, duration_s, channel, weight (ground truth per channel)."),
+        "metadata": Output("recording.json", "Simulation parameters."),
+        "epoch_labels": Output("epoch_labels.tsv", "epoch, start_s, stop_s, label (dominant motif or background)."),
+    }
+
+    def run(self, params, inputs, out_dir):
+        from ...pipeline import save_table
+        from ._eeg import simulate_eeg
+
+        kw = params.model_dump()
+        window_s = kw.pop("window_s")
+        rec = simulate_eeg(**kw)
+        rec.save(out_dir)
+        save_table(out_dir / "epoch_labels.tsv", rec.epoch_labels(window_s))
