@@ -9,7 +9,7 @@ from sklearn.base import BaseEstimator, MultiOutputMixin, RegressorMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..pipeline import bad_value
-from ._ridge import _full_decomposition, make_folds, ridge_cv_scores, ridge_refit
+from ._ridge import _full_decomposition, make_folds, ridge_cv_fit, ridge_cv_scores, ridge_refit
 from .backend import get_backend
 
 __all__ = ["RidgeCV", "BandedRidgeCV", "DEFAULT_ALPHAS"]
@@ -49,6 +49,8 @@ class _RidgeBase(MultiOutputMixin, RegressorMixin, BaseEstimator):
         self._ravel = Y.ndim == 1
         if self._ravel:
             Y = Y[:, None]
+        if X.shape[0] < 2:
+            raise bad_value("X", "at least 2 samples", f"<n_samples={X.shape[0]}>", of=type(self).__name__ + ".fit")
         _check_constant(Y, type(self).__name__ + ".fit")
         if self.scoring not in ("neg_mse", "r2"):
             raise bad_value("scoring", "'neg_mse' or 'r2'", self.scoring)
@@ -192,13 +194,19 @@ class RidgeCV(_RidgeBase):
         cv = self._cv(X.shape[0])
         Xc, x_mean, y_mean = self._center(X, Y)
         Xb = be.asarray(Xc, "float32")
-        scores = ridge_cv_scores(be, Xb, Y, alphas, cv, self.fit_intercept, x_mean, y_mean,
-                                 self.n_targets_batch, self.scoring, self.solver)
-        best, best_scores = _select(scores, alphas, self.alpha_per_target)
+        primal = X.shape[1] <= X.shape[0] if self.solver == "auto" else self.solver == "primal"
+        if primal and self.alpha_per_target and not isinstance(cv, str):
+            coef, best, best_scores, scores = ridge_cv_fit(
+                be, Xb, Y, alphas, cv, self.fit_intercept, y_mean, lambda s: _select(s, alphas, True),
+                self.n_targets_batch, self.scoring)
+        else:
+            scores = ridge_cv_scores(be, Xb, Y, alphas, cv, self.fit_intercept, x_mean, y_mean,
+                                     self.n_targets_batch, self.scoring, self.solver)
+            best, best_scores = _select(scores, alphas, self.alpha_per_target)
+            coef = ridge_refit(be, Xb, Y, alphas[best], y_mean, self.n_targets_batch)
         self.alphas_ = alphas[best]
         self.cv_scores_ = best_scores
         self.cv_scores_all_ = scores
-        coef = ridge_refit(be, Xb, Y, self.alphas_, y_mean, self.n_targets_batch)
         return self._finish(coef, x_mean, y_mean)
 
 

@@ -79,6 +79,10 @@ def _get_chunk(be, Y, sl, y_mean):
 # --------------------------------------------------------------------------- k-fold
 
 
+#: Eigenvalue pairs closer than this (relative) are summed exactly instead of by partial fractions.
+CLOSE_GAP = 1e-6
+
+
 def _primal_folds(be, X, folds, fit_intercept):
     """Per-fold decompositions (float64) and validation Grams for the primal solver."""
     X64 = be.asarray(X, "float64")
@@ -99,9 +103,20 @@ def _primal_folds(be, X, folds, fit_intercept):
             Kv = Kf
         s2, V = be.eigh(Ktr)
         s2 = be.clip_min(s2, 0.0)
-        G = V.T @ Kv @ V
-        Vt32 = be.asarray(V.T, "float32")
-        f = dict(n_tr=n_tr, n_f=n_f, va=be.index(va), s2=s2, Vt=Vt32, G=be.asarray(G, "float32"))
+        G = be.to_numpy(V.T @ Kv @ V)
+        s = be.to_numpy(s2).astype(np.float64)
+        # Partial fractions: 1/((s_k+a)(s_l+a)) = (1/(s_k+a) - 1/(s_l+a)) / (s_l - s_k), so the
+        # quadratic term z^T G z of every alpha follows from ONE product R = Ghat H with
+        # Ghat_kl = G_kl / (s_l - s_k). Near-equal eigenvalue pairs are summed exactly.
+        gap = s[None, :] - s[:, None]
+        close = np.abs(gap) <= CLOSE_GAP * np.maximum(np.maximum(s[None, :], s[:, None]), 1e-300)
+        np.fill_diagonal(close, False)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            Ghat = np.where(close | np.eye(len(s), dtype=bool), 0.0, G / np.where(gap == 0, 1.0, gap))
+        idx = np.flatnonzero(close.any(0))
+        f = dict(n_tr=n_tr, n_f=n_f, va=be.index(va), s2=s, Vt=be.asarray(V.T, "float32"),
+                 Ghat=be.asarray(Ghat, "float64"), Gdiag=be.asarray(np.diag(G).copy(), "float64"),
+                 close_idx=be.index(idx), close_G=be.asarray(np.where(close, G, 0.0)[np.ix_(idx, idx)], "float64"))
         if fit_intercept:
             f["Vm"] = be.asarray(V.T @ m, "float32")
             f["Vsx"] = be.asarray(V.T @ sx_f, "float32")
@@ -110,12 +125,15 @@ def _primal_folds(be, X, folds, fit_intercept):
 
 
 def _primal_chunk_scores(be, X, Yc, info, alphas, fit_intercept, scoring):
-    """Scores (n_folds, n_alphas, n_chunk) of the primal k-fold solver."""
-    n_alphas = len(alphas)
-    out = np.empty((len(info), n_alphas, Yc.shape[1]), dtype=np.float64)
-    XfYf = []
-    for f in info:
-        XfYf.append(X[f["va"]].T @ Yc[f["va"]])
+    """Scores (n_folds, n_alphas, n_chunk) of the primal k-fold solver.
+
+    Validation SSE of every alpha: ``yy - 2 sum_k H_k C_k / (s_k + a) + q(a)`` with
+    ``q(a) = sum_k G_kk H_k^2 / (s_k + a)^2 + 2 sum_k H_k R_k / (s_k + a)`` (+ exact
+    near-degenerate pairs): all alphas at once by ``(n_alphas, p) @ (p, t)`` products.
+    """
+    alphas = np.asarray(alphas, dtype=np.float64)
+    out = np.empty((len(info), len(alphas), Yc.shape[1]), dtype=np.float64)
+    XfYf = [X[f["va"]].T @ Yc[f["va"]] for f in info]
     XtY = XfYf[0]
     for P in XfYf[1:]:
         XtY = XtY + P
@@ -131,15 +149,22 @@ def _primal_chunk_scores(be, X, Yc, info, alphas, fit_intercept, scoring):
             H = H - n_tr * be.outer(f["Vm"], mu)
             C = C - be.outer(f["Vm"], sy_f) - be.outer(f["Vsx"], mu) + n_f * be.outer(f["Vm"], mu)
             yy = yy - 2 * mu * sy_f + n_f * mu * mu
+        H = be.asarray(H, "float64")
+        R = f["Ghat"] @ H
+        inv = 1.0 / (f["s2"][None, :] + alphas[:, None])  # (n_alphas, p)
+        lin = be.asarray(inv, "float64") @ (H * (2.0 * R - 2.0 * be.asarray(C, "float64")))
+        quad = be.asarray(inv * inv, "float64") @ (f["Gdiag"][:, None] * H * H)
+        sse = be.asarray(yy, "float64")[None, :] + lin + quad
+        if len(f["close_idx"]):
+            Hs = H[f["close_idx"]]
+            for a_i in range(len(alphas)):
+                Zs = Hs * be.asarray(inv[a_i], "float64")[f["close_idx"]][:, None]
+                sse[a_i] = sse[a_i] + (Zs * (f["close_G"] @ Zs)).sum(0)
         sst = None
         if scoring == "r2":
             sst = (Yf * Yf).sum(0) - sy_f * sy_f / n_f
-        for a_i, alpha in enumerate(alphas):
-            inv = be.asarray(1.0 / (f["s2"] + alpha), "float32")[:, None]
-            Z = H * inv
-            sse = yy + (Z * (f["G"] @ Z - 2 * C)).sum(0)
-            out[k, a_i] = _score(be, sse, n_f, sst, scoring)
-    return out
+        out[k] = _score(be, sse, n_f, sst, scoring)
+    return out, XtY
 
 
 def _score(be, sse, n_f, sst, scoring):
@@ -181,7 +206,7 @@ def _dual_chunk_scores(be, X, Yc, info, alphas, fit_intercept, scoring):
         for a_i, alpha in enumerate(alphas):
             R = Yv - f["M"] @ (B * be.asarray(1.0 / (f["lam"] + alpha), "float32")[:, None])
             out[k, a_i] = _score(be, (R * R).sum(0), f["n_f"], sst, scoring)
-    return out
+    return out, None
 
 
 # --------------------------------------------------------------------------- LOO / GCV
@@ -280,8 +305,41 @@ def ridge_cv_scores(be, X, Y, alphas, cv, fit_intercept, x_mean, y_mean, n_targe
     info = setup(be, X, cv, fit_intercept)
     for sl in _chunks(n_targets, n_targets_batch):
         Yc = _get_chunk(be, Y, sl, y_mean)
-        scores[:, sl] = run(be, X, Yc, info, alphas, fit_intercept, scoring).mean(0)
+        scores[:, sl] = run(be, X, Yc, info, alphas, fit_intercept, scoring)[0].mean(0)
     return scores
+
+
+def ridge_cv_fit(be, X, Y, alphas, folds, fit_intercept, y_mean, select, n_targets_batch=None, scoring="neg_mse"):
+    """Fused k-fold CV + refit (primal, per-target alpha): one pass over the targets.
+
+    ``select(scores) -> (best_index, best_score)`` picks the alpha of each
+    target of a chunk from its ``(n_alphas, n_chunk)`` mean scores; the refit
+    reuses the chunk's ``X^T Y`` from the cross-validation.
+
+    Returns
+    -------
+    coef : ndarray, shape (n_features, n_targets), float32
+    best : ndarray, shape (n_targets,) of alpha indices
+    best_scores : ndarray, shape (n_targets,)
+    scores : ndarray, shape (n_alphas, n_targets)
+    """
+    n, p = X.shape
+    info = _primal_folds(be, X, folds, fit_intercept)
+    dec = _full_decomposition(be, X, fit_intercept)
+    s2 = be.to_numpy(dec["s2"]).astype(np.float64)
+    n_t = Y.shape[1]
+    coef = np.empty((p, n_t), dtype=np.float32)
+    scores = np.empty((len(alphas), n_t), dtype=np.float64)
+    best = np.empty(n_t, dtype=np.int64)
+    best_scores = np.empty(n_t, dtype=np.float64)
+    for sl in _chunks(n_t, n_targets_batch):
+        Yc = _get_chunk(be, Y, sl, y_mean)
+        fold_scores, XtY = _primal_chunk_scores(be, X, Yc, info, alphas, fit_intercept, scoring)
+        scores[:, sl] = fold_scores.mean(0)
+        best[sl], best_scores[sl] = select(scores[:, sl])
+        inv = be.asarray(1.0 / (s2[:, None] + alphas[best[sl]][None, :]), "float32")
+        coef[:, sl] = be.to_numpy(dec["Vt32"].T @ ((dec["Vt32"] @ XtY) * inv))
+    return coef, best, best_scores, scores
 
 
 def ridge_refit(be, X, Y, target_alphas, y_mean, n_targets_batch=None, dec=None):

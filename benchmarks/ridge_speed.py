@@ -1,0 +1,174 @@
+"""Ridge speed: NeuroCodec RidgeCV vs himalaya RidgeCV vs scikit-learn RidgeCV.
+
+NSD-shaped synthetic data (9,000 train x 512 features -> 15,724 targets, 10
+alphas, float32, 5-fold CV with the same folds), plus a 300,000-target run of
+NeuroCodec processed in chunks (targets generated chunk by chunk, so memory
+stays bounded). Each method runs in its own subprocess so that peak RSS is its
+own. Prints wall time, peak RSS, test R², speed-ups and achieved GFLOP/s
+(``gflops`` = the 2 n p t floor / wall time of the k-fold fit).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import emit, parse_args, peak_rss_mb  # noqa: E402
+
+FULL = dict(n_train=9000, n_test=1000, n_features=512, n_targets=15724, big_targets=300_000, batch=20_000)
+QUICK = dict(n_train=300, n_test=100, n_features=32, n_targets=200, big_targets=3000, batch=1000)
+ALPHAS = np.logspace(-1, 8, 10)
+METHODS = ("neurocodec_torch", "neurocodec_numpy", "neurocodec_gcv", "himalaya", "sklearn", "neurocodec_300k")
+
+
+def make_data(n_train, n_test, n_features, n_targets, seed=0, **_):
+    """X (n, p) standard normal, Y = X W + noise with target-specific SNR (float32)."""
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n_train + n_test, n_features), dtype=np.float32)
+    gain = np.exp(rng.uniform(np.log(0.05), np.log(3.0), n_targets)).astype(np.float32)
+    W = rng.standard_normal((n_features, n_targets), dtype=np.float32) * (gain / np.sqrt(n_features))
+    Y = X @ W
+    Y += rng.standard_normal(Y.shape, dtype=np.float32)
+    return X[:n_train], Y[:n_train], X[n_train:], Y[n_train:]
+
+
+class LazyTargets:
+    """(n_samples, n_targets) targets generated chunk by chunk (low-rank signal + noise)."""
+
+    def __init__(self, X, n_targets, rank=16, seed=1):
+        rng = np.random.default_rng(seed)
+        self.latent = X @ (rng.standard_normal((X.shape[1], rank), dtype=np.float32) / np.sqrt(X.shape[1]))
+        self.shape = (X.shape[0], n_targets)
+        self.seed, self.rank = seed, rank
+
+    def __getitem__(self, key):
+        sl = key[1]
+        rng = np.random.default_rng([self.seed, sl.start])
+        B = rng.standard_normal((self.rank, sl.stop - sl.start), dtype=np.float32)
+        Y = self.latent @ B
+        Y += 2.0 * rng.standard_normal(Y.shape, dtype=np.float32)
+        return Y
+
+
+def _r2(Y, P):
+    Y, P = Y.astype(np.float64), P.astype(np.float64)
+    return 1 - ((Y - P) ** 2).sum(0) / ((Y - Y.mean(0)) ** 2).sum(0)
+
+
+def worker(method, cfg, out_dir):
+    """Run one method; returns its timing dict (R² per target saved to out_dir)."""
+    from sklearn.model_selection import KFold
+
+    if method == "neurocodec_300k":
+        return _worker_big(cfg)
+    Xtr, Ytr, Xte, Yte = make_data(**cfg)
+    if method.startswith("neurocodec"):
+        import torch  # noqa: F401  (imported before timing: import cost is not fit cost)
+
+        from neurocodec.encoders import RidgeCV
+    base_rss = peak_rss_mb()
+    t0 = time.perf_counter()
+    if method.startswith("neurocodec"):
+        backend = "numpy" if method == "neurocodec_numpy" else "torch"
+        cv = "gcv" if method == "neurocodec_gcv" else 5
+        model = RidgeCV(alphas=ALPHAS, cv=cv, backend=backend, n_targets_batch=cfg["batch"]).fit(Xtr, Ytr)
+        pred = model.predict(Xte)
+    elif method == "himalaya":
+        from himalaya.backend import set_backend
+        from himalaya.ridge import RidgeCV as HRidgeCV
+
+        set_backend("numpy")  # fastest CPU backend measured here (torch_cpu is on par, see STACK.md)
+        model = HRidgeCV(alphas=ALPHAS, cv=KFold(5), fit_intercept=True, solver_params=dict(warn=False)).fit(Xtr, Ytr)
+        pred = np.asarray(model.predict(Xte))
+    elif method == "sklearn":
+        from sklearn.linear_model import RidgeCV as SRidgeCV
+
+        model = SRidgeCV(alphas=ALPHAS, alpha_per_target=True).fit(Xtr, Ytr)
+        pred = model.predict(Xte)
+    else:
+        raise ValueError(method)
+    wall = time.perf_counter() - t0
+    r2 = _r2(Yte, pred)
+    np.save(Path(out_dir) / f"{method}.npy", r2)
+    n, p = Xtr.shape
+    return dict(wall_s=wall, peak_rss_mb=peak_rss_mb(), data_rss_mb=base_rss, test_r2_mean=float(r2.mean()),
+                gflops=2.0 * n * p * Ytr.shape[1] / wall / 1e9)
+
+
+def _worker_big(cfg):
+    from neurocodec.encoders._estimators import _select
+    from neurocodec.encoders._ridge import make_folds, ridge_cv_fit
+    from neurocodec.encoders.backend import get_backend
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((cfg["n_train"] + cfg["n_test"], cfg["n_features"]), dtype=np.float32)
+    Y = LazyTargets(X, cfg["big_targets"])
+    n = cfg["n_train"]
+    Xtr = X[:n]
+    x_mean = Xtr.mean(0)
+    be = get_backend("torch")
+    be.asarray(X[:2])
+    t0 = time.perf_counter()
+    # targets are centred chunk by chunk: y_mean is computed inside a first cheap pass here
+    tr = type("Train", (), {"shape": (n, cfg["big_targets"]), "__getitem__": lambda s, k: Y[k][:n]})()
+    y_mean = np.concatenate([tr[(slice(None), slice(s, min(s + cfg["batch"], cfg["big_targets"])))].mean(0)
+                             for s in range(0, cfg["big_targets"], cfg["batch"])])
+    coef, best, _, _ = ridge_cv_fit(be, be.asarray(Xtr - x_mean), tr, ALPHAS, make_folds(5, n), True, y_mean,
+                                    lambda s: _select(s, ALPHAS, True), cfg["batch"])
+    wall = time.perf_counter() - t0
+    intercept = y_mean - x_mean @ coef
+    r2 = []
+    for s in range(0, cfg["big_targets"], cfg["batch"] * 5):  # test R² on a subset of chunks
+        sl = slice(s, min(s + cfg["batch"], cfg["big_targets"]))
+        r2.append(_r2(Y[(slice(None), sl)][n:], X[n:] @ coef[:, sl] + intercept[sl]))
+    return dict(wall_s=wall, peak_rss_mb=peak_rss_mb(), n_targets=cfg["big_targets"],
+                test_r2_mean=float(np.concatenate(r2).mean()),
+                gflops=2.0 * n * cfg["n_features"] * cfg["big_targets"] / wall / 1e9)
+
+
+def main(argv=None):
+    args = parse_args(__doc__.splitlines()[0], argv, extra=lambda p: (
+        p.add_argument("--worker", default=None, help="Internal: run one method."),
+        p.add_argument("--out", default=None, help="Internal: folder for per-target R²."),
+        p.add_argument("--methods", default=",".join(METHODS), help="Comma-separated methods.")))
+    cfg = QUICK if args.quick else FULL
+    if args.worker:
+        print(json.dumps(worker(args.worker, cfg, args.out)))
+        return None
+    res = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for m in args.methods.split(","):
+            if args.quick:  # smoke run in-process (peak RSS is then shared by all methods)
+                res[m] = worker(m, cfg, tmp)
+                continue
+            cmd = [sys.executable, __file__, "--worker", m, "--out", tmp]
+            proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+            if proc.returncode != 0:
+                raise RuntimeError(f"{m} failed:\n{proc.stderr[-3000:]}")
+            res[m] = json.loads(proc.stdout.strip().splitlines()[-1])
+            print(m, res[m], file=sys.stderr, flush=True)
+        r2 = {m: np.load(Path(tmp) / f"{m}.npy") for m in res if m != "neurocodec_300k"}
+    out = dict(shape=dict((k, cfg[k]) for k in ("n_train", "n_test", "n_features", "n_targets")), n_alphas=len(ALPHAS),
+               methods=res, quick=bool(args.quick))
+    nc, him = res.get("neurocodec_torch"), res.get("himalaya")
+    if nc and him:
+        out["speedup_vs_himalaya"] = him["wall_s"] / nc["wall_s"]
+        out["rss_ratio_vs_himalaya"] = nc["peak_rss_mb"] / him["peak_rss_mb"]
+        out["r2_max_abs_diff"] = float(np.abs(r2["neurocodec_torch"] - r2["himalaya"]).max())
+        out["gflops"] = nc["gflops"]
+        if "neurocodec_gcv" in res:
+            out["gcv_speedup_vs_himalaya"] = him["wall_s"] / res["neurocodec_gcv"]["wall_s"]
+        if "sklearn" in res:
+            out["speedup_vs_sklearn"] = res["sklearn"]["wall_s"] / nc["wall_s"]
+    return emit("ridge_speed", out, quick=args.quick)
+
+
+if __name__ == "__main__":
+    main()
