@@ -2,6 +2,8 @@
 
 - :func:`simulate_visual_experiment` -> :class:`VisualExperiment`: NSD-like image
   viewing fMRI (Gabor-pRF, category and global-feature voxels, repeats, noise ceiling);
+- :func:`simulate_bold` -> :class:`SimulatedBold`: event-related BOLD (HRF, TR, drift, AR(1)
+  noise) from single-trial betas; :func:`fit_glm_betas` recovers them;
 - :func:`simulate_rest_cohort` -> :class:`RestingStateCohort`: multi-site resting-state
   ROI time series with planted group differences in known edges;
 - :func:`simulate_eeg` -> :class:`SimulatedRecording`: EEG / sEEG / ECoG ``mne.io.Raw`` with
@@ -13,6 +15,7 @@ Importing this package only imports numpy; scipy, pandas, scikit-learn,
 scikit-image and MNE are imported inside the functions that need them.
 """
 
+from ._bold import SimulatedBold, fit_glm_betas, simulate_bold, trial_design
 from ._eeg import MOTIFS, SimulatedRecording, channel_layout, simulate_eeg, simulate_eeg_trials
 from ._hrf import spm_hrf
 from ._images import CATEGORY_NAMES, gabor_energy, make_stimuli
@@ -24,16 +27,20 @@ __all__ = [
     "DEFAULT_SITES",
     "MOTIFS",
     "RestingStateCohort",
+    "SimulatedBold",
     "SimulatedRecording",
     "SubjectResponses",
     "VisualExperiment",
     "channel_layout",
+    "fit_glm_betas",
     "gabor_energy",
     "make_stimuli",
+    "simulate_bold",
     "simulate_eeg",
     "simulate_eeg_trials",
     "simulate_rest_cohort",
     "simulate_visual_experiment",
     "spm_hrf",
     "stimulus_features",
+    "trial_design",
 ]

@@ -30,7 +30,24 @@ class VisualParams(StageParams):
     grid: Optional[int] = Field(None, ge=1, description="Spatial pooling cells per side; default min(8, image_size // 4).")
     noise_correlation: float = Field(0.1, ge=0, lt=1, description="Fraction of trial-noise variance shared by all voxels.")
     train_fraction: float = Field(1.0, gt=0, le=1, description="Fraction of the training pool each subject sees.")
-    seed: int = Field(0, description="Random seed.")
+    bold_tr: Optional[float] = Field(
+        None, gt=0, description="If set, also write each subject's BOLD time series at this TR (subjects/sub-XX/bold.npz).")
+    bold_snr: float = Field(2.0, gt=0, description="SNR of the BOLD time series (evoked std / noise std), if written.")
+    seed: int = Field(0, ge=0, description="Random seed.")
+
+
+def _write_bold(exp, out_dir, tr, snr, seed):
+    """BOLD of each subject's trials (train then test, in presentation order) -> subjects/<sub>/bold.npz."""
+    import numpy as np
+
+    from ...pipeline import save_arrays
+    from ._bold import simulate_bold
+
+    for k, (name, sr) in enumerate(exp.subjects.items()):
+        ids = np.concatenate([sr.trial_image_ids_train, sr.trial_image_ids_test])
+        run = simulate_bold(np.vstack([sr.betas_train, sr.betas_test]), tr=tr, snr=snr, seed=[seed, k])
+        save_arrays(out_dir / "subjects" / name / "bold.npz", bold=run.bold, onsets=run.onsets, trial_image_ids=ids,
+                    tr=np.float64(tr), trial_duration=np.float64(run.trial_duration))
 
 
 @register_stage
@@ -51,15 +68,19 @@ class SimulateVisualFMRI(Stage):
         "features": Output("features.npy", "(n_images, n_features) float32 true standardised model features."),
         "splits": Output("splits.npz", "categories (n_images,), train_image_ids, test_image_ids (int64)."),
         "images": Output("images.tsv", "image_id, category, category_name, split."),
-        "subjects": Output("subjects/", "sub-XX/responses.npz (betas, noiseless, noise ceiling, weights) + voxels.tsv (pRF table)."),
+        "subjects": Output("subjects/", "sub-XX/responses.npz (betas, noiseless, noise ceiling, weights) + voxels.tsv "
+                           "(pRF table) [+ bold.npz: bold, onsets, trial_image_ids, tr, trial_duration when bold_tr is set]."),
     }
 
     def run(self, params, inputs, out_dir):
         from ._visual import simulate_visual_experiment
 
         kw = params.model_dump()
+        bold_tr, bold_snr = kw.pop("bold_tr"), kw.pop("bold_snr")
         exp = simulate_visual_experiment(**kw)
         exp.save(out_dir)
+        if bold_tr is not None:
+            _write_bold(exp, out_dir, bold_tr, bold_snr, params.seed)
 
 
 class RestParams(StageParams):
@@ -74,7 +95,7 @@ class RestParams(StageParams):
     site_group_fraction: Optional[list[float]] = Field(None, description="Fraction of group-1 subjects per site (default 0.3, 0.5, 0.7, ...).")
     n_differing_edges: int = Field(20, ge=0, description="Edges whose correlation differs between the two groups.")
     effect_size: float = Field(0.2, ge=0, le=0.25, description="Correlation change on the differing edges.")
-    seed: int = Field(0, description="Random seed.")
+    seed: int = Field(0, ge=0, description="Random seed.")
 
 
 def _rest_sites(params) -> list[dict]:
@@ -134,7 +155,7 @@ class EEGParams(StageParams):
     min_gap: float = Field(0.5, ge=0, description="Minimum seconds between motif occurrences.")
     contacts_per_shaft: int = Field(8, gt=0, description="sEEG contacts per shaft.")
     window_s: float = Field(2.0, gt=0, description="Window length of the labelled epochs written to epoch_labels.tsv.")
-    seed: int = Field(0, description="Random seed.")
+    seed: int = Field(0, ge=0, description="Random seed.")
 
 
 @register_stage
