@@ -168,7 +168,7 @@ def extract_signals(
         Regressed out (nilearn ``signal.clean``, orthogonal to the filters).
     t_r : float, optional
         Repetition time in seconds (required for filters).
-    standardize : {"zscore_sample", "psc", False}
+    standardize : {"zscore_sample", "psc", "none"}
         Standardisation of each time series.
     detrend, high_pass, low_pass, smoothing_fwhm
         nilearn cleaning / smoothing options.
@@ -181,6 +181,8 @@ def extract_signals(
     from nilearn.maskers import NiftiMasker
 
     img = load_img(bold, 4, "bold")
+    if standardize in ("none", False):
+        standardize = None
     if (high_pass or low_pass) and not t_r:
         raise bad_value("t_r", "> 0 when high_pass or low_pass is set", t_r)
     mask_img = load_mask(mask, img) if mask is not None else None
@@ -298,7 +300,7 @@ def single_trial_betas(
     if len(runs) == 0:
         raise bad_value("runs", "at least one functional run", "<none>")
     first = load_img(runs[0], 4, "bold")
-    masker = NiftiMasker(mask_img=load_mask(mask, first)).fit()
+    masker = NiftiMasker(mask_img=load_mask(mask, first), standardize=None).fit()
     all_betas, rows = [], []
     for r, (run, ev) in enumerate(zip(runs, events)):
         img = load_img(run, 4, f"bold (run {r})")

@@ -249,3 +249,36 @@ class LoadSleepEDF(Stage):
         inv = {v: k for k, v in STAGE_CODES.items()}
         save_json(out_dir / "info.json", {"sfreq": sfreq, "channels": list(params.channels), "stage_codes": STAGE_CODES,
                                           "counts": {inv[int(c)]: int((y == c).sum()) for c in np.unique(y)}})
+
+
+class BidsParams(StageParams):
+    subjects: list[str] = Field(default_factory=list, description="Subject labels (without 'sub-'); all when empty.")
+    sessions: list[str] = Field(default_factory=list, description="Session labels; all when empty.")
+    tasks: list[str] = Field(default_factory=list, description="Task labels; all when empty.")
+    runs: list[str] = Field(default_factory=list, description="Run labels; all when empty.")
+    datatypes: list[str] = Field(default_factory=list, description="BIDS datatypes (func, eeg, ieeg, anat, ...); all when empty.")
+    suffixes: list[str] = Field(default_factory=list, description="File suffixes (bold, eeg, ieeg, events, ...); all when empty.")
+    extensions: list[str] = Field(default_factory=list, description="Extensions ('.nii.gz', '.edf', '.vhdr', ...); all when empty.")
+
+
+@register_stage
+class BidsInputs(Stage):
+    """BIDS dataset (raw or derivatives) -> table of matched files per subject/session/task/run + entity inventory."""
+
+    name = "bids_inputs"
+    version = 1
+    Params = BidsParams
+    libraries = ("numpy", "mne-bids")
+    inputs = {"root": Input("BIDS dataset or derivatives folder.", kind="path")}
+    outputs = {
+        "files": Output("files.tsv", "subject, session, task, run, datatype, suffix, extension, path per matched file."),
+        "entities": Output("entities.json", "All subjects, sessions, tasks, runs, datatypes found."),
+    }
+
+    def run(self, params, inputs, out_dir):
+        from ..bids import bids_entities, find_bids_files
+
+        kw = {k: list(v) or None for k, v in params.model_dump().items()}
+        files = find_bids_files(inputs["root"], **kw)
+        save_table(out_dir / "files.tsv", files)
+        save_json(out_dir / "entities.json", bids_entities(inputs["root"]))
