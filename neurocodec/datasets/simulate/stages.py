@@ -72,6 +72,12 @@ class SimulateVisualFMRI(Stage):
                            "(pRF table) [+ bold.npz: bold, onsets, trial_image_ids, tr, trial_duration when bold_tr is set]."),
     }
 
+    @classmethod
+    def report(cls, artifact):
+        from ._report import visual_section
+
+        return visual_section(artifact)
+
     def run(self, params, inputs, out_dir):
         from ._visual import simulate_visual_experiment
 
@@ -131,6 +137,12 @@ class SimulateRestFMRI(Stage):
         "metadata": Output("cohort.json", "Simulation parameters (sites included)."),
     }
 
+    @classmethod
+    def report(cls, artifact):
+        from ._report import rest_section
+
+        return rest_section(artifact)
+
     def run(self, params, inputs, out_dir):
         from ._rest import simulate_rest_cohort
 
@@ -175,6 +187,12 @@ class SimulateEEG(Stage):
         "metadata": Output("recording.json", "Simulation parameters."),
         "epoch_labels": Output("epoch_labels.tsv", "epoch, start_s, stop_s, label (dominant motif or background)."),
     }
+
+    @classmethod
+    def report(cls, artifact):
+        from ._report import eeg_section
+
+        return eeg_section(artifact)
 
     def run(self, params, inputs, out_dir):
         from ...pipeline import save_table
