@@ -163,7 +163,13 @@ def set_bipolar(raw, pairs: Sequence[Sequence[str]] | None = None, *, seeg_shaft
         raise bad_value("bipolar_pairs", "at least one [anode, cathode] pair", pairs)
     anodes, cathodes = [p[0] for p in pairs], [p[1] for p in pairs]
     check_channels_present(sorted(set(anodes + cathodes)), raw.ch_names, "bipolar_pairs")
-    return mne.set_bipolar_reference(raw, anodes, cathodes, drop_refs=True, copy=False, verbose="error")
+    orphans = []
+    if seeg_shafts:  # contacts without a neighbour have no bipolar derivation: drop them
+        used = set(anodes) | set(cathodes)
+        types = dict(zip(raw.ch_names, raw.get_channel_types()))
+        orphans = [n for n in raw.ch_names if n not in used and types[n] in ("seeg", "ecog", "dbs") and _CONTACT.match(n.replace(" ", ""))]
+    raw = mne.set_bipolar_reference(raw, anodes, cathodes, drop_refs=True, copy=False, verbose="error")
+    return raw.drop_channels(orphans) if orphans else raw
 
 
 def preprocess_raw(
