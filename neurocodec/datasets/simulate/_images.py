@@ -202,7 +202,8 @@ def _photos(rng, n, size):
     return _crops(rng, _PHOTOS, n, size)
 
 
-def gabor_energy(gray: np.ndarray, orientations: np.ndarray, spatial_frequencies: np.ndarray, bandwidth: float = 1.0) -> np.ndarray:
+def gabor_energy(gray: np.ndarray, orientations: np.ndarray, spatial_frequencies: np.ndarray, bandwidth: float = 1.0,
+                 grid: int | None = None) -> np.ndarray:
     """Gabor (quadrature-pair) contrast energy maps computed by FFT convolution.
 
     Each filter is a Gaussian in the 2-D frequency domain centred on
@@ -220,10 +221,13 @@ def gabor_energy(gray: np.ndarray, orientations: np.ndarray, spatial_frequencies
         Spatial frequencies in cycles per image width.
     bandwidth : float
         Full-width at half-maximum of the radial passband in octaves.
+    grid : int, optional
+        If given, each energy map is averaged over a ``grid x grid`` partition
+        as soon as it is computed (see :func:`pool_grid`), which saves memory.
 
     Returns
     -------
-    energy : ndarray, shape (n_images, n_orientations, n_sf, H, W), float32
+    energy : ndarray, shape (n_images, n_orientations, n_sf, H, W) or (..., grid, grid), float32
     """
     import scipy.fft
 
@@ -231,14 +235,16 @@ def gabor_energy(gray: np.ndarray, orientations: np.ndarray, spatial_frequencies
     fy = np.fft.fftfreq(h)[:, None] * h  # cycles per image height
     fx = np.fft.fftfreq(w)[None, :] * w
     spectrum = scipy.fft.fft2(gray.astype(np.float32), workers=-1)
-    out = np.empty((n, len(orientations), len(spatial_frequencies), h, w), np.float32)
+    side = (h, w) if grid is None else (grid, grid)
+    out = np.empty((n, len(orientations), len(spatial_frequencies), *side), np.float32)
     # Radial sigma from the octave bandwidth of a log-Gabor-like band: FWHM in octaves.
     for j, sf in enumerate(spatial_frequencies):
         sigma_f = sf * (2**bandwidth - 1) / (2**bandwidth + 1) / np.sqrt(2 * np.log(2)) * 2
         for i, theta in enumerate(orientations):
             cx, cy = sf * np.cos(theta), sf * np.sin(theta)
             filt = np.exp(-((fx - cx) ** 2 + (fy - cy) ** 2) / (2 * sigma_f**2)).astype(np.float32)
-            out[:, i, j] = np.abs(scipy.fft.ifft2(spectrum * filt, workers=-1))
+            amp = np.abs(scipy.fft.ifft2(spectrum * filt, workers=-1))
+            out[:, i, j] = amp if grid is None else pool_grid(amp, grid)
     return out
 
 

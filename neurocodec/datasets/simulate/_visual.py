@@ -18,7 +18,7 @@ import numpy as np
 
 from ...pipeline import bad_value, check, load_arrays, load_json, save_array, save_arrays, save_json, save_table
 from ._hrf import blas_single_thread
-from ._images import CATEGORY_NAMES, cell_centres, gabor_energy, make_stimuli, pool_grid
+from ._images import CATEGORY_NAMES, cell_centres, gabor_energy, make_stimuli
 
 __all__ = ["SubjectResponses", "VisualExperiment", "simulate_visual_experiment", "stimulus_features"]
 
@@ -223,8 +223,7 @@ def stimulus_features(images, categories, n_categories, orientations, spatial_fr
     orientations, spatial_frequencies = np.asarray(orientations), np.asarray(spatial_frequencies)
     gray = images @ np.array([0.299, 0.587, 0.114], np.float32)
     gray = gray - gray.mean(axis=(1, 2), keepdims=True)
-    energy = gabor_energy(gray, orientations, spatial_frequencies)
-    pooled = pool_grid(energy, grid)  # (n, O, S, g, g)
+    pooled = gabor_energy(gray, orientations, spatial_frequencies, grid=grid)  # (n, O, S, g, g)
     scale = np.median(pooled) + 1e-8
     gabor = np.log1p(pooled / scale).reshape(len(images), -1)
     onehot = np.eye(n_categories, dtype=np.float32)[categories]
