@@ -1,0 +1,236 @@
+"""scikit-learn style estimator chaining tokenizer training, masked-token
+pretraining and fine-tuning: :class:`TFMClassifier`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ...pipeline import bad_value, check, load_json, save_json
+from ._preprocess import TARGET_SFREQ, as_trials, resample, scale_signals, quantile_scale
+
+__all__ = ["TFMClassifier", "prepare_trials"]
+
+
+def prepare_trials(X: Any, sfreq: float | None = None, scaling: str = "trial", scale_quantile: float = 0.95,
+                   scale: np.ndarray | None = None, pad_short: bool = False, frame: int = 200) -> np.ndarray:
+    """Trials resampled to 200 Hz and scaled, as float32 (n_trials, n_chans, n_times).
+
+    Parameters
+    ----------
+    X : array, mne Raw or Epochs
+        See :func:`as_trials`.
+    sfreq : float, optional
+        Sampling rate of an array input.
+    scaling, scale_quantile, scale
+        See :func:`scale_signals`.
+    pad_short : bool
+        Zero-pad (centred) trials shorter than one frame up to ``frame``
+        samples instead of raising.
+    """
+    x, sfreq, _ = as_trials(X, sfreq)
+    x = resample(x, sfreq, TARGET_SFREQ)
+    if x.shape[-1] < frame:
+        if not pad_short:
+            raise bad_value("n_times", f">= {frame} samples at 200 Hz (1 s; or set pad_short)",
+                            x.shape[-1], of="trials after resampling")
+        left = (frame - x.shape[-1]) // 2
+        x = np.pad(x, ((0, 0), (0, 0), (left, frame - x.shape[-1] - left)))
+    return np.ascontiguousarray(scale_signals(x, scaling, scale_quantile, scale), dtype=np.float32)
+
+
+class TFMClassifier:
+    """TFM-Tokenizer + TFM-Encoder classifier of multichannel EEG trials.
+
+    ``fit`` trains the tokenizer on the training trials (every channel as a
+    single-channel signal), tokenizes them, pretrains the encoder by masked
+    token prediction, then fine-tunes it with the tokenizer frozen, early
+    stopping on a stratified validation split.
+
+    Parameters
+    ----------
+    tokenizer_config, encoder_config : dict, optional
+        Constructor arguments of :class:`TFMTokenizer` / :class:`TFMEncoder`
+        (paper defaults when omitted).
+    tokenizer : TFMTokenizer or str, optional
+        A trained tokenizer (or its ``save_pretrained`` folder): no tokenizer
+        training then.
+    scaling : {"trial", "channel", "none"}
+        Amplitude scaling (per trial and channel by default, as the reference).
+    scale_quantile : float
+        Quantile of ``|x|`` used for scaling.
+    pad_short : bool
+        Zero-pad trials shorter than one second (else error).
+    tokenizer_epochs, pretrain_epochs, finetune_epochs : int
+        Training budget (paper: 100, 50, 50).
+    tokenizer_batch_size, batch_size : int
+        Single-channel signals per tokenizer step / trials per encoder step.
+    lr : float
+        Peak AdamW learning rate.
+    patience : int
+        Early-stopping patience of fine-tuning (epochs).
+    val_fraction : float
+        Share of training trials held out for early stopping.
+    seed : int
+    device : str
+    verbose : bool
+        Progress bars.
+
+    Attributes
+    ----------
+    tokenizer_ : TFMTokenizer
+    encoder_ : TFMEncoder
+    classes_ : ndarray (n_classes,)
+    n_chans_ : int
+    scale_ : ndarray (1, n_chans, 1) or None
+        Per-channel scale (``scaling="channel"``).
+    history_ : dict
+        Training curves and codebook usage.
+    """
+
+    def __init__(self, tokenizer_config: dict | None = None, encoder_config: dict | None = None, tokenizer: Any = None,
+                 scaling: str = "trial", scale_quantile: float = 0.95, pad_short: bool = False,
+                 tokenizer_epochs: int = 100, pretrain_epochs: int = 50, finetune_epochs: int = 50,
+                 tokenizer_batch_size: int = 256, batch_size: int = 512, lr: float = 1e-3, patience: int = 10,
+                 val_fraction: float = 0.2, seed: int = 0, device: str = "cpu", verbose: bool = False):
+        self.tokenizer_config = tokenizer_config
+        self.encoder_config = encoder_config
+        self.tokenizer = tokenizer
+        self.scaling = scaling
+        self.scale_quantile = scale_quantile
+        self.pad_short = pad_short
+        self.tokenizer_epochs = tokenizer_epochs
+        self.pretrain_epochs = pretrain_epochs
+        self.finetune_epochs = finetune_epochs
+        self.tokenizer_batch_size = tokenizer_batch_size
+        self.batch_size = batch_size
+        self.lr = lr
+        self.patience = patience
+        self.val_fraction = val_fraction
+        self.seed = seed
+        self.device = device
+        self.verbose = verbose
+
+    # -- helpers ----------------------------------------------------------
+    def _cfg(self, epochs: int, batch_size: int, patience: int = 0):
+        from ._train import TrainConfig
+
+        return TrainConfig(epochs=epochs, batch_size=batch_size, lr=self.lr, patience=patience, seed=self.seed,
+                           device=self.device, progress=self.verbose, warmup_epochs=min(10.0, epochs / 10))
+
+    def _prepare(self, X: Any, sfreq: float | None) -> np.ndarray:
+        return prepare_trials(X, sfreq, self.scaling, self.scale_quantile, self.scale_, self.pad_short)
+
+    def check_is_fitted(self) -> None:
+        if not hasattr(self, "encoder_"):
+            raise RuntimeError("This TFMClassifier is not fitted yet: call fit(X, y) first.")
+
+    # -- API --------------------------------------------------------------
+    def fit(self, X: Any, y: Any, sfreq: float | None = None) -> "TFMClassifier":
+        """Fit on trials ``X`` (n_trials, n_chans, n_times) at ``sfreq`` with labels ``y`` (n_trials,)."""
+        from ._encoder import TFMEncoder
+        from ._model import TFMTokenizer
+        from ._train import finetune_encoder, pretrain_encoder, seed_everything, tokenize_signals, train_tokenizer
+
+        y = np.asarray(y)
+        self.scale_ = None
+        if self.scaling == "channel":
+            x0, sf, _ = as_trials(X, sfreq)
+            self.scale_ = quantile_scale(resample(x0, sf), self.scale_quantile, axis=(0, 2))
+        x = self._prepare(X, sfreq)
+        check(len(y) == len(x), "y", f"of length {len(x)} (one label per trial)", len(y))
+        self.classes_, y_idx = np.unique(y, return_inverse=True)
+        check(len(self.classes_) >= 2, "y", "at least 2 classes", f"<{len(self.classes_)} class>")
+        n, c, t = x.shape
+        self.n_chans_ = c
+        seed_everything(self.seed)
+        self.history_: dict[str, Any] = {}
+        if self.tokenizer is None:
+            self.tokenizer_ = TFMTokenizer(**(self.tokenizer_config or {}))
+            self.history_["tokenizer"] = train_tokenizer(
+                self.tokenizer_, x.reshape(n * c, t), self._cfg(self.tokenizer_epochs, self.tokenizer_batch_size))
+        else:
+            self.tokenizer_ = (TFMTokenizer.from_pretrained(self.tokenizer) if isinstance(self.tokenizer, (str, Path))
+                               else self.tokenizer)
+        tokens = tokenize_signals(self.tokenizer_, x.reshape(n * c, t), device=self.device).reshape(n, c, -1)
+        enc_cfg = dict(self.encoder_config or {})
+        enc_cfg.update(n_codes=self.tokenizer_.quantizer.n_codes, n_chans=c,
+                       n_outputs=1 if len(self.classes_) == 2 else len(self.classes_),
+                       emb_size=self.tokenizer_.config["emb_size"])
+        self.encoder_ = TFMEncoder(**enc_cfg)
+        self.encoder_.init_from_codebook(self.tokenizer_.quantizer.codebook.detach().cpu())
+        if self.pretrain_epochs > 0:
+            self.history_["pretrain"] = pretrain_encoder(self.encoder_, tokens, self._cfg(self.pretrain_epochs, self.batch_size))
+        train, val = self._split(y_idx)
+        self.history_["finetune"] = finetune_encoder(
+            self.encoder_, tokens[train], y_idx[train], self._cfg(self.finetune_epochs, self.batch_size, self.patience),
+            val=(tokens[val], y_idx[val]) if len(val) else None)
+        return self
+
+    def _split(self, y_idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        idx = np.arange(len(y_idx))
+        counts = np.bincount(y_idx)
+        if self.val_fraction <= 0 or counts.min() < 2 or int(len(idx) * self.val_fraction) < len(counts):
+            return idx, idx[:0]
+        from sklearn.model_selection import train_test_split
+
+        return train_test_split(idx, test_size=self.val_fraction, stratify=y_idx, random_state=self.seed)
+
+    def transform(self, X: Any, sfreq: float | None = None) -> np.ndarray:
+        """Tokens (n_trials, n_chans, n_frames) int32."""
+        from ._train import tokenize_signals
+
+        self.check_is_fitted()
+        x = self._prepare(X, sfreq)
+        n, c, t = x.shape
+        if c != self.n_chans_:
+            raise bad_value("n_chans", f"{self.n_chans_} (the channels the encoder was trained on)", c, of="X")
+        return tokenize_signals(self.tokenizer_, x.reshape(n * c, t), device=self.device).reshape(n, c, -1)
+
+    def predict_proba(self, X: Any, sfreq: float | None = None) -> np.ndarray:
+        """Class probabilities (n_trials, n_classes), columns in ``classes_`` order."""
+        from ._train import predict_proba
+
+        return predict_proba(self.encoder_, self.transform(X, sfreq), device=self.device)
+
+    def predict(self, X: Any, sfreq: float | None = None) -> np.ndarray:
+        """Predicted labels (n_trials,)."""
+        return self.classes_[self.predict_proba(X, sfreq).argmax(1)]
+
+    def score(self, X: Any, y: Any, sfreq: float | None = None) -> float:
+        """Balanced accuracy."""
+        from sklearn.metrics import balanced_accuracy_score
+
+        return float(balanced_accuracy_score(np.asarray(y), self.predict(X, sfreq)))
+
+    # -- persistence ------------------------------------------------------
+    def save_pretrained(self, directory: str | Path) -> Path:
+        """Write ``tokenizer/``, ``encoder/`` (safetensors + config.json) and ``classifier.json``."""
+        self.check_is_fitted()
+        directory = Path(directory)
+        self.tokenizer_.save_pretrained(directory / "tokenizer")
+        self.encoder_.save_pretrained(directory / "encoder")
+        classes = self.classes_.tolist()
+        save_json(directory / "classifier.json", {
+            "classes": classes, "n_chans": self.n_chans_, "scaling": self.scaling, "scale_quantile": self.scale_quantile,
+            "pad_short": self.pad_short, "scale": None if self.scale_ is None else self.scale_.ravel().tolist()})
+        return directory
+
+    @classmethod
+    def from_pretrained(cls, directory: str | Path, device: str = "cpu") -> "TFMClassifier":
+        """Load a classifier written by :meth:`save_pretrained`."""
+        from ._encoder import TFMEncoder
+        from ._model import TFMTokenizer
+
+        directory = Path(directory)
+        meta = load_json(directory / "classifier.json")
+        self = cls(scaling=meta["scaling"], scale_quantile=meta["scale_quantile"], pad_short=meta["pad_short"], device=device)
+        self.tokenizer_ = TFMTokenizer.from_pretrained(directory / "tokenizer", device=device)
+        self.encoder_ = TFMEncoder.from_pretrained(directory / "encoder", device=device)
+        self.classes_ = np.asarray(meta["classes"])
+        self.n_chans_ = int(meta["n_chans"])
+        self.scale_ = None if meta["scale"] is None else np.asarray(meta["scale"], dtype=np.float32).reshape(1, -1, 1)
+        self.history_ = {}
+        return self

@@ -1,0 +1,184 @@
+"""Building blocks shared by the TFM-Tokenizer and the TFM-Encoder.
+
+Linear (softmax-kernel) self-attention as in Shen et al. 2021 ("Efficient
+attention"): queries are soft-maxed over features, keys over positions, and
+the ``(d_head, d_head)`` context ``K^T V`` replaces the ``(n, n)`` attention
+map, so cost grows linearly with sequence length. Pre-norm residual blocks
+with a GELU feed-forward of width ``4 * d``, no final norm.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+__all__ = ["LinearAttention", "LinearTransformer", "SinusoidalPositions", "PretrainedMixin"]
+
+
+class LinearAttention(nn.Module):
+    """Multi-head linear attention.
+
+    Parameters
+    ----------
+    dim : int
+        Embedding size ``d`` (divisible by ``n_heads``).
+    n_heads : int
+        Number of heads.
+    dropout : float
+        Dropout on the output projection.
+    """
+
+    def __init__(self, dim: int, n_heads: int = 8, dropout: float = 0.0):
+        super().__init__()
+        if dim % n_heads:
+            raise ValueError(f"The 'dim' must be divisible by n_heads={n_heads}, got {dim}.")
+        self.n_heads = n_heads
+        self.to_q = nn.Linear(dim, dim, bias=False)
+        self.to_k = nn.Linear(dim, dim, bias=False)
+        self.to_v = nn.Linear(dim, dim, bias=False)
+        self.to_out = nn.Linear(dim, dim)
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``x``: (batch, n_tokens, dim) -> (batch, n_tokens, dim)."""
+        b, n, d = x.shape
+        h = self.n_heads
+
+        def split(t: torch.Tensor) -> torch.Tensor:
+            return t.reshape(b, n, h, d // h).transpose(1, 2)
+
+        q, k, v = split(self.to_q(x)), split(self.to_k(x)), split(self.to_v(x))
+        q = q.softmax(dim=-1) * (d // h) ** -0.5
+        k = k.softmax(dim=-2)
+        context = torch.einsum("bhnd,bhne->bhde", k, v)
+        out = torch.einsum("bhnd,bhde->bhne", q, context)
+        out = out.transpose(1, 2).reshape(b, n, d)
+        return self.dropout(self.to_out(out))
+
+
+class _FeedForward(nn.Module):
+    def __init__(self, dim: int, mult: int = 4, dropout: float = 0.0):
+        super().__init__()
+        self.w1 = nn.Linear(dim, dim * mult)
+        self.act = nn.GELU()
+        self.dropout = nn.Dropout(dropout)
+        self.w2 = nn.Linear(dim * mult, dim)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.w2(self.dropout(self.act(self.w1(x))))
+
+
+class _Block(nn.Module):
+    def __init__(self, dim: int, n_heads: int, dropout: float):
+        super().__init__()
+        self.attn_norm = nn.LayerNorm(dim)
+        self.attn = LinearAttention(dim, n_heads, dropout)
+        self.ff_norm = nn.LayerNorm(dim)
+        self.ff = _FeedForward(dim)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x + self.attn(self.attn_norm(x))
+        return x + self.ff(self.ff_norm(x))
+
+
+class LinearTransformer(nn.Module):
+    """Stack of pre-norm linear-attention blocks.
+
+    Parameters
+    ----------
+    dim : int
+        Embedding size.
+    depth : int
+        Number of blocks.
+    n_heads : int
+        Attention heads per block.
+    dropout : float
+        Dropout after each attention projection (the reference uses 0.2).
+    """
+
+    def __init__(self, dim: int, depth: int, n_heads: int = 8, dropout: float = 0.2):
+        super().__init__()
+        self.blocks = nn.ModuleList(_Block(dim, n_heads, dropout) for _ in range(depth))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``x``: (batch, n_tokens, dim) -> same shape."""
+        for block in self.blocks:
+            x = block(x)
+        return x
+
+
+class SinusoidalPositions(nn.Module):
+    """Fixed sine/cosine position codes added to a (batch, n, dim) input."""
+
+    def __init__(self, dim: int, max_len: int = 1000):
+        super().__init__()
+        position = torch.arange(max_len, dtype=torch.float32)[:, None]
+        div = torch.exp(torch.arange(0, dim, 2, dtype=torch.float32) * (-math.log(10000.0) / dim))
+        pe = torch.zeros(max_len, dim)
+        pe[:, 0::2] = torch.sin(position * div)
+        pe[:, 1::2] = torch.cos(position * div)
+        self.register_buffer("pe", pe, persistent=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n = x.shape[-2]
+        if n > self.pe.shape[0]:
+            raise ValueError(f"The 'n_frames' must be <= {self.pe.shape[0]}, got {n}.")
+        return x + self.pe[:n]
+
+
+class PretrainedMixin:
+    """``save_pretrained`` / ``from_pretrained`` for config-driven modules.
+
+    The module keeps its constructor arguments in ``self.config`` (a dict of
+    JSON values); weights go to ``model.safetensors`` beside ``config.json``.
+    Extra JSON metadata (fitted scaling, training history) may be stored under
+    ``extra``.
+    """
+
+    config: dict[str, Any]
+
+    def save_pretrained(self, directory: str | Path, extra: dict[str, Any] | None = None) -> Path:
+        """Write ``config.json`` (+ ``extra.json``) and ``model.safetensors`` to ``directory``."""
+        from ...pipeline import save_json, save_weights
+
+        directory = Path(directory)
+        config = dict(self.config, model_type=type(self).__name__)
+        save_weights(directory, self.state_dict(), config)  # type: ignore[attr-defined]
+        if extra is not None:
+            save_json(directory / "extra.json", extra)
+        return directory
+
+    @classmethod
+    def from_pretrained(cls, directory: str | Path, device: str = "cpu", **overrides: Any):
+        """Rebuild the module from a folder written by :meth:`save_pretrained`.
+
+        Parameters
+        ----------
+        directory : str or Path
+            Folder with ``config.json`` and ``model.safetensors``.
+        device : str
+            Torch device to load onto.
+        **overrides
+            Constructor arguments replacing stored ones (e.g. dropout).
+        """
+        from ...pipeline import load_weights
+
+        state, config = load_weights(directory, device=device)
+        model_type = config.pop("model_type", cls.__name__)
+        if model_type != cls.__name__:
+            raise ValueError(f"The 'model_type' of {directory} must be {cls.__name__!r}, got {model_type!r}.")
+        config.update(overrides)
+        model = cls(**config)
+        model.load_state_dict(state)  # type: ignore[attr-defined]
+        return model.to(device)  # type: ignore[attr-defined]
+
+    @staticmethod
+    def load_extra(directory: str | Path) -> dict[str, Any]:
+        """The ``extra.json`` stored beside the weights (empty dict if absent)."""
+        path = Path(directory) / "extra.json"
+        return json.loads(path.read_text()) if path.is_file() else {}

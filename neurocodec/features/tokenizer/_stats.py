@@ -1,0 +1,97 @@
+"""Token statistics for reports: frequency profile per token, class-discriminative
+tokens, codebook usage, and discrete mutual information."""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["token_profiles", "discriminative_tokens", "mutual_information", "codebook_usage"]
+
+
+def codebook_usage(tokens: np.ndarray, n_codes: int) -> dict[str, float]:
+    """Perplexity (exp entropy) and number of distinct codes among ``tokens``."""
+    counts = np.bincount(np.asarray(tokens).ravel(), minlength=n_codes).astype(np.float64)
+    p = counts[counts > 0] / counts.sum()
+    return {"perplexity": float(np.exp(-(p * np.log(p)).sum())), "active_codes": int((counts > 0).sum()),
+            "n_codes": int(n_codes), "n_tokens": int(counts.sum())}
+
+
+def token_profiles(tokens: np.ndarray, spectra: np.ndarray, top: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Mean spectrum of the frames assigned to each token.
+
+    Parameters
+    ----------
+    tokens : ndarray (n_signals, n_frames) int
+    spectra : ndarray (n_signals, n_freqs, n_frames)
+        STFT magnitude of the same signals.
+    top : int, optional
+        Keep the ``top`` most frequent tokens only.
+
+    Returns
+    -------
+    codes : ndarray (n_tokens_kept,)
+        Token ids, most frequent first.
+    counts : ndarray (n_tokens_kept,)
+    profiles : ndarray (n_tokens_kept, n_freqs)
+        Mean magnitude per frequency bin.
+    """
+    tok = np.asarray(tokens).ravel()
+    spec = np.moveaxis(np.asarray(spectra), 1, -1).reshape(-1, spectra.shape[1])
+    codes, inverse, counts = np.unique(tok, return_inverse=True, return_counts=True)
+    sums = np.zeros((len(codes), spec.shape[1]))
+    np.add.at(sums, inverse, spec)
+    order = np.argsort(-counts, kind="stable")[:top]
+    return codes[order], counts[order], (sums[order] / counts[order, None]).astype(np.float32)
+
+
+def discriminative_tokens(tokens: np.ndarray, y: np.ndarray, top: int = 10, min_count: int = 5) -> list[dict]:
+    """Tokens whose occurrence rate differs most between classes.
+
+    For each token and class, the share of that class's tokens that are this
+    token; the score is the largest smoothed log-ratio of one class's share to
+    the pooled share of the others.
+
+    Parameters
+    ----------
+    tokens : ndarray (n_trials, ...) int
+    y : ndarray (n_trials,)
+    top : int
+        Rows returned.
+    min_count : int
+        Ignore tokens seen fewer times.
+
+    Returns
+    -------
+    list of dict with ``token``, ``class``, ``log_ratio``, ``count`` and
+    ``rate_<class>`` per class.
+    """
+    y = np.asarray(y)
+    classes = np.unique(y)
+    flat = np.asarray(tokens).reshape(len(y), -1)
+    codes = np.unique(flat)
+    counts = np.stack([np.array([np.sum(flat[y == c] == t) for t in codes]) for c in classes])  # (n_classes, n_codes)
+    totals = counts.sum(1, keepdims=True)
+    rate = (counts + 0.5) / (totals + 0.5 * len(codes))
+    rows = []
+    keep = counts.sum(0) >= min_count
+    for j in np.flatnonzero(keep):
+        for ci, c in enumerate(classes):
+            others = np.delete(np.arange(len(classes)), ci)
+            other_rate = (counts[others, j].sum() + 0.5) / (totals[others].sum() + 0.5 * len(codes))
+            rows.append({"token": int(codes[j]), "class": c.item() if hasattr(c, "item") else c,
+                         "log_ratio": float(np.log(rate[ci, j] / other_rate)), "count": int(counts[:, j].sum()),
+                         **{f"rate_{cl}": float(counts[k, j] / max(totals[k, 0], 1)) for k, cl in enumerate(classes)}})
+    rows.sort(key=lambda r: -r["log_ratio"])
+    return rows[:top]
+
+
+def mutual_information(a: np.ndarray, b: np.ndarray) -> float:
+    """Plug-in mutual information (bits) between two discrete label arrays."""
+    a = np.unique(np.asarray(a).ravel(), return_inverse=True)[1]
+    b = np.unique(np.asarray(b).ravel(), return_inverse=True)[1]
+    joint = np.zeros((a.max() + 1, b.max() + 1))
+    np.add.at(joint, (a, b), 1.0)
+    joint /= joint.sum()
+    pa, pb = joint.sum(1, keepdims=True), joint.sum(0, keepdims=True)
+    nz = joint > 0
+    return float((joint[nz] * np.log2(joint[nz] / (pa @ pb)[nz])).sum())

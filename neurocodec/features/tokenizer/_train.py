@@ -1,0 +1,309 @@
+"""Training loops: tokenizer (masked spectrum reconstruction + VQ), masked-token
+prediction pretraining and classification fine-tuning of the TFM-Encoder.
+
+AdamW with linear warm-up then cosine decay per step, seeded, CPU or CUDA,
+progress bars, early stopping on validation (Cohen's kappa for multi-class,
+AUROC for binary) with the best weights restored.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import random
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ._preprocess import stft_magnitude
+
+__all__ = [
+    "TrainConfig", "seed_everything", "train_tokenizer", "tokenize_signals", "pretrain_encoder", "finetune_encoder",
+    "predict_proba", "classification_metrics",
+]
+
+
+@dataclass
+class TrainConfig:
+    """Optimisation settings (reference defaults: AdamW, lr 1e-3, wd 1e-5).
+
+    Attributes
+    ----------
+    epochs : int
+        Passes over the data.
+    batch_size : int
+        Examples per step (single-channel signals for the tokenizer, trials
+        for the encoder).
+    lr, weight_decay : float
+        AdamW learning rate and weight decay.
+    betas : tuple of float
+        AdamW betas ((0.9, 0.99) in the reference).
+    warmup_epochs : float
+        Linear warm-up length, then cosine decay to ``min_lr``.
+    min_lr : float
+        Final learning rate.
+    patience : int
+        Early-stopping patience in epochs (0: no early stopping).
+    label_smoothing : float
+        For multi-class fine-tuning.
+    seed : int
+        Seed of torch, numpy and Python RNGs.
+    device : str
+        Torch device.
+    progress : bool
+        Show progress bars.
+    """
+
+    epochs: int = 10
+    batch_size: int = 256
+    lr: float = 1e-3
+    weight_decay: float = 1e-5
+    betas: tuple[float, float] = (0.9, 0.99)
+    warmup_epochs: float = 1.0
+    min_lr: float = 1e-5
+    patience: int = 0
+    label_smoothing: float = 0.1
+    seed: int = 0
+    device: str = "cpu"
+    progress: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def seed_everything(seed: int) -> torch.Generator:
+    """Seed Python, numpy and torch; return a CPU generator for masks."""
+    random.seed(seed)
+    np.random.seed(seed % (2**32))
+    torch.manual_seed(seed)
+    return torch.Generator().manual_seed(seed)
+
+
+def _optimizer(params, cfg: TrainConfig, n_steps: int, steps_per_epoch: int):
+    opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay, betas=tuple(cfg.betas))
+    warm = int(round(cfg.warmup_epochs * steps_per_epoch))
+
+    def factor(step: int) -> float:
+        if step < warm:
+            return (step + 1) / warm
+        rest = max(n_steps - warm, 1)
+        cos = 0.5 * (1 + math.cos(math.pi * min(step - warm, rest) / rest))
+        return (cfg.min_lr + (cfg.lr - cfg.min_lr) * cos) / cfg.lr
+
+    return opt, torch.optim.lr_scheduler.LambdaLR(opt, factor)
+
+
+def _epochs(cfg: TrainConfig, desc: str):
+    if not cfg.progress:
+        return range(cfg.epochs)
+    from tqdm.auto import tqdm
+
+    return tqdm(range(cfg.epochs), desc=desc, leave=False)
+
+
+def _batches(n: int, batch_size: int, rng: np.random.Generator | None):
+    order = rng.permutation(n) if rng is not None else np.arange(n)
+    for i in range(0, n, batch_size):
+        yield order[i:i + batch_size]
+
+
+def train_tokenizer(model, signals: np.ndarray, cfg: TrainConfig) -> dict[str, list[float]]:
+    """Train a :class:`TFMTokenizer` on single-channel signals.
+
+    Parameters
+    ----------
+    model : TFMTokenizer
+    signals : ndarray (n_signals, n_times)
+        Scaled 200-Hz single-channel windows (>= one frame each).
+    cfg : TrainConfig
+
+    Returns
+    -------
+    history : dict
+        Per-epoch ``loss``, ``recon``, ``vq``, ``perplexity``, ``active_codes``.
+    """
+    gen = seed_everything(cfg.seed)
+    rng = np.random.default_rng(cfg.seed)
+    model.to(cfg.device).train()
+    steps = max(1, math.ceil(len(signals) / cfg.batch_size))
+    opt, sched = _optimizer(model.parameters(), cfg, steps * cfg.epochs, steps)
+    hist: dict[str, list[float]] = {k: [] for k in ("loss", "recon", "vq", "perplexity", "active_codes")}
+    for _ in _epochs(cfg, "tokenizer"):
+        model.quantizer.reset_usage()
+        sums = {"loss": 0.0, "recon": 0.0, "vq": 0.0}
+        for idx in _batches(len(signals), cfg.batch_size, rng):
+            sig = torch.from_numpy(signals[idx]).to(cfg.device)
+            out = model.loss(stft_magnitude(sig), sig, generator=gen)
+            opt.zero_grad(set_to_none=True)
+            out["loss"].backward()
+            opt.step()
+            sched.step()
+            for k in sums:
+                sums[k] += float(out[k].detach()) * len(idx)
+        for k in sums:
+            hist[k].append(sums[k] / len(signals))
+        ppl, active = model.quantizer.perplexity()
+        hist["perplexity"].append(ppl)
+        hist["active_codes"].append(active)
+    model.eval()
+    return hist
+
+
+@torch.no_grad()
+def tokenize_signals(model, signals: np.ndarray, batch_size: int = 512, device: str = "cpu") -> np.ndarray:
+    """Token indices (n_signals, n_frames) int32 of scaled single-channel 200-Hz signals."""
+    model.to(device).eval()
+    out = []
+    for i in range(0, len(signals), batch_size):
+        sig = torch.from_numpy(np.ascontiguousarray(signals[i:i + batch_size])).to(device)
+        out.append(model.tokenize(stft_magnitude(sig), sig).cpu().numpy().astype(np.int32))
+    n_frames = model.n_frames(signals.shape[-1])
+    return np.concatenate(out) if out else np.zeros((0, n_frames), dtype=np.int32)
+
+
+def pretrain_encoder(encoder, tokens: np.ndarray, cfg: TrainConfig) -> dict[str, list[float]]:
+    """Masked-token prediction: mask ~50 % of tokens and, separately, the complement.
+
+    Parameters
+    ----------
+    encoder : TFMEncoder
+    tokens : ndarray (n_trials, n_chans, n_frames) of int
+
+    Returns
+    -------
+    history : dict with per-epoch ``loss`` and ``accuracy`` (masked positions).
+    """
+    gen = seed_everything(cfg.seed)
+    rng = np.random.default_rng(cfg.seed)
+    encoder.to(cfg.device).train()
+    steps = max(1, math.ceil(len(tokens) / cfg.batch_size))
+    opt, sched = _optimizer(encoder.parameters(), cfg, steps * cfg.epochs, steps)
+    hist: dict[str, list[float]] = {"loss": [], "accuracy": []}
+    for _ in _epochs(cfg, "pretrain"):
+        tot, correct, count = 0.0, 0, 0
+        for idx in _batches(len(tokens), cfg.batch_size, rng):
+            tok = torch.from_numpy(tokens[idx].astype(np.int64)).to(cfg.device)
+            masked = (torch.rand(tok.shape, generator=gen) < 0.5).to(cfg.device)
+            loss = 0.0
+            for m in (masked, ~masked):
+                if not bool(m.any()):
+                    continue
+                logits = encoder.masked_logits(tok.masked_fill(m, encoder.mask_id))
+                loss = loss + F.cross_entropy(logits[m], tok[m])
+                correct += int((logits[m].argmax(-1) == tok[m]).sum())
+                count += int(m.sum())
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+            tot += float(loss.detach()) * len(idx)
+        hist["loss"].append(tot / len(tokens))
+        hist["accuracy"].append(correct / max(count, 1))
+    encoder.eval()
+    return hist
+
+
+def _loss(logits: torch.Tensor, y: torch.Tensor, smoothing: float) -> torch.Tensor:
+    if logits.shape[1] == 1:
+        return F.binary_cross_entropy_with_logits(logits[:, 0], y.float())
+    return F.cross_entropy(logits, y, label_smoothing=smoothing)
+
+
+@torch.no_grad()
+def predict_proba(encoder, tokens: np.ndarray, batch_size: int = 256, device: str = "cpu") -> np.ndarray:
+    """Class probabilities (n_trials, n_classes) (binary: 2 columns from the sigmoid)."""
+    encoder.to(device).eval()
+    out = []
+    for i in range(0, len(tokens), batch_size):
+        logits = encoder(torch.from_numpy(tokens[i:i + batch_size].astype(np.int64)).to(device))
+        if logits.shape[1] == 1:
+            p = torch.sigmoid(logits)
+            out.append(torch.cat([1 - p, p], dim=1).cpu().numpy())
+        else:
+            out.append(logits.softmax(-1).cpu().numpy())
+    return np.concatenate(out)
+
+
+def classification_metrics(y_true: np.ndarray, proba: np.ndarray) -> dict[str, float]:
+    """Balanced accuracy, Cohen's kappa, weighted F1 and AUROC (one-vs-rest macro for multi-class).
+
+    Parameters
+    ----------
+    y_true : ndarray (n,) of class indices 0..n_classes-1
+    proba : ndarray (n, n_classes)
+    """
+    from sklearn.metrics import balanced_accuracy_score, cohen_kappa_score, f1_score, roc_auc_score
+
+    y_true = np.asarray(y_true)
+    pred = proba.argmax(1)
+    try:
+        if proba.shape[1] == 2:
+            auroc = float(roc_auc_score(y_true, proba[:, 1]))
+        else:
+            auroc = float(roc_auc_score(y_true, proba, multi_class="ovr", labels=np.arange(proba.shape[1])))
+    except ValueError:  # one class only
+        auroc = float("nan")
+    return {
+        "balanced_accuracy": float(balanced_accuracy_score(y_true, pred)),
+        "kappa": float(cohen_kappa_score(y_true, pred)),
+        "weighted_f1": float(f1_score(y_true, pred, average="weighted")),
+        "auroc": auroc,
+    }
+
+
+def finetune_encoder(encoder, tokens: np.ndarray, y: np.ndarray, cfg: TrainConfig,
+                     val: tuple[np.ndarray, np.ndarray] | None = None) -> dict[str, Any]:
+    """Fine-tune for classification (binary: BCE on one logit; else CE with label smoothing).
+
+    Parameters
+    ----------
+    encoder : TFMEncoder
+    tokens : ndarray (n_trials, n_chans, n_frames)
+    y : ndarray (n_trials,) class indices
+    val : (tokens, y), optional
+        Validation set for early stopping (kappa, or AUROC when binary); the
+        best epoch's weights are restored.
+
+    Returns
+    -------
+    history : dict with per-epoch ``loss`` and ``val_score``, and ``best_epoch``.
+    """
+    seed_everything(cfg.seed)
+    rng = np.random.default_rng(cfg.seed)
+    encoder.to(cfg.device).train()
+    steps = max(1, math.ceil(len(tokens) / cfg.batch_size))
+    opt, sched = _optimizer(encoder.parameters(), cfg, steps * cfg.epochs, steps)
+    hist: dict[str, Any] = {"loss": [], "val_score": [], "best_epoch": None}
+    best, best_state, waited = -np.inf, None, 0
+    for epoch in _epochs(cfg, "finetune"):
+        encoder.train()
+        tot = 0.0
+        for idx in _batches(len(tokens), cfg.batch_size, rng):
+            tok = torch.from_numpy(tokens[idx].astype(np.int64)).to(cfg.device)
+            loss = _loss(encoder(tok), torch.from_numpy(y[idx].astype(np.int64)).to(cfg.device), cfg.label_smoothing)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+            tot += float(loss.detach()) * len(idx)
+        hist["loss"].append(tot / len(tokens))
+        if val is None:
+            continue
+        m = classification_metrics(val[1], predict_proba(encoder, val[0], device=cfg.device))
+        score = m["auroc"] if encoder.head.out_features == 1 else m["kappa"]
+        score = -np.inf if not np.isfinite(score) else score
+        hist["val_score"].append(score)
+        if score > best:
+            best, best_state, waited, hist["best_epoch"] = score, copy.deepcopy(encoder.state_dict()), 0, epoch
+        else:
+            waited += 1
+            if cfg.patience and waited >= cfg.patience:
+                break
+    if best_state is not None:
+        encoder.load_state_dict(best_state)
+    encoder.eval()
+    return hist
