@@ -35,3 +35,18 @@ def one_source(inputs: dict, names: tuple[str, str]) -> str:
     if len(given) != 1:
         raise bad_value("inputs", f"exactly one of {names[0]!r} or {names[1]!r}", f"<{given or 'neither'}>")
     return given[0]
+
+
+def info_section(title: str, artifact: Any, output: str, keys: tuple[str, ...], caption: str = "") -> Any:
+    """Report section: a two-column table of selected fields of a JSON output."""
+    from ...pipeline.report import Section, Table
+
+    info = artifact.load(output)
+    rows = []
+    for k in keys:
+        if k in info:
+            v = info[k]
+            if isinstance(v, (list, dict)) and len(str(v)) > 120:
+                v = f"{type(v).__name__} of {len(v)}"
+            rows.append([k, str(v)])
+    return Section(title, [Table(["field", "value"], rows, caption=caption)])

@@ -10,7 +10,7 @@ import numpy as np
 from pydantic import Field
 
 from ...pipeline import Input, Output, Stage, StageParams, bad_value, register_stage, runtime_field, save_arrays, save_json, save_table
-from ._common import artifact_files, expand_files, one_source
+from ._common import artifact_files, expand_files, info_section, one_source
 
 _LIBS = ("numpy", "scipy", "mne")
 
@@ -59,6 +59,10 @@ class LoadEEG(Stage):
         "raw": Output("raw.fif", "Preprocessed recording (MNE FIF)."),
         "summary": Output("summary.json", "sfreq, n_chans, n_times, duration, channels and types, annotation counts, steps."),
     }
+
+    @classmethod
+    def report(cls, artifact):
+        return info_section("Ingested recording", artifact, "summary", ("files", "sfreq_in", "sfreq", "n_chans", "n_times", "duration_s", "ch_types", "bads", "annotations"))
 
     def run(self, params, inputs, out_dir):
         from ..eeg import preprocess_raw, read_raws
@@ -118,6 +122,10 @@ class EpochEEG(Stage):
         "events": Output("events.tsv", "sample, onset_s, code, label per kept epoch."),
         "info": Output("info.json", "sfreq, tmin, ch_names, ch_types, event_id, n_epochs, n_dropped."),
     }
+
+    @classmethod
+    def report(cls, artifact):
+        return info_section("Epochs", artifact, "info", ("sfreq", "tmin", "n_times", "n_epochs", "n_dropped", "event_id"))
 
     def run(self, params, inputs, out_dir):
         from ..eeg import make_epochs, read_raw

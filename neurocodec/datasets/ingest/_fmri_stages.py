@@ -9,7 +9,7 @@ import numpy as np
 from pydantic import Field
 
 from ...pipeline import Input, Output, Stage, StageParams, bad_value, parallel_map, register_stage, save_array, save_json, save_table
-from ._common import artifact_files, expand_files, one_source
+from ._common import artifact_files, expand_files, info_section, one_source
 
 _LIBS = ("numpy", "nibabel", "nilearn", "scikit-learn")
 
@@ -58,6 +58,10 @@ class LoadFMRI(Stage):
         "info": Output("info.json", "t_r, mode (voxels | labels | maps), n_features, cleaning options."),
         "mask": Output("mask.nii.gz", "The voxel mask (voxel mode) or the atlas footprint (ROI mode)."),
     }
+
+    @classmethod
+    def report(cls, artifact):
+        return info_section("fMRI signals", artifact, "info", ("mode", "t_r", "n_runs", "n_features", "clean", "confounds"))
 
     def run(self, params, inputs, out_dir):
         import nibabel as nib
@@ -167,6 +171,10 @@ class FMRISingleTrialBetas(Stage):
         "mask": Output("mask.nii.gz", "The voxel mask (maps betas back to images)."),
         "info": Output("info.json", "method, t_r, n_trials, n_voxels, GLM options."),
     }
+
+    @classmethod
+    def report(cls, artifact):
+        return info_section("Single-trial betas", artifact, "info", ("method", "t_r", "n_runs", "n_trials", "n_voxels", "hrf_model", "noise_model"))
 
     def run(self, params, inputs, out_dir):
         import nibabel as nib

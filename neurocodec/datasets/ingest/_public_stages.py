@@ -16,6 +16,7 @@ import numpy as np
 from pydantic import Field
 
 from ...pipeline import Input, Output, Stage, StageParams, bad_value, register_stage, save_array, save_arrays, save_json, save_table
+from ._common import info_section
 
 
 def _data_dir_field():
@@ -39,6 +40,10 @@ class LoadAbide(Stage):
         "phenotypes": Output("phenotypes.tsv", "One row per subject (site, subject, age, sex, diagnosis, ...)."),
         "info": Output("info.json", "n_subjects, n_rois, ROI names, diagnosis counts."),
     }
+
+    @classmethod
+    def report(cls, artifact):
+        return info_section("ABIDE FC", artifact, "info", ("n_subjects", "n_rois", "diagnosis_counts"))
 
     def run(self, params, inputs, out_dir):
         from ..loaders import load_abide_fc
@@ -68,6 +73,10 @@ class LoadUeaEEG(Stage):
         "data": Output("data.npz", "X_train, X_test (n_trials, n_chans, n_times) float32; y_train, y_test str."),
         "info": Output("info.json", "name, sfreq, channels (when known), shapes, classes."),
     }
+
+    @classmethod
+    def report(cls, artifact):
+        return info_section("UEA EEG problem", artifact, "info", ("name", "sfreq", "n_chans", "n_times", "n_train", "n_test", "classes"))
 
     def run(self, params, inputs, out_dir):
         from ..loaders import load_uea, load_uea_info
@@ -104,6 +113,10 @@ class LoadHaxby(Stage):
         "samples": Output("samples.npz", "X (n_samples, n_voxels) float32, y (n_samples,) str, runs (n_samples,) int."),
         "info": Output("info.json", "subject, mask, n_voxels, t_r, conditions, counts per category."),
     }
+
+    @classmethod
+    def report(cls, artifact):
+        return info_section("Haxby samples", artifact, "info", ("subject", "mask", "n_voxels", "t_r", "counts"))
 
     def run(self, params, inputs, out_dir):
         from ..loaders import haxby_volume_samples, load_haxby
@@ -155,6 +168,10 @@ class LoadNSD(Stage):
         "info": Output("info.json", "subject, sessions, n_voxels, n_train, n_test, test set definition."),
         "extras": Output("extras/", "stimuli.npy (n_images, S, S, 3) uint8 and captions.tsv when asked."),
     }
+
+    @classmethod
+    def report(cls, artifact):
+        return info_section("NSD betas", artifact, "info", ("subject", "sessions", "roi", "space", "n_voxels", "n_train", "n_test", "test_subjects"))
 
     def run(self, params, inputs, out_dir):
         from ..loaders import NSD_SESSIONS, average_repeats, load_nsd_betas, load_nsd_design, nsd_shared_test_ids
@@ -224,6 +241,10 @@ class LoadSleepEDF(Stage):
         "info": Output("info.json", "sfreq, channels, stage codes, counts per stage."),
     }
 
+    @classmethod
+    def report(cls, artifact):
+        return info_section("Sleep-EDF epochs", artifact, "info", ("sfreq", "channels", "counts"))
+
     def run(self, params, inputs, out_dir):
         from ..loaders import sleep_edf_pairs
         from ..loaders._sleep_edf import STAGE_CODES, load_sleep_edf_record
@@ -274,6 +295,10 @@ class BidsInputs(Stage):
         "files": Output("files.tsv", "subject, session, task, run, datatype, suffix, extension, path per matched file."),
         "entities": Output("entities.json", "All subjects, sessions, tasks, runs, datatypes found."),
     }
+
+    @classmethod
+    def report(cls, artifact):
+        return info_section("BIDS inputs", artifact, "entities", ("subject", "session", "task", "run", "datatype"))
 
     def run(self, params, inputs, out_dir):
         from ..bids import bids_entities, find_bids_files
