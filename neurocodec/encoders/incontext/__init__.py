@@ -1,0 +1,44 @@
+"""BraInCoRL: an in-context transformer that builds a new subject's voxelwise
+encoder from a few (image, response) pairs, without gradient steps.
+
+Public API: :class:`BraInCoRL` (the model, ``save_pretrained`` /
+``from_pretrained``), :class:`BraInCoRLConfig`, :data:`PRESETS`,
+:func:`metatrain`, :class:`MetaTrainingSubject`, :class:`InContextEncoder`
+(scikit-learn estimator), :func:`context_scaling` (in-context vs RidgeCV over
+context sizes). Stages: ``metatrain_incontext``, ``fit_incontext``.
+
+Names are imported lazily so that the stage module stays cheap to import
+(torch loads on first use of a public name).
+"""
+
+from importlib import import_module
+
+_WHERE = {
+    "PRESETS": "_model",
+    "BraInCoRL": "_model",
+    "BraInCoRLConfig": "_model",
+    "predict_from_weights": "_model",
+    "InContextEncoder": "_estimator",
+    "MetaTrainingSubject": "_training",
+    "metatrain": "_training",
+    "standardize_context": "_training",
+    "unit_norm": "_training",
+    "context_scaling": "_scaling",
+    "explained_variance": "_scaling",
+    "pearson_r": "_scaling",
+    "ridge_baseline": "_scaling",
+}
+
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name):
+    if name in _WHERE:
+        value = getattr(import_module(f"{__name__}.{_WHERE[name]}"), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(list(globals()) + __all__)
