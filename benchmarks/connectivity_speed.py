@@ -1,0 +1,86 @@
+"""Tangent-space embedding speed: NeuroCodec vs nilearn ConnectivityMeasure(kind="tangent").
+
+696 subjects x 200 ROIs (ABIDE's shape). Each subject's time series (200 time
+points) is drawn from its real ABIDE Schaefer-200 correlation matrix (shrunk
+to be positive definite) when ../shared/data is present, else from a simulated
+subject-specific covariance. Both implementations get the same series, in the
+same run, with the same (Ledoit-Wolf) covariance estimator; the output
+tangent matrices are compared on float64.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from _common import SHARED_DATA, emit, parse_args, peak_rss_mb
+
+
+def make_series(n_subjects: int, n_rois: int, n_times: int, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    path = SHARED_DATA / "abide_schaefer200" / "fc_upper.npz"
+    if path.is_file() and n_rois <= 200:
+        from neurocodec.features.connectivity import shrink_to_spd, unvectorize
+
+        fc = np.load(path, allow_pickle=False)["fc"][:n_subjects].astype(np.float64)
+        corr = unvectorize(fc, discard_diagonal=True)[:, :n_rois, :n_rois]
+        covs = shrink_to_spd(corr, "auto", min_eigenvalue=1e-2)[0]
+        source = "abide_correlations"
+    else:
+        base = rng.standard_normal((n_rois, n_rois)) / np.sqrt(n_rois)
+        mix = base + 0.5 * rng.standard_normal((n_subjects, n_rois, n_rois)) / np.sqrt(n_rois)
+        covs = mix @ np.swapaxes(mix, 1, 2) + 0.1 * np.eye(n_rois)
+        source = "simulated"
+    chol = np.linalg.cholesky(covs)
+    series = [rng.standard_normal((n_times, n_rois)) @ chol[i].T for i in range(len(covs))]
+    return series, source
+
+
+def main(argv=None):
+    def extra(p):
+        p.add_argument("--n-jobs", type=int, default=None, help="Threads (default: all cores).")
+        p.add_argument("--n-subjects", type=int, default=696, help="Subjects (full run).")
+
+    args = parse_args(__doc__.splitlines()[0], argv, extra=extra)
+    n_subjects, n_rois, n_times = (40, 30, 50) if args.quick else (args.n_subjects, 200, 200)
+    series, source = make_series(n_subjects, n_rois, n_times)
+
+    from nilearn.connectome import ConnectivityMeasure
+
+    from neurocodec.features.connectivity import FunctionalConnectivity
+
+    t0 = time.perf_counter()
+    ours = FunctionalConnectivity(kind="tangent", n_jobs=args.n_jobs).fit_transform(series)
+    t_ours = time.perf_counter() - t0
+
+    from threadpoolctl import threadpool_limits
+
+    # nilearn as users run it (BLAS with its default thread count) ...
+    t0 = time.perf_counter()
+    ref = ConnectivityMeasure(kind="tangent").fit_transform(series)
+    t_nilearn = time.perf_counter() - t0
+    # ... and with BLAS held to one thread (faster on small matrices when cores are shared).
+    t0 = time.perf_counter()
+    with threadpool_limits(1):
+        ref1 = ConnectivityMeasure(kind="tangent").fit_transform(series)
+    t_nilearn_1 = time.perf_counter() - t0
+
+    result = {
+        "n_subjects": n_subjects,
+        "n_rois": n_rois,
+        "n_times": n_times,
+        "data": source,
+        "neurocodec_s": round(t_ours, 3),
+        "nilearn_s": round(t_nilearn, 3),
+        "nilearn_blas1_s": round(t_nilearn_1, 3),
+        "speedup_vs_nilearn": round(t_nilearn / t_ours, 2),
+        "speedup_vs_nilearn_blas1": round(t_nilearn_1 / t_ours, 2),
+        "max_abs_diff": float(max(np.abs(ours - ref).max(), np.abs(ours - ref1).max())),
+        "peak_rss_mb": round(peak_rss_mb(), 1),
+    }
+    return emit("connectivity_speed", result, quick=args.quick)
+
+
+if __name__ == "__main__":
+    main()

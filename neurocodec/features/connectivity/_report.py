@@ -1,0 +1,94 @@
+"""Report sections of the connectivity stages (built from artifact files only)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def _fig():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def connectivity_section(artifact):
+    from ...pipeline.report import Figure, Section, Text
+
+    plt = _fig()
+    fc = artifact.load("fc")
+    info = artifact.load("info")
+    fig, ax = plt.subplots(1, 2, figsize=(8, 3.5))
+    im = ax[0].imshow(fc.mean(0), cmap="RdBu_r", vmin=-1 if info["kind"] != "covariance" else None, vmax=1 if info["kind"] != "covariance" else None)
+    fig.colorbar(im, ax=ax[0], shrink=0.8)
+    ax[0].set_title(f"mean {info['kind']}")
+    rows, cols = np.triu_indices(fc.shape[1], 1)
+    ax[1].hist(fc[:, rows, cols].ravel(), bins=60, color="0.4")
+    ax[1].set_title("edge values, all subjects")
+    fig.tight_layout()
+    out = Section("Functional connectivity", [Text(f"{info['n_subjects']} subjects x {info['n_rois']} ROIs, "
+                                                  f"{info['kind']} ({info['estimator']}) from {info['source']}."),
+                                             Figure.from_matplotlib(fig, caption="Group-mean matrix and edge histogram.")])
+    plt.close(fig)
+    return out
+
+
+def group_section(artifact):
+    from ...pipeline.report import Figure, Section, Table
+
+    plt = _fig()
+    info = artifact.load("info")
+    t = artifact.load("group_difference")
+    fig, ax = plt.subplots(figsize=(4.5, 3.8))
+    lim = float(np.abs(t).max()) or 1.0
+    im = ax.imshow(t, cmap="RdBu_r", vmin=-lim, vmax=lim)
+    fig.colorbar(im, ax=ax, shrink=0.8)
+    ax.set_title("group 1 - group 0 (Welch t, training subjects)")
+    fig.tight_layout()
+    rows = [[k, v] for k, v in sorted(info.items())]
+    out = Section("Group connectivity features", [Table(["field", "value"], rows),
+                                                   Figure.from_matplotlib(fig, caption="Edge-wise group difference.")])
+    plt.close(fig)
+    return out
+
+
+def predict_section(artifact):
+    from ...pipeline.report import Section, Table, Text
+
+    per_site = artifact.load("per_site")
+    m = artifact.load("metrics")
+    rows = [[r.site, int(r.n_subjects), round(float(r.accuracy), 3), round(float(r.auc), 3)] for r in per_site.itertuples()]
+    return Section("Phenotype prediction", [
+        Text(f"{m['params']['model']} ({'tangent' if m['params']['tangent'] else 'correlation'}), {m['params']['cv']}: "
+             f"mean accuracy {m['mean_accuracy']:.3f}, mean AUC {m['mean_auc']:.3f} over {m['n_sites']} sites; "
+             f"pooled accuracy {m['pooled_accuracy']:.3f}."),
+        Table(["site", "n", "accuracy", "AUC"], rows, caption="Per-site out-of-fold metrics."),
+    ])
+
+
+def eeg_section(artifact):
+    from ...pipeline.report import Figure, Section
+
+    plt = _fig()
+    conn = artifact.load("connectivity")
+    info = artifact.load("info")
+    methods = list(info["methods"])
+    bands = list(info["bands"])
+    fig, axes = plt.subplots(len(bands), len(methods), figsize=(1.6 * len(methods) + 1, 1.6 * len(bands) + 0.5),
+                             squeeze=False)
+    for j, m in enumerate(methods):
+        for i, b in enumerate(bands):
+            axes[i, j].imshow(conn[m][0, i], cmap="viridis")
+            axes[i, j].set_xticks([])
+            axes[i, j].set_yticks([])
+            if i == 0:
+                axes[i, j].set_title(m, fontsize=8)
+            if j == 0:
+                axes[i, j].set_ylabel(b, fontsize=8)
+    fig.tight_layout()
+    out = Section("EEG connectivity", [Figure.from_matplotlib(fig, caption=f"Group '{info['groups'][0]}', "
+                                                                        f"{info['n_epochs'][0]} epochs.")])
+    plt.close(fig)
+    return out

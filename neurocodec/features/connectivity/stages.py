@@ -1,0 +1,337 @@
+"""Pipeline stages of functional connectivity, graph features and phenotype prediction.
+
+Cheap to import: numpy/sklearn/mne work happens inside ``run``.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, Optional
+
+from pydantic import Field
+
+from ...pipeline import Input, Output, Stage, StageParams, parallel_map, register_stage, runtime_field
+
+_FC_SOURCES = ("simulate_rest_fmri", "load_abide")
+
+
+# --------------------------------------------------------------------------- per-subject FC
+class ConnectivityParams(StageParams):
+    kind: Literal["covariance", "correlation", "partial correlation", "precision"] = Field(
+        "correlation", description="Per-subject measure (tangent space is the group stage connectivity_group).")
+    cov_estimator: Literal["ledoit_wolf", "oas", "empirical"] = Field(
+        "ledoit_wolf", description="Covariance estimator applied to each subject's ROI time series.")
+
+
+def _subject_fc(job):
+    """One subject's connectivity (module level so that Dask can ship it)."""
+    from ._fc import FunctionalConnectivity
+
+    series, kind, estimator = job
+    return FunctionalConnectivity(kind=kind, cov_estimator=estimator, n_jobs=1).fit_transform([series])[0]
+
+
+@register_stage
+class Connectivity(Stage):
+    """Per-subject functional connectivity matrices from ROI time series (or given FC matrices)."""
+
+    name = "connectivity"
+    version = 1
+    Params = ConnectivityParams
+    libraries = ("numpy", "scikit-learn")
+    inputs = {"source": Input("Rest cohort (ROI time series) or ABIDE correlation matrices.", stages=_FC_SOURCES)}
+    outputs = {
+        "fc": Output("fc.npy", "(n_subjects, n_rois, n_rois) float64 connectivity matrices."),
+        "subjects": Output("subjects.tsv", "subject, site, group (0/1) and the source's other columns."),
+        "info": Output("info.json", "kind, estimator, n_subjects, n_rois, source stage."),
+    }
+
+    def run(self, params, inputs, out_dir):
+        import numpy as np
+
+        from ...pipeline import save_array, save_json, save_table
+        from ._io import read_source
+
+        src = inputs["source"]
+        subjects, series, matrices = read_source(src)
+        if series is not None:
+            jobs = [(x, params.kind, params.cov_estimator) for x in series]
+            fc = np.stack(parallel_map(_subject_fc, jobs, desc="connectivity"))
+        else:
+            if params.kind != "correlation":
+                from ...pipeline import bad_value
+
+                raise bad_value("kind", "'correlation' for a source of correlation matrices (load_abide)", params.kind)
+            fc = matrices
+        save_array(out_dir / "fc.npy", fc.astype(np.float64))
+        save_table(out_dir / "subjects.tsv", subjects)
+        save_json(out_dir / "info.json", {"kind": params.kind, "estimator": params.cov_estimator,
+                                          "n_subjects": int(fc.shape[0]), "n_rois": int(fc.shape[1]),
+                                          "source": src.stage})
+
+    @classmethod
+    def report(cls, artifact):
+        from ._report import connectivity_section
+
+        return connectivity_section(artifact)
+
+
+# --------------------------------------------------------------------------- group / tangent
+class GroupParams(StageParams):
+    kind: Literal["tangent", "none"] = Field("tangent", description="Tangent-space embedding, or plain vectorisation.")
+    reference: Literal["geometric", "log_euclidean"] = Field("geometric", description="Tangent reference (mean of training subjects).")
+    shrinkage: Optional[float] = Field(None, ge=0, lt=1, description="Shrinkage toward identity before the tangent step (None: automatic, only where needed).")
+    min_eigenvalue: float = Field(1e-3, gt=0, lt=1, description="Smallest relative eigenvalue reached by automatic shrinkage.")
+    test_fraction: float = Field(0.2, ge=0, lt=1, description="Fraction of subjects held out (stratified by site and group); the reference never sees them.")
+    discard_diagonal: bool = Field(False, description="Drop the diagonal from the vectors.")
+    seed: int = Field(0, ge=0, description="Seed of the train/test split.")
+    n_jobs: int = runtime_field(0, "Threads for the batched eigendecompositions (0: all cores).")
+
+
+@register_stage
+class ConnectivityGroup(Stage):
+    """Group FC features: tangent space at the training subjects' mean, vectorised, with group-difference maps."""
+
+    name = "connectivity_group"
+    version = 1
+    Params = GroupParams
+    libraries = ("numpy", "scipy", "scikit-learn")
+    inputs = {
+        "fc": Input("Per-subject connectivity matrices.", stages=("connectivity",)),
+        "cohort": Input("Simulated cohort, to score recovery of the planted edges.", stages=("simulate_rest_fmri",), required=False),
+    }
+    outputs = {
+        "vectors": Output("vectors.npy", "(n_subjects, n_features) float32 upper-triangle vectors (row-major)."),
+        "reference": Output("reference.npy", "(n_rois, n_rois) reference matrix (identity-free mean for kind=none)."),
+        "subjects": Output("subjects.tsv", "Subjects with a 'split' column (train/test)."),
+        "group_difference": Output("group_difference.npy", "(n_rois, n_rois) Welch t of group 1 vs 0 per edge (training subjects)."),
+        "info": Output("info.json", "Parameters, shrinkage used, split sizes, edge-recovery AUC when ground truth is given."),
+    }
+
+    def run(self, params, inputs, out_dir):
+        from ._group import run_group
+
+        run_group(params, inputs, out_dir)
+
+    @classmethod
+    def report(cls, artifact):
+        from ._report import group_section
+
+        return group_section(artifact)
+
+
+# --------------------------------------------------------------------------- graph features
+class GraphParams(StageParams):
+    density: Optional[float] = Field(0.1, gt=0, le=1, description="Proportional threshold: fraction of edges kept (None: use 'absolute' or the full weighted graph).")
+    absolute: Optional[float] = Field(None, description="Absolute threshold on weights (with density=None).")
+    weighted: bool = Field(True, description="Weighted measures (else binarised graph).")
+    use_abs: bool = Field(False, description="Use absolute weights (else negative edges are dropped).")
+    seed: int = Field(0, ge=0, description="Seed of the Louvain modularity.")
+
+
+def _subject_graph(job):
+    import numpy as np
+
+    from ._graph import graph_features, threshold_graph
+
+    mat, density, absolute, weighted, use_abs, seed = job
+    adj = threshold_graph(mat, density=density, absolute=absolute, use_abs=use_abs)
+    feats = graph_features(adj, weighted=weighted, seed=seed)
+    return {k: np.asarray(v) for k, v in feats.items()}
+
+
+@register_stage
+class GraphFeatures(Stage):
+    """Graph features per subject: degree, strength, clustering, 3-cycles, efficiencies, modularity."""
+
+    name = "graph_features"
+    version = 1
+    Params = GraphParams
+    libraries = ("numpy", "scipy", "networkx")
+    inputs = {"fc": Input("Per-subject connectivity matrices.", stages=("connectivity",))}
+    outputs = {
+        "nodes": Output("node_features.npz", "degree, strength, clustering, triangles, local_efficiency: (n_subjects, n_rois) each."),
+        "globals": Output("global_features.tsv", "subject, density, global_efficiency, modularity, n_modules."),
+    }
+
+    def run(self, params, inputs, out_dir):
+        import numpy as np
+
+        from ...pipeline import save_arrays, save_table
+        from ._graph import GLOBAL_FEATURES, NODE_FEATURES
+
+        fc = inputs["fc"].load("fc")
+        subjects = inputs["fc"].load("subjects")
+        if params.density is not None and params.absolute is not None:
+            from ...pipeline import bad_value
+
+            raise bad_value("absolute", "None when 'density' is set (give one threshold)", params.absolute)
+        jobs = [(m, params.density, params.absolute, params.weighted, params.use_abs, params.seed) for m in fc]
+        feats = parallel_map(_subject_graph, jobs, desc="graph features")
+        save_arrays(out_dir / "node_features.npz", **{k: np.stack([f[k] for f in feats]) for k in NODE_FEATURES})
+        table = {"subject": subjects["subject"].astype(str).tolist()}
+        table.update({k: [float(f[k]) for f in feats] for k in GLOBAL_FEATURES})
+        save_table(out_dir / "global_features.tsv", table)
+
+
+# --------------------------------------------------------------------------- prediction
+class PredictParams(StageParams):
+    model: Literal["logistic", "svm", "pca_lda"] = Field("logistic", description="l2-logistic, linear SVM, or PCA+LDA (Dey 2012).")
+    tangent: bool = Field(True, description="Tangent-space embedding fitted inside each training fold (else Fisher-z correlations).")
+    reference: Literal["geometric", "log_euclidean"] = Field("geometric", description="Tangent reference.")
+    C: float = Field(1.0, gt=0, description="Inverse regularisation strength of logistic/SVM.")
+    n_components: int = Field(50, gt=0, description="PCA components for pca_lda.")
+    cv: Literal["leave_site_out", "stratified_group_kfold"] = Field("leave_site_out", description="Site-aware validation scheme.")
+    n_splits: int = Field(5, ge=2, description="Folds of stratified_group_kfold.")
+    harmonize: bool = Field(False, description="Per-site location/scale harmonisation fitted on training folds only.")
+    min_site_size: int = Field(1, ge=1, description="Leave-site-out: smallest site that is tested.")
+    target: str = Field("group", description="Column of subjects.tsv with the binary label (ASD/HC diagnoses map to 1/0).")
+    seed: int = Field(0, ge=0, description="Random seed of the folds and models.")
+    n_jobs: int = runtime_field(0, "Threads for the eigendecompositions (0: all cores).")
+
+
+@register_stage
+class PredictPhenotype(Stage):
+    """Site-aware cross-validated classification of a binary phenotype from FC (per-site accuracy and AUC)."""
+
+    name = "predict_phenotype"
+    version = 1
+    Params = PredictParams
+    libraries = ("numpy", "scikit-learn")
+    inputs = {"fc": Input("Per-subject correlation matrices.", stages=("connectivity",))}
+    outputs = {
+        "per_site": Output("per_site.tsv", "site, n_subjects, accuracy, balanced_accuracy, auc."),
+        "predictions": Output("predictions.tsv", "Out-of-fold score and prediction of each tested subject."),
+        "metrics": Output("metrics.json", "mean_accuracy, mean_auc (over sites), pooled accuracy/AUC, parameters."),
+    }
+
+    def run(self, params, inputs, out_dir):
+        from ._group import run_predict
+
+        run_predict(params, inputs, out_dir)
+
+    @classmethod
+    def report(cls, artifact):
+        from ._report import predict_section
+
+        return predict_section(artifact)
+
+
+# --------------------------------------------------------------------------- EEG
+class EEGConnParams(StageParams):
+    methods: list[str] = Field(["coh", "imcoh", "plv", "pli", "wpli", "wpli2_debiased", "aec"],
+                               description="Measures: coh, imcoh, plv, pli, wpli, wpli2_debiased, aec.")
+    bands: dict[str, list[float]] = Field({"theta": [4.0, 8.0], "alpha": [8.0, 13.0], "beta": [13.0, 30.0]},
+                                          description="Frequency bands {name: [fmin, fmax]} in Hz.")
+    mode: Literal["multitaper", "fourier", "cwt_morlet"] = Field("multitaper", description="Spectral estimator.")
+    by_label: bool = Field(True, description="One set of matrices per epoch label (else all epochs pooled).")
+    aec_orthogonalize: bool = Field(False, description="Pairwise-orthogonalised envelopes for AEC.")
+
+
+def _eeg_group(job):
+    from ._eeg import eeg_connectivity
+
+    data, sfreq, bands, methods, mode, orth = job
+    return eeg_connectivity(data, sfreq, bands=bands, methods=methods, mode=mode, aec_orthogonalize=orth)
+
+
+@register_stage
+class EEGConnectivity(Stage):
+    """Band-wise EEG/sEEG connectivity (coherence, imaginary coherence, PLV, PLI, wPLI, dwPLI², AEC) from epochs."""
+
+    name = "eeg_connectivity"
+    version = 1
+    Params = EEGConnParams
+    libraries = ("numpy", "scipy", "mne", "mne-connectivity")
+    inputs = {"epochs": Input("Epochs (epochs.npz with X, labels; info.json with sfreq).", stages=("epoch_eeg",))}
+    outputs = {
+        "connectivity": Output("connectivity.npz", "One array per method: (n_groups, n_bands, n_chans, n_chans)."),
+        "info": Output("info.json", "groups (labels), n_epochs per group, bands, methods, ch_names, sfreq."),
+    }
+
+    def run(self, params, inputs, out_dir):
+        import numpy as np
+
+        from ...pipeline import bad_value, save_arrays, save_json
+        from ._eeg import EEG_METHODS
+
+        for m in params.methods:
+            if m not in EEG_METHODS:
+                raise bad_value("methods", f"a subset of {EEG_METHODS}", m)
+        art = inputs["epochs"]
+        ep = art.load("epochs")
+        info = art.load("info")
+        X = ep["X"].astype(np.float64)
+        labels = ep["labels"].astype(str) if "labels" in ep and params.by_label else np.full(len(X), "all")
+        groups = sorted(set(labels.tolist()))
+        jobs = [(X[labels == g], float(info["sfreq"]), params.bands, params.methods, params.mode,
+                 params.aec_orthogonalize) for g in groups]
+        res = parallel_map(_eeg_group, jobs, desc="eeg connectivity")
+        save_arrays(out_dir / "connectivity.npz", **{m: np.stack([r[m] for r in res]).astype(np.float32) for m in params.methods})
+        save_json(out_dir / "info.json", {"groups": groups, "n_epochs": [int(np.sum(labels == g)) for g in groups],
+                                          "bands": params.bands, "methods": params.methods,
+                                          "ch_names": info.get("ch_names"), "sfreq": float(info["sfreq"])})
+
+    @classmethod
+    def report(cls, artifact):
+        from ._report import eeg_section
+
+        return eeg_section(artifact)
+
+
+# --------------------------------------------------------------------------- dynamic FC
+class DynamicParams(StageParams):
+    window_s: float = Field(60.0, gt=0, description="Window length in seconds (converted with each subject's TR).")
+    step: int = Field(1, ge=1, description="Window shift in samples.")
+    taper: Literal["rectangular", "hamming", "hann", "tukey", "gaussian"] = Field("gaussian", description="Window taper.")
+    sigma: float = Field(3.0, gt=0, description="Gaussian taper width in samples.")
+    n_states: int = Field(4, ge=2, description="FC states (k-means clusters).")
+    seed: int = Field(0, ge=0, description="k-means seed.")
+
+
+def _subject_windows(job):
+    from ._dynamic import sliding_window_fc
+
+    series, length, step, taper, sigma = job
+    return sliding_window_fc(series, length, step, taper, sigma)[0]
+
+
+@register_stage
+class DynamicConnectivity(Stage):
+    """Sliding-window (tapered) dynamic FC, k-means FC states, dwell times and transitions."""
+
+    name = "dynamic_connectivity"
+    version = 1
+    Params = DynamicParams
+    libraries = ("numpy", "scipy", "scikit-learn")
+    inputs = {"cohort": Input("Rest cohort with ROI time series.", stages=("simulate_rest_fmri",))}
+    outputs = {
+        "states": Output("states.npy", "(n_states, n_rois, n_rois) state correlation patterns, by occupancy."),
+        "labels": Output("labels.npz", "State label of each window, one array per subject."),
+        "dynamics": Output("dynamics.tsv", "subject, state, fraction, mean_dwell_s."),
+        "transitions": Output("transitions.npy", "(n_subjects, n_states, n_states) transition probabilities."),
+    }
+
+    def run(self, params, inputs, out_dir):
+        import numpy as np
+
+        from ...pipeline import save_array, save_arrays, save_table
+        from ._dynamic import FCStates, state_dynamics
+        from ._io import read_source
+
+        subjects, series, _ = read_source(inputs["cohort"])
+        trs = subjects["tr"].to_numpy(float) if "tr" in subjects else np.ones(len(series))
+        lengths = [max(3, int(round(params.window_s / tr))) for tr in trs]
+        jobs = [(x, n, params.step, params.taper, params.sigma) for x, n in zip(series, lengths)]
+        windows = parallel_map(_subject_windows, jobs, desc="sliding windows")
+        states = FCStates(params.n_states, random_state=params.seed).fit(windows)
+        labels = states.predict(windows)
+        rows, trans = [], []
+        for sid, lab, tr in zip(subjects["subject"].astype(str), labels, trs):
+            d = state_dynamics(lab, params.n_states, params.step * tr)
+            trans.append(d["transitions"])
+            rows += [{"subject": sid, "state": s, "fraction": d["fraction"][s], "mean_dwell_s": d["mean_dwell_s"][s]}
+                     for s in range(params.n_states)]
+        save_array(out_dir / "states.npy", states.centroids_.astype(np.float32))
+        save_arrays(out_dir / "labels.npz", **{sid: lab for sid, lab in zip(subjects["subject"].astype(str), labels)})
+        save_table(out_dir / "dynamics.tsv", rows)
+        save_array(out_dir / "transitions.npy", np.stack(trans))
