@@ -4,3 +4,4 @@ Importing this module registers them; the engine finds it through the
 ``neurocodec.stages`` entry point. Each capability module below registers
 its own stages on import (keep those imports cheap: no torch/mne at top level).
 """
+from .connectivity import stages as _connectivity_stages  # noqa: F401
