@@ -5,3 +5,4 @@ Importing this module registers them; the engine finds it through the
 its own stages on import (keep those imports cheap: no torch/mne at top level).
 """
 from .mindbridge import stages as _mindbridge_stages  # noqa: F401
+from .brain_diffuser import stages as _brain_diffuser_stages  # noqa: F401

@@ -32,7 +32,8 @@ def evaluate_reconstructions(
 ) -> dict:
     """PixCorr, SSIM and a score per feature extractor.
 
-    Reconstructions are first resized to the size of the true images.
+    Reconstructions are first resized to the size of the true images;
+    data-dependent extractors (Gabor) are fitted on the true images.
 
     Parameters
     ----------
@@ -71,6 +72,7 @@ def evaluate_reconstructions(
         else:
             extractor = FeatureExtractor(item, protocol=protocol, size=sizes.get(item), weights=weights.get(item), device=device)
         try:
+            extractor.fit(true)
             both = extractor(np.concatenate([true, pred]))
         except MissingModelError as exc:
             if on_missing == "raise":

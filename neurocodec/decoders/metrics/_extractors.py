@@ -194,18 +194,14 @@ def _trunk(net, x):
     return x
 
 
-def _gabor_features(images: np.ndarray) -> np.ndarray:
+def _gabor_pyramid():
     try:
         from neurocodec.encoders.features import GaborPyramid
     except ImportError as exc:
         raise MissingModelError(
             "The 'gabor' extractor needs neurocodec.encoders.features.GaborPyramid, which is not importable."
         ) from exc
-    gray = images.mean(axis=-1).astype(np.float32)
-    pyramid = GaborPyramid()
-    if hasattr(pyramid, "fit_transform"):
-        return np.asarray(pyramid.fit_transform(gray))
-    return np.asarray(pyramid(gray))
+    return GaborPyramid()
 
 
 class FeatureExtractor:
@@ -255,8 +251,19 @@ class FeatureExtractor:
         if self.protocol not in PROTOCOLS:
             raise bad_value("protocol", f"one of {list(PROTOCOLS)}", self.protocol, of="feature extractor")
 
+    def fit(self, images) -> "FeatureExtractor":
+        """Fit data-dependent extractors (the Gabor pyramid's compression and z-scoring) on the true images."""
+        self._validate()
+        if self.function is None and self.name == "gabor":
+            self.pyramid_ = _gabor_pyramid().fit(as_images(images).astype(np.float32))
+        return self
+
     def __call__(self, images) -> np.ndarray:
-        """Features ``(n_images, n_features)`` of ``(n_images, H, W, 3)`` images in ``[0, 1]``."""
+        """Features ``(n_images, n_features)`` of ``(n_images, H, W, 3)`` images in ``[0, 1]``.
+
+        The Gabor extractor is fitted on the first images it sees unless
+        :meth:`fit` was called.
+        """
         self._validate()
         images = as_images(images)
         if self.function is not None:
@@ -266,7 +273,9 @@ class FeatureExtractor:
                 images = resize_images(images, self.size)
             return images.reshape(len(images), -1)
         if self.name == "gabor":
-            return _gabor_features(images).reshape(len(images), -1).astype(np.float64)
+            if getattr(self, "pyramid_", None) is None:
+                self.fit(images)
+            return np.asarray(self.pyramid_.transform(images.astype(np.float32)), dtype=np.float64).reshape(len(images), -1)
         return self._network(images)
 
     def _network(self, images: np.ndarray) -> np.ndarray:

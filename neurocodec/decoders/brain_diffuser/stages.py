@@ -1,0 +1,251 @@
+"""Pipeline stages of Brain-Diffuser reconstruction (cheap to import: no torch / diffusers at top level)."""
+
+from __future__ import annotations
+
+from typing import Literal, Optional
+
+from pydantic import Field
+
+from neurocodec.pipeline import Input, Output, Stage, StageParams, register_stage, runtime_field
+
+__all__ = ["FitDecoder", "Reconstruct", "EvaluateReconstruction"]
+
+_GENERATORS = Literal["embedded", "stable_unclip_img2img", "ip_adapter_img2img", "versatile_dual_guided"]
+
+
+class FitDecoderParams(StageParams):
+    subjects: list[str] = Field(["sub-01"], min_length=1, description="Subjects to fit a decoder for (keys of the experiment).")
+    generator: _GENERATORS = Field(
+        "embedded", description="'embedded': train a small VAE + conditional UNet on the stimuli (offline); otherwise a "
+        "real diffusers pipeline loaded from 'model'.")
+    model: str = Field("", description="Hub id or local folder of the real pipeline (generator != 'embedded').")
+    image_size: int = Field(32, ge=8, description="Square image size of the embedded generator.")
+    vae_channels: list[int] = Field([16, 32, 64], min_length=2, description="AutoencoderKL block_out_channels (embedded).")
+    unet_channels: list[int] = Field([32, 64], min_length=2, description="UNet2DConditionModel block_out_channels (embedded).")
+    embed_dim: int = Field(64, gt=0, description="Dimension of NeuroCodec's image embedding (embedded).")
+    embedding: Literal["effnet_lite0", "pixels"] = Field("effnet_lite0", description="Features the embedding is built from.")
+    vae_steps: int = Field(600, ge=0, description="Autoencoder training steps (embedded).")
+    unet_steps: int = Field(1500, ge=0, description="Denoiser training steps (embedded).")
+    batch_size: int = Field(64, gt=0, description="Training batch size (embedded).")
+    learning_rate: float = Field(1e-3, gt=0, description="AdamW learning rate (embedded).")
+    prediction_type: Literal["epsilon", "v_prediction", "sample"] = Field("epsilon", description="Denoiser target (embedded).")
+    alphas: list[float] = Field([float(10 ** (k / 2)) for k in range(-2, 13)], min_length=1,
+                                description="Ridge penalties, one chosen per target by cross-validation.")
+    cv: int = Field(5, ge=2, description="Cross-validation folds of the ridge.")
+    seed: int = Field(0, description="Seed of the generator training.")
+    device: str = runtime_field("cpu", "Torch device.")
+    n_threads: int = runtime_field(0, "Torch CPU threads (0: torch's default).")
+
+
+def _threads(n):
+    if n:
+        import torch
+
+        torch.set_num_threads(n)
+
+
+def _load_generator(folder, device):
+    """The generator saved by fit_decoder (embedded weights, or a reference to real weights)."""
+    import json
+
+    config = json.loads((folder / "generator.json").read_text())
+    if config["kind"] == "embedded":
+        from ..generation import EmbeddedLatentDiffusion
+
+        return EmbeddedLatentDiffusion.from_pretrained(folder, device=device)
+    from ..generation import DiffusersGenerator
+
+    return DiffusersGenerator.from_pretrained(config["kind"], config["model"], device=device)
+
+
+@register_stage
+class FitDecoder(Stage):
+    """Fit Brain-Diffuser: generator (trained offline or real weights) + ridge fMRI -> latents / embeddings."""
+
+    name = "fit_decoder"
+    version = 1
+    Params = FitDecoderParams
+    libraries = ("numpy", "torch", "diffusers", "scikit-learn")
+    inputs = {"experiment": Input("Simulated visual experiment.", stages=("simulate_visual_fmri",))}
+    outputs = {
+        "generator": Output("generator/", "generator.json (+ vae/, unet/, scheduler/, embedder/ for the embedded generator)."),
+        "decoders": Output("decoders/", "<subject>/decoder.npz + decoder.json: ridge weights, alphas, statistics."),
+        "summary": Output("fit.json", "Per subject: voxels, training images, median alphas; generator training losses."),
+    }
+
+    def run(self, params, inputs, out_dir):
+        import numpy as np
+
+        from neurocodec.datasets.simulate import VisualExperiment
+        from neurocodec.pipeline import bad_value, save_json
+
+        from .. import generation
+        from ._model import BrainDiffuser
+
+        _threads(params.n_threads)
+        exp = VisualExperiment.load(inputs["experiment"].path)
+        for sub in params.subjects:
+            if sub not in exp.subjects:
+                raise bad_value("subjects", f"keys of the experiment {sorted(exp.subjects)}", sub, of="fit_decoder")
+        gen_dir = out_dir / "generator"
+        summary = {"generator": params.generator, "subjects": {}}
+        if params.generator == "embedded":
+            gen = generation.EmbeddedLatentDiffusion(
+                image_size=params.image_size, vae_channels=tuple(params.vae_channels), unet_channels=tuple(params.unet_channels),
+                embed_dim=params.embed_dim, embedding=params.embedding, vae_steps=params.vae_steps, unet_steps=params.unet_steps,
+                batch_size=params.batch_size, learning_rate=params.learning_rate, prediction_type=params.prediction_type,
+                seed=params.seed, device=params.device)
+            gen.fit(exp.stimuli[exp.train_image_ids])
+            gen.save_pretrained(gen_dir)
+            summary["losses"] = {k: [float(np.mean(v[-20:]))] if v else [] for k, v in gen.losses_.items()}
+        else:
+            if not params.model:
+                raise bad_value("model", "a hub id or local folder for a real pipeline", params.model, of="fit_decoder")
+            gen = generation.DiffusersGenerator.from_pretrained(params.generator, params.model, device=params.device)
+            gen_dir.mkdir(parents=True)
+        save_json(gen_dir / "generator.json", {"kind": params.generator, "model": params.model})
+
+        latents = {}
+        for sub in params.subjects:
+            ids, betas = exp.subjects[sub].mean_betas("train")
+            images = exp.stimuli[ids]
+            key = tuple(ids.tolist())
+            if key not in latents:  # subjects sharing a training set share the targets
+                latents[key] = (gen.autoencoder.encode(images), gen.embed_images(images))
+            dec = BrainDiffuser(gen, alphas=params.alphas, cv=params.cv)
+            dec.fit(betas, images, latents=latents[key][0], embeddings=latents[key][1])
+            dec.save(out_dir / "decoders" / sub)
+            summary["subjects"][sub] = {
+                "n_voxels": int(betas.shape[1]), "n_train_images": int(len(ids)),
+                "median_alpha_latent": float(np.median(dec.latent_head_.alphas)),
+                "median_alpha_embedding": float(np.median(dec.image_head_.alphas)),
+            }
+        save_json(out_dir / "fit.json", summary)
+
+
+class ReconstructParams(StageParams):
+    strength: float = Field(0.75, gt=0, le=1, description="img2img strength from the stage-1 image (paper: 0.75).")
+    guidance_scale: float = Field(3.0, ge=1, description="Classifier-free guidance scale.")
+    num_inference_steps: int = Field(50, gt=0, description="Denoising steps of the full DDIM trajectory.")
+    text_weight: float = Field(0.4, ge=0, le=1, description="Share of the text condition (generators mixing image and text).")
+    n_samples: int = Field(1, ge=1, description="Best-of-N: candidates per image, ranked by the PREDICTED embedding.")
+    renormalize: bool = Field(True, description="Renormalise predictions to the training latent/embedding mean and std.")
+    seed: int = Field(0, description="Seed of the generation noise.")
+    device: str = runtime_field("cpu", "Torch device.")
+    n_threads: int = runtime_field(0, "Torch CPU threads (0: torch's default).")
+
+
+@register_stage
+class Reconstruct(Stage):
+    """Reconstruct the shared test images from each subject's repeat-averaged betas (stage 1 and final)."""
+
+    name = "reconstruct"
+    version = 1
+    Params = ReconstructParams
+    libraries = ("numpy", "torch", "diffusers")
+    inputs = {
+        "decoder": Input("Fitted Brain-Diffuser decoders.", stages=("fit_decoder",)),
+        "experiment": Input("The simulated experiment the decoder was fitted on.", stages=("simulate_visual_fmri",)),
+    }
+    outputs = {
+        "reconstructions": Output("reconstructions.npz", "image_ids (n,), true (n, H, W, 3) uint8, <subject>_stage1 and "
+                                  "<subject>_final (n, H, W, 3) uint8."),
+        "grid": Output("grid.png", "Rows per subject: true / stage 1 / final for the first 16 test images."),
+    }
+
+    def run(self, params, inputs, out_dir):
+        import numpy as np
+
+        from neurocodec.datasets.simulate import VisualExperiment
+        from neurocodec.pipeline import save_arrays
+
+        from .._images import to_uint8
+        from ._grid import save_grid
+        from ._model import BrainDiffuser
+
+        _threads(params.n_threads)
+        exp = VisualExperiment.load(inputs["experiment"].path)
+        folder = inputs["decoder"].path
+        gen = _load_generator(folder / "generator", params.device)
+        arrays, rows = {}, []
+        subjects = sorted(p.name for p in (folder / "decoders").iterdir() if p.is_dir())
+        for sub in subjects:
+            ids, betas = exp.subjects[sub].mean_betas("test")
+            dec = BrainDiffuser.load(folder / "decoders" / sub, gen, strength=params.strength, guidance_scale=params.guidance_scale,
+                                     num_inference_steps=params.num_inference_steps, text_weight=params.text_weight,
+                                     renormalize=params.renormalize, seed=params.seed)
+            rec = dec.reconstruct(betas, n_samples=params.n_samples)
+            if "image_ids" in arrays and not np.array_equal(arrays["image_ids"], ids):
+                raise ValueError(f"The test image ids of {sub} differ from those of {subjects[0]}.")
+            arrays["image_ids"], arrays["true"] = ids, to_uint8(exp.stimuli[ids])
+            arrays[f"{sub}_stage1"], arrays[f"{sub}_final"] = to_uint8(rec["stage1"]), to_uint8(rec["final"])
+            rows.append((sub, arrays[f"{sub}_stage1"], arrays[f"{sub}_final"]))
+        save_arrays(out_dir / "reconstructions.npz", **arrays)
+        save_grid(out_dir / "grid.png", arrays["true"], rows)
+
+    @classmethod
+    def report(cls, artifact):
+        from neurocodec.pipeline.report import Figure, Section
+
+        return Section("Brain-Diffuser reconstructions", [Figure.from_file(
+            artifact.file("grid"), caption="Held-out test images: true (top), then per subject stage 1 (low-level ridge -> "
+            "VAE latent) and final (img2img conditioned on the predicted embedding).")])
+
+
+class EvaluateParams(StageParams):
+    features: list[str] = Field(["pixels", "gabor", "effnet_lite0"], description=(
+        "Feature extractors for 2-way identification / correlation distance: pixels, gabor, effnet_lite0, alexnet2, "
+        "alexnet5, inception_v3, clip, effnet_b1, swav (those without weights offline are skipped)."))
+    protocol: Literal["brain-diffuser", "mindeye"] = Field("brain-diffuser", description="Input sizes of the networks.")
+    sizes: dict[str, int] = Field({}, description="Per-extractor input size overrides, e.g. {effnet_lite0: 96}.")
+    device: str = runtime_field("cpu", "Torch device.")
+    n_threads: int = runtime_field(0, "Torch CPU threads (0: torch's default).")
+
+
+@register_stage
+class EvaluateReconstruction(Stage):
+    """PixCorr, SSIM, 2-way identification and correlation distances of stage-1 and final reconstructions."""
+
+    name = "evaluate_reconstruction"
+    version = 1
+    Params = EvaluateParams
+    libraries = ("numpy", "scipy", "torch", "timm")
+    inputs = {"reconstructions": Input("Reconstructions.", stages=("reconstruct",))}
+    outputs = {
+        "metrics": Output("metrics.json", "{subject: {stage1: {metric: value}, final: {...}}, mean: {...}}."),
+        "table": Output("metrics.tsv", "subject, stage, metric, value."),
+    }
+
+    def run(self, params, inputs, out_dir):
+        import numpy as np
+
+        from neurocodec.pipeline import save_json, save_table
+
+        from ..metrics import evaluate_reconstructions
+
+        _threads(params.n_threads)
+        data = inputs["reconstructions"].load("reconstructions")
+        true = data["true"]
+        subjects = sorted(k[: -len("_final")] for k in data if k.endswith("_final"))
+        result, rows = {}, []
+        for sub in subjects:
+            result[sub] = {}
+            for stage in ("stage1", "final"):
+                scores = evaluate_reconstructions(true, data[f"{sub}_{stage}"], features=params.features,
+                                                  protocol=params.protocol, sizes=params.sizes, device=params.device)
+                result[sub][stage] = scores
+                rows += [{"subject": sub, "stage": stage, "metric": k, "value": v} for k, v in scores.items()]
+        result["mean"] = {stage: {k: float(np.mean([result[s][stage][k] for s in subjects if k in result[s][stage]]))
+                                  for k in result[subjects[0]][stage]} for stage in ("stage1", "final")}
+        save_json(out_dir / "metrics.json", result)
+        save_table(out_dir / "metrics.tsv", rows)
+
+    @classmethod
+    def report(cls, artifact):
+        from neurocodec.pipeline.report import Section, Table
+
+        m = artifact.load("metrics")["mean"]
+        names = list(m["final"])
+        return Section("Reconstruction metrics (mean over subjects)", [Table(
+            ["metric", "stage 1", "final"], [[k, m["stage1"].get(k, float("nan")), m["final"][k]] for k in names],
+            caption="2-way identification: chance 0.5; distance_*: correlation distance, lower is better.")])

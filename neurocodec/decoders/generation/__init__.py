@@ -1,0 +1,35 @@
+"""Image generation from predicted embeddings (the generative half of fMRI decoders).
+
+Every generator has the same small API, so decoders (Brain-Diffuser, MindBridge)
+can swap them:
+
+``generator.embed_images(images) -> (n, *embedding_shape)``
+    The conditioning embedding of images (the regression targets).
+``generator.generate(embeddings, init_images=None, strength=0.75, guidance_scale=..., num_inference_steps=..., seed=0, text_embeddings=None, text_weight=...) -> (n, H, W, 3)``
+    Images in ``[0, 1]`` conditioned on (predicted) embeddings; with
+    ``init_images``, img2img from them at ``strength``.
+``generator.autoencoder -> ImageAutoencoder``
+    The generator's own VAE (``encode`` / ``decode`` numpy images <-> latents).
+
+:class:`EmbeddedLatentDiffusion` trains a small one offline on the stimuli;
+:class:`DiffusersGenerator` wraps real diffusers pipelines (Stable unCLIP
+img2img, IP-Adapter on Stable Diffusion img2img, Versatile Diffusion dual
+guided) from a hub id or a local folder.
+"""
+
+from ._autoencoder import ImageAutoencoder, small_autoencoder_config
+from ._embedded import EmbeddedLatentDiffusion, ImageEmbedder
+from ._pipelines import DEFAULT_MODELS, PIPELINE_KINDS, DiffusersGenerator, patch_dual_transformers
+from ._sampling import img2img_loop
+
+__all__ = [
+    "DEFAULT_MODELS",
+    "DiffusersGenerator",
+    "PIPELINE_KINDS",
+    "patch_dual_transformers",
+    "EmbeddedLatentDiffusion",
+    "ImageAutoencoder",
+    "ImageEmbedder",
+    "img2img_loop",
+    "small_autoencoder_config",
+]
