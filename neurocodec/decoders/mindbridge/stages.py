@@ -8,11 +8,27 @@ from pydantic import Field
 
 from ...pipeline import Input, Output, Stage, StageParams, register_stage, runtime_field
 
-__all__ = ["MindBridgeTargets", "MindBridgeTrain", "MindBridgeResetTune", "MindBridgeReconstruct"]
+__all__ = ["MindBridgeTargets", "MindBridgeTrain", "MindBridgeResetTune", "MindBridgeReconstruct", "subsample_trials"]
 
 _EXPERIMENT = Input("Simulated visual experiment (VisualExperiment folder).", stages=("simulate_visual_fmri",))
 _TARGETS = Input("Token-level target embeddings.", stages=("mindbridge_targets",))
 _LIBS = ("numpy", "torch")
+_GENERATOR = Input("Brain-Diffuser fit whose generator/ MindBridge predicts embeddings for (image targets = its "
+                   "embedding of the stimuli).", stages=("fit_decoder",), required=False)
+
+
+def _load_generator(folder, device):
+    """The generator a ``fit_decoder`` step saved (small offline model, or a reference to real weights)."""
+    import json
+
+    config = json.loads((folder / "generator.json").read_text())
+    if config["kind"] == "embedded":
+        from ..generation import EmbeddedLatentDiffusion
+
+        return EmbeddedLatentDiffusion.from_pretrained(folder, device=device)
+    from ..generation import DiffusersGenerator
+
+    return DiffusersGenerator.from_pretrained(config["kind"], config["model"], device=device)
 
 
 class TargetParams(StageParams):
@@ -21,6 +37,7 @@ class TargetParams(StageParams):
     text_tokens: int = Field(8, ge=0, description="Text tokens per image from its category name (0: no text targets).")
     text_dim: int = Field(64, gt=0, description="Size of the hashed word embedding of the text tokens.")
     seed: int = Field(0, ge=0, description="Seed of the hashed word embedding.")
+    device: str = runtime_field("cpu", "Torch device of the generator (with a 'generator' input).")
 
 
 class _ArchParams(StageParams):
@@ -93,31 +110,46 @@ _SCORES_OUT = Output("scores.json", "2-way identification of test images in targ
 
 @register_stage
 class MindBridgeTargets(Stage):
-    """Token-level targets for MindBridge: EfficientNet-Lite0 image tokens and category-name text tokens."""
+    """Token-level targets for MindBridge: image tokens (EfficientNet-Lite0 map, or a generator's embedding), text tokens.
+
+    Without a ``generator`` input the image tokens are a global + spatial tokens
+    of an ImageNet EfficientNet-Lite0 feature map; with one they are that
+    generator's conditioning embedding, so that predictions can feed it.
+    """
 
     name = "mindbridge_targets"
     version = 1
     Params = TargetParams
     libraries = ("numpy", "torch", "timm")
-    inputs = {"experiment": _EXPERIMENT}
-    outputs = {"image": Output("image_tokens.npy", "(n_images, 1 + grid**2, n_channels) float32 image tokens."),
-               "text": Output("text_tokens.npy", "(n_images, text_tokens, text_dim) float32 text tokens (empty if none).")}
+    inputs = {"experiment": _EXPERIMENT, "generator": _GENERATOR}
+    outputs = {"image": Output("image_tokens.npy", "(n_images, n_tokens, dim) float32 image tokens."),
+               "text": Output("text_tokens.npy", "(n_images, text_tokens, text_dim) float32 text tokens (empty if none)."),
+               "info": Output("targets.json", "Source of the image tokens and shapes.")}
 
     def run(self, params, inputs, out_dir):
         import numpy as np
 
         from ...datasets.simulate import VisualExperiment
-        from ...pipeline import save_array
+        from ...pipeline import save_array, save_json
+        from ._generation import generator_targets
         from ._targets import image_token_targets, text_token_targets
 
         exp = VisualExperiment.load(inputs["experiment"].path)
-        save_array(out_dir / "image_tokens.npy", image_token_targets(exp.stimuli, params.image_size, params.block))
+        if "generator" in inputs:
+            image = generator_targets(_load_generator(inputs["generator"].path / "generator", params.device), exp.stimuli)
+            source = "generator"
+        else:
+            image = image_token_targets(exp.stimuli, params.image_size, params.block)
+            source = "efficientnet_lite0"
+        save_array(out_dir / "image_tokens.npy", image)
         if params.text_tokens > 0:
             names = [exp.category_names[c] for c in exp.categories]
             text = text_token_targets(names, params.text_tokens, params.text_dim, params.seed)
         else:
             text = np.zeros((0, 0, 0), dtype=np.float32)
         save_array(out_dir / "text_tokens.npy", text)
+        save_json(out_dir / "targets.json", {"image_source": source, "image_shape": list(image.shape[1:]),
+                                             "text_shape": list(text.shape[1:])})
 
 
 class TrainParams(_ArchParams, _OptParams):
@@ -204,3 +236,68 @@ def subsample_trials(n_trials: int, fraction: float, seed: int):
 
     n = max(2, math.ceil(fraction * n_trials))
     return np.sort(np.random.default_rng(seed).choice(n_trials, size=min(n, n_trials), replace=False))
+
+
+class ReconstructParams(StageParams):
+    subjects: Optional[list[str]] = Field(None, description="Subjects to reconstruct the shared test images of "
+                                          "(default: every subject of the model).")
+    n_samples: int = Field(4, ge=1, description="Best-of-N candidates per image, ranked by the PREDICTED embedding only.")
+    guidance_scale: float = Field(3.0, ge=1, description="Classifier-free guidance scale.")
+    num_inference_steps: int = Field(20, gt=0, description="Denoising steps.")
+    use_text: bool = Field(False, description="Pass the predicted text tokens to generators that take text embeddings.")
+    seed: int = Field(0, ge=0, description="Seed of the generation noise (candidate k uses seed + k).")
+    device: str = runtime_field("cpu", "Torch device (not part of the cache key).")
+
+
+@register_stage
+class MindBridgeReconstruct(Stage):
+    """Reconstruct the shared test images from MindBridge's predicted embeddings with the decoders' generator."""
+
+    name = "mindbridge_reconstruct"
+    version = 1
+    Params = ReconstructParams
+    libraries = ("numpy", "torch", "diffusers")
+    inputs = {"experiment": _EXPERIMENT, "targets": _TARGETS,
+              "model": Input("Trained or reset-tuned MindBridge.", stages=("mindbridge_train", "mindbridge_reset_tune")),
+              "generator": Input("Brain-Diffuser fit whose generator the targets were computed with.",
+                                 stages=("fit_decoder",))}
+    outputs = {"reconstructions": Output("reconstructions.npz", "image_ids (n,), true (n, H, W, 3) uint8, "
+                                         "<subject>_final (n, H, W, 3) uint8, <subject>_chosen (n,) best-of-N index."),
+               "scores": Output("scores.json", "Per subject: 2-way identification of the predicted embeddings, and "
+                                "PixCorr / SSIM / 2-way EfficientNet-Lite0 of the reconstructions.")}
+
+    def run(self, params, inputs, out_dir):
+        import numpy as np
+
+        from ...pipeline import check, load_json, save_arrays, save_json
+        from .._images import to_uint8
+        from ..metrics import evaluate_reconstructions, two_way_identification
+        from ._generation import reconstruct_images
+        from ._model import MindBridgeModel
+        from ._training import predict_embeddings
+
+        exp, image, _ = _load(inputs)
+        info = load_json(inputs["targets"].file("info"))
+        check(info["image_source"] == "generator", "targets", "image tokens computed from the generator (a "
+              "mindbridge_targets step with a 'generator' input)", info["image_source"])
+        gen = _load_generator(inputs["generator"].path / "generator", params.device)
+        model = MindBridgeModel.from_pretrained(inputs["model"].file("model"), device=params.device)
+        subjects = params.subjects or model.subjects
+        arrays, scores = {}, {}
+        for name in subjects:
+            check(name in model.subjects and name in exp.subjects, "subjects", f"subjects of the model {model.subjects}",
+                  name)
+            ids, betas = exp.subjects[name].mean_betas("test")
+            pred = predict_embeddings(model, betas, name, device=params.device)
+            out = reconstruct_images(gen, pred["image"], pred.get("text") if params.use_text else None,
+                                     n_samples=params.n_samples, seed=params.seed,
+                                     guidance_scale=params.guidance_scale,
+                                     num_inference_steps=params.num_inference_steps)
+            arrays["image_ids"], arrays["true"] = ids, to_uint8(exp.stimuli[ids])
+            arrays[f"{name}_final"], arrays[f"{name}_chosen"] = to_uint8(out["images"]), out["chosen"]
+            metrics = evaluate_reconstructions(exp.stimuli[ids], out["images"], features=["effnet_lite0"],
+                                               device=params.device)
+            scores[name] = {"two_way_embedding": two_way_identification(image[ids], pred["image"]),
+                            **{k: float(v) for k, v in metrics.items() if np.isscalar(v)}}
+        save_arrays(out_dir / "reconstructions.npz", **arrays)
+        save_json(out_dir / "scores.json", scores)
