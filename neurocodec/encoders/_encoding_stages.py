@@ -60,7 +60,7 @@ class Features(Stage):
     """Stimulus features (Gabor pyramid, EfficientNet-Lite0 layers or open_clip) of experiment stimuli or an image folder."""
 
     name = "features"
-    version = 2
+    version = 3
     Params = FeaturesParams
     libraries = ("numpy", "torch", "timm", "open_clip_torch")
     inputs = {

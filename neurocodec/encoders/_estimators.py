@@ -203,7 +203,7 @@ class RidgeCV(_RidgeBase):
             scores = ridge_cv_scores(be, Xb, Y, alphas, cv, self.fit_intercept, x_mean, y_mean,
                                      self.n_targets_batch, self.scoring, self.solver)
             best, best_scores = _select(scores, alphas, self.alpha_per_target)
-            coef = ridge_refit(be, Xb, Y, alphas[best], y_mean, self.n_targets_batch)
+            coef = ridge_refit(be, Xb, Y, alphas[best], y_mean, self.n_targets_batch, primal=primal)
         self.alphas_ = alphas[best]
         self.cv_scores_ = best_scores
         self.cv_scores_all_ = scores

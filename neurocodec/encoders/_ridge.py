@@ -212,10 +212,10 @@ def _dual_chunk_scores(be, X, Yc, info, alphas, fit_intercept, scoring):
 # --------------------------------------------------------------------------- LOO / GCV
 
 
-def _full_decomposition(be, X, fit_intercept):
+def _full_decomposition(be, X, fit_intercept, primal=None):
     X64 = be.asarray(X, "float64")
     n, p = X.shape
-    if p <= n:
+    if (p <= n) if primal is None else primal:
         s2, V = be.eigh(X64.T @ X64)
         return dict(primal=True, s2=be.clip_min(s2, 0.0), V=V, Vt32=be.asarray(V.T, "float32"))
     lam, U = be.eigh(X64 @ X64.T)
@@ -295,7 +295,7 @@ def ridge_cv_scores(be, X, Y, alphas, cv, fit_intercept, x_mean, y_mean, n_targe
     n_targets = Y.shape[1]
     scores = np.empty((len(alphas), n_targets), dtype=np.float64)
     if isinstance(cv, str):
-        dec = _full_decomposition(be, X, fit_intercept)
+        dec = _full_decomposition(be, X, fit_intercept, primal)
         for sl in _chunks(n_targets, n_targets_batch):
             Yc = _get_chunk(be, Y, sl, y_mean)
             scores[:, sl] = _loo_chunk_scores(be, X, Yc, dec, alphas, fit_intercept, cv)[0]
@@ -325,7 +325,7 @@ def ridge_cv_fit(be, X, Y, alphas, folds, fit_intercept, y_mean, select, n_targe
     """
     n, p = X.shape
     info = _primal_folds(be, X, folds, fit_intercept)
-    dec = _full_decomposition(be, X, fit_intercept)
+    dec = _full_decomposition(be, X, fit_intercept, primal=True)
     s2 = be.to_numpy(dec["s2"]).astype(np.float64)
     n_t = Y.shape[1]
     coef = np.empty((p, n_t), dtype=np.float32)
@@ -342,7 +342,7 @@ def ridge_cv_fit(be, X, Y, alphas, folds, fit_intercept, y_mean, select, n_targe
     return coef, best, best_scores, scores
 
 
-def ridge_refit(be, X, Y, target_alphas, y_mean, n_targets_batch=None, dec=None):
+def ridge_refit(be, X, Y, target_alphas, y_mean, n_targets_batch=None, dec=None, primal=None):
     """Ridge weights on all samples with one alpha per target.
 
     Parameters
@@ -359,7 +359,7 @@ def ridge_refit(be, X, Y, target_alphas, y_mean, n_targets_batch=None, dec=None)
     """
     n, p = X.shape
     if dec is None:
-        dec = _full_decomposition(be, X, y_mean is not None)
+        dec = _full_decomposition(be, X, y_mean is not None, primal)
     s2 = be.to_numpy(dec["s2"]).astype(np.float64)
     coef = np.empty((p, Y.shape[1]), dtype=np.float32)
     for sl in _chunks(Y.shape[1], n_targets_batch):

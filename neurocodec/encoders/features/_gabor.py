@@ -44,7 +44,8 @@ class GaborPyramid(TransformerMixin, BaseEstimator):
     channels of frequency ``f`` tile the image on a square grid spaced by
     ``spacing`` envelope standard deviations. The output of a channel is the
     contrast energy ``sqrt(even^2 + odd^2)`` of the mean-removed luminance
-    image, compressed (``"log"``: ``log(1 + E / median E)``, ``"sqrt"``) and
+    image, compressed (``"log"``: ``log(1 + E / m)`` with ``m`` the median energy over
+    all channels and fitted images; ``"sqrt"``) and
     optionally z-scored over the fitted images. As in Kay et al. (2008), the
     filters are fixed: :meth:`fit` only learns the compression scale and the
     standardisation.
@@ -155,8 +156,8 @@ class GaborPyramid(TransformerMixin, BaseEstimator):
         e = self._energy(X)
         if len(e) < 2 and self.standardize:
             raise bad_value("n_images", ">= 2 to standardise features", len(e), of="GaborPyramid.fit")
-        med = np.median(e, axis=0)
-        self.scale_ = np.where(med > 0, med, max(float(e.mean()), 1e-8)).astype(np.float32)
+        med = float(np.median(e))  # one global scale keeps the channels' relative energies
+        self.scale_ = np.full(e.shape[1], med if med > 0 else max(float(e.mean()), 1e-8), dtype=np.float32)
         c = self._compress(e)
         self.mean_ = c.mean(0) if self.standardize else np.zeros(c.shape[1], np.float32)
         sd = c.std(0)
