@@ -154,12 +154,10 @@ class SetAttentionBlock(nn.Module):
         if self.log_scale:
             scale *= math.log(n_tok)
         p_drop = self.dropout if self.training else 0.0
-        if need_weights:
-            attn = torch.softmax((q @ k.transpose(-2, -1)) * scale, dim=-1)
-            out = F.dropout(attn, p_drop, self.training) @ v
-        else:
-            attn = None
-            out = F.scaled_dot_product_attention(q, k, v, dropout_p=p_drop, scale=scale)
+        out = F.scaled_dot_product_attention(q, k, v, dropout_p=p_drop, scale=scale)
+        # attention of the read-out token (first) only: (n_batch, n_heads, n_tok), cheap for large sets
+        attn = torch.softmax((q[:, :, 0].unsqueeze(2) @ k.transpose(-2, -1)).squeeze(2) * scale, dim=-1) \
+            if need_weights else None
         return self.proj(out.transpose(1, 2).reshape(n_batch, n_tok, width)), attn
 
     def forward(self, x: torch.Tensor, need_weights: bool = False) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -258,7 +256,7 @@ class BraInCoRL(nn.Module):
         for block in self.blocks:
             x, attn = block(x, need_weights=return_attention)
             if return_attention:
-                attention.append(attn[:, :, 0, n_reg:].mean(dim=1))
+                attention.append(attn[:, :, n_reg:].mean(dim=1))
         weights = self.readout(x[:, 0])
         return (weights, attention) if return_attention else weights
 
