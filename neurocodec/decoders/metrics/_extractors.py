@@ -194,14 +194,16 @@ def _trunk(net, x):
     return x
 
 
-def _gabor_pyramid():
+def _gabor_pyramid(image_size: int):
+    """NeuroCodec's Gabor pyramid with octave frequencies 1, 2, 4, ... below Nyquist."""
     try:
         from neurocodec.encoders.features import GaborPyramid
     except ImportError as exc:
         raise MissingModelError(
             "The 'gabor' extractor needs neurocodec.encoders.features.GaborPyramid, which is not importable."
         ) from exc
-    return GaborPyramid()
+    freqs = [float(2 ** k) for k in range(8) if 2 ** k < image_size / 2]
+    return GaborPyramid(spatial_frequencies=freqs)
 
 
 class FeatureExtractor:
@@ -255,7 +257,8 @@ class FeatureExtractor:
         """Fit data-dependent extractors (the Gabor pyramid's compression and z-scoring) on the true images."""
         self._validate()
         if self.function is None and self.name == "gabor":
-            self.pyramid_ = _gabor_pyramid().fit(as_images(images).astype(np.float32))
+            images = as_images(images).astype(np.float32)
+            self.pyramid_ = _gabor_pyramid(min(images.shape[1:3])).fit(images)
         return self
 
     def __call__(self, images) -> np.ndarray:

@@ -1,0 +1,156 @@
+"""Brain-Diffuser with the offline embedded generator: model logic, persistence, stages, benchmark smoke run."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from neurocodec.decoders.brain_diffuser import BrainDiffuser
+from neurocodec.decoders.generation import EmbeddedLatentDiffusion
+from neurocodec.pipeline import ArtifactStore, load_arrays, load_json, run_pipeline
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = dict(image_size=16, vae_channels=(8, 16), unet_channels=(16, 32), embed_dim=6, embedding="pixels",
+            vae_steps=3, unet_steps=3, batch_size=8)
+
+
+def _images(n, size=16, seed=0):
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[:size, :size] / size
+    freq = rng.uniform(1, 4, (n, 1, 1))
+    img = 0.5 + 0.5 * np.sin(2 * np.pi * freq * (xx * np.cos(freq) + yy * np.sin(freq)))
+    return np.repeat(img[..., None], 3, -1) * rng.uniform(0.3, 1, (n, 1, 1, 3))
+
+
+@pytest.fixture(scope="module")
+def tiny_generator():
+    return EmbeddedLatentDiffusion(**TINY).fit(_images(24))
+
+
+def test_embedded_generator_api_and_roundtrip(tiny_generator, tmp_path):
+    gen = tiny_generator
+    imgs = _images(4, seed=1)
+    emb = gen.embed_images(imgs)
+    assert emb.shape == (4, 6) and gen.embedding_shape == (6,)
+    lat = gen.autoencoder.encode(imgs)
+    assert lat.shape == (4, 4, 8, 8)
+    out = gen.generate(emb, init_images=imgs, strength=0.75, num_inference_steps=4, guidance_scale=2.0, seed=3)
+    assert out.shape == (4, 16, 16, 3) and 0 <= out.min() and out.max() <= 1
+    assert len(gen.losses_["vae"]) == 3 and len(gen.losses_["unet"]) == 3
+    loaded = EmbeddedLatentDiffusion.from_pretrained(gen.save_pretrained(tmp_path / "g"))
+    np.testing.assert_allclose(loaded.embed_images(imgs), emb, rtol=1e-5, atol=1e-5)
+    again = loaded.generate(emb, init_images=imgs, strength=0.75, num_inference_steps=4, guidance_scale=2.0, seed=3)
+    np.testing.assert_allclose(again, out, atol=1e-5)
+    # low strength keeps the init image's latent; full strength ignores it
+    near = gen.generate(emb, init_images=imgs, strength=0.05, num_inference_steps=20, guidance_scale=1.0)
+    dec = gen.autoencoder.decode(lat)
+    assert np.abs(near - dec).mean() < np.abs(gen.generate(emb, strength=1.0, num_inference_steps=4) - dec).mean()
+    with pytest.raises(ValueError, match="'strength'"):
+        gen.generate(emb, init_images=imgs, strength=0.0)
+    with pytest.raises(ValueError, match="'embeddings'"):
+        gen.generate(np.zeros((4, 5)))
+
+
+def test_brain_diffuser_recovers_linear_latents(tiny_generator, tmp_path):
+    rng = np.random.default_rng(0)
+    imgs = _images(400, seed=2)
+    lat = tiny_generator.autoencoder.encode(imgs).reshape(400, -1)
+    emb = tiny_generator.embed_images(imgs)
+    W = rng.standard_normal((lat.shape[1] + emb.shape[1], 300))
+    X = np.hstack([lat, emb]) @ W + 0.1 * rng.standard_normal((400, 300)) + 5.0
+    dec = BrainDiffuser(tiny_generator, alphas=[0.1, 1.0, 10.0, 100.0], cv=3, num_inference_steps=4).fit(X[:340], imgs[:340])
+    pred = dec.predict_latents(X[340:]).reshape(60, -1)
+    r = [np.corrcoef(pred[:, j], lat[340:, j])[0, 1] for j in range(lat.shape[1]) if lat[340:, j].std() > 1e-6]
+    assert np.median(r) > 0.9
+    # renormalisation: the predicted batch takes the training statistics
+    np.testing.assert_allclose(pred.std(0), lat[:340].std(0), rtol=1e-3, atol=1e-4)
+    out = dec.reconstruct(X[340:344])
+    assert out["stage1"].shape == out["final"].shape == (4, 16, 16, 3)
+    loaded = BrainDiffuser.load(dec.save(tmp_path / "d"), tiny_generator)
+    np.testing.assert_allclose(loaded.predict_embeddings(X[340:])["image"], dec.predict_embeddings(X[340:])["image"], rtol=1e-5)
+    with pytest.raises(ValueError, match="'X'"):
+        dec.predict_latents(X[:, :10])
+
+
+class _CountingGenerator:
+    """Generator double whose k-th seed returns images whose embedding is seed-dependent."""
+
+    def __init__(self, base):
+        self.base = base
+        self.autoencoder = base.autoencoder
+
+    def embed_images(self, images):
+        return np.asarray(images).reshape(len(images), -1)[:, :6]
+
+    def generate(self, embeddings, init_images=None, seed=0, **kw):
+        rng = np.random.default_rng(seed)
+        out = np.empty((len(embeddings), 16, 16, 3))
+        for i, e in enumerate(embeddings):  # seed 2 reproduces the embedding exactly, others are noise
+            flat = rng.random(16 * 16 * 3)
+            if seed == 2:
+                flat[:6] = e
+            out[i] = flat.reshape(16, 16, 3)
+        return out
+
+
+def test_best_of_n_ranks_by_predicted_embedding(tiny_generator):
+    rng = np.random.default_rng(1)
+    imgs = _images(30, seed=3)
+    X = rng.standard_normal((30, 40))
+    gen = _CountingGenerator(tiny_generator)
+    dec = BrainDiffuser(gen, alphas=[1.0], cv=2).fit(X, imgs)
+    pred = dec.predict_embeddings(X[:5])["image"]
+    best = dec.reconstruct(X[:5], n_samples=4)["final"]
+    np.testing.assert_allclose(best.reshape(5, -1)[:, :6], pred, rtol=1e-6)
+
+
+@pytest.mark.slow
+def test_stages_end_to_end(tmp_path):
+    cfg = {"stages": {
+        "sim": {"stage": "simulate_visual_fmri", "params": {"n_subjects": 2, "n_voxels": [60, 70], "image_size": 16,
+                                                          "n_train_images": 40, "n_test_images": 8, "seed": 0}},
+        "dec": {"stage": "fit_decoder", "inputs": {"experiment": "sim"},
+                "params": {"subjects": ["sub-01", "sub-02"], "image_size": 16, "vae_channels": [8, 16],
+                           "unet_channels": [16, 32], "embed_dim": 6, "embedding": "pixels", "vae_steps": 2,
+                           "unet_steps": 2, "batch_size": 8, "alphas": [1.0, 100.0], "cv": 2}},
+        "rec": {"stage": "reconstruct", "inputs": {"decoder": "dec", "experiment": "sim"},
+                "params": {"num_inference_steps": 2, "n_samples": 2}},
+        "ev": {"stage": "evaluate_reconstruction", "inputs": {"reconstructions": "rec"},
+               "params": {"features": ["pixels", "gabor", "swav"]}},
+    }}
+    summary = run_pipeline(cfg, cache=tmp_path, show_progress=False, report=False)
+    assert summary.ok
+    store = ArtifactStore(tmp_path)
+
+    def art(stage):
+        (key,) = [p.name for p in (tmp_path / stage).iterdir() if not p.name.startswith(".")]
+        return store.open(stage, key)
+
+    fit = load_json(art("fit_decoder").file("summary"))
+    assert set(fit["subjects"]) == {"sub-01", "sub-02"} and fit["subjects"]["sub-02"]["n_voxels"] == 70
+    rec = load_arrays(art("reconstruct").file("reconstructions"))
+    assert rec["true"].shape == rec["sub-02_final"].shape == (8, 16, 16, 3) and rec["true"].dtype == np.uint8
+    assert (art("reconstruct").file("grid")).stat().st_size > 0
+    metrics = load_json(art("evaluate_reconstruction").file("metrics"))
+    assert {"pixcorr", "ssim", "two_way_pixels", "two_way_gabor"} <= set(metrics["sub-01"]["final"])
+    assert "distance_swav" not in metrics["mean"]["final"]  # no SwAV weights offline: skipped, not faked
+    from neurocodec.decoders.brain_diffuser.stages import EvaluateReconstruction, Reconstruct
+
+    assert Reconstruct.report(art("reconstruct")).blocks and EvaluateReconstruction.report(art("evaluate_reconstruction")).blocks
+
+    bad = json.loads(json.dumps(cfg))
+    bad["stages"]["dec"]["params"]["subjects"] = ["sub-09"]
+    with pytest.raises(Exception, match="subjects"):
+        run_pipeline(bad, cache=tmp_path / "bad", show_progress=False, report=False)
+
+
+@pytest.mark.slow
+def test_benchmark_quick():
+    out = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "reconstruction.py"), "--quick"], capture_output=True,
+                         text=True, timeout=600, cwd=ROOT)
+    assert out.returncode == 0, out.stderr[-2000:]
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert {"two_way_pixel", "two_way_gabor", "pixcorr", "ssim"} <= set(result)
