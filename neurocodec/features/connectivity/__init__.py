@@ -11,6 +11,11 @@ from ._fc import (
     covariances,
     prec_to_partial,
 )
+from ._dynamic import TAPERS, FCStates, sliding_window_fc, state_dynamics, window_taper
+from ._eeg import DEFAULT_BANDS, EEG_METHODS, check_epochs, eeg_connectivity
+from ._graph import GLOBAL_FEATURES, NODE_FEATURES, graph_features, threshold_graph
+from ._io import diagnosis_to_group, load_abide_vectors
+from ._predict import CV_SCHEMES, MODELS, SiteHarmonizer, make_classifier, site_cross_validate, site_splits
 from ._spd import (
     batched_eigh,
     check_spd,
@@ -23,6 +28,27 @@ from ._spd import (
 )
 
 __all__ = [
+    "CV_SCHEMES",
+    "DEFAULT_BANDS",
+    "EEG_METHODS",
+    "FCStates",
+    "GLOBAL_FEATURES",
+    "MODELS",
+    "NODE_FEATURES",
+    "SiteHarmonizer",
+    "TAPERS",
+    "check_epochs",
+    "diagnosis_to_group",
+    "eeg_connectivity",
+    "graph_features",
+    "load_abide_vectors",
+    "make_classifier",
+    "site_cross_validate",
+    "site_splits",
+    "sliding_window_fc",
+    "state_dynamics",
+    "threshold_graph",
+    "window_taper",
     "COV_ESTIMATORS",
     "KINDS",
     "FunctionalConnectivity",

@@ -216,7 +216,8 @@ def shrink_to_spd(mats, shrinkage: float | str = "auto", min_eigenvalue: float =
         check(0 < min_eigenvalue < 1, "min_eigenvalue", "in (0, 1)", min_eigenvalue)
         lo = _smallest_eigenvalues(mats, n_jobs) / mu
         # (1-a) lo + a >= m  <=>  a >= (m - lo) / (1 - lo)
-        amounts = np.clip((min_eigenvalue - lo) / (1.0 - lo), 0.0, 1.0)
+        gap = np.where(lo < 1.0, 1.0 - lo, 1.0)
+        amounts = np.where(lo >= min_eigenvalue, 0.0, np.clip((min_eigenvalue - lo) / gap, 0.0, 1.0))
     else:
         check(0 <= shrinkage < 1, "shrinkage", "in [0, 1) or 'auto'", shrinkage)
         amounts = np.full(len(mats), float(shrinkage))

@@ -1,0 +1,113 @@
+"""Connectivity stages end to end on tiny simulations, and the benchmarks' quick runs."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from neurocodec.pipeline import ArtifactStore, run_pipeline
+
+ROOT = Path(__file__).resolve().parent.parent
+
+REST = {"stage": "simulate_rest_fmri", "params": {"n_subjects": 24, "n_rois": 12, "n_networks": 3, "n_sites": 2, "n_differing_edges": 6,
+                                                  "effect_size": 0.25, "seed": 0}}
+
+
+def _art(root, stage):
+    (key,) = [p.name for p in (root / stage).iterdir() if not p.name.startswith(".")]
+    return ArtifactStore(root).open(stage, key)
+
+
+def test_rest_stages_end_to_end(tmp_path):
+    cfg = {"stages": {
+        "rest": REST,
+        "fc": {"stage": "connectivity", "inputs": {"source": "rest"}},
+        "tangent": {"stage": "connectivity_group", "inputs": {"fc": "fc", "cohort": "rest"},
+                    "params": {"test_fraction": 0.25}},
+        "graph": {"stage": "graph_features", "inputs": {"fc": "fc"}, "params": {"density": 0.3}},
+        "states": {"stage": "dynamic_connectivity", "inputs": {"cohort": "rest"},
+                   "params": {"window_s": 40.0, "step": 3, "n_states": 2}},
+        "predict": {"stage": "predict_phenotype", "inputs": {"fc": "fc"}, "params": {"model": "logistic"}},
+    }}
+    summary = run_pipeline(cfg, cache=tmp_path, show_progress=False, report=False)
+    assert summary.ok, [r.error for r in summary.results]
+    fc = _art(tmp_path, "connectivity")
+    mats = fc.load("fc")
+    assert mats.shape == (24, 12, 12)
+    np.testing.assert_allclose(np.diagonal(mats, axis1=1, axis2=2), 1.0)
+    group = _art(tmp_path, "connectivity_group")
+    info = group.load("info")
+    assert info["n_train"] + info["n_test"] == 24 and 5 <= info["n_test"] <= 7
+    assert info["edge_recovery_auc"] > 0.8  # planted edges stand out in the training t-map
+    assert group.load("vectors").shape == (24, 78)
+    assert set(group.load("subjects")["split"]) == {"train", "test"}
+    nodes = _art(tmp_path, "graph_features").load("nodes")
+    assert nodes["degree"].shape == (24, 12)
+    metrics = _art(tmp_path, "predict_phenotype").load("metrics")
+    assert metrics["n_sites"] == 2 and 0 <= metrics["mean_accuracy"] <= 1
+    dyn = _art(tmp_path, "dynamic_connectivity").load("dynamics")
+    assert len(dyn) == 24 * 2
+    np.testing.assert_allclose(dyn.groupby("subject")["fraction"].sum(), 1.0)
+    from neurocodec.features.connectivity.stages import Connectivity, ConnectivityGroup, PredictPhenotype
+
+    for cls, stage in [(Connectivity, "connectivity"), (ConnectivityGroup, "connectivity_group"),
+                       (PredictPhenotype, "predict_phenotype")]:
+        assert cls.report(_art(tmp_path, stage)).blocks
+
+    bad = json.loads(json.dumps(cfg))
+    bad["stages"]["graph"]["params"]["absolute"] = 0.2
+    failed = run_pipeline(bad, cache=tmp_path, show_progress=False, report=False, until="graph", on_error="continue")
+    (res,) = [r for r in failed.results if r.step_id == "graph"]
+    assert res.status == "failed" and "'absolute' must be None when 'density' is set" in res.error
+
+
+def test_eeg_stage(tmp_path):
+    cfg = {"stages": {
+        "eeg": {"stage": "simulate_eeg", "params": {"n_chans": 4, "sfreq": 128.0, "duration": 20.0,
+                                                    "motifs": ["alpha_burst"], "seed": 0}},
+        "ep": {"stage": "epoch_eeg", "params": {"window": 2.0}, "inputs": {"raw": "eeg"}},
+        "con": {"stage": "eeg_connectivity", "inputs": {"epochs": "ep"},
+                "params": {"methods": ["coh", "wpli", "aec"], "bands": {"alpha": [8.0, 12.0]}, "by_label": False}},
+    }}
+    summary = run_pipeline(cfg, cache=tmp_path, show_progress=False, report=False)
+    assert summary.ok, [r.error for r in summary.results]
+    art = _art(tmp_path, "eeg_connectivity")
+    conn = art.load("connectivity")
+    assert conn["coh"].shape == (1, 1, 4, 4) and np.all((conn["coh"] >= 0) & (conn["coh"] <= 1))
+    assert art.load("info")["n_epochs"] == [10]
+    from neurocodec.features.connectivity.stages import EEGConnectivity
+
+    assert EEGConnectivity.report(art).blocks
+
+
+@pytest.mark.slow
+def test_connectivity_fans_out_on_dask(tmp_path):
+    cfg = {"stages": {"rest": REST, "fc": {"stage": "connectivity", "inputs": {"source": "rest"}}}}
+    summary = run_pipeline(cfg, cache=tmp_path / "d", executor="dask", show_progress=False, report=False)
+    assert summary.ok, [r.error for r in summary.results]
+    local = run_pipeline(cfg, cache=tmp_path / "l", show_progress=False, report=False)
+    assert local.ok
+    np.testing.assert_allclose(_art(tmp_path / "d", "connectivity").load("fc"), _art(tmp_path / "l", "connectivity").load("fc"))
+
+
+def _quick(name):
+    out = subprocess.run([sys.executable, str(ROOT / "benchmarks" / f"{name}.py"), "--quick"], capture_output=True,
+                         text=True, timeout=300, cwd=ROOT)
+    assert out.returncode == 0, out.stderr[-2000:]
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_speed_benchmark_quick():
+    result = _quick("connectivity_speed")
+    assert {"speedup_vs_nilearn", "max_abs_diff", "neurocodec_s", "nilearn_s"} <= set(result)
+    assert result["max_abs_diff"] <= 1e-5
+
+
+@pytest.mark.realdata
+def test_abide_benchmark_quick(shared_data):
+    result = _quick("abide")
+    assert {"mean_accuracy", "mean_auc", "per_site"} <= set(result)
+    assert len(result["per_site"]) == 4
