@@ -5,48 +5,36 @@ Pradeepkumar et al., "Tokenizing Single-Channel EEG with Time-Frequency Motif
 Learning"; reference code Jathurshan0330/TFM-Tokenizer.
 """
 
-from ._classifier import TFMClassifier, prepare_trials
-from ._encoder import TFMEncoder, reference_key_map
-from ._layers import LinearAttention, LinearTransformer
-from ._minirocket import MiniRocket, MiniRocketClassifier
-from ._model import EMAVectorQuantizer, TFMTokenizer, freq_time_masks
-from ._preprocess import as_trials, continuous_windows, resample, scale_signals, stft_magnitude
-from ._stats import discriminative_tokens, mutual_information, token_profiles
-from ._train import (
-    TrainConfig,
-    classification_metrics,
-    finetune_encoder,
-    predict_proba,
-    pretrain_encoder,
-    tokenize_signals,
-    train_tokenizer,
-)
+import importlib
+from typing import Any
 
-__all__ = [
-    "EMAVectorQuantizer",
-    "LinearAttention",
-    "LinearTransformer",
-    "MiniRocket",
-    "MiniRocketClassifier",
-    "TFMClassifier",
-    "TFMEncoder",
-    "TFMTokenizer",
-    "TrainConfig",
-    "as_trials",
-    "classification_metrics",
-    "continuous_windows",
-    "discriminative_tokens",
-    "finetune_encoder",
-    "freq_time_masks",
-    "mutual_information",
-    "predict_proba",
-    "prepare_trials",
-    "pretrain_encoder",
-    "reference_key_map",
-    "resample",
-    "scale_signals",
-    "stft_magnitude",
-    "token_profiles",
-    "tokenize_signals",
-    "train_tokenizer",
-]
+# Public name -> private module. Loaded lazily (PEP 562) so that importing
+# ``neurocodec.features.tokenizer.stages`` (the CLI does) does not import torch.
+_EXPORTS = {
+    "TFMClassifier": "_classifier", "prepare_trials": "_classifier",
+    "TFMEncoder": "_encoder", "reference_key_map": "_encoder",
+    "LinearAttention": "_layers", "LinearTransformer": "_layers",
+    "MiniRocket": "_minirocket", "MiniRocketClassifier": "_minirocket",
+    "EMAVectorQuantizer": "_model", "TFMTokenizer": "_model", "freq_time_masks": "_model",
+    "as_trials": "_preprocess", "continuous_windows": "_preprocess", "resample": "_preprocess",
+    "scale_signals": "_preprocess", "stft_magnitude": "_preprocess",
+    "codebook_usage": "_stats", "discriminative_tokens": "_stats", "mutual_information": "_stats",
+    "token_profiles": "_stats",
+    "TrainConfig": "_train", "classification_metrics": "_train", "finetune_encoder": "_train",
+    "predict_proba": "_train", "pretrain_encoder": "_train", "tokenize_signals": "_train",
+    "train_tokenizer": "_train",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(list(globals()) + __all__)

@@ -67,6 +67,8 @@ class TFMClassifier:
         Training budget (paper: 100, 50, 50).
     tokenizer_batch_size, batch_size : int
         Single-channel signals per tokenizer step / trials per encoder step.
+    tokenizer_max_signals : int
+        Random single-channel signals drawn per tokenizer epoch (0: all).
     lr : float
         Peak AdamW learning rate.
     patience : int
@@ -93,7 +95,7 @@ class TFMClassifier:
     def __init__(self, tokenizer_config: dict | None = None, encoder_config: dict | None = None, tokenizer: Any = None,
                  scaling: str = "trial", scale_quantile: float = 0.95, pad_short: bool = False,
                  tokenizer_epochs: int = 100, pretrain_epochs: int = 50, finetune_epochs: int = 50,
-                 tokenizer_batch_size: int = 256, batch_size: int = 512, lr: float = 1e-3, patience: int = 10,
+                 tokenizer_batch_size: int = 256, tokenizer_max_signals: int = 0, batch_size: int = 512, lr: float = 1e-3, patience: int = 10,
                  val_fraction: float = 0.2, seed: int = 0, device: str = "cpu", verbose: bool = False):
         self.tokenizer_config = tokenizer_config
         self.encoder_config = encoder_config
@@ -105,6 +107,7 @@ class TFMClassifier:
         self.pretrain_epochs = pretrain_epochs
         self.finetune_epochs = finetune_epochs
         self.tokenizer_batch_size = tokenizer_batch_size
+        self.tokenizer_max_signals = tokenizer_max_signals
         self.batch_size = batch_size
         self.lr = lr
         self.patience = patience
@@ -114,11 +117,12 @@ class TFMClassifier:
         self.verbose = verbose
 
     # -- helpers ----------------------------------------------------------
-    def _cfg(self, epochs: int, batch_size: int, patience: int = 0):
+    def _cfg(self, epochs: int, batch_size: int, patience: int = 0, max_examples: int = 0):
         from ._train import TrainConfig
 
         return TrainConfig(epochs=epochs, batch_size=batch_size, lr=self.lr, patience=patience, seed=self.seed,
-                           device=self.device, progress=self.verbose, warmup_epochs=min(10.0, epochs / 10))
+                           device=self.device, progress=self.verbose, warmup_epochs=min(10.0, epochs / 10),
+                           max_examples_per_epoch=max_examples)
 
     def _prepare(self, X: Any, sfreq: float | None) -> np.ndarray:
         return prepare_trials(X, sfreq, self.scaling, self.scale_quantile, self.scale_, self.pad_short)
@@ -150,7 +154,8 @@ class TFMClassifier:
         if self.tokenizer is None:
             self.tokenizer_ = TFMTokenizer(**(self.tokenizer_config or {}))
             self.history_["tokenizer"] = train_tokenizer(
-                self.tokenizer_, x.reshape(n * c, t), self._cfg(self.tokenizer_epochs, self.tokenizer_batch_size))
+                self.tokenizer_, x.reshape(n * c, t),
+                self._cfg(self.tokenizer_epochs, self.tokenizer_batch_size, max_examples=self.tokenizer_max_signals))
         else:
             self.tokenizer_ = (TFMTokenizer.from_pretrained(self.tokenizer) if isinstance(self.tokenizer, (str, Path))
                                else self.tokenizer)
@@ -170,13 +175,9 @@ class TFMClassifier:
         return self
 
     def _split(self, y_idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        idx = np.arange(len(y_idx))
-        counts = np.bincount(y_idx)
-        if self.val_fraction <= 0 or counts.min() < 2 or int(len(idx) * self.val_fraction) < len(counts):
-            return idx, idx[:0]
-        from sklearn.model_selection import train_test_split
+        from ._stage_impl import _val_split
 
-        return train_test_split(idx, test_size=self.val_fraction, stratify=y_idx, random_state=self.seed)
+        return _val_split(y_idx, self.val_fraction, self.seed)
 
     def transform(self, X: Any, sfreq: float | None = None) -> np.ndarray:
         """Tokens (n_trials, n_chans, n_frames) int32."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 import math
 import random
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
@@ -55,6 +55,9 @@ class TrainConfig:
         Torch device.
     progress : bool
         Show progress bars.
+    max_examples_per_epoch : int
+        Draw at most this many random examples per epoch (0: all); bounds the
+        tokenizer's CPU cost on large sets.
     """
 
     epochs: int = 10
@@ -69,7 +72,7 @@ class TrainConfig:
     seed: int = 0
     device: str = "cpu"
     progress: bool = False
-    extra: dict[str, Any] = field(default_factory=dict)
+    max_examples_per_epoch: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -105,9 +108,11 @@ def _epochs(cfg: TrainConfig, desc: str):
     return tqdm(range(cfg.epochs), desc=desc, leave=False)
 
 
-def _batches(n: int, batch_size: int, rng: np.random.Generator | None):
+def _batches(n: int, batch_size: int, rng: np.random.Generator | None, limit: int = 0):
     order = rng.permutation(n) if rng is not None else np.arange(n)
-    for i in range(0, n, batch_size):
+    if limit:
+        order = order[:limit]
+    for i in range(0, len(order), batch_size):
         yield order[i:i + batch_size]
 
 
@@ -129,13 +134,14 @@ def train_tokenizer(model, signals: np.ndarray, cfg: TrainConfig) -> dict[str, l
     gen = seed_everything(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
     model.to(cfg.device).train()
-    steps = max(1, math.ceil(len(signals) / cfg.batch_size))
+    n_seen = min(len(signals), cfg.max_examples_per_epoch or len(signals))
+    steps = max(1, math.ceil(n_seen / cfg.batch_size))
     opt, sched = _optimizer(model.parameters(), cfg, steps * cfg.epochs, steps)
     hist: dict[str, list[float]] = {k: [] for k in ("loss", "recon", "vq", "perplexity", "active_codes")}
     for _ in _epochs(cfg, "tokenizer"):
         model.quantizer.reset_usage()
         sums = {"loss": 0.0, "recon": 0.0, "vq": 0.0}
-        for idx in _batches(len(signals), cfg.batch_size, rng):
+        for idx in _batches(len(signals), cfg.batch_size, rng, cfg.max_examples_per_epoch):
             sig = torch.from_numpy(signals[idx]).to(cfg.device)
             out = model.loss(stft_magnitude(sig), sig, generator=gen)
             opt.zero_grad(set_to_none=True)
@@ -145,7 +151,7 @@ def train_tokenizer(model, signals: np.ndarray, cfg: TrainConfig) -> dict[str, l
             for k in sums:
                 sums[k] += float(out[k].detach()) * len(idx)
         for k in sums:
-            hist[k].append(sums[k] / len(signals))
+            hist[k].append(sums[k] / n_seen)
         ppl, active = model.quantizer.perplexity()
         hist["perplexity"].append(ppl)
         hist["active_codes"].append(active)
@@ -240,13 +246,12 @@ def classification_metrics(y_true: np.ndarray, proba: np.ndarray) -> dict[str, f
 
     y_true = np.asarray(y_true)
     pred = proba.argmax(1)
-    try:
-        if proba.shape[1] == 2:
-            auroc = float(roc_auc_score(y_true, proba[:, 1]))
-        else:
-            auroc = float(roc_auc_score(y_true, proba, multi_class="ovr", labels=np.arange(proba.shape[1])))
-    except ValueError:  # one class only
-        auroc = float("nan")
+    present = [k for k in range(proba.shape[1]) if 0 < np.sum(y_true == k) < len(y_true)]
+    if proba.shape[1] == 2:
+        auroc = float(roc_auc_score(y_true, proba[:, 1])) if present else float("nan")
+    else:  # one-vs-rest macro average over the classes present in y_true
+        aucs = [roc_auc_score(y_true == k, proba[:, k]) for k in present]
+        auroc = float(np.mean(aucs)) if aucs else float("nan")
     return {
         "balanced_accuracy": float(balanced_accuracy_score(y_true, pred)),
         "kappa": float(cohen_kappa_score(y_true, pred)),

@@ -1,0 +1,194 @@
+"""Pipeline stages of the TFM-Tokenizer: tfm_tokenize -> tfm_pretrain -> tfm_finetune -> tfm_evaluate.
+
+Cheap to import: torch / mne / sklearn are imported inside ``run``.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, Optional
+
+from pydantic import Field
+
+from ...pipeline import Input, Output, Stage, StageParams, register_stage, runtime_field
+
+
+class TokenizeParams(StageParams):
+    epoch_s: float = Field(2.0, gt=0, description="Trial length in seconds when cutting a continuous recording.")
+    sfreq: Optional[float] = Field(None, description="Sampling rate of an .npz source without an 'sfreq' entry (Hz).")
+    test_fraction: float = Field(0.25, ge=0, lt=1, description="Share of trials held out as 'test' when the source has no split.")
+    scaling: Literal["trial", "channel", "none"] = Field("trial", description="Divide each channel by the quantile of |x| per trial ('trial'), per channel over the training trials ('channel'), or not at all.")
+    scale_quantile: float = Field(0.95, gt=0, le=1, description="Quantile of |x| used for scaling.")
+    pad_short: bool = Field(False, description="Zero-pad trials shorter than 1 s at 200 Hz instead of failing.")
+    n_codes: int = Field(8192, gt=1, description="Codebook size.")
+    emb_size: int = Field(64, gt=0, description="Token embedding size.")
+    n_heads: int = Field(8, gt=0, description="Attention heads.")
+    freq_depth: int = Field(2, ge=1, description="Depth of the frequency transformer.")
+    temporal_depth: int = Field(2, ge=1, description="Depth of the temporal transformer.")
+    decoder_depth: int = Field(8, ge=1, description="Depth of the decoder transformer.")
+    restart_after: int = Field(20, ge=0, description="Training steps after which an unused code is restarted (0: never).")
+    epochs: int = Field(100, ge=0, description="Tokenizer training epochs over the training trials' channels.")
+    batch_size: int = Field(256, gt=0, description="Single-channel signals per training step.")
+    max_signals_per_epoch: int = Field(0, ge=0, description="Random single-channel signals drawn per epoch (0: all).")
+    lr: float = Field(1e-3, gt=0, description="Peak AdamW learning rate.")
+    seed: int = Field(0, ge=0, description="Random seed (split, initialisation, masks).")
+    device: str = runtime_field("cpu", "Torch device.")
+    progress: bool = runtime_field(False, "Show progress bars.")
+
+
+@register_stage
+class TFMTokenize(Stage):
+    """Train the TFM-Tokenizer on the training trials and tokenize every trial (channel x frame tokens).
+
+    Sources: a ``simulate_eeg`` artifact (``recording``; 2-s windows labelled by
+    their dominant motif), or a ``.fif`` / ``.npz`` path (``source``). Give
+    ``pretrained`` (another tfm_tokenize step) to reuse its tokenizer instead
+    of training one.
+    """
+
+    name = "tfm_tokenize"
+    version = 1
+    Params = TokenizeParams
+    libraries = ("numpy", "torch", "scipy", "mne")
+    inputs = {
+        "recording": Input("Simulated recording (raw.fif + motifs.tsv).", stages=("simulate_eeg",), required=False),
+        "source": Input(".fif raw/epochs or .npz trials (X[, y, sfreq] or X_train, y_train, X_test, y_test).",
+                        kind="path", required=False),
+        "pretrained": Input("A tfm_tokenize step whose tokenizer is reused (no training).", stages=("tfm_tokenize",),
+                            required=False),
+    }
+    outputs = {
+        "tokens": Output("tokens.npy", "(n_trials, n_chans, n_frames) int32 token ids, 2 frames/s (1-s window, 0.5-s hop)."),
+        "labels": Output("labels.npy", "(n_trials,) str class labels ('' when unlabelled)."),
+        "split": Output("split.npy", "(n_trials,) str 'train' / 'test'."),
+        "recording_tokens": Output("recording_tokens.npy", "(n_chans, n_frames) int32 tokens of the whole continuous recording (trials concatenated otherwise)."),
+        "tokenizer": Output("tokenizer/", "TFMTokenizer weights (model.safetensors + config.json + extra.json)."),
+        "profiles": Output("profiles.npz", "codes, counts, profiles (mean 0-99 Hz spectrum per token) of the 64 commonest tokens."),
+        "stats": Output("stats.json", "Codebook usage, training history, shapes, motif mutual information (simulated input)."),
+    }
+
+    @classmethod
+    def report(cls, artifact):
+        from ._report import tokenize_section
+
+        return tokenize_section(artifact)
+
+    def run(self, params, inputs, out_dir):
+        from ._stage_impl import run_tokenize
+
+        run_tokenize(params, inputs, out_dir)
+
+
+class PretrainParams(StageParams):
+    depth: int = Field(4, ge=1, description="Transformer depth of the TFM-Encoder.")
+    n_heads: int = Field(8, gt=0, description="Attention heads.")
+    epochs: int = Field(50, ge=0, description="Masked-token-prediction epochs over the training trials.")
+    batch_size: int = Field(512, gt=0, description="Trials per step.")
+    lr: float = Field(1e-3, gt=0, description="Peak AdamW learning rate.")
+    seed: int = Field(0, ge=0, description="Random seed.")
+    device: str = runtime_field("cpu", "Torch device.")
+    progress: bool = runtime_field(False, "Show progress bars.")
+
+
+@register_stage
+class TFMPretrain(Stage):
+    """Masked-token-prediction pretraining of the TFM-Encoder (50 % + complementary masks) on training-trial tokens."""
+
+    name = "tfm_pretrain"
+    version = 1
+    Params = PretrainParams
+    libraries = ("numpy", "torch")
+    inputs = {"tokens": Input("Tokens and tokenizer.", stages=("tfm_tokenize",))}
+    outputs = {
+        "encoder": Output("encoder/", "TFMEncoder weights (model.safetensors + config.json)."),
+        "history": Output("history.json", "Per-epoch loss and masked-token accuracy."),
+    }
+
+    @classmethod
+    def report(cls, artifact):
+        from ._report import history_section
+
+        return history_section(artifact, "TFM-Encoder masked-token pretraining")
+
+    def run(self, params, inputs, out_dir):
+        from ._stage_impl import run_pretrain
+
+        run_pretrain(params, inputs, out_dir)
+
+
+class FinetuneParams(StageParams):
+    epochs: int = Field(50, ge=1, description="Fine-tuning epochs.")
+    batch_size: int = Field(512, gt=0, description="Trials per step.")
+    lr: float = Field(1e-3, gt=0, description="Peak AdamW learning rate.")
+    patience: int = Field(10, ge=0, description="Early-stopping patience in epochs (0: none).")
+    val_fraction: float = Field(0.2, ge=0, lt=1, description="Share of training trials used for early stopping.")
+    label_smoothing: float = Field(0.1, ge=0, lt=1, description="Label smoothing of the multi-class loss.")
+    depth: int = Field(4, ge=1, description="Encoder depth when no pretrained encoder is given.")
+    seed: int = Field(0, ge=0, description="Random seed.")
+    device: str = runtime_field("cpu", "Torch device.")
+    progress: bool = runtime_field(False, "Show progress bars.")
+
+
+@register_stage
+class TFMFinetune(Stage):
+    """Fine-tune the TFM-Encoder for classification with the tokenizer frozen (early stopping on kappa / AUROC)."""
+
+    name = "tfm_finetune"
+    version = 1
+    Params = FinetuneParams
+    libraries = ("numpy", "torch", "scikit-learn")
+    inputs = {
+        "tokens": Input("Labelled tokens.", stages=("tfm_tokenize",)),
+        "pretrained": Input("Pretrained encoder (else initialised from the codebook).", stages=("tfm_pretrain",),
+                            required=False),
+    }
+    outputs = {
+        "encoder": Output("encoder/", "Fine-tuned TFMEncoder (model.safetensors + config.json)."),
+        "classes": Output("classes.json", "Class names in output order."),
+        "history": Output("history.json", "Per-epoch loss, validation score, best epoch."),
+    }
+
+    @classmethod
+    def report(cls, artifact):
+        from ._report import history_section
+
+        return history_section(artifact, "TFM-Encoder fine-tuning")
+
+    def run(self, params, inputs, out_dir):
+        from ._stage_impl import run_finetune
+
+        run_finetune(params, inputs, out_dir)
+
+
+class EvaluateParams(StageParams):
+    n_tokens: int = Field(10, gt=0, description="Class-discriminative tokens listed.")
+    device: str = runtime_field("cpu", "Torch device.")
+
+
+@register_stage
+class TFMEvaluate(Stage):
+    """Test-split metrics (balanced accuracy, kappa, weighted F1, AUROC) and class-discriminative tokens."""
+
+    name = "tfm_evaluate"
+    version = 1
+    Params = EvaluateParams
+    libraries = ("numpy", "torch", "scikit-learn")
+    inputs = {
+        "tokens": Input("Labelled tokens with a test split.", stages=("tfm_tokenize",)),
+        "model": Input("Fine-tuned encoder.", stages=("tfm_finetune",)),
+    }
+    outputs = {
+        "metrics": Output("metrics.json", "balanced_accuracy, kappa, weighted_f1, auroc, n_test."),
+        "predictions": Output("predictions.tsv", "trial, label, predicted, p_<class>... for test trials."),
+        "tokens": Output("discriminative_tokens.tsv", "Tokens most over-represented per class (training trials)."),
+    }
+
+    @classmethod
+    def report(cls, artifact):
+        from ._report import evaluate_section
+
+        return evaluate_section(artifact)
+
+    def run(self, params, inputs, out_dir):
+        from ._stage_impl import run_evaluate
+
+        run_evaluate(params, inputs, out_dir)
