@@ -107,3 +107,19 @@ def test_bad_inputs():
         site_splits(y, np.full(len(y), "one"))
     with pytest.raises(ValueError, match="'model' must be one of"):
         make_classifier("random_forest")
+
+
+def test_log_euclidean_tangent_equals_precomputed_logs():
+    from sklearn.pipeline import make_pipeline
+
+    from neurocodec.features.connectivity import classifier_head, map_eigenvalues, shrink_to_spd, unvectorize
+
+    X, y, sites = _cohort(n_per_site=8)
+    inside = make_classifier("logistic", tangent=True, reference="log_euclidean")
+    _, pred_inside = site_cross_validate(inside, X, y, sites)
+    logs = vectorize(map_eigenvalues(np.log, shrink_to_spd(unvectorize(X, discard_diagonal=True), "auto")[0]))
+    _, pred_outside = site_cross_validate(make_pipeline(*classifier_head("logistic")), logs, y, sites)
+    np.testing.assert_allclose(pred_inside["score"], pred_outside["score"], atol=1e-6)
+    ts = TangentSpace(metric="log_euclidean", input_vectorized="no_diagonal", shrinkage="auto").fit(X)
+    mats = shrink_to_spd(unvectorize(X, discard_diagonal=True), "auto")[0]
+    np.testing.assert_allclose(ts.inverse_transform(ts.transform(X)), mats, atol=1e-8)

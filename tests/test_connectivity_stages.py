@@ -53,8 +53,10 @@ def test_rest_stages_end_to_end(tmp_path):
     np.testing.assert_allclose(dyn.groupby("subject")["fraction"].sum(), 1.0)
     from neurocodec.features.connectivity.stages import Connectivity, ConnectivityGroup, PredictPhenotype
 
+    from neurocodec.features.connectivity.stages import DynamicConnectivity
+
     for cls, stage in [(Connectivity, "connectivity"), (ConnectivityGroup, "connectivity_group"),
-                       (PredictPhenotype, "predict_phenotype")]:
+                       (PredictPhenotype, "predict_phenotype"), (DynamicConnectivity, "dynamic_connectivity")]:
         assert cls.report(_art(tmp_path, stage)).blocks
 
     bad = json.loads(json.dumps(cfg))

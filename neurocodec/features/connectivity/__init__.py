@@ -15,7 +15,7 @@ from ._dynamic import TAPERS, FCStates, sliding_window_fc, state_dynamics, windo
 from ._eeg import DEFAULT_BANDS, EEG_METHODS, check_epochs, eeg_connectivity
 from ._graph import GLOBAL_FEATURES, NODE_FEATURES, graph_features, threshold_graph
 from ._io import diagnosis_to_group, load_abide_vectors
-from ._predict import CV_SCHEMES, MODELS, SiteHarmonizer, make_classifier, site_cross_validate, site_splits
+from ._predict import CV_SCHEMES, MODELS, SiteHarmonizer, classifier_head, make_classifier, site_cross_validate, site_splits
 from ._spd import (
     batched_eigh,
     check_spd,
@@ -38,6 +38,7 @@ __all__ = [
     "SiteHarmonizer",
     "TAPERS",
     "check_epochs",
+    "classifier_head",
     "diagnosis_to_group",
     "eeg_connectivity",
     "graph_features",

@@ -152,6 +152,11 @@ class TangentSpace(BaseEstimator, TransformerMixin):
     ----------
     reference : {"geometric", "log_euclidean"}
         Mean used as the reference point.
+    metric : {"affine", "log_euclidean"}
+        ``"affine"``: ``logm(R^{-1/2} C R^{-1/2})`` (affine-invariant
+        tangent space, nilearn's); ``"log_euclidean"``: ``logm(C) - logm(R)``
+        with ``R`` the log-Euclidean mean (Arsigny et al. 2006), whose
+        per-subject part ``logm(C)`` needs no reference.
     input_vectorized : {"none", "no_diagonal", "diagonal"}
         How ``X`` comes: ``"none"`` matrices ``(n_subjects, n_rois, n_rois)``;
         ``"no_diagonal"`` upper triangles without diagonal (correlation
@@ -180,9 +185,10 @@ class TangentSpace(BaseEstimator, TransformerMixin):
         ``mean_ ** -1/2``.
     """
 
-    def __init__(self, reference="geometric", input_vectorized="none", shrinkage=None, min_eigenvalue=1e-3,
-                 vectorize=False, discard_diagonal=False, max_iter=30, tol=1e-7, n_jobs=None):
+    def __init__(self, reference="geometric", metric="affine", input_vectorized="none", shrinkage=None,
+                 min_eigenvalue=1e-3, vectorize=False, discard_diagonal=False, max_iter=30, tol=1e-7, n_jobs=None):
         self.reference = reference
+        self.metric = metric
         self.input_vectorized = input_vectorized
         self.shrinkage = shrinkage
         self.min_eigenvalue = min_eigenvalue
@@ -209,7 +215,11 @@ class TangentSpace(BaseEstimator, TransformerMixin):
     def fit(self, X, y=None):
         """Fit the reference point on training matrices ``X``."""
         mats = self._matrices(X)
-        if self.reference == "geometric":
+        check(self.metric in ("affine", "log_euclidean"), "metric", "'affine' or 'log_euclidean'", self.metric)
+        if self.metric == "log_euclidean":
+            self.mean_log_ = map_eigenvalues(np.log, mats, n_jobs=self.n_jobs).mean(0)
+            self.mean_ = map_eigenvalues(np.exp, self.mean_log_)
+        elif self.reference == "geometric":
             self.mean_ = geometric_mean(mats, max_iter=self.max_iter, tol=self.tol, n_jobs=self.n_jobs)
         elif self.reference == "log_euclidean":
             self.mean_ = log_euclidean_mean(mats, n_jobs=self.n_jobs)
@@ -226,7 +236,10 @@ class TangentSpace(BaseEstimator, TransformerMixin):
         mats = self._matrices(X)
         n = self.mean_.shape[0]
         check(mats.shape[-1] == n, "X", f"matrices with {n} ROIs like the fitted reference", f"<{mats.shape[-1]} ROIs>")
-        out = map_eigenvalues(np.log, mats, n_jobs=self.n_jobs, whitening=self.whitening_)
+        if self.metric == "log_euclidean":
+            out = map_eigenvalues(np.log, mats, n_jobs=self.n_jobs) - self.mean_log_
+        else:
+            out = map_eigenvalues(np.log, mats, n_jobs=self.n_jobs, whitening=self.whitening_)
         return vectorize(out, discard_diagonal=self.discard_diagonal) if self.vectorize else out
 
     def inverse_transform(self, T, diagonal=None):
@@ -237,6 +250,8 @@ class TangentSpace(BaseEstimator, TransformerMixin):
             if self.discard_diagonal and diagonal is None:
                 raise bad_value("diagonal", "given when the tangent vectors discard the diagonal", None)
             T = unvectorize(T, discard_diagonal=self.discard_diagonal, diagonal=diagonal)
+        if self.metric == "log_euclidean":
+            return map_eigenvalues(np.exp, T + self.mean_log_, n_jobs=self.n_jobs)
         vals, vecs = np.linalg.eigh(self.mean_)
         sqrt_mean = _form(np.sqrt, vals, vecs)
         return sqrt_mean @ map_eigenvalues(np.exp, T, n_jobs=self.n_jobs) @ sqrt_mean

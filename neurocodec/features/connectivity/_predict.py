@@ -16,7 +16,8 @@ from sklearn.utils.validation import check_is_fitted
 from ...pipeline import bad_value, check
 from ._fc import TangentSpace
 
-__all__ = ["MODELS", "CV_SCHEMES", "SiteHarmonizer", "make_classifier", "site_splits", "site_cross_validate"]
+__all__ = ["MODELS", "CV_SCHEMES", "SiteHarmonizer", "classifier_head", "make_classifier", "site_splits",
+           "site_cross_validate"]
 
 MODELS = ("logistic", "svm", "pca_lda")
 CV_SCHEMES = ("leave_site_out", "stratified_group_kfold")
@@ -83,6 +84,24 @@ class SiteHarmonizer(BaseEstimator, TransformerMixin):
         return self.fit(X, sites).transform(X, sites)
 
 
+def classifier_head(model: str = "logistic", C: float = 1.0, n_components: int = 50, random_state: int = 0) -> list:
+    """Standardisation + classifier steps shared by every pipeline (see :func:`make_classifier`)."""
+    from sklearn.decomposition import PCA
+    from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import StandardScaler
+    from sklearn.svm import LinearSVC
+
+    check(model in MODELS, "model", f"one of {MODELS}", model)
+    check(C > 0, "C", "> 0", C)
+    if model == "logistic":
+        return [StandardScaler(), LogisticRegression(C=C, max_iter=2000)]
+    if model == "svm":
+        return [StandardScaler(), LinearSVC(C=C, max_iter=20000, random_state=random_state)]
+    check(n_components > 0, "n_components", "> 0", n_components)
+    return [StandardScaler(), PCA(n_components=n_components, random_state=random_state), LinearDiscriminantAnalysis()]
+
+
 def make_classifier(model: str = "logistic", tangent: bool = True, reference: str = "geometric", C: float = 1.0,
                     n_components: int = 50, min_eigenvalue: float = 1e-3, n_jobs: int | None = None,
                     random_state: int = 0):
@@ -98,7 +117,9 @@ def make_classifier(model: str = "logistic", tangent: bool = True, reference: st
         (matrices are shrunk toward the identity to be SPD); otherwise use the
         Fisher-z transformed correlations.
     reference : {"geometric", "log_euclidean"}
-        Tangent reference.
+        ``"geometric"``: affine-invariant tangent space at the geometric mean;
+        ``"log_euclidean"``: log-Euclidean tangent space (``logm(C)`` minus
+        the training mean of the logs).
     C : float
         Inverse regularisation of the logistic regression / SVM.
     n_components : int
@@ -110,28 +131,18 @@ def make_classifier(model: str = "logistic", tangent: bool = True, reference: st
     -------
     sklearn.pipeline.Pipeline
     """
-    from sklearn.decomposition import PCA
-    from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
-    from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import FunctionTransformer, StandardScaler
-    from sklearn.svm import LinearSVC
+    from sklearn.preprocessing import FunctionTransformer
 
-    check(model in MODELS, "model", f"one of {MODELS}", model)
-    check(C > 0, "C", "> 0", C)
+    head = classifier_head(model, C, n_components, random_state)
     if tangent:
-        first = TangentSpace(reference=reference, input_vectorized="no_diagonal", shrinkage="auto",
-                             min_eigenvalue=min_eigenvalue, vectorize=True, discard_diagonal=True, n_jobs=n_jobs)
+        check(reference in ("geometric", "log_euclidean"), "reference", "'geometric' or 'log_euclidean'", reference)
+        first = TangentSpace(reference=reference, metric="affine" if reference == "geometric" else "log_euclidean",
+                             input_vectorized="no_diagonal", shrinkage="auto", min_eigenvalue=min_eigenvalue,
+                             vectorize=True, discard_diagonal=False, n_jobs=n_jobs)
     else:
         first = FunctionTransformer(_fisher_z)
-    if model == "logistic":
-        head = [LogisticRegression(C=C, max_iter=2000)]
-    elif model == "svm":
-        head = [LinearSVC(C=C, max_iter=20000, random_state=random_state)]
-    else:
-        check(n_components > 0, "n_components", "> 0", n_components)
-        head = [PCA(n_components=n_components, random_state=random_state), LinearDiscriminantAnalysis()]
-    return make_pipeline(first, StandardScaler(), *head)
+    return make_pipeline(first, *head)
 
 
 def _fisher_z(X):

@@ -92,3 +92,24 @@ def eeg_section(artifact):
                                                                         f"{info['n_epochs'][0]} epochs.")])
     plt.close(fig)
     return out
+
+
+def dynamic_section(artifact):
+    from ...pipeline.report import Figure, Section, Table
+
+    plt = _fig()
+    states = artifact.load("states")
+    dyn = artifact.load("dynamics")
+    fig, axes = plt.subplots(1, len(states), figsize=(2.2 * len(states), 2.4), squeeze=False)
+    for k, ax in enumerate(axes[0]):
+        ax.imshow(states[k], cmap="RdBu_r", vmin=-1, vmax=1)
+        ax.set_title(f"state {k}", fontsize=9)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.tight_layout()
+    summary = dyn.groupby("state")[["fraction", "mean_dwell_s"]].mean().reset_index()
+    rows = [[int(r.state), round(float(r.fraction), 3), round(float(r.mean_dwell_s), 1)] for r in summary.itertuples()]
+    out = Section("Dynamic FC states", [Figure.from_matplotlib(fig, caption="k-means centroids of windowed correlations."),
+                                        Table(["state", "mean fraction", "mean dwell (s)"], rows)])
+    plt.close(fig)
+    return out

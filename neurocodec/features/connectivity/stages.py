@@ -285,6 +285,7 @@ class DynamicParams(StageParams):
     taper: Literal["rectangular", "hamming", "hann", "tukey", "gaussian"] = Field("gaussian", description="Window taper.")
     sigma: float = Field(3.0, gt=0, description="Gaussian taper width in samples.")
     n_states: int = Field(4, ge=2, description="FC states (k-means clusters).")
+    n_init: int = Field(5, ge=1, description="k-means restarts.")
     seed: int = Field(0, ge=0, description="k-means seed.")
 
 
@@ -311,6 +312,12 @@ class DynamicConnectivity(Stage):
         "transitions": Output("transitions.npy", "(n_subjects, n_states, n_states) transition probabilities."),
     }
 
+    @classmethod
+    def report(cls, artifact):
+        from ._report import dynamic_section
+
+        return dynamic_section(artifact)
+
     def run(self, params, inputs, out_dir):
         import numpy as np
 
@@ -323,7 +330,7 @@ class DynamicConnectivity(Stage):
         lengths = [max(3, int(round(params.window_s / tr))) for tr in trs]
         jobs = [(x, n, params.step, params.taper, params.sigma) for x, n in zip(series, lengths)]
         windows = parallel_map(_subject_windows, jobs, desc="sliding windows")
-        states = FCStates(params.n_states, random_state=params.seed).fit(windows)
+        states = FCStates(params.n_states, n_init=params.n_init, random_state=params.seed).fit(windows)
         labels = states.predict(windows)
         rows, trans = [], []
         for sid, lab, tr in zip(subjects["subject"].astype(str), labels, trs):
