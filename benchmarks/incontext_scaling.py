@@ -52,7 +52,7 @@ def main(argv=None):
     else:
         sim = dict(n_subjects=5, n_voxels=[300, 350, 400, 450, 400], n_train_images=1300, n_test_images=100)
         sizes, n_draws, n_comp = [10, 30, 100, 300, 1000], 3, 64
-        train_kw = dict(n_steps=args.n_steps or 1500, batch_voxels=48, min_context=10, max_context=300, n_query=100,
+        train_kw = dict(n_steps=args.n_steps or 600, batch_voxels=48, min_context=10, max_context=300, n_query=100,
                         val_every=100)
         arch = {}
     t0 = time.perf_counter()

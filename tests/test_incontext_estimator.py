@@ -118,7 +118,15 @@ def test_metatrain_errors():
 
 @pytest.mark.slow
 def test_metatraining_beats_ridge_with_few_context_images():
+    threads = torch.get_num_threads()
     torch.set_num_threads(1)
+    try:
+        _check_metatraining_beats_ridge()
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _check_metatraining_beats_ridge():
     emb, subject = _population()
     train = [MetaTrainingSubject(emb[:200], subject(120, s)[:200], f"s{s}") for s in (1, 2, 3)]
     model = _model(seed=1)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from contextlib import contextmanager
 
 import numpy as np
 
@@ -11,11 +12,18 @@ from ...pipeline import bad_value, check, load_arrays, load_json, save_arrays, s
 __all__ = ["load_embeddings", "fit_projection", "apply_projection", "run_metatrain", "run_fit"]
 
 
-def _threads(n: int) -> None:
-    if n > 0:
-        import torch
+@contextmanager
+def _threads(n: int):
+    """Run with ``n`` torch CPU threads (0: unchanged), restoring the previous count after."""
+    import torch
 
+    before = torch.get_num_threads()
+    if n > 0:
         torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def load_embeddings(artifact, n_images: int, feature_key: str = "") -> tuple[np.ndarray, str]:
@@ -95,12 +103,21 @@ def _experiment(inputs):
 
 
 def run_metatrain(params, inputs, out_dir) -> None:
+    with _threads(params.n_threads):
+        _run_metatrain(params, inputs, out_dir)
+
+
+def run_fit(params, inputs, out_dir) -> None:
+    with _threads(params.n_threads):
+        _run_fit(params, inputs, out_dir)
+
+
+def _run_metatrain(params, inputs, out_dir) -> None:
     import torch
 
     from ._model import BraInCoRL, BraInCoRLConfig
     from ._training import MetaTrainingSubject, metatrain
 
-    _threads(params.n_threads)
     exp = _experiment(inputs)
     raw, key = load_embeddings(inputs["features"], len(exp.stimuli), params.feature_key)
     projection = fit_projection(raw, params.n_components, params.center)
@@ -142,12 +159,11 @@ def _kind_means(values: np.ndarray, kinds: np.ndarray) -> dict[str, float]:
     return out
 
 
-def run_fit(params, inputs, out_dir) -> None:
+def _run_fit(params, inputs, out_dir) -> None:
     from ._estimator import InContextEncoder
     from ._model import BraInCoRL
     from ._scaling import context_scaling, explained_variance, pearson_r
 
-    _threads(params.n_threads)
     art = inputs["model"]
     model = BraInCoRL.from_pretrained(art.file("model"), device=params.device)
     projection = load_arrays(art.file("projection"))
