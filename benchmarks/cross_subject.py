@@ -41,7 +41,7 @@ def main(argv=None):
     torch.set_num_threads(2)
     quick = args.quick
     n_voxels = [300, 350, 400, 450, 500]
-    sizes = dict(n_train_images=60, n_test_images=16) if quick else dict(n_train_images=400, n_test_images=50)
+    sizes = dict(n_train_images=40, n_test_images=12) if quick else dict(n_train_images=400, n_test_images=50)
     t0 = time.perf_counter()
     exp = simulate_visual_experiment(n_subjects=len(n_voxels), n_voxels=n_voxels, seed=args.seed, **sizes)
     image = image_token_targets(exp.stimuli, image_size=32 if quick else 64)
@@ -50,8 +50,8 @@ def main(argv=None):
     names = list(exp.subjects)
     sources, new = names[:-1], names[-1]
     arch = dict(MODEL_PRESETS["cpu"])
-    cfg = TRAINING_PRESETS["cpu"].with_(seed=args.seed, n_epochs=2 if quick else 40)
-    tune_cfg = cfg.with_(n_epochs=4 if quick else 150)
+    cfg = TRAINING_PRESETS["cpu"].with_(seed=args.seed, n_epochs=1 if quick else 40)
+    tune_cfg = cfg.with_(n_epochs=2 if quick else 150)
     train = {s: (exp.subjects[s].betas_train, exp.subjects[s].trial_image_ids_train) for s in names}
 
     def build(subjects):

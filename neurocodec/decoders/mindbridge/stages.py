@@ -168,6 +168,12 @@ class MindBridgeTrain(Stage):
     inputs = {"experiment": _EXPERIMENT, "targets": _TARGETS}
     outputs = {"model": _MODEL_OUT, "history": _HISTORY_OUT, "scores": _SCORES_OUT}
 
+    @classmethod
+    def report(cls, artifact):
+        from ._report import training_section
+
+        return training_section(artifact, "MindBridge multi-subject training")
+
     def run(self, params, inputs, out_dir):
         import torch
 
@@ -207,6 +213,12 @@ class MindBridgeResetTune(Stage):
               "model": Input("Trained multi-subject MindBridge.", stages=("mindbridge_train",))}
     outputs = {"model": _MODEL_OUT, "history": _HISTORY_OUT, "scores": _SCORES_OUT,
                "trials": Output("trials.npy", "(n_used,) int64 indices of the new subject's training trials used.")}
+
+    @classmethod
+    def report(cls, artifact):
+        from ._report import training_section
+
+        return training_section(artifact, "MindBridge reset-tuning to a new subject")
 
     def run(self, params, inputs, out_dir):
         import numpy as np
@@ -265,6 +277,12 @@ class MindBridgeReconstruct(Stage):
                                          "<subject>_final (n, H, W, 3) uint8, <subject>_chosen (n,) best-of-N index."),
                "scores": Output("scores.json", "Per subject: 2-way identification of the predicted embeddings, and "
                                 "PixCorr / SSIM / 2-way EfficientNet-Lite0 of the reconstructions.")}
+
+    @classmethod
+    def report(cls, artifact):
+        from ._report import reconstruction_section
+
+        return reconstruction_section(artifact)
 
     def run(self, params, inputs, out_dir):
         import numpy as np
