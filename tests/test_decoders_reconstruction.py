@@ -143,8 +143,9 @@ def test_stages_end_to_end(tmp_path):
 
     bad = json.loads(json.dumps(cfg))
     bad["stages"]["dec"]["params"]["subjects"] = ["sub-09"]
-    with pytest.raises(Exception, match="subjects"):
-        run_pipeline(bad, cache=tmp_path / "bad", show_progress=False, report=False)
+    failed = run_pipeline(bad, cache=tmp_path / "bad", show_progress=False, report=False)
+    (dec,) = [r for r in failed.results if r.step_id == "dec"]
+    assert dec.status == "failed" and "'subjects' of fit_decoder" in dec.error and "sub-09" in dec.error
 
 
 @pytest.mark.slow
