@@ -10,6 +10,20 @@ from neurocodec.encoders import scores as S
 from neurocodec.encoders.features import GaborPyramid
 
 
+@pytest.fixture(autouse=True)
+def _single_thread():
+    """Tiny problems: one BLAS / torch thread (thread pools only add contention on a shared 2-core machine)."""
+    from threadpoolctl import threadpool_limits
+
+    import torch
+
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    with threadpool_limits(1):
+        yield
+    torch.set_num_threads(n)
+
+
 def test_gabor_pyramid_orientation_and_position():
     n, s = 8, 32
     yy, xx = np.mgrid[0:s, 0:s] / s
@@ -132,7 +146,7 @@ def test_rsa_kriegeskorte_quick(shared_data):
     from pathlib import Path
 
     script = Path(__file__).resolve().parents[1] / "benchmarks" / "rsa_kriegeskorte.py"
-    env = dict(os.environ, NEUROCODEC_SHARED_DATA=str(shared_data))
+    env = dict(os.environ, NEUROCODEC_SHARED_DATA=str(shared_data), OMP_NUM_THREADS="1")
     proc = subprocess.run([sys.executable, str(script), "--quick"], capture_output=True, text=True, timeout=300, env=env)
     assert proc.returncode == 0, proc.stderr[-2000:]
     res = json.loads(proc.stdout.strip().splitlines()[-1])

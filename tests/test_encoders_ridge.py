@@ -1,5 +1,7 @@
 """RidgeCV / BandedRidgeCV: exactness against brute force, himalaya and scikit-learn; bad input."""
 
+import os
+
 import numpy as np
 import pytest
 from sklearn.linear_model import Ridge
@@ -7,6 +9,20 @@ from sklearn.model_selection import KFold
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from neurocodec.encoders import BandedRidgeCV, RidgeCV
+
+
+@pytest.fixture(autouse=True)
+def _single_thread():
+    """Tiny problems: one BLAS / torch thread (thread pools only add contention on a shared 2-core machine)."""
+    from threadpoolctl import threadpool_limits
+
+    import torch
+
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    with threadpool_limits(1):
+        yield
+    torch.set_num_threads(n)
 
 ALPHAS = np.logspace(-2, 4, 7)
 
@@ -91,6 +107,39 @@ def test_banded_ridge_finds_informative_band():
     assert m.score(X, Y) > RidgeCV(alphas=ALPHAS).fit(X, Y).score(X, Y) - 1e-3
 
 
+@pytest.mark.parametrize("n, pb", [(160, 8), (60, 40)])  # primal and dual batched solves
+def test_banded_hyper_gradient(n, pb):
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((n, 2 * pb)).astype(np.float32)
+    W = np.zeros((2 * pb, 5))
+    W[:pb] = rng.standard_normal((pb, 5)) / np.sqrt(pb)  # band 0 informative, band 1 noise
+    Y = (X @ W + 0.5 * rng.standard_normal((n, 5)) + 1).astype(np.float32)
+    kw = dict(groups=[pb, pb], alphas=ALPHAS)
+    rs = BandedRidgeCV(n_iter=20, random_state=0, **kw).fit(X, Y)
+    # zero steps: the CV loss of the torch solver equals the random search's (same folds, intercepts, score)
+    h0 = BandedRidgeCV(n_iter=20, random_state=0, solver="hyper_gradient", solver_params=dict(max_iter=0), **kw).fit(X, Y)
+    np.testing.assert_allclose(h0.cv_scores_, rs.cv_scores_, rtol=1e-5)
+    np.testing.assert_allclose(h0.coef_, rs.coef_, atol=1e-4)
+    # from the uniform (RidgeCV) start, descent finds the informative band and random search's CV score
+    hg = BandedRidgeCV(n_iter=1, solver="hyper_gradient", solver_params=dict(max_iter=100), **kw).fit(X, Y)
+    uni = BandedRidgeCV(n_iter=1, **kw).fit(X, Y)
+    assert np.all(hg.band_weights_[0] > 0.75) and np.all(hg.deltas_[0] > hg.deltas_[1] + 1)
+    assert np.all(hg.cv_scores_ >= uni.cv_scores_)
+    assert np.mean(hg.cv_scores_ - uni.cv_scores_) > 0.03 * np.mean(np.abs(uni.cv_scores_))
+    assert hg.cv_scores_.mean() >= rs.cv_scores_.mean() - 0.01 * np.abs(rs.cv_scores_).mean()
+    np.testing.assert_array_less(rs.cv_scores_ - 0.05 * np.abs(rs.cv_scores_), hg.cv_scores_)
+    np.testing.assert_allclose(hg.band_weights_.sum(0), 1.0, rtol=1e-6)
+    pred = hg.predict(X)  # coef_ is the refit at the selected penalties (float64 reference)
+    Xc, Yc = X.astype(float) - X.mean(0), Y.astype(float) - Y.mean(0)
+    for j in range(Y.shape[1]):
+        pen = np.exp(-np.repeat(hg.deltas_[:, j], pb))
+        w = np.linalg.solve(Xc.T @ Xc + np.diag(pen), Xc.T @ Yc[:, j])
+        np.testing.assert_allclose(hg.coef_[:, j], w, atol=2e-4 * max(1, np.abs(w).max()))
+    np.testing.assert_allclose(pred, X @ hg.coef_ + hg.intercept_, rtol=1e-5)
+    with pytest.raises(ValueError, match="solver_params"):
+        BandedRidgeCV(solver="hyper_gradient", solver_params=dict(steps=3), **kw).fit(X, Y)
+
+
 @pytest.mark.parametrize("kwargs, X_bad, Y_bad, match", [
     (dict(), "rows", None, "inconsistent numbers of samples"),
     (dict(), "nan", None, "NaN"),
@@ -113,7 +162,9 @@ def test_bad_input_clear_errors(kwargs, X_bad, Y_bad, match):
         RidgeCV(**kwargs).fit(X, Y)
 
 
-@parametrize_with_checks([RidgeCV(), BandedRidgeCV(n_iter=2)])
+@parametrize_with_checks([RidgeCV(alphas=[0.1, 10.0], cv=3), BandedRidgeCV(n_iter=2, alphas=[0.1, 10.0], cv=3),
+                          BandedRidgeCV(n_iter=1, alphas=[1.0], cv=3, solver="hyper_gradient",
+                                        solver_params=dict(max_iter=2, n_targets_batch=8))])
 def test_sklearn_compatible(estimator, check):
     check(estimator)
 
@@ -126,7 +177,7 @@ def test_ridge_speed_quick_benchmark():
 
     script = Path(__file__).resolve().parents[1] / "benchmarks" / "ridge_speed.py"
     proc = subprocess.run([sys.executable, str(script), "--quick", "--methods", "neurocodec_torch,neurocodec_gcv,himalaya"],
-                          capture_output=True, text=True, timeout=300)
+                          capture_output=True, text=True, timeout=300, env=dict(os.environ, OMP_NUM_THREADS="1"))
     assert proc.returncode == 0, proc.stderr[-2000:]
     res = json.loads(proc.stdout.strip().splitlines()[-1])
     for key in ("speedup_vs_himalaya", "r2_max_abs_diff", "rss_ratio_vs_himalaya", "gflops"):

@@ -9,7 +9,7 @@ from sklearn.base import BaseEstimator, MultiOutputMixin, RegressorMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..pipeline import bad_value
-from ._ridge import _full_decomposition, make_folds, ridge_cv_fit, ridge_cv_scores, ridge_refit
+from ._ridge import _full_decomposition, make_folds, ridge_cv_fit, ridge_cv_scores, ridge_gcv_fit, ridge_refit
 from .backend import get_backend
 
 __all__ = ["RidgeCV", "BandedRidgeCV", "DEFAULT_ALPHAS"]
@@ -54,8 +54,8 @@ class _RidgeBase(MultiOutputMixin, RegressorMixin, BaseEstimator):
         _check_constant(Y, type(self).__name__ + ".fit")
         if self.scoring not in ("neg_mse", "r2"):
             raise bad_value("scoring", "'neg_mse' or 'r2'", self.scoring)
-        if self.solver not in ("auto", "primal", "dual"):
-            raise bad_value("solver", "'auto', 'primal' or 'dual'", self.solver)
+        if self.solver not in self._solvers:
+            raise bad_value("solver", " or ".join(repr(v) for v in self._solvers), self.solver)
         if self.n_targets_batch is not None and (not isinstance(self.n_targets_batch, numbers.Integral)
                                                  or self.n_targets_batch < 1):
             raise bad_value("n_targets_batch", "None or an int >= 1", self.n_targets_batch)
@@ -163,6 +163,8 @@ class RidgeCV(_RidgeBase):
     (10, 3)
     """
 
+    _solvers = ("auto", "primal", "dual")
+
     def __init__(self, alphas=None, cv=5, alpha_per_target=True, fit_intercept=True, scoring="neg_mse",
                  solver="auto", backend="numpy", n_targets_batch=None):
         self.alphas = alphas
@@ -199,6 +201,10 @@ class RidgeCV(_RidgeBase):
             coef, best, best_scores, scores = ridge_cv_fit(
                 be, Xb, Y, alphas, cv, self.fit_intercept, y_mean, lambda s: _select(s, alphas, True),
                 self.n_targets_batch, self.scoring)
+        elif cv == "gcv" and self.alpha_per_target:
+            coef, best, best_scores, scores = ridge_gcv_fit(
+                be, Xb, Y, alphas, self.fit_intercept, y_mean, lambda s: _select(s, alphas, True),
+                self.n_targets_batch, primal)
         else:
             scores = ridge_cv_scores(be, Xb, Y, alphas, cv, self.fit_intercept, x_mean, y_mean,
                                      self.n_targets_batch, self.scoring, self.solver)
@@ -213,12 +219,21 @@ class RidgeCV(_RidgeBase):
 class BandedRidgeCV(_RidgeBase):
     """Banded (group) ridge: one regularisation per feature space and per target.
 
-    Random search on the simplex as in himalaya's ``GroupRidgeCV``: band
-    weights ``gamma`` (``n_bands``) are drawn from Dirichlet distributions
-    (the first candidate is uniform); features of band ``b`` are scaled by
-    ``sqrt(gamma_b)``, a :class:`RidgeCV` alpha grid is cross-validated for
-    each candidate, and every target keeps its best ``(gamma, alpha)``. The
-    effective per-band penalty is ``alpha / gamma_b`` (``deltas_ = log(gamma / alpha)``).
+    ``solver="random_search"``: random search on the simplex as in himalaya's
+    ``GroupRidgeCV``: band weights ``gamma`` (``n_bands``) are drawn from
+    Dirichlet distributions (the first candidate is uniform); features of band
+    ``b`` are scaled by ``sqrt(gamma_b)``, a :class:`RidgeCV` alpha grid is
+    cross-validated for each candidate, and every target keeps its best
+    ``(gamma, alpha)``. The effective per-band penalty is ``alpha / gamma_b``
+    (``deltas_ = log(gamma / alpha)``).
+
+    ``solver="hyper_gradient"``: as himalaya's ``MultipleKernelRidgeCV(solver=
+    "hyper_gradient")``, the random search result (``n_iter`` candidates;
+    ``n_iter=1`` is the RidgeCV start) is refined by Adam steps on the
+    per-target log penalties ``deltas`` that descend the same k-fold CV loss,
+    differentiated through exact batched Cholesky solves (torch, float64; see
+    :mod:`neurocodec.encoders._banded_hg`). The result's CV loss is never
+    worse than its start's.
 
     Parameters
     ----------
@@ -231,6 +246,11 @@ class BandedRidgeCV(_RidgeBase):
     alphas, cv, fit_intercept, scoring, backend, n_targets_batch
         As in :class:`RidgeCV` (``cv`` must be k-fold).
     random_state : int or None
+    solver : {"random_search", "hyper_gradient"}
+    solver_params : dict or None
+        Hyper-gradient settings: ``max_iter`` (Adam steps, default 100),
+        ``step_size`` (learning rate on log penalties, 0.1) and
+        ``n_targets_batch`` (targets per batched solve, 256).
 
     Attributes
     ----------
@@ -244,8 +264,11 @@ class BandedRidgeCV(_RidgeBase):
     cv_scores_ : ndarray, shape (n_targets,)
     """
 
+    _solvers = ("random_search", "hyper_gradient")
+
     def __init__(self, groups=None, n_iter=20, concentration=(0.1, 1.0), alphas=None, cv=5, fit_intercept=True,
-                 scoring="neg_mse", backend="numpy", n_targets_batch=None, random_state=None):
+                 scoring="neg_mse", backend="numpy", n_targets_batch=None, random_state=None, solver="random_search",
+                 solver_params=None):
         self.groups = groups
         self.n_iter = n_iter
         self.concentration = concentration
@@ -256,8 +279,8 @@ class BandedRidgeCV(_RidgeBase):
         self.backend = backend
         self.n_targets_batch = n_targets_batch
         self.random_state = random_state
-
-    solver = "auto"  # k-fold solver picks primal/dual itself
+        self.solver = solver
+        self.solver_params = solver_params
 
     def _gammas(self, n_bands):
         rng = np.random.default_rng(self.random_state)
@@ -295,6 +318,8 @@ class BandedRidgeCV(_RidgeBase):
             idx, s = _select(scores, alphas, True)
             better = s > best_score + eps
             best_score[better], best_iter[better], best_alpha[better] = s[better], i, alphas[idx[better]]
+        if self.solver == "hyper_gradient":
+            return self._hyper_gradient(Xc, Y, groups, folds, gammas[best_iter].T, best_alpha, x_mean, y_mean)
         coef = np.zeros((X.shape[1], n_t), dtype=np.float32)
         for i in np.unique(best_iter):
             sel = np.flatnonzero(best_iter == i)
@@ -308,4 +333,25 @@ class BandedRidgeCV(_RidgeBase):
         self.band_weights_ = gammas[best_iter].T
         self.deltas_ = np.log(self.band_weights_ / best_alpha[None, :])
         self.cv_scores_ = best_score
+        return self._finish(coef, x_mean, y_mean)
+
+    def _hyper_gradient(self, Xc, Y, groups, folds, gammas, alphas, x_mean, y_mean):
+        from ._banded_hg import banded_cv_loss_descent, banded_refit
+
+        sp = dict(max_iter=100, step_size=0.1, n_targets_batch=256)
+        extra = set(self.solver_params or {}) - set(sp)
+        if extra:
+            raise bad_value("solver_params", f"a dict with keys among {sorted(sp)}", self.solver_params)
+        sp.update(self.solver_params or {})
+        device = "cuda" if self.backend == "torch_cuda" else "cpu"
+        Yc = Y - y_mean if y_mean is not None else Y
+        deltas, scores = banded_cv_loss_descent(Xc, Yc, groups, folds, np.log(gammas / alphas[None, :]),
+                                                self.fit_intercept, int(sp["max_iter"]), float(sp["step_size"]),
+                                                int(sp["n_targets_batch"]), self.scoring, device)
+        coef = banded_refit(Xc, Yc, groups, deltas, int(sp["n_targets_batch"]), device)
+        w = np.exp(deltas)
+        self.alphas_ = 1.0 / w.sum(0)  # himalaya's convention: gamma = exp(delta) * alpha sums to 1
+        self.band_weights_ = w * self.alphas_[None, :]
+        self.deltas_ = deltas
+        self.cv_scores_ = scores
         return self._finish(coef, x_mean, y_mean)

@@ -23,7 +23,12 @@ training kernel, validation predictions through the kernel.
 *Leave-one-out / GCV* from one decomposition of the whole data: the hat
 matrix is ``U diag(w) U^T``; generalised cross-validation needs only
 ``p x t`` work per alpha, exact leave-one-out divides the residuals by
-``1 - h_ii``.
+``1 - h_ii``. With one alpha per target, GCV and the refit are fused
+(:func:`ridge_gcv_fit`): both follow from one projection of the targets, so
+the whole fit costs one ``X^T Y`` (``2 n p t`` flops) plus ``p x p``
+rotations -- the floor of any ridge fit. Against himalaya's 5-fold CV with 10
+alphas (about ``5 (0.8 + 10 x 0.2) + 1 = 15`` such products) that bounds the
+GCV speed-up near 12-15x at equal GFLOP/s.
 """
 
 from __future__ import annotations
@@ -242,8 +247,7 @@ def _loo_chunk_scores(be, X, Yc, dec, alphas, fit_intercept, mode):
             if dec["primal"]:  # ||y - X b||^2 with b = V (H / (s2 + a))
                 rss = yy - (2.0 / (s2 + alpha) - s2 / (s2 + alpha) ** 2) @ H2
             else:
-                w = s2 / (s2 + alpha)
-                rss = yy - H2.sum(0) + ((1 - w) ** 2) @ H2
+                rss = (alpha / (s2 + alpha)) ** 2 @ H2  # U complete: no cancellation with ||y||^2
             df = (s2 / (s2 + alpha)).sum() + extra
             out[0, a_i] = -(np.maximum(rss, 0.0) / n) / max(1.0 - df / n, 1e-12) ** 2
         return out
@@ -373,3 +377,48 @@ def ridge_refit(be, X, Y, target_alphas, y_mean, n_targets_batch=None, dec=None,
             W = X.T @ (dec["Ut32"].T @ (B * inv))
         coef[:, sl] = be.to_numpy(W)
     return coef
+
+
+def ridge_gcv_fit(be, X, Y, alphas, fit_intercept, y_mean, select, n_targets_batch=None, primal=None):
+    """Fused generalised cross-validation + refit: ONE product with the targets per chunk.
+
+    The GCV error of every alpha and the refit weights both follow from the
+    chunk's projection ``H = V^T X^T Y`` (primal) or ``U^T Y`` (dual), so the
+    targets are read once and the only ``n``-sized work is that product
+    (``2 n p t`` flops, the floor of any ridge fit).
+
+    Returns
+    -------
+    coef, best, best_scores, scores : as :func:`ridge_cv_fit`
+    """
+    n, p = X.shape
+    dec = _full_decomposition(be, X, fit_intercept, primal)
+    s2 = be.to_numpy(dec["s2"]).astype(np.float64)
+    n_t = Y.shape[1]
+    coef = np.empty((p, n_t), dtype=np.float32)
+    scores = np.empty((len(alphas), n_t), dtype=np.float64)
+    best = np.empty(n_t, dtype=np.int64)
+    best_scores = np.empty(n_t, dtype=np.float64)
+    extra = 1.0 if fit_intercept else 0.0
+    alphas = np.asarray(alphas, dtype=np.float64)
+    inv = 1.0 / (s2[None, :] + alphas[:, None])  # (n_alphas, k)
+    df = (s2[None, :] * inv).sum(1) + extra
+    denom = np.maximum(1.0 - df / n, 1e-12) ** 2
+    if dec["primal"]:  # ||y - X b||^2 = yy - sum_k (2/(s+a) - s/(s+a)^2) H_k^2
+        lin = be.asarray(2.0 * inv - s2[None, :] * inv * inv, "float64")
+    else:  # U is complete (n x n): ||y - K c||^2 = sum_k (a/(s_k+a))^2 H_k^2, no cancellation
+        lin = be.asarray(-(alphas[:, None] * inv) ** 2, "float64")
+    for sl in _chunks(n_t, n_targets_batch):
+        Yc = _get_chunk(be, Y, sl, y_mean)
+        H = dec["Vt32"] @ (X.T @ Yc) if dec["primal"] else dec["Ut32"] @ Yc
+        H64 = be.asarray(H, "float64")
+        yy = be.asarray((Yc * Yc).sum(0), "float64") if dec["primal"] else 0.0
+        rss = be.to_numpy(yy - lin @ (H64 * H64))
+        scores[:, sl] = -(np.maximum(rss, 0.0) / n) / denom[:, None]
+        best[sl], best_scores[sl] = select(scores[:, sl])
+        w = be.asarray(inv[best[sl]].T, "float32")  # (k, n_chunk)
+        if dec["primal"]:
+            coef[:, sl] = be.to_numpy(dec["Vt32"].T @ (H * w))
+        else:
+            coef[:, sl] = be.to_numpy(X.T @ (dec["Ut32"].T @ (H * w)))
+    return coef, best, best_scores, scores
