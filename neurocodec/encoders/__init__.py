@@ -4,7 +4,8 @@ Public API
 ----------
 :class:`RidgeCV`, :class:`BandedRidgeCV`
     scikit-learn estimators (one alpha per target; ``coef_`` is
-    ``(n_features, n_targets)``), NumPy / torch / CUDA backends.
+    ``(n_features, n_targets)``), NumPy / torch / CUDA backends; k-fold,
+    leave-one-out and fused GCV; banded ridge by random search or hyper-gradient.
 :mod:`neurocodec.encoders.scores`
     Voxelwise Pearson r, R², explained variance, noise ceilings, permutation tests.
 :mod:`neurocodec.encoders.features`
