@@ -169,8 +169,9 @@ def _r2_diff(r2, alphas, cv=None):
         out["r2_diff_note"] = (
             "Targets whose |test R2 diff| > 1e-4 are exactly those where the two libraries picked different "
             "alphas (r2_max_abs_diff_same_alpha is the solver difference). For them the CV errors of the two "
-            "alphas differ by less than float32 rounding: himalaya scores folds in float32, NeuroCodec in "
-            "float64 (matches a float64 brute force), so its choice is the correct argmax of the CV score. "
+            "alphas differ by less than float32 accumulation error (cv_rel_gap_alpha_differs_max, relative, vs "
+            "~1e-6 for float32 sums over a fold): himalaya scores folds in float32, NeuroCodec in float64 "
+            "(matches a float64 brute force), so its choice is the correct argmax of the CV score. "
             "Copying himalaya's float32 rounding would reproduce its noise, not a better model, so it is not done."
             if (diff[same] <= 1e-4).all() else
             "Some targets differ by > 1e-4 although both libraries chose the same alpha: see r2_max_abs_diff_same_alpha.")
