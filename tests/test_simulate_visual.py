@@ -39,9 +39,9 @@ def test_contract_shapes_and_types(small_exp):
         np.testing.assert_allclose(mean[0], sr.betas_test[first].mean(0), rtol=1e-5, atol=1e-6)
         assert sr.noiseless.shape == (75, nv) and sr.noise_ceiling.shape == (nv,)
         assert ((sr.noise_ceiling > 0) & (sr.noise_ceiling < 1)).all()
-        assert set(sr.voxel_kind) == {"prf", "category", "global"}
+        assert set(sr.voxel_kind) == {"prf", "linear_prf", "category", "global"}
         assert {"x", "y", "sigma", "orientation", "spatial_frequency"} <= set(sr.prf.columns) and len(sr.prf) == nv
-        is_prf = sr.voxel_kind == "prf"
+        is_prf = np.isin(sr.voxel_kind, ["prf", "linear_prf"])
         assert sr.prf.loc[is_prf, "x"].between(0, 1).all() and sr.prf.loc[~is_prf, "x"].isna().all()
         np.testing.assert_allclose(exp.features @ sr.weights + sr.intercept, sr.noiseless, rtol=1e-4, atol=1e-4)
     # Per-subject train sets differ when train_fraction < 1.
@@ -107,7 +107,7 @@ def test_ridge_on_true_features_reaches_noise_ceiling():
 def test_prf_table_matches_true_weights():
     # The pRF table (x, y, orientation, spatial frequency) is where each voxel's Gabor weights peak.
     exp = simulate_visual_experiment(n_subjects=1, n_voxels=40, image_size=32, n_train_images=30, n_test_images=10,
-                                     fraction_prf=1.0, fraction_category=0.0, seed=2)
+                                     fraction_prf=1.0, fraction_category=0.0, linear_fraction=0.0, seed=2)
     sr, p = exp.subjects["sub-01"], exp.params
     n_o, n_s, g = len(p["orientations"]), len(p["spatial_frequencies"]), p["grid"]
     assert exp.feature_names[0] == "gabor_o0_sf0_y0_x0" and exp.feature_names[n_o * n_s * g * g - 1].startswith(
@@ -121,6 +121,40 @@ def test_prf_table_matches_true_weights():
         assert np.isclose(p["spatial_frequencies"][w[..., v].sum((0, 2, 3)).argmax()], sr.prf.spatial_frequency[v])
     # Responses of pRF voxels vary with the stimulus (not constant) and betas are finite.
     assert (sr.noiseless.std(0) > 0).all() and np.isfinite(sr.betas_train).all()
+
+
+def test_linear_prf_voxels_are_gaussian_weighted_luminance():
+    # linear_prf voxels (Dumoulin & Wandell 2008) respond to the Gaussian-weighted luminance contrast: the response
+    # equals G . cells(image) + const (exact), is phase sensitive (a contrast-reversed image flips it), and the
+    # share of early-visual voxels follows linear_fraction.
+    from neurocodec.datasets.simulate import luminance_contrast
+
+    exp = simulate_visual_experiment(n_subjects=1, n_voxels=50, image_size=16, n_train_images=40, n_test_images=10,
+                                     fraction_prf=0.8, fraction_category=0.1, linear_fraction=0.5, seed=3)
+    sr, g = exp.subjects["sub-01"], exp.params["luminance_grid"]
+    lin = sr.voxel_kind == "linear_prf"
+    assert lin.sum() == 20 and (sr.voxel_kind == "prf").sum() == 20 and g == 8
+    assert sr.prf.loc[lin, "orientation"].isna().all() and sr.prf.loc[lin, "sigma"].gt(0).all()
+    gray = exp.stimuli @ np.array([0.299, 0.587, 0.114], np.float32)
+    cells = luminance_contrast(gray - gray.mean(axis=(1, 2), keepdims=True), g).reshape(len(gray), -1)
+    # Weights act on standardised features: in raw luminance units they are weights / feature sd (= gain * G).
+    w_lum = sr.weights[-g * g:, lin] / cells.std(0)[:, None]
+    assert (w_lum >= 0).all() and (sr.weights[:-g * g, lin] == 0).all()
+    resp = cells @ w_lum
+    np.testing.assert_allclose(sr.noiseless[:, lin] - resp, np.broadcast_to((sr.noiseless[:, lin] - resp).mean(0), resp.shape),
+                               atol=1e-4)
+    # Peak of the weights at the table's pRF centre.
+    for v, col in zip(np.flatnonzero(lin), w_lum.T):
+        row, c = np.unravel_index(col.argmax(), (g, g))
+        assert abs((c + 0.5) / g - sr.prf.x[v]) <= 1.0 / g and abs((row + 0.5) / g - sr.prf.y[v]) <= 1.0 / g
+    # Phase sensitivity: the reversed-contrast image drives linear pRFs the opposite way, not Gabor-energy ones.
+    assert np.allclose((-cells) @ w_lum, -resp)
+    none = simulate_visual_experiment(n_subjects=1, n_voxels=20, image_size=16, n_train_images=10, n_test_images=5,
+                                      linear_fraction=0.0, seed=3)
+    assert "linear_prf" not in set(none.subjects["sub-01"].voxel_kind)
+    with pytest.raises(ValueError, match="'linear_exponent'"):
+        simulate_visual_experiment(n_subjects=1, n_voxels=5, image_size=16, n_train_images=5, n_test_images=5,
+                                   linear_exponent=1.5)
 
 
 @pytest.mark.parametrize(

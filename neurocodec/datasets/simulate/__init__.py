@@ -20,7 +20,8 @@ from ._eeg import MOTIFS, SimulatedRecording, channel_layout, simulate_eeg, simu
 from ._hrf import spm_hrf
 from ._images import CATEGORY_NAMES, gabor_energy, make_stimuli
 from ._rest import DEFAULT_SITES, RestingStateCohort, simulate_rest_cohort
-from ._visual import SubjectResponses, VisualExperiment, simulate_visual_experiment, stimulus_features
+from ._visual import (SubjectResponses, VisualExperiment, luminance_contrast, simulate_visual_experiment,
+                      stimulus_features)
 
 __all__ = [
     "CATEGORY_NAMES",
@@ -41,6 +42,7 @@ __all__ = [
     "simulate_rest_cohort",
     "simulate_visual_experiment",
     "spm_hrf",
+    "luminance_contrast",
     "stimulus_features",
     "trial_design",
 ]

@@ -37,10 +37,10 @@ def visual_section(artifact) -> Section:
     figs.append(Figure.from_matplotlib(fig, "Known noise ceiling per voxel."))
     rows = []
     for name, sr in exp.subjects.items():
-        kinds = {k: int((sr.voxel_kind == k).sum()) for k in ("prf", "category", "global")}
-        rows.append([name, sr.n_voxels, kinds["prf"], kinds["category"], kinds["global"], len(sr.trial_image_ids_train),
+        kinds = {k: int((sr.voxel_kind == k).sum()) for k in ("prf", "linear_prf", "category", "global")}
+        rows.append([name, sr.n_voxels, kinds["prf"], kinds["linear_prf"], kinds["category"], kinds["global"], len(sr.trial_image_ids_train),
                      len(sr.trial_image_ids_test), f"{float(np.median(sr.noise_ceiling)):.3f}"])
-    table = Table(["subject", "voxels", "pRF", "category", "global", "train trials", "test trials", "median ceiling"],
+    table = Table(["subject", "voxels", "Gabor pRF", "linear pRF", "category", "global", "train trials", "test trials", "median ceiling"],
                   rows, caption=f"{exp.n_images} images ({len(exp.train_image_ids)} train, {len(exp.test_image_ids)} "
                                 f"shared test), {exp.features.shape[1]} true features.")
     return Section("Simulated visual fMRI experiment", [*figs, table])

@@ -1,8 +1,13 @@
 """Simulated visual fMRI experiment (NSD-like) from a known voxelwise encoding model.
 
-Early-visual voxels follow the Gabor-energy population receptive field model
-of Kay et al. (2008): a Gaussian pRF over space times a tuning to orientation
-and spatial frequency applied to compressed Gabor contrast energy. Higher-level
+Early-visual voxels are of two kinds. Most (``"prf"``) follow the Gabor-energy
+population receptive field model of Kay et al. (2008): a Gaussian pRF over space
+times a tuning to orientation and spatial frequency applied to compressed Gabor
+contrast energy (phase invariant). A share ``linear_fraction`` of them
+(``"linear_prf"``) follow the linear Gaussian pRF of Dumoulin & Wandell (2008)
+applied to luminance: the response is the Gaussian-weighted sum of the image's
+luminance contrast (grey level minus the image mean, optionally compressed per
+cell), so it is phase sensitive and carries the pixel layout. Higher-level
 voxels are tuned to the stimulus category or to global image statistics. Every
 response is linear in the standardised true features ``VisualExperiment.features``
 so the ground truth (weights, noiseless responses, noise ceiling) is exact.
@@ -20,7 +25,7 @@ from ...pipeline import bad_value, check, load_arrays, load_json, save_array, sa
 from ._hrf import blas_single_thread
 from ._images import CATEGORY_NAMES, cell_centres, gabor_energy, make_stimuli
 
-__all__ = ["SubjectResponses", "VisualExperiment", "simulate_visual_experiment", "stimulus_features"]
+__all__ = ["SubjectResponses", "VisualExperiment", "simulate_visual_experiment", "stimulus_features", "luminance_contrast"]
 
 FORMAT = "neurocodec.visual_experiment"
 _GLOBAL = ["luminance", "contrast", "red", "green", "blue", "saturation", "edge_density"]
@@ -44,12 +49,14 @@ class SubjectResponses:
         betas expected from the noise level: ``sqrt(s2 / (s2 + noise_sd**2 / n_repeats))``
         with ``s2`` the variance of the noiseless response over the test images.
     voxel_kind : ndarray, shape (n_voxels,), str
-        ``"prf"``, ``"category"`` or ``"global"``.
+        ``"prf"`` (Gabor-energy pRF), ``"linear_prf"`` (linear luminance pRF),
+        ``"category"`` or ``"global"``.
     prf : pandas.DataFrame
         One row per voxel: ``voxel, kind, x, y, sigma`` (pRF centre and size in
         image-width fractions, x rightwards and y downwards from the top-left
         corner; NaN for non-pRF voxels), ``orientation`` (radians),
-        ``spatial_frequency`` (cycles per image), ``category`` (preferred
+        ``spatial_frequency`` (cycles per image; both NaN for ``linear_prf``
+        voxels, which have no orientation or frequency tuning), ``category`` (preferred
         category name or ``"none"``), ``snr``, ``noise_sd``, ``intercept``.
     weights : ndarray, shape (n_features, n_voxels), float32
         True weights: ``noiseless = features @ weights + intercept``.
@@ -200,7 +207,31 @@ class VisualExperiment:
             feature_names=list(meta["feature_names"]), params=meta["params"])
 
 
-def stimulus_features(images, categories, n_categories, orientations, spatial_frequencies, grid):
+def luminance_contrast(gray, grid, exponent=1.0):
+    """Luminance contrast pooled on a ``grid x grid`` array of cells.
+
+    Parameters
+    ----------
+    gray : ndarray, shape (n_images, H, W)
+        Grey levels minus each image's mean.
+    grid : int
+        Cells per side (``H`` and ``W`` are cropped to a multiple of it when needed).
+    exponent : float
+        Compressive exponent applied per cell, ``sign(c) * |c| ** exponent``
+        (1: linear).
+
+    Returns
+    -------
+    ndarray, shape (n_images, grid, grid), float64
+    """
+    n, h, w = gray.shape
+    ch, cw = h // grid, w // grid
+    cells = gray[:, : ch * grid, : cw * grid].reshape(n, grid, ch, grid, cw).mean(axis=(2, 4)).astype(np.float64)
+    return np.sign(cells) * np.abs(cells) ** exponent if exponent != 1.0 else cells
+
+
+def stimulus_features(images, categories, n_categories, orientations, spatial_frequencies, grid,
+                      luminance_grid=None, luminance_exponent=1.0):
     """The true features of the encoding model, standardised over images.
 
     Parameters
@@ -212,12 +243,19 @@ def stimulus_features(images, categories, n_categories, orientations, spatial_fr
         Gabor channel centres (radians; cycles per image).
     grid : int
         Spatial pooling cells per side.
+    luminance_grid : int, optional
+        If given, append the luminance contrast pooled on ``luminance_grid``
+        cells per side (:func:`luminance_contrast`, row x column, C order), the
+        input of the linear pRF voxels.
+    luminance_exponent : float
+        Compressive exponent of the luminance cells (1: linear).
 
     Returns
     -------
     features : ndarray, shape (n_images, n_features), float32
         Columns: compressed pooled Gabor energy (orientation x frequency x grid
-        row x grid column, C order), category one-hot, global statistics.
+        row x grid column, C order), category one-hot, global statistics, then
+        the luminance cells when ``luminance_grid`` is given.
     names : list of str
     """
     orientations, spatial_frequencies = np.asarray(orientations), np.asarray(spatial_frequencies)
@@ -231,15 +269,34 @@ def stimulus_features(images, categories, n_categories, orientations, spatial_fr
     glob = np.column_stack([
         images.mean(axis=(1, 2, 3)), gray.std(axis=(1, 2)), *images.mean(axis=(1, 2)).T,
         (images.max(axis=3) - images.min(axis=3)).mean(axis=(1, 2)), np.sqrt(gx**2 + gy**2).mean(axis=(1, 2))])
-    feats = np.concatenate([gabor, onehot, glob], axis=1).astype(np.float64)
+    blocks = [gabor, onehot, glob]
+    if luminance_grid:
+        blocks.append(luminance_contrast(gray, luminance_grid, luminance_exponent).reshape(len(images), -1))
+    feats = np.concatenate(blocks, axis=1).astype(np.float64)
     feats = (feats - feats.mean(0)) / np.where(feats.std(0) > 1e-8, feats.std(0), 1.0)
     names = [f"gabor_o{i}_sf{j}_y{r}_x{c}" for i in range(len(orientations)) for j in range(len(spatial_frequencies))
              for r in range(grid) for c in range(grid)]
     names += [f"category_{k}" for k in range(n_categories)] + [f"global_{g}" for g in _GLOBAL]
+    if luminance_grid:
+        names += [f"luminance_y{r}_x{c}" for r in range(luminance_grid) for c in range(luminance_grid)]
     return feats.astype(np.float32), names
 
 
-def _voxel_weights(rng, n_voxels, kinds, n_features, orientations, sfs, grid, n_categories, category_names):
+def _prf_positions(rng, n):
+    x, y = rng.uniform(0.1, 0.9, (2, n))
+    sigma = np.clip(np.exp(rng.normal(np.log(0.1), 0.4, n)), 0.04, 0.35)
+    return x, y, sigma
+
+
+def _gaussian_cells(centres, x, y, sigma):
+    """Unit-sum Gaussian weights of each voxel over a (g, g, 2) array of cell centres -> (v, g, g)."""
+    d2 = (centres[None, ..., 0] - x[:, None, None]) ** 2 + (centres[None, ..., 1] - y[:, None, None]) ** 2
+    space = np.exp(-d2 / (2 * sigma[:, None, None] ** 2))
+    return space / space.sum(axis=(1, 2), keepdims=True)
+
+
+def _voxel_weights(rng, n_voxels, kinds, n_features, orientations, sfs, grid, n_categories, category_names,
+                   luminance_grid=0, luminance_sd=None):
     """Ground-truth weights (n_features, n_voxels) and the per-voxel parameter table columns."""
     n_o, n_s = len(orientations), len(sfs)
     n_gabor = n_o * n_s * grid * grid
@@ -249,12 +306,9 @@ def _voxel_weights(rng, n_voxels, kinds, n_features, orientations, sfs, grid, n_
     centres = cell_centres(grid)  # (g, g, 2)
     prf = np.flatnonzero(kinds == "prf")
     if prf.size:
-        x, y = rng.uniform(0.1, 0.9, (2, prf.size))
-        sigma = np.clip(np.exp(rng.normal(np.log(0.1), 0.4, prf.size)), 0.04, 0.35)
+        x, y, sigma = _prf_positions(rng, prf.size)
         oi, si = rng.integers(0, n_o, prf.size), rng.integers(0, n_s, prf.size)
-        d2 = (centres[None, ..., 0] - x[:, None, None]) ** 2 + (centres[None, ..., 1] - y[:, None, None]) ** 2
-        space = np.exp(-d2 / (2 * sigma[:, None, None] ** 2))
-        space /= space.sum(axis=(1, 2), keepdims=True)
+        space = _gaussian_cells(centres, x, y, sigma)
         ori = np.exp(1.5 * (np.cos(2 * (orientations[None] - orientations[oi][:, None])) - 1))  # (v, O)
         sf = np.exp(-np.log2(sfs[None] / sfs[si][:, None]) ** 2 / 2)  # (v, S), 1-octave sd
         full = ori[:, :, None, None, None] * sf[:, None, :, None, None] * space[:, None, None]
@@ -268,8 +322,17 @@ def _voxel_weights(rng, n_voxels, kinds, n_features, orientations, sfs, grid, n_
         block[pc, np.arange(cat.size)] = 1.0
         w[n_gabor:n_gabor + n_categories, cat] = block
         pref_cat[cat] = np.asarray(category_names)[pc]
+    n_lum = luminance_grid * luminance_grid
+    n_g = n_features - n_gabor - n_categories - n_lum
+    lin = np.flatnonzero(kinds == "linear_prf")
+    if lin.size:
+        # Dumoulin & Wandell (2008): response = sum over cells of G(x, y) * luminance contrast. The features are
+        # standardised, so the weight of a cell is G times that cell's standard deviation over the images.
+        x, y, sigma = _prf_positions(rng, lin.size)
+        space = _gaussian_cells(cell_centres(luminance_grid), x, y, sigma).reshape(lin.size, -1)
+        w[n_features - n_lum:, lin] = (space * luminance_sd[None]).T
+        cols["x"][lin], cols["y"][lin], cols["sigma"][lin] = x, y, sigma
     glob = np.flatnonzero(kinds == "global")
-    n_g = n_features - n_gabor - n_categories
     for v in glob:
         pick = rng.choice(n_g, size=2, replace=False)
         w[n_gabor + n_categories + pick, v] = rng.choice([-1.0, 1.0], 2) * rng.uniform(0.5, 1.0, 2)
@@ -279,12 +342,14 @@ def _voxel_weights(rng, n_voxels, kinds, n_features, orientations, sfs, grid, n_
 def _subject(rng, name, n_vox, feats, categories, category_names, train_pool, test_ids, p):
     import pandas as pd
 
-    n_prf = int(round(p["fraction_prf"] * n_vox))
-    n_cat = min(n_vox - n_prf, int(round(p["fraction_category"] * n_vox)))
-    kinds = np.array(["prf"] * n_prf + ["category"] * n_cat + ["global"] * (n_vox - n_prf - n_cat))
+    n_early = int(round(p["fraction_prf"] * n_vox))
+    n_lin = int(round(p["linear_fraction"] * n_early))
+    n_cat = min(n_vox - n_early, int(round(p["fraction_category"] * n_vox)))
+    kinds = np.array(["prf"] * (n_early - n_lin) + ["linear_prf"] * n_lin + ["category"] * n_cat
+                     + ["global"] * (n_vox - n_early - n_cat))
     ori, sfs = np.asarray(p["orientations"]), np.asarray(p["spatial_frequencies"])
     w, cols, pref_cat = _voxel_weights(rng, n_vox, kinds, feats.shape[1], ori, sfs, p["grid"],
-                                       len(category_names), category_names)
+                                       len(category_names), category_names, p["luminance_grid"], p.get("_luminance_sd"))
     signal = feats.astype(np.float64) @ w
     gain = rng.uniform(0.5, 1.5, n_vox) / np.where(signal.std(0) > 0, signal.std(0), 1.0)
     w *= gain
@@ -315,7 +380,8 @@ def _subject(rng, name, n_vox, feats, categories, category_names, train_pool, te
 def simulate_visual_experiment(n_subjects=4, n_voxels=None, image_size=32, n_train_images=400, n_test_images=50,
                                n_repeats=3, n_repeats_train=1, snr=1.0, snr_spread=0.3, fraction_prf=0.6,
                                fraction_category=0.25, n_orientations=4, spatial_frequencies=None, grid=None,
-                               noise_correlation=0.1, train_fraction=1.0, seed=0) -> VisualExperiment:
+                               noise_correlation=0.1, train_fraction=1.0, linear_fraction=0.3,
+                               linear_exponent=1.0, seed=0) -> VisualExperiment:
     """Simulate an NSD-like visual fMRI experiment with known ground truth.
 
     Parameters
@@ -340,8 +406,8 @@ def simulate_visual_experiment(n_subjects=4, n_voxels=None, image_size=32, n_tra
         Standard deviation of the log-normal spread of per-voxel SNR around
         ``snr`` (0: every voxel has ``snr``).
     fraction_prf, fraction_category : float
-        Fractions of Gabor-pRF and category-tuned voxels; the rest are tuned to
-        global image statistics.
+        Fractions of early-visual (pRF) and category-tuned voxels; the rest are
+        tuned to global image statistics.
     n_orientations : int
         Gabor orientations evenly spaced in [0, pi).
     spatial_frequencies : list of float, optional
@@ -354,6 +420,16 @@ def simulate_visual_experiment(n_subjects=4, n_voxels=None, image_size=32, n_tra
     train_fraction : float
         Fraction of the training pool each subject sees, in (0, 1]
         (1: all subjects share the same training images).
+    linear_fraction : float
+        Share of the early-visual voxels that are linear luminance pRFs
+        (``"linear_prf"``, Dumoulin & Wandell 2008: Gaussian-weighted sum of
+        the luminance contrast, phase sensitive) instead of Gabor-energy pRFs
+        (``"prf"``, phase invariant), in [0, 1]. The luminance is pooled on
+        ``min(16, image_size // 2)`` cells per side (``params["luminance_grid"]``).
+    linear_exponent : float
+        Compressive exponent of the linear pRFs, in (0, 1] (1: linear). It is
+        applied to each luminance cell (``sign(c) |c| ** exponent``) before the
+        Gaussian summation, so responses stay linear in ``features``.
     seed : int or None
         Random seed.
 
@@ -369,13 +445,15 @@ def simulate_visual_experiment(n_subjects=4, n_voxels=None, image_size=32, n_tra
                                            fraction_category=fraction_category, n_orientations=n_orientations,
                                            spatial_frequencies=spatial_frequencies, grid=grid,
                                            noise_correlation=noise_correlation, train_fraction=train_fraction,
+                                           linear_fraction=linear_fraction, linear_exponent=linear_exponent,
                                            seed=seed)
 
 
 def _simulate_visual_experiment(n_subjects=4, n_voxels=None, image_size=32, n_train_images=400, n_test_images=50,
                                n_repeats=3, n_repeats_train=1, snr=1.0, snr_spread=0.3, fraction_prf=0.6,
                                fraction_category=0.25, n_orientations=4, spatial_frequencies=None, grid=None,
-                               noise_correlation=0.1, train_fraction=1.0, seed=0):
+                               noise_correlation=0.1, train_fraction=1.0, linear_fraction=0.3, linear_exponent=1.0,
+                               seed=0):
     check(isinstance(n_subjects, (int, np.integer)) and n_subjects > 0, "n_subjects", "an int > 0", n_subjects)
     if n_voxels is None:
         n_voxels = [300 + 50 * i for i in range(n_subjects)]
@@ -396,6 +474,8 @@ def _simulate_visual_experiment(n_subjects=4, n_voxels=None, image_size=32, n_tr
     check(n_orientations >= 1, "n_orientations", ">= 1", n_orientations)
     check(0 <= noise_correlation < 1, "noise_correlation", "in [0, 1)", noise_correlation)
     check(0 < train_fraction <= 1, "train_fraction", "in (0, 1]", train_fraction)
+    check(0 <= linear_fraction <= 1, "linear_fraction", "in [0, 1]", linear_fraction)
+    check(np.isfinite(linear_exponent) and 0 < linear_exponent <= 1, "linear_exponent", "in (0, 1]", linear_exponent)
     if spatial_frequencies is None:
         spatial_frequencies = [f for f in (2.0, 4.0, 8.0, 16.0, 32.0) if f <= image_size / 3] or [image_size / 4]
     spatial_frequencies = [float(f) for f in spatial_frequencies]
@@ -410,16 +490,23 @@ def _simulate_visual_experiment(n_subjects=4, n_voxels=None, image_size=32, n_tr
     perm = rng.permutation(n_images)
     test_ids, train_ids = np.sort(perm[:n_test_images]), np.sort(perm[n_test_images:])
     orientations = np.arange(n_orientations) * np.pi / n_orientations
+    lum_grid = max(1, min(16, image_size // 2))
     feats, names = stimulus_features(stimuli, categories, len(CATEGORY_NAMES), orientations,
-                                     np.asarray(spatial_frequencies), grid)
+                                     np.asarray(spatial_frequencies), grid, lum_grid, linear_exponent)
+    gray = stimuli @ np.array([0.299, 0.587, 0.114], np.float32)
+    lum_sd = luminance_contrast(gray - gray.mean(axis=(1, 2), keepdims=True), lum_grid, linear_exponent)
+    lum_sd = lum_sd.reshape(n_images, -1).std(0)
     p = dict(n_subjects=n_subjects, n_voxels=n_voxels, image_size=image_size, n_train_images=n_train_images,
              n_test_images=n_test_images, n_repeats=n_repeats, n_repeats_train=n_repeats_train, snr=float(snr),
              snr_spread=float(snr_spread), fraction_prf=float(fraction_prf), fraction_category=float(fraction_category),
              orientations=orientations.tolist(), spatial_frequencies=spatial_frequencies, grid=grid,
-             noise_correlation=float(noise_correlation), train_fraction=float(train_fraction), seed=seed)
+             noise_correlation=float(noise_correlation), train_fraction=float(train_fraction),
+             linear_fraction=float(linear_fraction), linear_exponent=float(linear_exponent), luminance_grid=lum_grid,
+             seed=seed)
     subjects = {}
     for i, (child, nv) in enumerate(zip(rng.spawn(n_subjects), n_voxels)):
         name = f"sub-{i + 1:02d}"
-        subjects[name] = _subject(child, name, nv, feats, categories, CATEGORY_NAMES, train_ids, test_ids, p)
+        subjects[name] = _subject(child, name, nv, feats, categories, CATEGORY_NAMES, train_ids, test_ids,
+                                  p | {"_luminance_sd": np.where(lum_sd > 1e-8, lum_sd, 1.0)})
     return VisualExperiment(stimuli, categories, list(CATEGORY_NAMES), train_ids.astype(np.int64),
                             test_ids.astype(np.int64), subjects, feats, names, p)

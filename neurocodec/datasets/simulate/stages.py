@@ -22,7 +22,7 @@ class VisualParams(StageParams):
     n_repeats_train: int = Field(1, ge=1, description="Presentations of each training image per subject.")
     snr: float = Field(1.0, description="Single-trial SNR: std of the true response over images / std of trial noise (> 0).")
     snr_spread: float = Field(0.3, ge=0, description="Log-normal spread (sd of log) of per-voxel SNR around 'snr'.")
-    fraction_prf: float = Field(0.6, ge=0, le=1, description="Fraction of Gabor-pRF (early visual) voxels.")
+    fraction_prf: float = Field(0.6, ge=0, le=1, description="Fraction of early-visual pRF voxels (Gabor-energy + linear).")
     fraction_category: float = Field(0.25, ge=0, le=1, description="Fraction of category-tuned voxels (rest: global-feature voxels).")
     n_orientations: int = Field(4, ge=1, description="Gabor orientations evenly spaced in [0, pi).")
     spatial_frequencies: Optional[list[float]] = Field(
@@ -30,6 +30,11 @@ class VisualParams(StageParams):
     grid: Optional[int] = Field(None, ge=1, description="Spatial pooling cells per side; default min(8, image_size // 4).")
     noise_correlation: float = Field(0.1, ge=0, lt=1, description="Fraction of trial-noise variance shared by all voxels.")
     train_fraction: float = Field(1.0, gt=0, le=1, description="Fraction of the training pool each subject sees.")
+    linear_fraction: float = Field(
+        0.3, ge=0, le=1, description="Share of the early-visual voxels that are linear luminance pRFs ('linear_prf', "
+        "Dumoulin & Wandell 2008; phase sensitive) instead of Gabor-energy pRFs ('prf', Kay 2008; phase invariant).")
+    linear_exponent: float = Field(
+        1.0, gt=0, le=1, description="Compressive exponent of the linear pRFs, applied per luminance cell (1: linear).")
     bold_tr: Optional[float] = Field(
         None, gt=0, description="If set, also write each subject's BOLD time series at this TR (subjects/sub-XX/bold.npz).")
     bold_snr: float = Field(2.0, gt=0, description="SNR of the BOLD time series (evoked std / noise std), if written.")
@@ -52,14 +57,14 @@ def _write_bold(exp, out_dir, tr, snr, seed):
 
 @register_stage
 class SimulateVisualFMRI(Stage):
-    """Simulated NSD-like visual fMRI experiment (Gabor-pRF / category / global voxels) with ground truth.
+    """Simulated NSD-like visual fMRI experiment (Gabor/linear pRF, category, global voxels) with ground truth.
 
     The artifact folder is exactly what :meth:`VisualExperiment.save` writes;
     consumers read it with ``VisualExperiment.load(inputs["experiment"].path)``.
     """
 
     name = "simulate_visual_fmri"
-    version = 1
+    version = 2
     Params = VisualParams
     libraries = ("numpy", "scipy", "scikit-image")
     outputs = {
