@@ -12,9 +12,21 @@ Public API
     Stimulus features: Gabor pyramid, EfficientNet-Lite0, open_clip, torch hooks.
 """
 
-from . import scores
-from ._estimators import DEFAULT_ALPHAS, BandedRidgeCV, RidgeCV
+import importlib
 
-# in-context encoder re-exports (neurocodec.encoders.incontext) go below this line
+__all__ = ["BandedRidgeCV", "DEFAULT_ALPHAS", "RidgeCV", "features", "incontext", "scores"]
 
-__all__ = ["BandedRidgeCV", "DEFAULT_ALPHAS", "RidgeCV", "scores"]
+_LAZY = {"BandedRidgeCV": "._estimators", "DEFAULT_ALPHAS": "._estimators", "RidgeCV": "._estimators"}
+
+
+def __getattr__(name):
+    # Lazy: importing the package (e.g. to register stages) must not import scikit-learn / torch.
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name], __name__), name)
+    if name in ("features", "incontext", "scores"):
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))
