@@ -194,7 +194,8 @@ class TFMClassifier:
         """Class probabilities (n_trials, n_classes), columns in ``classes_`` order."""
         from ._train import predict_proba
 
-        return predict_proba(self.encoder_, self.transform(X, sfreq), device=self.device)
+        tokens = self.transform(X, sfreq)  # checks fitted state and channels
+        return predict_proba(self.encoder_, tokens, device=self.device)
 
     def predict(self, X: Any, sfreq: float | None = None) -> np.ndarray:
         """Predicted labels (n_trials,)."""

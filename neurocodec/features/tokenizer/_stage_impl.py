@@ -174,13 +174,15 @@ def run_evaluate(params, inputs, out_dir: Path) -> None:
     test = split == "test"
     if not test.any():
         raise bad_value("split", "at least one 'test' trial", "<none>", of="tokens")
-    unknown = sorted(set(labels[test]) - set(classes))
-    if unknown:
-        raise bad_value("labels", f"among the trained classes {classes.tolist()}", unknown, of="test trials")
+    unseen = test & ~np.isin(labels, classes)  # classes absent from training cannot be scored
+    test &= ~unseen
+    if not test.any():
+        raise bad_value("labels", f"of test trials among the trained classes {classes.tolist()}",
+                        sorted(set(labels[unseen])), of="tokens")
     y = np.searchsorted(classes, labels[test])
     proba = predict_proba(enc, tokens[test], device=params.device)
     metrics = classification_metrics(y, proba)
-    metrics.update(n_test=int(test.sum()), n_classes=len(classes))
+    metrics.update(n_test=int(test.sum()), n_classes=len(classes), n_test_unseen_class=int(unseen.sum()))
     save_json(out_dir / "metrics.json", metrics)
     table = {"trial": np.flatnonzero(test), "label": labels[test], "predicted": classes[proba.argmax(1)]}
     for j, c in enumerate(classes):
