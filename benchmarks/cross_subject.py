@@ -14,6 +14,7 @@ Subjects have different voxel counts. Prints one JSON object as its last line.
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
@@ -25,6 +26,11 @@ from _common import emit, parse_args, peak_rss_mb  # noqa: E402
 def _extra(p):
     p.add_argument("--seed", type=int, default=0, help="Seed of the simulation and the models.")
     p.add_argument("--fraction", type=float, default=0.1, help="Fraction of the new subject's training trials.")
+    p.add_argument("--train-images", type=int, default=400, help="Training images per subject (full run).")
+    p.add_argument("--test-images", type=int, default=50, help="Shared test images (full run).")
+    p.add_argument("--epochs", type=int, default=40, help="Multi-subject / per-subject training epochs (full run).")
+    p.add_argument("--tune-epochs", type=int, default=150,
+                   help="Reset-tuning / subject-specific epochs over the new subject's few trials (full run).")
 
 
 def main(argv=None):
@@ -38,10 +44,11 @@ def main(argv=None):
                                                 predict_embeddings, reset_tune, text_token_targets, train_mindbridge)
     from neurocodec.decoders.mindbridge.stages import subsample_trials
 
-    torch.set_num_threads(2)
+    torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "2")))
     quick = args.quick
     n_voxels = [300, 350, 400, 450, 500]
-    sizes = dict(n_train_images=40, n_test_images=12) if quick else dict(n_train_images=400, n_test_images=50)
+    sizes = (dict(n_train_images=40, n_test_images=12) if quick
+             else dict(n_train_images=args.train_images, n_test_images=args.test_images))
     t0 = time.perf_counter()
     exp = simulate_visual_experiment(n_subjects=len(n_voxels), n_voxels=n_voxels, seed=args.seed, **sizes)
     image = image_token_targets(exp.stimuli, image_size=32 if quick else 64)
@@ -50,8 +57,8 @@ def main(argv=None):
     names = list(exp.subjects)
     sources, new = names[:-1], names[-1]
     arch = dict(MODEL_PRESETS["cpu"])
-    cfg = TRAINING_PRESETS["cpu"].with_(seed=args.seed, n_epochs=1 if quick else 40)
-    tune_cfg = cfg.with_(n_epochs=2 if quick else 150)
+    cfg = TRAINING_PRESETS["cpu"].with_(seed=args.seed, n_epochs=1 if quick else args.epochs)
+    tune_cfg = cfg.with_(n_epochs=2 if quick else args.tune_epochs)
     train = {s: (exp.subjects[s].betas_train, exp.subjects[s].trial_image_ids_train) for s in names}
 
     def build(subjects):
@@ -101,6 +108,8 @@ def main(argv=None):
         "n_test_images": int(len(exp.test_image_ids)),
         "target_shape": list(image.shape[1:]),
         "epochs": {"multi": cfg.n_epochs, "reset_tune": tune_cfg.n_epochs},
+        "config": {**sizes, "fraction": args.fraction, "seed": args.seed, "torch_threads": torch.get_num_threads(),
+                   "training": cfg.to_dict(), "model": arch},
         "seconds": {"data_and_targets": t_data, "multi_subject": t_multi, "per_subject_total": t_single,
                     "reset_tune": t_reset, "subject_specific": t_specific},
         "peak_rss_mb": peak_rss_mb(),

@@ -130,7 +130,9 @@ def _optimizer(named_params: list[tuple[str, torch.nn.Parameter]], config: Train
     no_decay = [p for n, p in named_params if p.ndim <= 1]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": config.weight_decay},
                              {"params": no_decay, "weight_decay": 0.0}], lr=config.max_lr)
-    pct = min(0.5, max(1.0 / total_steps, config.warmup_epochs / max(config.n_epochs, 1)))
+    if total_steps < 3:  # OneCycle needs a warm-up and a decay phase of >= 1 step each
+        return opt, torch.optim.lr_scheduler.LambdaLR(opt, lambda step: 1.0)
+    pct = min(0.5, max(1.5 / total_steps, config.warmup_epochs / max(config.n_epochs, 1)))
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=config.max_lr, total_steps=total_steps,
                                                 pct_start=pct, final_div_factor=config.final_div_factor)
     return opt, sched
