@@ -27,8 +27,9 @@ matrix is ``U diag(w) U^T``; generalised cross-validation needs only
 (:func:`ridge_gcv_fit`): both follow from one projection of the targets, so
 the whole fit costs one ``X^T Y`` (``2 n p t`` flops) plus ``p x p``
 rotations -- the floor of any ridge fit. Against himalaya's 5-fold CV with 10
-alphas (about ``5 (0.8 + 10 x 0.2) + 1 = 15`` such products) that bounds the
-GCV speed-up near 12-15x at equal GFLOP/s.
+alphas (about ``5 (0.8 + 10 x 0.2) + 1 = 15`` such products) the flop ratio is
+~13x; measured speed-ups above it (28x wall, 24x CPU on the NSD-shaped
+benchmark) come from himalaya's lower GFLOP/s in its many per-alpha products.
 """
 
 from __future__ import annotations
