@@ -104,12 +104,15 @@ def _quick(name):
 
 def test_speed_benchmark_quick():
     result = _quick("connectivity_speed")
-    assert {"speedup_vs_nilearn", "max_abs_diff", "neurocodec_s", "nilearn_s"} <= set(result)
+    assert {"speedup_vs_nilearn", "speedup_vs_nilearn_1thread", "max_abs_diff", "neurocodec_s", "nilearn_s",
+            "nilearn_1thread_s", "load_average_before"} <= set(result)
     assert result["max_abs_diff"] <= 1e-5
 
 
 @pytest.mark.realdata
 def test_abide_benchmark_quick(shared_data):
     result = _quick("abide")
-    assert {"mean_accuracy", "mean_auc", "per_site"} <= set(result)
+    assert {"mean_accuracy", "mean_auc", "per_site", "pooled_accuracy", "pooled_auc", "mean_accuracy_sites_ge10",
+            "model"} <= set(result)
+    assert len(result["components"]) == 3  # the default ensemble
     assert len(result["per_site"]) == 4
