@@ -165,19 +165,25 @@ def test_subsample_trials():
 
 
 @pytest.mark.slow
-def test_stages_train_and_reset_tune(tmp_path):
+def test_stages_train_reset_tune_and_reconstruct(tmp_path):
     from neurocodec.pipeline import ArtifactStore, load_json, run_pipeline
 
     config = {"stages": {
         "exp": {"stage": "simulate_visual_fmri",
                 "params": {"n_subjects": 3, "n_voxels": [40, 55, 70], "n_train_images": 30, "n_test_images": 8}},
-        "targets": {"stage": "mindbridge_targets", "params": {"image_size": 32, "text_tokens": 4, "text_dim": 8},
-                    "inputs": {"experiment": "exp"}},
+        "gen": {"stage": "fit_decoder", "inputs": {"experiment": "exp"},
+                "params": {"image_size": 32, "vae_channels": [8, 16], "unet_channels": [8, 16], "embed_dim": 8, "embedding": "pixels",
+                           "vae_steps": 2, "unet_steps": 2, "batch_size": 8, "cv": 2, "alphas": [1.0, 100.0]}},
+        "targets": {"stage": "mindbridge_targets", "params": {"text_tokens": 4, "text_dim": 8},
+                    "inputs": {"experiment": "exp", "generator": "gen"}},
         "train": {"stage": "mindbridge_train", "inputs": {"experiment": "exp", "targets": "targets"},
                   "params": {"exclude": ["sub-03"], "n_epochs": 2, "n_pooled": 16, "hidden_dim": 16, "n_blocks": 1,
                              "adapter_rank": 4}},
         "tune": {"stage": "mindbridge_reset_tune", "inputs": {"experiment": "exp", "targets": "targets", "model": "train"},
                  "params": {"subject": "sub-03", "data_fraction": 0.2, "n_epochs": 2}},
+        "recon": {"stage": "mindbridge_reconstruct", "params": {"subjects": ["sub-03"], "n_samples": 2,
+                                                                 "num_inference_steps": 2},
+                  "inputs": {"experiment": "exp", "targets": "targets", "model": "tune", "generator": "gen"}},
     }}
     summary = run_pipeline(config, cache=tmp_path / "cache", show_progress=False, report=False)
     assert summary.ok, summary.table()
@@ -190,3 +196,8 @@ def test_stages_train_and_reset_tune(tmp_path):
     assert len(np.load(arts["tune"] / "trials.npy")) == 6
     model = MindBridgeModel.from_pretrained(arts["tune"] / "model")
     assert model.subjects == ["sub-01", "sub-02", "sub-03"]
+    with np.load(arts["recon"] / "reconstructions.npz") as rec:
+        assert rec["sub-03_final"].shape == rec["true"].shape == (8, 32, 32, 3)
+        assert set(np.unique(rec["sub-03_chosen"])) <= {0, 1}
+    recon_scores = load_json(arts["recon"] / "scores.json")
+    assert {"two_way_embedding", "pixcorr", "ssim"} <= set(recon_scores["sub-03"])
