@@ -1,31 +1,7 @@
 """Functional connectivity (fMRI and EEG), graph features and connectome-based
 phenotype prediction."""
 
-from ._fc import (
-    COV_ESTIMATORS,
-    KINDS,
-    FunctionalConnectivity,
-    TangentSpace,
-    check_timeseries,
-    cov_to_corr,
-    covariances,
-    prec_to_partial,
-)
-from ._dynamic import TAPERS, FCStates, sliding_window_fc, state_dynamics, window_taper
-from ._eeg import DEFAULT_BANDS, EEG_METHODS, check_epochs, eeg_connectivity
-from ._graph import GLOBAL_FEATURES, NODE_FEATURES, graph_features, threshold_graph
-from ._io import diagnosis_to_group, load_abide_vectors
-from ._predict import CV_SCHEMES, MODELS, SiteHarmonizer, classifier_head, make_classifier, site_cross_validate, site_splits
-from ._spd import (
-    batched_eigh,
-    check_spd,
-    geometric_mean,
-    log_euclidean_mean,
-    map_eigenvalues,
-    shrink_to_spd,
-    unvectorize,
-    vectorize,
-)
+import importlib
 
 __all__ = [
     "CV_SCHEMES",
@@ -67,3 +43,56 @@ __all__ = [
     "unvectorize",
     "vectorize",
 ]
+
+# Lazy attributes: importing the package (e.g. to register its stages) must not import
+# scikit-learn / mne; each name is loaded from its module on first use.
+_LAZY = {
+    "COV_ESTIMATORS": "._fc",
+    "CV_SCHEMES": "._predict",
+    "DEFAULT_BANDS": "._eeg",
+    "EEG_METHODS": "._eeg",
+    "FCStates": "._dynamic",
+    "FunctionalConnectivity": "._fc",
+    "GLOBAL_FEATURES": "._graph",
+    "KINDS": "._fc",
+    "MODELS": "._predict",
+    "NODE_FEATURES": "._graph",
+    "SiteHarmonizer": "._predict",
+    "TAPERS": "._dynamic",
+    "TangentSpace": "._fc",
+    "batched_eigh": "._spd",
+    "check_epochs": "._eeg",
+    "check_spd": "._spd",
+    "check_timeseries": "._fc",
+    "classifier_head": "._predict",
+    "cov_to_corr": "._fc",
+    "covariances": "._fc",
+    "diagnosis_to_group": "._io",
+    "eeg_connectivity": "._eeg",
+    "geometric_mean": "._spd",
+    "graph_features": "._graph",
+    "load_abide_vectors": "._io",
+    "log_euclidean_mean": "._spd",
+    "make_classifier": "._predict",
+    "map_eigenvalues": "._spd",
+    "prec_to_partial": "._fc",
+    "shrink_to_spd": "._spd",
+    "site_cross_validate": "._predict",
+    "site_splits": "._predict",
+    "sliding_window_fc": "._dynamic",
+    "state_dynamics": "._dynamic",
+    "threshold_graph": "._graph",
+    "unvectorize": "._spd",
+    "vectorize": "._spd",
+    "window_taper": "._dynamic",
+}
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name], __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))
