@@ -126,7 +126,7 @@ def test_encoder_stages_recover_ceiling_and_prf(tmp_path):
     cfg.write_text("""
 stages:
   sim: {stage: simulate_visual_fmri, params: {n_subjects: 1, n_voxels: [120], image_size: 32, n_train_images: 300,
-        n_test_images: 40, n_repeats: 3, snr: 1.0, fraction_prf: 0.7, seed: 1}}
+        n_test_images: 40, n_repeats: 3, snr: 1.0, fraction_prf: 0.7, linear_fraction: 0.0, seed: 1}}
   feats: {stage: features, params: {extractor: gabor, spatial_frequencies: [2.0, 4.0, 8.0], n_orientations: 4}, inputs: {experiment: sim}}
   fit: {stage: fit_encoder, params: {alphas: [1.0, 10.0, 100.0, 1000.0, 10000.0]}, inputs: {experiment: sim, features: feats}}
   score: {stage: score_encoder, inputs: {experiment: sim, features: feats, encoders: fit}}
