@@ -165,6 +165,18 @@ class Artifact:
     def params(self) -> dict[str, Any]:
         return self.manifest.get("params", {})
 
+    def upstream(self) -> dict[str, "Artifact"]:
+        """Upstream artifacts of this one (step id -> Artifact), opened from the same store."""
+        store_root = self.path.parent.parent
+        out = {}
+        for step_id, (stage, key) in self.manifest.get("upstream", {}).items():
+            d = store_root / stage / key
+            try:
+                out[step_id] = Artifact(stage, key, d, load_json(d / MANIFEST))
+            except (FileNotFoundError, NotADirectoryError, ValueError):
+                continue
+        return out
+
 
 class ArtifactStore:
     """The on-disk cache rooted at ``root``."""

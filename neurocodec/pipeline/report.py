@@ -136,8 +136,30 @@ def _versions() -> list[list[str]]:
     return rows
 
 
-def _section_cache(store: ArtifactStore, stage: str, key: str) -> Path:
-    return store.root / "reports" / "sections" / f"{stage}-{key}.html"
+def _code_fingerprint(stage_cls: Any) -> str:
+    """Changes whenever the code of the stage's package changes (so cached sections are redrawn)."""
+    import hashlib
+    import sys
+
+    top = sys.modules[stage_cls.__module__.split(".")[0]]
+    root = Path(top.__file__).parent if getattr(top, "__file__", None) else None
+    h = hashlib.sha256(f"{stage_cls.__module__}.{stage_cls.__qualname__}:{stage_cls.version}".encode())
+    if root is not None:
+        if root not in _TREE_HASH:
+            t = hashlib.sha256()
+            for p in sorted(root.rglob("*.py")):
+                st = p.stat()
+                t.update(f"{p.relative_to(root)}:{st.st_size}:{st.st_mtime_ns}".encode())
+            _TREE_HASH[root] = t.hexdigest()
+        h.update(_TREE_HASH[root].encode())
+    return h.hexdigest()[:16]
+
+
+_TREE_HASH: dict[Path, str] = {}
+
+
+def _section_cache(store: ArtifactStore, stage_cls: Any, key: str) -> Path:
+    return store.root / "reports" / "sections" / f"{stage_cls.name}-{key}-{_code_fingerprint(stage_cls)}.html"
 
 
 def _stage_section(stage_cls: Any, artifact: Any) -> Section | None:
@@ -165,7 +187,7 @@ def render_report(record: dict[str, Any]) -> str:
         cls = stages.get(step["stage"])
         if cls is None or getattr(cls, "report", None) is None:
             continue
-        cached = _section_cache(store, step["stage"], step["key"])
+        cached = _section_cache(store, cls, step["key"])
         if cached.is_file():  # sections depend on the artifact only: render once per key
             title, body = cached.read_text(encoding="utf-8").split("\n", 1)
             sections.append((step["step_id"], step["stage"], title, body))

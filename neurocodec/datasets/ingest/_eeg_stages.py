@@ -15,6 +15,35 @@ from ._common import artifact_files, expand_files, info_section, one_source
 _LIBS = ("numpy", "scipy", "mne")
 
 
+def psd_figure(raw_path):
+    """Welch power spectral density per channel type of a FIF recording (report figure)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import mne
+    import numpy as np
+
+    from ...pipeline.report import Figure
+
+    raw = mne.io.read_raw_fif(raw_path, preload=True, verbose="error")
+    fmax = min(100.0, raw.info["sfreq"] / 2)
+    psd = raw.compute_psd(fmin=0.5, fmax=fmax, verbose="error")
+    data, freqs = psd.get_data(return_freqs=True)
+    types = raw.get_channel_types()
+    fig, ax = plt.subplots(figsize=(6, 3))
+    for kind in sorted(set(types)):
+        idx = [i for i, t in enumerate(types) if t == kind]
+        db = 10 * np.log10(np.maximum(data[idx], 1e-30))
+        ax.plot(freqs, db.T, color="0.7", lw=0.5)
+        ax.plot(freqs, db.mean(0), lw=2, label=f"{kind} (mean of {len(idx)})")
+    ax.set_xlabel("frequency (Hz)")
+    ax.set_ylabel("power (dB re 1 unit²/Hz)")
+    ax.legend()
+    fig.tight_layout()
+    return Figure.from_matplotlib(fig, caption="Power spectral density (Welch) of every channel, after preprocessing.")
+
+
 class LoadEEGParams(StageParams):
     pattern: str = Field("*.fif", description="Glob selecting recordings in a folder or upstream artifact (concatenated in order).")
     montage: Optional[str] = Field(None, description="MNE standard montage name, e.g. 'standard_1020'.")
@@ -62,7 +91,9 @@ class LoadEEG(Stage):
 
     @classmethod
     def report(cls, artifact):
-        return info_section("Ingested recording", artifact, "summary", ("files", "sfreq_in", "sfreq", "n_chans", "n_times", "duration_s", "ch_types", "bads", "annotations"))
+        section = info_section("Ingested recording", artifact, "summary", ("files", "sfreq_in", "sfreq", "n_chans", "n_times", "duration_s", "ch_types", "bads", "annotations"))
+        section.blocks.append(psd_figure(artifact.file("raw")))
+        return section
 
     def run(self, params, inputs, out_dir):
         from ..eeg import preprocess_raw, read_raws

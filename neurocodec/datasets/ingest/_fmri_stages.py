@@ -14,6 +14,32 @@ from ._common import artifact_files, expand_files, info_section, one_source
 _LIBS = ("numpy", "nibabel", "nilearn", "scikit-learn")
 
 
+def mask_figure(artifact):
+    """Mean signal (voxel mode) or the mask footprint, drawn with nilearn (report figure)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import nibabel as nib
+    import numpy as np
+    from nilearn import masking, plotting
+
+    from ...pipeline.report import Figure
+
+    mask = nib.load(artifact.file("mask"))
+    fig = plt.figure(figsize=(8, 3))
+    n_mask = int(np.count_nonzero(np.asarray(mask.dataobj)))
+    signals = artifact.load("signals")
+    if signals.shape[1] == n_mask:
+        mean_img = masking.unmask(np.abs(signals).mean(0), nib.Nifti1Image((np.asarray(mask.dataobj) > 0).astype("int8"), mask.affine))
+        plotting.plot_epi(mean_img, figure=fig, display_mode="ortho", title="mean |signal| in the mask")
+        caption = f"Mean absolute cleaned signal of the {n_mask} mask voxels."
+    else:
+        plotting.plot_roi(mask, figure=fig, display_mode="ortho", title="mask / atlas footprint")
+        caption = f"Mask / atlas footprint ({n_mask} voxels)."
+    return Figure.from_matplotlib(fig, caption=caption)
+
+
 class LoadFMRIParams(StageParams):
     pattern: str = Field("**/*bold*.nii*", description="Glob selecting the runs when 'bold' is a folder or an artifact.")
     t_r: Optional[float] = Field(None, gt=0, description="Repetition time (s); default: the 4th voxel size of the header.")
@@ -61,7 +87,9 @@ class LoadFMRI(Stage):
 
     @classmethod
     def report(cls, artifact):
-        return info_section("fMRI signals", artifact, "info", ("mode", "t_r", "n_runs", "n_features", "clean", "confounds"))
+        section = info_section("fMRI signals", artifact, "info", ("mode", "t_r", "n_runs", "n_features", "clean", "confounds"))
+        section.blocks.append(mask_figure(artifact))
+        return section
 
     def run(self, params, inputs, out_dir):
         import nibabel as nib

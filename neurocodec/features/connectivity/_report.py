@@ -48,10 +48,49 @@ def group_section(artifact):
     ax.set_title("group 1 - group 0 (Welch t, training subjects)")
     fig.tight_layout()
     rows = [[k, v] for k, v in sorted(info.items())]
-    out = Section("Group connectivity features", [Table(["field", "value"], rows),
-                                                   Figure.from_matplotlib(fig, caption="Edge-wise group difference.")])
+    blocks = [Table(["field", "value"], rows), Figure.from_matplotlib(fig, caption="Edge-wise group difference.")]
+    glass = _glass_brain(artifact, t)
+    if glass is not None:
+        blocks.append(glass)
+    out = Section("Group connectivity features", blocks)
     plt.close(fig)
     return out
+
+
+def _roi_coords(artifact):
+    """(n_rois, 3) ROI coordinates from an upstream artifact's rois.tsv (x, y, z), if any."""
+    import pandas as pd
+
+    todo, seen = [artifact], set()
+    while todo:
+        art = todo.pop()
+        if art.key in seen:
+            continue
+        seen.add(art.key)
+        rois = art.path / "rois.tsv"
+        if rois.is_file():
+            table = pd.read_csv(rois, sep="\t")
+            if {"x", "y", "z"} <= set(table.columns):
+                return table[["x", "y", "z"]].to_numpy(float)
+        todo.extend(art.upstream().values())
+    return None
+
+
+def _glass_brain(artifact, t):
+    """Connectome of the strongest group-difference edges on a glass brain (needs ROI coordinates)."""
+    from ...pipeline.report import Figure
+
+    coords = _roi_coords(artifact)
+    if coords is None or coords.shape[0] != t.shape[0]:
+        return None
+    from nilearn import plotting
+
+    plt = _fig()
+    fig = plt.figure(figsize=(8, 3))
+    plotting.plot_connectome(t, coords, edge_threshold="99%", node_size=8, edge_cmap="RdBu_r",
+                             display_mode="lzr", figure=fig, colorbar=True,
+                             title="strongest 1% group-difference edges")
+    return Figure.from_matplotlib(fig, caption="Group difference (Welch t) on a glass brain, top 1% of edges by |t|.")
 
 
 def predict_section(artifact):
