@@ -119,6 +119,10 @@ def test_load_fmri_and_betas_stages(tmp_path):
     assert f.load("signals").shape == (200, 48) and list(f.load("runs")["n_times"]) == [100, 100]
     b = store.open("fmri_single_trial_betas", keys["b"])
     assert b.load("betas").shape == (24, 48) and len(b.load("trials")) == 24
+    from neurocodec.pipeline import get_stage
+
+    section = get_stage("load_fmri").report(f)  # report: summary table + mean-signal image (nilearn)
+    assert section.blocks[-1].png.startswith(b"\x89PNG")
 
 
 @pytest.mark.realdata
