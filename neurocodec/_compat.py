@@ -11,9 +11,10 @@ matching torchvision it does nothing.
 from __future__ import annotations
 
 import importlib.util
+from contextlib import contextmanager
 from pathlib import Path
 
-__all__ = ["ensure_torchvision", "import_torchvision"]
+__all__ = ["ensure_torchvision", "import_torchvision", "torch_threads"]
 
 _LIBRARY = None  # keeps the fallback schema definitions alive for the process
 
@@ -55,3 +56,21 @@ def import_torchvision():
     import torchvision
 
     return torchvision
+
+
+@contextmanager
+def torch_threads(n: int):
+    """Run with ``n`` torch CPU threads (0: unchanged), restoring the previous count after.
+
+    Stages that train or run networks expose this as their ``n_threads`` runtime
+    option: on shared cores, one thread per process avoids oversubscription.
+    """
+    import torch
+
+    before = torch.get_num_threads()
+    if n > 0:
+        torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)

@@ -37,13 +37,6 @@ class FitDecoderParams(StageParams):
     n_threads: int = runtime_field(0, "Torch CPU threads (0: torch's default).")
 
 
-def _threads(n):
-    if n:
-        import torch
-
-        torch.set_num_threads(n)
-
-
 def _load_generator(folder, device):
     """The generator saved by fit_decoder (embedded weights, or a reference to real weights)."""
     import json
@@ -74,6 +67,12 @@ class FitDecoder(Stage):
     }
 
     def run(self, params, inputs, out_dir):
+        from ..._compat import torch_threads
+
+        with torch_threads(params.n_threads):
+            self._run(params, inputs, out_dir)
+
+    def _run(self, params, inputs, out_dir):
         import numpy as np
 
         from neurocodec.datasets.simulate import VisualExperiment
@@ -82,7 +81,6 @@ class FitDecoder(Stage):
         from .. import generation
         from ._model import BrainDiffuser
 
-        _threads(params.n_threads)
         exp = VisualExperiment.load(inputs["experiment"].path)
         for sub in params.subjects:
             if sub not in exp.subjects:
@@ -154,6 +152,12 @@ class Reconstruct(Stage):
     }
 
     def run(self, params, inputs, out_dir):
+        from ..._compat import torch_threads
+
+        with torch_threads(params.n_threads):
+            self._run(params, inputs, out_dir)
+
+    def _run(self, params, inputs, out_dir):
         import numpy as np
 
         from neurocodec.datasets.simulate import VisualExperiment
@@ -163,7 +167,6 @@ class Reconstruct(Stage):
         from ._grid import save_grid
         from ._model import BrainDiffuser
 
-        _threads(params.n_threads)
         exp = VisualExperiment.load(inputs["experiment"].path)
         folder = inputs["decoder"].path
         gen = _load_generator(folder / "generator", params.device)
@@ -217,13 +220,18 @@ class EvaluateReconstruction(Stage):
     }
 
     def run(self, params, inputs, out_dir):
+        from ..._compat import torch_threads
+
+        with torch_threads(params.n_threads):
+            self._run(params, inputs, out_dir)
+
+    def _run(self, params, inputs, out_dir):
         import numpy as np
 
         from neurocodec.pipeline import save_json, save_table
 
         from ..metrics import evaluate_reconstructions
 
-        _threads(params.n_threads)
         data = inputs["reconstructions"].load("reconstructions")
         true = data["true"]
         subjects = sorted(k[: -len("_final")] for k in data if k.endswith("_final"))

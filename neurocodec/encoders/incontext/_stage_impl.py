@@ -3,27 +3,12 @@
 from __future__ import annotations
 
 import time
-from contextlib import contextmanager
-
 import numpy as np
 
+from ..._compat import torch_threads as _threads
 from ...pipeline import bad_value, check, load_arrays, load_json, save_arrays, save_json, save_table
 
 __all__ = ["load_embeddings", "fit_projection", "apply_projection", "run_metatrain", "run_fit"]
-
-
-@contextmanager
-def _threads(n: int):
-    """Run with ``n`` torch CPU threads (0: unchanged), restoring the previous count after."""
-    import torch
-
-    before = torch.get_num_threads()
-    if n > 0:
-        torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def load_embeddings(artifact, n_images: int, feature_key: str = "") -> tuple[np.ndarray, str]:
