@@ -123,3 +123,89 @@ def test_log_euclidean_tangent_equals_precomputed_logs():
     ts = TangentSpace(metric="log_euclidean", input_vectorized="no_diagonal", shrinkage="auto").fit(X)
     mats = shrink_to_spd(unvectorize(X, discard_diagonal=True), "auto")[0]
     np.testing.assert_allclose(ts.inverse_transform(ts.transform(X)), mats, atol=1e-8)
+
+
+def _offset_cohort(seed=0, n_sites=4, n_per_site=20, n_features=30, n_offset_dims=None, effect=1.5):
+    """Group effect on feature 0, large offset per site (in a few shared directions when n_offset_dims)."""
+    rng = np.random.default_rng(seed)
+    y = np.tile([0, 1], n_sites * n_per_site // 2)
+    sites = np.repeat([f"s{k}" for k in range(n_sites)], n_per_site)
+    if n_offset_dims is None:
+        offsets = 3.0 * rng.standard_normal((n_sites, n_features))
+    else:  # site effects of a few shared sources (global signal, motion...), orthogonal to the group effect
+        dirs = np.linalg.qr(rng.standard_normal((n_features - 1, n_offset_dims)))[0].T
+        offsets = np.zeros((n_sites, n_features))
+        offsets[:, 1:] = 6.0 * rng.standard_normal((n_sites, n_offset_dims)) @ dirs
+    X = rng.standard_normal((len(y), n_features)) + offsets[np.searchsorted(np.unique(sites), sites)]
+    X[:, 0] += effect * y
+    return X, y, sites
+
+
+def test_site_projector_removes_training_offsets_only_from_training_fit():
+    from neurocodec.features.connectivity._predict import SiteSubspaceProjector, site_mean_weights
+
+    X, y, sites = _offset_cohort()
+    train = sites != "s3"
+    p = SiteSubspaceProjector().fit(X[train], y[train], sites[train])
+    assert p.components_.shape == (2, X.shape[1])  # 3 training sites -> 2 offset directions
+    np.testing.assert_allclose(p.components_ @ p.components_.T, np.eye(2), atol=1e-10)
+    Z = p.transform(X[train])
+    np.testing.assert_allclose(site_mean_weights(y[train], sites[train]) @ Z, 0.0, atol=1e-10)
+    # transform is row-wise: a test subject's output does not depend on the other test subjects
+    np.testing.assert_allclose(p.transform(X[~train])[:3], p.transform(X[~train][:3]), atol=1e-12)
+    # refitting with the test site included changes the operator (it was not used before)
+    q = SiteSubspaceProjector().fit(X, y, sites)
+    assert q.components_.shape[0] == 3
+    with pytest.raises(ValueError, match="'sites' must be one site label per training subject"):
+        SiteSubspaceProjector().fit(X, y)
+
+
+def test_kernel_space_projection_and_logistic_equal_feature_space():
+    from sklearn.linear_model import LogisticRegression
+
+    from neurocodec.features.connectivity._predict import (
+        SiteSubspaceProjector,
+        gram_logistic_scores,
+        project_gram,
+    )
+
+    X, y, sites = _offset_cohort(seed=1, n_features=60)
+    train, test = np.flatnonzero(sites != "s1"), np.flatnonzero(sites == "s1")
+    mu, sd = X[train].mean(0), X[train].std(0) + 1e-12
+    Z = (X - mu) / sd
+    G = Z @ Z.T
+    for C in (0.01, 1.0):
+        ref = LogisticRegression(C=C, max_iter=5000, tol=1e-10).fit(Z[train], y[train]).predict_proba(Z[test])[:, 1]
+        np.testing.assert_allclose(gram_logistic_scores(G, train, test, y, C, tol=1e-10), ref, atol=1e-6)
+    p = SiteSubspaceProjector().fit(X[train], y[train], sites[train])
+    ref = LogisticRegression(C=0.1, max_iter=5000, tol=1e-10).fit(p.transform(X[train]), y[train])
+    Gp = project_gram(G, train, y, sites)
+    np.testing.assert_allclose(Gp, p.transform(X) @ p.transform(X).T, atol=1e-8)
+    got = gram_logistic_scores(Gp, train, test, y, [0.1, 1.0], tol=1e-10)
+    assert got.shape == (2, len(test))
+    np.testing.assert_allclose(got[0], ref.predict_proba(p.transform(X[test]))[:, 1], atol=1e-6)
+    # one leading direction only
+    p1 = SiteSubspaceProjector(n_components=1).fit(X[train], y[train], sites[train])
+    np.testing.assert_allclose(project_gram(G, train, y, sites, n_components=1),
+                               p1.transform(X) @ p1.transform(X).T, atol=1e-8)
+
+
+def test_site_projection_removes_unseen_site_offsets_in_cross_validation():
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from neurocodec.features.connectivity._predict import SiteSubspaceProjector
+
+    # low-dimensional site effects: an unseen site's offset lies in the span of the training sites' offsets
+    X, y, sites = _offset_cohort(seed=2, n_sites=6, n_per_site=24, n_offset_dims=2, effect=3.0)
+    train = sites != "s5"
+    p = SiteSubspaceProjector().fit(X[train], y[train], sites[train])
+    Ztr, Zte = p.transform(X[train]), p.transform(X[~train])
+    shift = np.abs(Zte[:, 1:].mean(0) - Ztr[:, 1:].mean(0)).max()
+    raw = (X[~train, 1:].mean(0) - X[train, 1:].mean(0)) / X[train, 1:].std(0)
+    assert np.abs(raw).max() > 1.0 and shift < 0.5 * np.abs(raw).max(), (shift, np.abs(raw).max())
+    est = make_pipeline(StandardScaler(), LogisticRegression(C=1.0, max_iter=5000))
+    projected, pred = site_cross_validate(est, X, y, sites, site_projection=True)
+    assert projected["auc"].mean() > 0.9 and projected["accuracy"].mean() > 0.8, projected
+    assert len(pred) == len(y)

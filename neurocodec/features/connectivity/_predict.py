@@ -16,8 +16,9 @@ from sklearn.utils.validation import check_is_fitted
 from ...pipeline import bad_value, check
 from ._fc import TangentSpace
 
-__all__ = ["MODELS", "CV_SCHEMES", "SiteHarmonizer", "classifier_head", "make_classifier", "site_splits",
-           "site_cross_validate"]
+__all__ = ["MODELS", "CV_SCHEMES", "SiteHarmonizer", "SiteSubspaceProjector", "classifier_head", "make_classifier",
+           "site_splits", "site_cross_validate", "site_mean_weights", "project_gram", "gram_coordinates",
+           "gram_logistic_scores"]
 
 MODELS = ("logistic", "svm", "pca_lda")
 CV_SCHEMES = ("leave_site_out", "stratified_group_kfold")
@@ -82,6 +83,181 @@ class SiteHarmonizer(BaseEstimator, TransformerMixin):
 
     def fit_transform(self, X, sites):
         return self.fit(X, sites).transform(X, sites)
+
+
+def site_mean_weights(y, sites, balanced: bool = True) -> np.ndarray:
+    """Row weights whose products with the features give the centred per-site means.
+
+    Parameters
+    ----------
+    y : ndarray, shape (n_subjects,) or None
+        Labels; with ``balanced`` a site holding both classes gets the average
+        of its two class means, so that its diagnosis ratio does not enter its
+        offset.
+    sites : ndarray, shape (n_subjects,)
+    balanced : bool
+
+    Returns
+    -------
+    B : ndarray, shape (n_sites, n_subjects)
+        ``B @ X`` are the site means minus their unweighted average.
+    """
+    sites = np.asarray(sites).astype(str)
+    names = np.unique(sites)
+    B = np.zeros((len(names), len(sites)))
+    for k, site in enumerate(names):
+        m = sites == site
+        if balanced and y is not None and len(np.unique(np.asarray(y)[m])) == 2:
+            for label in (0, 1):
+                mm = m & (np.asarray(y) == label)
+                B[k, mm] = 0.5 / mm.sum()
+        else:
+            B[k, m] = 1.0 / m.sum()
+    return B - B.mean(0)
+
+
+class SiteSubspaceProjector(BaseEstimator, TransformerMixin):
+    """Standardise features and remove the directions of the training sites' mean offsets.
+
+    The (group-balanced) mean of every training site, minus the average of
+    the site means, spans at most ``n_sites - 1`` directions of feature space;
+    their orthogonal complement is kept. Only training subjects are used in
+    ``fit``; ``transform`` needs no site label, so an unseen (left-out) site
+    is projected with the same fitted operator: its own offset is removed to
+    the extent that it lies in the span of the training sites' offsets, and
+    no statistic of the test subjects is ever estimated.
+
+    Parameters
+    ----------
+    n_components : int or None
+        Number of leading offset directions removed (None: all of them).
+    balanced : bool
+        Average the two class means of a site (see :func:`site_mean_weights`).
+    standardize : bool
+        Centre and scale each feature with the training statistics first.
+
+    Attributes
+    ----------
+    mean_, scale_ : ndarray, shape (n_features,)
+    components_ : ndarray, shape (n_removed, n_features)
+        Orthonormal removed directions.
+    sites_ : ndarray of str
+    """
+
+    def __init__(self, n_components: int | None = None, balanced: bool = True, standardize: bool = True):
+        self.n_components = n_components
+        self.balanced = balanced
+        self.standardize = standardize
+
+    def fit(self, X, y=None, sites=None):
+        X = np.asarray(X, dtype=np.float64)
+        if sites is None:
+            raise bad_value("sites", "one site label per training subject", None)
+        sites = np.asarray(sites).astype(str)
+        check(len(sites) == len(X), "sites", f"one label per subject ({len(X)})", f"<{len(sites)} labels>")
+        if self.n_components is not None:
+            check(self.n_components >= 0, "n_components", ">= 0 or None", self.n_components)
+        self.mean_ = X.mean(0) if self.standardize else np.zeros(X.shape[1])
+        self.scale_ = X.std(0) + 1e-12 if self.standardize else np.ones(X.shape[1])
+        Z = (X - self.mean_) / self.scale_
+        offsets = site_mean_weights(y, sites, self.balanced) @ Z
+        _, sv, vt = np.linalg.svd(offsets, full_matrices=False)
+        rank = int(np.sum(sv > 1e-10 * max(sv.max(initial=0.0), 1e-300)))
+        k = rank if self.n_components is None else min(self.n_components, rank)
+        self.components_ = vt[:k]
+        self.sites_ = np.unique(sites)
+        return self
+
+    def transform(self, X):
+        check_is_fitted(self)
+        Z = (np.asarray(X, dtype=np.float64) - self.mean_) / self.scale_
+        return Z - (Z @ self.components_.T) @ self.components_
+
+    def fit_transform(self, X, y=None, sites=None):
+        return self.fit(X, y, sites).transform(X)
+
+
+def project_gram(G, train, y, sites, n_components: int | None = None, balanced: bool = True) -> np.ndarray:
+    """Gram matrix after :class:`SiteSubspaceProjector`-style removal of site offsets, in kernel space.
+
+    With ``G = Z @ Z.T`` (rows: all subjects, features standardised with
+    training statistics) this returns ``Z P @ (Z P).T`` where ``P`` removes the
+    span of the training sites' centred offsets (fitted on ``train`` rows
+    only), without forming ``Z``: ``G - G B'^T (B G B^T)^+ B G`` restricted to
+    the leading ``n_components`` offset directions.
+
+    Parameters
+    ----------
+    G : ndarray, shape (n_subjects, n_subjects)
+    train : ndarray of int
+        Training rows (the only ones whose sites and labels are used).
+    y, sites : ndarray, shape (n_subjects,)
+    """
+    train = np.asarray(train)
+    Bt = site_mean_weights(None if y is None else np.asarray(y)[train], np.asarray(sites)[train], balanced)
+    B = np.zeros((len(Bt), len(G)))
+    B[:, train] = Bt
+    GB = G @ B.T                                   # (n, n_sites)
+    w, V = np.linalg.eigh(B @ GB)                   # offsets' Gram: squared singular values
+    order = np.argsort(w)[::-1]
+    w, V = w[order], V[:, order]
+    keep = w > 1e-10 * max(w.max(initial=0.0), 1e-300)
+    if n_components is not None:
+        keep &= np.arange(len(w)) < n_components
+    A = GB @ (V[:, keep] / np.sqrt(w[keep]))        # Z @ removed directions
+    return G - A @ A.T
+
+
+def gram_coordinates(G, train, test):
+    """Coordinates of the training and test rows in the span of the training rows, from a Gram matrix.
+
+    ``G[train][:, train] = U w U^T``; training rows get ``U sqrt(w)`` and test
+    rows ``G[test][:, train] U / sqrt(w)``, which preserves every inner
+    product with the training rows (an exact rotation for l2-penalised linear
+    models, whose weights lie in that span).
+
+    Returns
+    -------
+    P_train : ndarray, shape (n_train, rank)
+    P_test : ndarray, shape (n_test, rank)
+    """
+    K = G[np.ix_(train, train)]
+    w, U = np.linalg.eigh(K)
+    keep = w > 1e-10 * max(w.max(initial=0.0), 1e-300)
+    w, U = w[keep][::-1], U[:, keep][:, ::-1]
+    s = np.sqrt(w)
+    return U * s, G[np.ix_(test, train)] @ (U / s)
+
+
+def gram_logistic_scores(G, train, test, y, C=1.0, class_weight=None, max_iter: int = 5000,
+                         tol: float = 1e-4) -> np.ndarray:
+    """Probabilities of l2 logistic regressions on features given only through their Gram matrix.
+
+    Exact (see :func:`gram_coordinates`): the same as fitting
+    ``LogisticRegression(C)`` on the feature rows themselves.
+
+    Parameters
+    ----------
+    G : ndarray, shape (n_subjects, n_subjects)
+    train, test : ndarray of int
+    y : ndarray, shape (n_subjects,)
+    C : float or sequence of float
+        One or several inverse regularisations (the decomposition is shared).
+    class_weight, max_iter, tol
+        Passed to :class:`sklearn.linear_model.LogisticRegression`.
+
+    Returns
+    -------
+    ndarray, shape (n_test,), or (n_C, n_test) when ``C`` is a sequence.
+    """
+    from sklearn.linear_model import LogisticRegression
+
+    Cs = np.atleast_1d(np.asarray(C, dtype=float))
+    check(bool(np.all(Cs > 0)), "C", "> 0", C)
+    P_train, P_test = gram_coordinates(G, train, test)
+    out = np.array([LogisticRegression(C=c, max_iter=max_iter, class_weight=class_weight, tol=tol)
+                    .fit(P_train, np.asarray(y)[train]).predict_proba(P_test)[:, 1] for c in Cs])
+    return out if np.ndim(C) else out[0]
 
 
 def classifier_head(model: str = "logistic", C: float = 1.0, n_components: int = 50, random_state: int = 0) -> list:
@@ -194,7 +370,8 @@ def _scores(est, X):
 
 
 def site_cross_validate(estimator, X, y, sites, cv: str = "leave_site_out", n_splits: int = 5,
-                        harmonize: bool = False, random_state: int = 0, min_site_size: int = 1):
+                        harmonize: bool = False, random_state: int = 0, min_site_size: int = 1,
+                        site_projection: bool | int = False):
     """Site-aware cross-validation of a binary classifier over FC vectors.
 
     Parameters
@@ -209,6 +386,9 @@ def site_cross_validate(estimator, X, y, sites, cv: str = "leave_site_out", n_sp
         See :func:`site_splits`.
     harmonize : bool
         Apply a :class:`SiteHarmonizer` fitted on each training fold.
+    site_projection : bool or int
+        Apply a :class:`SiteSubspaceProjector` fitted on each training fold
+        (True: remove all training-site offset directions; an int: that many).
 
     Returns
     -------
@@ -233,6 +413,10 @@ def site_cross_validate(estimator, X, y, sites, cv: str = "leave_site_out", n_sp
         if harmonize:
             h = SiteHarmonizer().fit(Xtr, sites[train])
             Xtr, Xte = h.transform(Xtr, sites[train]), h.transform(Xte, sites[test])
+        if site_projection is not False:
+            k = None if site_projection is True else int(site_projection)
+            p = SiteSubspaceProjector(n_components=k).fit(Xtr, y[train], sites[train])
+            Xtr, Xte = p.transform(Xtr), p.transform(Xte)
         est = clone(estimator).fit(Xtr, y[train])
         score = _scores(est, Xte)
         pred = est.predict(Xte)
