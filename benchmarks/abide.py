@@ -31,6 +31,7 @@ Single pipelines: ``--model logistic|svm|pca_lda`` (Abraham 2017 / Dey 2012).
 
 from __future__ import annotations
 
+import sys
 import time
 
 import numpy as np
@@ -96,17 +97,24 @@ def _train_gram(X, train):
     return Z @ Z.T
 
 
-def _nested(fc, y, sites, args):
+def _nested(fc, y, sites, ph, args):
     from sklearn.metrics import accuracy_score, roc_auc_score
     from sklearn.model_selection import StratifiedGroupKFold
     import pandas as pd
 
     from neurocodec.features.connectivity import site_splits
-    from neurocodec.features.connectivity._predict import gram_logistic_scores, project_gram
+    from neurocodec.features.connectivity._predict import (
+        confound_design,
+        confound_operator,
+        gram_logistic_scores,
+        project_gram,
+    )
 
+    t_start = time.perf_counter()
     feats = _features(fc)
-    configs = [(f, proj, C) for f in feats for proj in (False, True) for C in CS]
-    names = [f"{f}{'+siteproj' if p else ''}+logistic(C={C:g})" for f, p, C in configs]
+    W = confound_design(ph["age"].to_numpy(float), ph["sex"].to_numpy())
+    configs = [(f, conf, proj, C) for f in feats for conf in (False, True) for proj in (False, True) for C in CS]
+    names = [f"{f}{'+confounds' if c else ''}{'+siteproj' if p else ''}+logistic(C={C:g})" for f, c, p, C in configs]
     outer = np.zeros((len(configs), len(y)))
     chosen, fold_rows = {}, []
     for train, test in site_splits(y, sites, "leave_site_out"):
@@ -116,14 +124,20 @@ def _nested(fc, y, sites, args):
         oof = np.zeros((len(configs), len(y)))
         k = 0
         for f in feats:
-            G = _train_gram(feats[f], train)
-            for proj in (False, True):
-                Gp = project_gram(G, train, y, sites) if proj else G
-                outer[k:k + len(CS), test] = gram_logistic_scores(Gp, train, test, y, CS)
-                for itr, iva in inner:
-                    Gi = project_gram(G, itr, y, sites) if proj else G  # projection fitted on inner-train only
-                    oof[k:k + len(CS), iva] = gram_logistic_scores(Gi, itr, iva, y, CS)
-                k += len(CS)
+            G0 = _train_gram(feats[f], train)
+            for conf in (False, True):
+                for proj in (False, True):
+                    # confound regression and site projection refitted on every (inner) training set only
+                    for fit_rows, val_rows, dest in [(train, test, outer)] + [(a, b, oof) for a, b in inner]:
+                        G = G0
+                        if conf:
+                            R = confound_operator(W, fit_rows)
+                            G = R @ G @ R.T
+                        if proj:
+                            G = project_gram(G, fit_rows, y, sites)
+                        dest[k:k + len(CS), val_rows] = gram_logistic_scores(G, fit_rows, val_rows, y, CS)
+                    k += len(CS)
+        print(f"fold {sites[test][0]}: {time.perf_counter() - t_start:.0f} s", file=sys.stderr, flush=True)
         inner_acc = ((oof[:, train] > 0.5) == y[train]).mean(1)
         best = np.argsort(-inner_acc, kind="stable")[:args.top_k]
         site = str(sites[test][0])
@@ -152,6 +166,7 @@ def _nested(fc, y, sites, args):
                  f"ranked per outer fold by inner {args.inner_splits}-fold grouped-by-site CV accuracy",
         "recipe": {"features": {k: ("fisher_z" if v is None else f"log_euclidean_tangent(min_eigenvalue={v})")
                                 for k, v in FEATURES.items()},
+                   "confound_regression": [False, "intercept + log age + log age^2 + sex, fitted on training rows"],
                    "site_projection": [False, True], "C": list(CS), "top_k": args.top_k,
                    "inner_cv": f"StratifiedGroupKFold({args.inner_splits}, shuffle, seed 0) over training sites",
                    "inner_criterion": "pooled out-of-fold accuracy"},
@@ -200,11 +215,11 @@ def main(argv=None):
     if args.quick:  # 4 sites, first 40 ROIs: a seconds-long smoke run of the same code
         keep = np.isin(sites, sorted(set(sites))[:4])
         mats = unvectorize(fc[keep], discard_diagonal=True)[:, :40, :40]
-        fc, sites, y = vectorize(mats, discard_diagonal=True), sites[keep], y[keep]
+        fc, sites, y, ph = vectorize(mats, discard_diagonal=True), sites[keep], y[keep], ph[keep].reset_index(drop=True)
     t0 = time.perf_counter()
     if args.model == "nested":
         with threadpool_limits(1):
-            result = _nested(fc, y, sites, args)
+            result = _nested(fc, y, sites, ph, args)
         result["seconds"] = round(time.perf_counter() - t0, 1)
         result["peak_rss_mb"] = round(peak_rss_mb(), 1)
         return emit("abide", result, quick=args.quick)

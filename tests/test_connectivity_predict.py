@@ -209,3 +209,32 @@ def test_site_projection_removes_unseen_site_offsets_in_cross_validation():
     projected, pred = site_cross_validate(est, X, y, sites, site_projection=True)
     assert projected["auc"].mean() > 0.9 and projected["accuracy"].mean() > 0.8, projected
     assert len(pred) == len(y)
+
+
+def test_confound_regression_operator_fitted_on_training_rows():
+    from sklearn.linear_model import LinearRegression
+
+    from neurocodec.features.connectivity._predict import confound_design, confound_operator
+
+    rng = np.random.default_rng(3)
+    n = 30
+    age = rng.uniform(7, 50, n)
+    sex = rng.choice(["male", "female"], n)
+    W = confound_design(age, sex)
+    assert W.shape == (n, 4)
+    X = rng.standard_normal((n, 5)) + 2.0 * np.log(age)[:, None]
+    train, test = np.arange(20), np.arange(20, n)
+    lr = LinearRegression().fit(W[train, 1:], X[train])
+    expected = X - lr.predict(W[:, 1:])
+    R = confound_operator(W, train)
+    np.testing.assert_allclose(R @ X, expected, atol=1e-8)
+    # changing test rows never changes the fitted effect removed from other rows
+    X2 = X.copy()
+    X2[test] += 100.0
+    np.testing.assert_allclose((R @ X2)[train], expected[train], atol=1e-8)
+    G = X @ X.T
+    np.testing.assert_allclose(R @ G @ R.T, expected @ expected.T, atol=1e-6)
+    with pytest.raises(ValueError, match="'age' must be finite values > 0"):
+        confound_design(np.array([10.0, -1.0]))
+    with pytest.raises(ValueError, match="'sex' must be male/female labels"):
+        confound_design(sex=np.array(["male", "other"]))

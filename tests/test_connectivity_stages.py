@@ -114,6 +114,6 @@ def test_abide_benchmark_quick(shared_data):
     result = _quick("abide")
     assert {"mean_accuracy", "mean_auc", "per_site", "pooled_accuracy", "pooled_auc", "mean_accuracy_sites_ge10",
             "model"} <= set(result)
-    assert len(result["grid_outer"]) == 24 and result["recipe"]["top_k"] == 3  # the default nested selection
+    assert len(result["grid_outer"]) == 48 and result["recipe"]["top_k"] == 3  # the default nested selection
     assert set(result["chosen_per_fold"]) == set(result["per_site"]) and len(result["per_site"]) == 4
     assert all(len(v) == 3 for v in result["chosen_per_fold"].values())

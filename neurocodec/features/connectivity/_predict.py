@@ -17,7 +17,7 @@ from ...pipeline import bad_value, check
 from ._fc import TangentSpace
 
 __all__ = ["MODELS", "CV_SCHEMES", "SiteHarmonizer", "SiteSubspaceProjector", "classifier_head", "make_classifier",
-           "site_splits", "site_cross_validate", "site_mean_weights", "project_gram", "gram_coordinates",
+           "site_splits", "site_cross_validate", "site_mean_weights", "confound_design", "confound_operator", "project_gram", "gram_coordinates",
            "gram_logistic_scores"]
 
 MODELS = ("logistic", "svm", "pca_lda")
@@ -175,6 +175,62 @@ class SiteSubspaceProjector(BaseEstimator, TransformerMixin):
 
     def fit_transform(self, X, y=None, sites=None):
         return self.fit(X, y, sites).transform(X)
+
+
+def confound_design(age=None, sex=None) -> np.ndarray:
+    """Design matrix of the usual ABIDE confounds: intercept, log age and its square, sex (male 1).
+
+    Parameters
+    ----------
+    age : array-like of float, shape (n_subjects,) or None
+        Age in years (> 0).
+    sex : array-like, shape (n_subjects,) or None
+        "male"/"female" (or M/F, 1/0).
+
+    Returns
+    -------
+    W : ndarray, shape (n_subjects, n_covariates)
+    """
+    cols = []
+    if age is not None:
+        age = np.asarray(age, dtype=np.float64)
+        if not np.all(np.isfinite(age)) or np.any(age <= 0):
+            raise bad_value("age", "finite values > 0 (years)", f"<min {np.nanmin(age):.3g}, NaN {np.isnan(age).sum()}>")
+        la = np.log(age)
+        cols += [la, la ** 2]
+    if sex is not None:
+        text = np.char.lower(np.asarray(sex).astype(str))
+        male, female = np.isin(text, ["male", "m", "1"]), np.isin(text, ["female", "f", "0", "2"])
+        if not np.all(male | female):
+            raise bad_value("sex", "male/female labels", f"<values {sorted(set(text))[:4]}>")
+        cols.append(male.astype(np.float64))
+    n = len(cols[0]) if cols else 0
+    check(n > 0, "confounds", "age and/or sex", None)
+    return np.column_stack([np.ones(n)] + cols)
+
+
+def confound_operator(W, train) -> np.ndarray:
+    """Row operator ``R`` of a confound regression fitted on the training rows only.
+
+    ``R @ X`` equals ``X - W @ beta`` with ``beta`` the least-squares fit of
+    the training rows of ``X`` on the training rows of ``W``: every subject
+    (test ones included) has the training-fitted confound effect of its own
+    covariates removed. In kernel space the Gram matrix becomes ``R G R^T``.
+
+    Parameters
+    ----------
+    W : ndarray, shape (n_subjects, n_covariates)
+        E.g. from :func:`confound_design`.
+    train : ndarray of int
+
+    Returns
+    -------
+    R : ndarray, shape (n_subjects, n_subjects)
+    """
+    W = np.asarray(W, dtype=np.float64)
+    R = np.eye(len(W))
+    R[:, np.asarray(train)] -= W @ np.linalg.pinv(W[train])
+    return R
 
 
 def project_gram(G, train, y, sites, n_components: int | None = None, balanced: bool = True) -> np.ndarray:
