@@ -75,6 +75,26 @@ def test_brain_diffuser_recovers_linear_latents(tiny_generator, tmp_path):
         dec.predict_latents(X[:, :10])
 
 
+def test_low_level_pixels_stage1(tiny_generator, tmp_path):
+    from neurocodec.decoders._images import resize_images
+
+    rng = np.random.default_rng(5)
+    imgs = _images(300, seed=5)
+    coarse = resize_images(imgs, 8).reshape(300, -1)
+    X = coarse @ rng.standard_normal((coarse.shape[1], 150)) + 0.05 * rng.standard_normal((300, 150))
+    dec = BrainDiffuser(tiny_generator, alphas=[0.01, 1.0, 100.0], cv=3, low_level="pixels", low_level_size=8,
+                        num_inference_steps=2).fit(X[:250], imgs[:250])
+    s1 = dec.predict_stage1(X[250:])
+    assert s1.shape == (50, 16, 16, 3) and dec.low_level_ == "pixels"
+    r = np.corrcoef(resize_images(s1, 8).reshape(-1), coarse[250:].reshape(-1))[0, 1]
+    assert r > 0.9
+    assert dec.predict_latents(X[250:252]).shape[0] == 2
+    loaded = BrainDiffuser.load(dec.save(tmp_path / "p"), tiny_generator)
+    np.testing.assert_allclose(loaded.predict_stage1(X[250:]), s1, atol=1e-5)
+    with pytest.raises(ValueError, match="'low_level'"):
+        BrainDiffuser(tiny_generator, low_level="voxels").fit(X[:250], imgs[:250])
+
+
 class _CountingGenerator:
     """Generator double whose k-th seed returns images whose embedding is seed-dependent."""
 
@@ -107,6 +127,37 @@ def test_best_of_n_ranks_by_predicted_embedding(tiny_generator):
     np.testing.assert_allclose(best.reshape(5, -1)[:, :6], pred, rtol=1e-6)
 
 
+class _StrengthGenerator(_CountingGenerator):
+    """Generator double: low strength returns the init (stage-1) images, high strength noise."""
+
+    def generate(self, embeddings, init_images=None, strength=0.75, seed=0, **kw):
+        if strength < 0.5:
+            return np.asarray(init_images, dtype=float)
+        return np.random.default_rng(seed).random((len(embeddings), 16, 16, 3))
+
+
+def test_strength_chosen_on_training_validation_split(tiny_generator, tmp_path):
+    rng = np.random.default_rng(0)
+    imgs = _images(200, seed=4)
+    lat = tiny_generator.autoencoder.encode(imgs).reshape(200, -1)
+    X = lat @ rng.standard_normal((lat.shape[1], 120)) + 0.05 * rng.standard_normal((200, 120))
+    gen = _StrengthGenerator(tiny_generator)
+    dec = BrainDiffuser(gen, alphas=[0.1, 10.0], cv=3, strength=[0.9, 0.2], guidance_scale=[1.0, 2.0],
+                        validation_fraction=0.2).fit(X, imgs)
+    assert len(dec.validation_) == 4 and {r["strength"] for r in dec.validation_} == {0.9, 0.2}
+    by = {(r["strength"], r["guidance_scale"]): r for r in dec.validation_}
+    assert by[(0.2, 1.0)]["two_way_pixels"] > by[(0.9, 1.0)]["two_way_pixels"] + 0.1  # stage 1 beats noise
+    assert dec.strength_ == 0.2 and dec.guidance_scale_ in (1.0, 2.0)
+    np.testing.assert_allclose(dec.reconstruct(X[:3])["final"], dec.reconstruct(X[:3])["stage1"])
+    loaded = BrainDiffuser.load(dec.save(tmp_path / "d"), gen)
+    assert loaded.strength_ == 0.2 and loaded.validation_ == dec.validation_
+    assert BrainDiffuser.load(tmp_path / "d", gen, strength=0.9).reconstruct(X[:3])["final"].shape == (3, 16, 16, 3)
+    with pytest.raises(ValueError, match="'validation_fraction'"):
+        BrainDiffuser(gen, strength=[0.2, 0.9], validation_fraction=0.001).fit(X, imgs)
+    with pytest.raises(ValueError, match="'strength'"):
+        BrainDiffuser(gen, strength=[0.2, 1.5]).fit(X, imgs)
+
+
 @pytest.mark.slow
 def test_stages_end_to_end(tmp_path):
     cfg = {"stages": {
@@ -115,9 +166,10 @@ def test_stages_end_to_end(tmp_path):
         "dec": {"stage": "fit_decoder", "inputs": {"experiment": "sim"},
                 "params": {"subjects": ["sub-01", "sub-02"], "image_size": 16, "vae_channels": [8, 16],
                            "unet_channels": [16, 32], "embed_dim": 6, "embedding": "pixels", "vae_steps": 2,
-                           "unet_steps": 2, "batch_size": 8, "alphas": [1.0, 100.0], "cv": 2}},
+                           "unet_steps": 2, "batch_size": 8, "alphas": [1.0, 100.0], "cv": 2,
+                           "strength": [0.5, 0.75], "num_inference_steps": 2, "validation_fraction": 0.25}},
         "rec": {"stage": "reconstruct", "inputs": {"decoder": "dec", "experiment": "sim"},
-                "params": {"num_inference_steps": 2, "n_samples": 2}},
+                "params": {"n_samples": 2}},
         "ev": {"stage": "evaluate_reconstruction", "inputs": {"reconstructions": "rec"},
                "params": {"features": ["pixels", "gabor", "swav"]}},
     }}
@@ -131,6 +183,7 @@ def test_stages_end_to_end(tmp_path):
 
     fit = load_json(art("fit_decoder").file("summary"))
     assert set(fit["subjects"]) == {"sub-01", "sub-02"} and fit["subjects"]["sub-02"]["n_voxels"] == 70
+    assert fit["subjects"]["sub-01"]["strength"] in (0.5, 0.75) and len(fit["subjects"]["sub-01"]["validation"]) == 2
     rec = load_arrays(art("reconstruct").file("reconstructions"))
     assert rec["true"].shape == rec["sub-02_final"].shape == (8, 16, 16, 3) and rec["true"].dtype == np.uint8
     assert (art("reconstruct").file("grid")).stat().st_size > 0

@@ -17,6 +17,8 @@ import numpy as np
 
 from neurocodec.pipeline import bad_value, check, load_arrays, save_arrays
 
+from .._images import as_images, resize_images
+
 __all__ = ["BrainDiffuser", "make_ridge", "DEFAULT_DECODER_ALPHAS"]
 
 #: Candidate ridge penalties (standardised voxels; Brain-Diffuser's fixed 5e4-6e4 lies inside).
@@ -96,10 +98,11 @@ class BrainDiffuser:
     renormalize : bool
         Renormalise predicted latents / embeddings to the training mean and
         std (per dimension, over the predicted batch), as the paper does.
-    strength : float
-        img2img strength from the stage-1 image (paper: 0.75).
-    guidance_scale : float
-        Classifier-free guidance scale.
+    strength : float or sequence of float
+        img2img strength from the stage-1 image (paper: 0.75). A sequence is
+        a list of candidates: :meth:`fit` picks one by validation (below).
+    guidance_scale : float or sequence of float
+        Classifier-free guidance scale, or candidates validated as ``strength``.
     num_inference_steps : int
         Denoising steps of the full trajectory.
     text_weight : float
@@ -107,12 +110,42 @@ class BrainDiffuser:
         embeddings (Versatile Diffusion: 0.4 text / 0.6 image in the paper).
     standardize : bool
         Z-score voxels with the training mean/std before the ridge.
+    low_level : {"latent", "pixels"} or sequence of them
+        Stage-1 ridge target: the autoencoder latent (the paper) decoded by
+        the VAE, or the image itself downsampled to ``low_level_size`` (the
+        coarse image directly; the VAE then encodes it for img2img). A
+        sequence lists candidates validated like ``strength``.
+    low_level_size : int
+        Side of the downsampled image of ``low_level="pixels"``.
     seed : int
-        Seed of the generation noise.
+        Seed of the generation noise (and of the validation split).
+    validation_fraction : float
+        When ``strength`` or ``guidance_scale`` lists several candidates,
+        :meth:`fit` holds out this fraction of the TRAINING images, fits the
+        ridges on the rest, reconstructs the held-out images with every
+        candidate pair and keeps the pair with the best mean 2-way
+        identification on pixels and Gabor features (test data never enters
+        the choice); the ridges are then refitted on all training images.
+    n_samples : int
+        Best-of-N candidates per image in :meth:`reconstruct` (and in the
+        validation), ranked by the PREDICTED embedding.
+
+    Attributes
+    ----------
+    low_level_ : str
+    strength_, guidance_scale_ : float
+        The stage-1 target and generation settings used by :meth:`reconstruct`
+        (the given ones, or those chosen by validation).
+    stage1_head_, image_head_, text_head_ : fitted ridge maps (``alphas`` per target)
+    validation_ : list of dict
+        Per candidate: ``low_level``, ``strength``, ``guidance_scale``, ``two_way_pixels``,
+        ``two_way_gabor``, ``pixcorr`` on the validation images (empty without
+        candidates).
     """
 
     def __init__(self, generator, autoencoder=None, alphas=DEFAULT_DECODER_ALPHAS, cv=5, renormalize=True,
-                 strength=0.75, guidance_scale=3.0, num_inference_steps=50, text_weight=0.4, standardize=True, seed=0):
+                 strength=0.75, guidance_scale=3.0, num_inference_steps=50, text_weight=0.4, standardize=True, seed=0,
+                 validation_fraction=0.1, n_samples=1, low_level="latent", low_level_size=16):
         self.generator = generator
         self.autoencoder = autoencoder
         self.alphas = alphas
@@ -124,6 +157,23 @@ class BrainDiffuser:
         self.text_weight = text_weight
         self.standardize = standardize
         self.seed = seed
+        self.validation_fraction = validation_fraction
+        self.n_samples = n_samples
+        self.low_level = low_level
+        self.low_level_size = low_level_size
+
+    def _candidates(self):
+        """Candidate ``(low_level, strength, guidance_scale)`` triples."""
+        lows = [self.low_level] if isinstance(self.low_level, str) else list(self.low_level)
+        for v in lows:
+            check(v in ("latent", "pixels"), "low_level", "'latent' or 'pixels'", v, of="BrainDiffuser")
+        strengths = [float(v) for v in np.atleast_1d(self.strength)]
+        scales = [float(v) for v in np.atleast_1d(self.guidance_scale)]
+        for v in strengths:
+            check(0 < v <= 1, "strength", "in (0, 1]", v, of="BrainDiffuser")
+        for v in scales:
+            check(v >= 1, "guidance_scale", ">= 1", v, of="BrainDiffuser")
+        return [(low, a, b) for low in lows for a in strengths for b in scales]
 
     @property
     def _autoencoder(self):
@@ -156,15 +206,25 @@ class BrainDiffuser:
         X = np.asarray(X, dtype=np.float64)
         if X.ndim != 2 or len(X) != len(images):
             raise bad_value("X", f"an array of shape (n_images={len(images)}, n_voxels)", f"<shape {X.shape}>")
+        for name in ("x_mean_", "x_scale_"):  # refitting: standardise with the new data's statistics
+            self.__dict__.pop(name, None)
+        candidates = self._candidates()
+        if latents is None and any(c[0] == "latent" for c in candidates):
+            latents = self._autoencoder.encode(images)
+        if embeddings is None:
+            embeddings = self.generator.embed_images(images)
+        self.validation_ = []
+        if len(candidates) > 1:
+            self.validation_ = self._validate(X, np.asarray(images), captions, latents, np.asarray(embeddings), candidates)
+            best = max(self.validation_, key=lambda r: (r["two_way_pixels"] + r["two_way_gabor"]) / 2)
+            self.low_level_, self.strength_, self.guidance_scale_ = best["low_level"], best["strength"], best["guidance_scale"]
+        else:
+            self.low_level_, self.strength_, self.guidance_scale_ = candidates[0]
         self.x_mean_ = X.mean(0) if self.standardize else np.zeros(X.shape[1])
         sd = X.std(0) if self.standardize else np.ones(X.shape[1])
         self.x_scale_ = np.where(sd > 0, sd, 1.0)
         Xz = self._x(X)
-        if latents is None:
-            latents = self._autoencoder.encode(images)
-        if embeddings is None:
-            embeddings = self.generator.embed_images(images)
-        self.latent_head_ = _Head.fit(Xz, np.asarray(latents), make_ridge(self.alphas, self.cv))
+        self.stage1_head_ = _Head.fit(Xz, self._stage1_targets(images, latents), make_ridge(self.alphas, self.cv))
         self.image_head_ = _Head.fit(Xz, np.asarray(embeddings), make_ridge(self.alphas, self.cv))
         self.text_head_ = None
         if captions is not None:
@@ -172,16 +232,60 @@ class BrainDiffuser:
             self.text_head_ = _Head.fit(Xz, np.asarray(self.generator.embed_texts(list(captions))), make_ridge(self.alphas, self.cv))
         return self
 
+    def _validate(self, X, images, captions, latents, embeddings, candidates):
+        """Score every candidate pair on a held-out part of the training images."""
+        from ..metrics import FeatureExtractor, pixcorr, two_way_identification
+
+        check(0 < self.validation_fraction < 1, "validation_fraction", "in (0, 1)", self.validation_fraction, of="BrainDiffuser")
+        n_val = int(round(len(X) * self.validation_fraction))
+        check(n_val >= 2 and len(X) - n_val >= 2, "validation_fraction",
+              f"a fraction leaving >= 2 validation and >= 2 fitting images of {len(X)}", self.validation_fraction, of="BrainDiffuser")
+        perm = np.random.default_rng(self.seed).permutation(len(X))
+        val, fit = np.sort(perm[:n_val]), np.sort(perm[n_val:])
+        true = images[val]
+        extractors = {name: FeatureExtractor(name).fit(true) for name in ("pixels", "gabor")}
+        feats_true = {name: ext(true) for name, ext in extractors.items()}
+        rows = []
+        for low in dict.fromkeys(c[0] for c in candidates):
+            inner = BrainDiffuser(self.generator, autoencoder=self.autoencoder, alphas=self.alphas, cv=self.cv,
+                                  renormalize=self.renormalize, num_inference_steps=self.num_inference_steps,
+                                  text_weight=self.text_weight, standardize=self.standardize, seed=self.seed,
+                                  n_samples=self.n_samples, low_level=low, low_level_size=self.low_level_size)
+            inner.fit(X[fit], images[fit], captions=None if captions is None else [captions[i] for i in fit],
+                      latents=None if latents is None else np.asarray(latents)[fit], embeddings=embeddings[fit])
+            stage1 = inner._stage1(X[val])
+            emb = inner.predict_embeddings(X[val])
+            for _, strength, scale in (c for c in candidates if c[0] == low):
+                pred = resize_images(inner._generate(stage1, emb, strength, scale, self.n_samples), true.shape[1:3])
+                row = {"low_level": low, "strength": strength, "guidance_scale": scale, "pixcorr": float(pixcorr(true, pred))}
+                for name, ext in extractors.items():
+                    row[f"two_way_{name}"] = float(two_way_identification(feats_true[name], ext(pred)))
+                rows.append(row)
+        return rows
+
+    def _stage1_targets(self, images, latents):
+        if self.low_level_ == "latent":
+            return np.asarray(latents if latents is not None else self._autoencoder.encode(images))
+        check(self.low_level_size >= 2, "low_level_size", ">= 2", self.low_level_size, of="BrainDiffuser")
+        return resize_images(as_images(images), self.low_level_size)
+
     def _check_fitted(self):
-        if not hasattr(self, "latent_head_"):
+        if not hasattr(self, "stage1_head_"):
             from sklearn.exceptions import NotFittedError
 
             raise NotFittedError("This BrainDiffuser is not fitted yet; call fit(X, images) or load(path, generator).")
 
     def predict_latents(self, X) -> np.ndarray:
-        """Stage-1 latents ``(n_samples, c, h, w)`` predicted from ``X``."""
+        """Stage-1 latents ``(n_samples, c, h, w)`` predicted from ``X`` (with ``low_level="pixels"``: of the coarse image)."""
         self._check_fitted()
-        return self.latent_head_.predict(self._x(X), self.renormalize)
+        if self.low_level_ == "pixels":
+            return self._autoencoder.encode(self._stage1(X))
+        return self.stage1_head_.predict(self._x(X), self.renormalize)
+
+    def predict_stage1(self, X) -> np.ndarray:
+        """Stage-1 (low-level) images ``(n_samples, H, W, 3)`` in [0, 1] predicted from ``X``."""
+        self._check_fitted()
+        return self._stage1(X)
 
     def predict_embeddings(self, X) -> dict:
         """Predicted ``{"image": (n, ...), "text": (n, ...) or None}`` embeddings."""
@@ -190,40 +294,51 @@ class BrainDiffuser:
         text = self.text_head_.predict(Xz, self.renormalize) if self.text_head_ is not None else None
         return {"image": self.image_head_.predict(Xz, self.renormalize), "text": text}
 
-    def reconstruct(self, X, n_samples: int = 1) -> dict:
+    def reconstruct(self, X, n_samples: int | None = None) -> dict:
         """Reconstruct images from responses.
 
         Parameters
         ----------
         X : array-like, shape (n_samples, n_voxels)
-        n_samples : int
+        n_samples : int, optional
             Generate this many candidates per input and keep the one whose own
             embedding correlates best with the **predicted** embedding (never
-            the true image).
+            the true image); default ``self.n_samples``.
 
         Returns
         -------
         dict with ``"stage1"`` and ``"final"`` images ``(n, H, W, 3)`` in [0, 1].
         """
         self._check_fitted()
+        n_samples = self.n_samples if n_samples is None else n_samples
+        stage1 = self._stage1(X)
+        strength = getattr(self, "strength_", None) if np.ndim(self.strength) else self.strength
+        scale = getattr(self, "guidance_scale_", None) if np.ndim(self.guidance_scale) else self.guidance_scale
+        return {"stage1": stage1, "final": self._generate(stage1, self.predict_embeddings(X), float(strength), float(scale), n_samples)}
+
+    def _stage1(self, X):
+        if self.low_level_ == "latent":
+            return self._autoencoder.decode(self.stage1_head_.predict(self._x(X), self.renormalize))
+        coarse = np.clip(self.stage1_head_.predict(self._x(X), self.renormalize), 0.0, 1.0)
+        return resize_images(coarse, self._autoencoder.size)
+
+    def _generate(self, stage1, emb, strength, guidance_scale, n_samples):
         check(n_samples >= 1, "n_samples", ">= 1", n_samples)
-        stage1 = self._autoencoder.decode(self.predict_latents(X))
-        emb = self.predict_embeddings(X)
         best, best_score = None, None
         for k in range(n_samples):
             images = self.generator.generate(
                 emb["image"], init_images=stage1, text_embeddings=emb["text"], text_weight=self.text_weight,
-                strength=self.strength, guidance_scale=self.guidance_scale, num_inference_steps=self.num_inference_steps,
+                strength=strength, guidance_scale=guidance_scale, num_inference_steps=self.num_inference_steps,
                 seed=self.seed + k)
             if n_samples == 1:
-                return {"stage1": stage1, "final": images}
+                return images
             score = _rowwise_corr(self.generator.embed_images(images), emb["image"])
             if best is None:
                 best, best_score = images.copy(), score
             else:
                 better = score > best_score
                 best[better], best_score[better] = images[better], score[better]
-        return {"stage1": stage1, "final": best}
+        return best
 
     # ------------------------------------------------------------ persistence
     def save(self, directory) -> Path:
@@ -231,25 +346,37 @@ class BrainDiffuser:
         self._check_fitted()
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
-        arrays = {"x_mean": self.x_mean_, "x_scale": self.x_scale_} | self.latent_head_.arrays("latent") | self.image_head_.arrays("image")
+        arrays = {"x_mean": self.x_mean_, "x_scale": self.x_scale_} | self.stage1_head_.arrays(self.low_level_) | self.image_head_.arrays("image")
         if self.text_head_ is not None:
             arrays |= self.text_head_.arrays("text")
         save_arrays(directory / "decoder.npz", **arrays)
-        params = {k: getattr(self, k) for k in ("cv", "renormalize", "strength", "guidance_scale", "num_inference_steps",
-                                                "text_weight", "standardize", "seed")}
+        params = {k: getattr(self, k) for k in ("cv", "renormalize", "num_inference_steps", "text_weight", "standardize", "seed",
+                                                "validation_fraction", "n_samples", "low_level_size")}
+        params["low_level"] = self.low_level if isinstance(self.low_level, str) else list(self.low_level)
+        params |= {k: [float(v) for v in np.atleast_1d(getattr(self, k))] if np.ndim(getattr(self, k)) else float(getattr(self, k))
+                   for k in ("strength", "guidance_scale")}
         params["alphas"] = list(self.alphas)
+        params["selected"] = {"low_level": self.low_level_, "strength": float(self.strength_), "guidance_scale": float(self.guidance_scale_),
+                              "validation": self.validation_}
         (directory / "decoder.json").write_text(json.dumps(params, indent=2) + "\n")
         return directory
 
     @classmethod
     def load(cls, directory, generator, autoencoder=None, **overrides) -> "BrainDiffuser":
-        """Load a decoder written by :meth:`save`; ``overrides`` replace generation parameters."""
+        """Load a decoder written by :meth:`save`; ``overrides`` (``None`` values ignored) replace generation parameters."""
         directory = Path(directory)
-        params = json.loads((directory / "decoder.json").read_text()) | overrides
+        params = json.loads((directory / "decoder.json").read_text())
+        selected = params.pop("selected", None)
+        params |= {k: v for k, v in overrides.items() if v is not None}
         self = cls(generator, autoencoder=autoencoder, **params)
+        if selected is None:  # written before the validation existed
+            selected = {"low_level": "latent", "strength": float(np.atleast_1d(self.strength)[0]),
+                        "guidance_scale": float(np.atleast_1d(self.guidance_scale)[0]), "validation": []}
+        self.low_level_, self.strength_, self.guidance_scale_ = selected["low_level"], selected["strength"], selected["guidance_scale"]
+        self.validation_ = selected["validation"]
         arrays = load_arrays(directory / "decoder.npz")
         self.x_mean_, self.x_scale_ = arrays["x_mean"], arrays["x_scale"]
-        self.latent_head_ = _Head.from_arrays(arrays, "latent")
+        self.stage1_head_ = _Head.from_arrays(arrays, self.low_level_)
         self.image_head_ = _Head.from_arrays(arrays, "image")
         self.text_head_ = _Head.from_arrays(arrays, "text") if "text_coef" in arrays else None
         return self

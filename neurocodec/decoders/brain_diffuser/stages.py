@@ -32,7 +32,18 @@ class FitDecoderParams(StageParams):
     alphas: list[float] = Field([float(10 ** (k / 2)) for k in range(-2, 13)], min_length=1,
                                 description="Ridge penalties, one chosen per target by cross-validation.")
     cv: int = Field(5, ge=2, description="Cross-validation folds of the ridge.")
-    seed: int = Field(0, description="Seed of the generator training.")
+    low_level: list[Literal["latent", "pixels"]] = Field(["latent"], min_length=1, description=(
+        "Stage-1 ridge target: 'latent' (the autoencoder latent, as the paper) or 'pixels' (the image downsampled to "
+        "low_level_size); several: candidates validated with strength."))
+    low_level_size: int = Field(16, ge=2, description="Side of the downsampled stage-1 image of low_level 'pixels'.")
+    strength: list[float] = Field([0.75], min_length=1, description=(
+        "img2img strength from the stage-1 image (paper: 0.75). Several values: candidates, one chosen (with "
+        "guidance_scale) by 2-way identification (pixels + Gabor) on a validation split of the TRAINING images."))
+    guidance_scale: list[float] = Field([3.0], min_length=1, description="Classifier-free guidance scale, or candidates (see strength).")
+    num_inference_steps: int = Field(50, gt=0, description="Denoising steps of the full DDIM trajectory (validation and default of reconstruct).")
+    n_samples: int = Field(1, ge=1, description="Best-of-N candidates per image, ranked by the PREDICTED embedding (validation and default of reconstruct).")
+    validation_fraction: float = Field(0.1, gt=0, lt=1, description="Share of the training images held out to choose among candidates.")
+    seed: int = Field(0, description="Seed of the generator training, the validation split and the validation generation.")
     device: str = runtime_field("cpu", "Torch device.")
     n_threads: int = runtime_field(0, "Torch CPU threads (0: torch's default).")
 
@@ -56,7 +67,7 @@ class FitDecoder(Stage):
     """Fit Brain-Diffuser: generator (trained offline or real weights) + ridge fMRI -> latents / embeddings."""
 
     name = "fit_decoder"
-    version = 1
+    version = 2
     Params = FitDecoderParams
     libraries = ("numpy", "torch", "diffusers", "scikit-learn")
     inputs = {"experiment": Input("Simulated visual experiment.", stages=("simulate_visual_fmri",))}
@@ -109,24 +120,29 @@ class FitDecoder(Stage):
             images = exp.stimuli[ids]
             key = tuple(ids.tolist())
             if key not in latents:  # subjects sharing a training set share the targets
-                latents[key] = (gen.autoencoder.encode(images), gen.embed_images(images))
-            dec = BrainDiffuser(gen, alphas=params.alphas, cv=params.cv)
+                latents[key] = (gen.autoencoder.encode(images) if "latent" in params.low_level else None, gen.embed_images(images))
+            dec = BrainDiffuser(gen, alphas=params.alphas, cv=params.cv, low_level=params.low_level,
+                                low_level_size=params.low_level_size, strength=params.strength, guidance_scale=params.guidance_scale,
+                                num_inference_steps=params.num_inference_steps, n_samples=params.n_samples,
+                                validation_fraction=params.validation_fraction, seed=params.seed)
             dec.fit(betas, images, latents=latents[key][0], embeddings=latents[key][1])
             dec.save(out_dir / "decoders" / sub)
             summary["subjects"][sub] = {
                 "n_voxels": int(betas.shape[1]), "n_train_images": int(len(ids)),
-                "median_alpha_latent": float(np.median(dec.latent_head_.alphas)),
+                "low_level": dec.low_level_, "median_alpha_stage1": float(np.median(dec.stage1_head_.alphas)),
                 "median_alpha_embedding": float(np.median(dec.image_head_.alphas)),
+                "strength": dec.strength_, "guidance_scale": dec.guidance_scale_, "validation": dec.validation_,
             }
         save_json(out_dir / "fit.json", summary)
 
 
 class ReconstructParams(StageParams):
-    strength: float = Field(0.75, gt=0, le=1, description="img2img strength from the stage-1 image (paper: 0.75).")
-    guidance_scale: float = Field(3.0, ge=1, description="Classifier-free guidance scale.")
-    num_inference_steps: int = Field(50, gt=0, description="Denoising steps of the full DDIM trajectory.")
+    strength: Optional[float] = Field(None, gt=0, le=1, description=(
+        "img2img strength from the stage-1 image; null: the decoder's (fit_decoder's, or the one it chose by validation)."))
+    guidance_scale: Optional[float] = Field(None, ge=1, description="Classifier-free guidance scale; null: the decoder's.")
+    num_inference_steps: Optional[int] = Field(None, gt=0, description="Denoising steps of the full DDIM trajectory; null: the decoder's.")
     text_weight: float = Field(0.4, ge=0, le=1, description="Share of the text condition (generators mixing image and text).")
-    n_samples: int = Field(1, ge=1, description="Best-of-N: candidates per image, ranked by the PREDICTED embedding.")
+    n_samples: Optional[int] = Field(None, ge=1, description="Best-of-N: candidates per image, ranked by the PREDICTED embedding; null: the decoder's.")
     renormalize: bool = Field(True, description="Renormalise predictions to the training latent/embedding mean and std.")
     seed: int = Field(0, description="Seed of the generation noise.")
     device: str = runtime_field("cpu", "Torch device.")
@@ -138,7 +154,7 @@ class Reconstruct(Stage):
     """Reconstruct the shared test images from each subject's repeat-averaged betas (stage 1 and final)."""
 
     name = "reconstruct"
-    version = 1
+    version = 2
     Params = ReconstructParams
     libraries = ("numpy", "torch", "diffusers")
     inputs = {
@@ -176,8 +192,8 @@ class Reconstruct(Stage):
             ids, betas = exp.subjects[sub].mean_betas("test")
             dec = BrainDiffuser.load(folder / "decoders" / sub, gen, strength=params.strength, guidance_scale=params.guidance_scale,
                                      num_inference_steps=params.num_inference_steps, text_weight=params.text_weight,
-                                     renormalize=params.renormalize, seed=params.seed)
-            rec = dec.reconstruct(betas, n_samples=params.n_samples)
+                                     renormalize=params.renormalize, seed=params.seed, n_samples=params.n_samples)
+            rec = dec.reconstruct(betas)
             if "image_ids" in arrays and not np.array_equal(arrays["image_ids"], ids):
                 raise ValueError(f"The test image ids of {sub} differ from those of {subjects[0]}.")
             arrays["image_ids"], arrays["true"] = ids, to_uint8(exp.stimuli[ids])
