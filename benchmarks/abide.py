@@ -7,7 +7,10 @@ sites only; each site is tested once by models that never saw it.
 Default model (``--model nested``): l2-logistic regressions whose configuration
 is chosen, separately in every outer fold, by an inner grouped-by-site CV on the
 training sites only (``StratifiedGroupKFold``, 5 folds of whole sites); the
-outer prediction is the mean probability of the ``--top-k`` best inner configs.
+outer prediction is the mean probability of the ``--top-k`` best inner configs,
+ranked by the inner estimate of the target metric (accuracy averaged over the
+held-out training sites, unweighted; ``--inner-criterion pooled`` ranks by
+pooled accuracy instead, and the JSON reports both in ``by_inner_criterion``).
 The grid (features x site projection x C):
 
 * features: Fisher-z correlations; log-Euclidean tangent vectors (``logm`` of
@@ -116,7 +119,8 @@ def _nested(fc, y, sites, ph, args):
     configs = [(f, conf, proj, C) for f in feats for conf in (False, True) for proj in (False, True) for C in CS]
     names = [f"{f}{'+confounds' if c else ''}{'+siteproj' if p else ''}+logistic(C={C:g})" for f, c, p, C in configs]
     outer = np.zeros((len(configs), len(y)))
-    chosen, fold_rows = {}, []
+    CRITERIA = ("site_mean", "pooled")
+    chosen, fold_rows = {}, {c: [] for c in CRITERIA}
     for train, test in site_splits(y, sites, "leave_site_out"):
         n_inner = min(args.inner_splits, len(np.unique(sites[train])))
         inner = [(train[a], train[b]) for a, b in StratifiedGroupKFold(n_inner, shuffle=True, random_state=0)
@@ -138,15 +142,26 @@ def _nested(fc, y, sites, ph, args):
                         dest[k:k + len(CS), val_rows] = gram_logistic_scores(G, fit_rows, val_rows, y, CS)
                     k += len(CS)
         print(f"fold {sites[test][0]}: {time.perf_counter() - t_start:.0f} s", file=sys.stderr, flush=True)
-        inner_acc = ((oof[:, train] > 0.5) == y[train]).mean(1)
-        best = np.argsort(-inner_acc, kind="stable")[:args.top_k]
+        hit = (oof[:, train] > 0.5) == y[train]
+        inner_score = {"pooled": hit.mean(1),  # unweighted mean over the training sites, like the target metric:
+                       "site_mean": np.mean([hit[:, sites[train] == t].mean(1) for t in np.unique(sites[train])], 0)}
         site = str(sites[test][0])
-        chosen[site] = [names[i] for i in best]
-        fold_rows.append(pd.DataFrame({"subject_index": test, "site": sites[test], "y": y[test],
-                                       "score": outer[best][:, test].mean(0)}))
-    pred = pd.concat(fold_rows).sort_values("subject_index").reset_index(drop=True)
-    pred["predicted"] = (pred["score"] > 0.5).astype(int)
-    per_site = _per_site(pred)
+        for crit in CRITERIA:
+            best = np.argsort(-inner_score[crit], kind="stable")[:args.top_k]
+            if crit == args.inner_criterion:
+                chosen[site] = [names[i] for i in best]
+            fold_rows[crit].append(pd.DataFrame({"subject_index": test, "site": sites[test], "y": y[test],
+                                                 "score": outer[best][:, test].mean(0)}))
+    preds, per_sites = {}, {}
+    for crit in CRITERIA:
+        preds[crit] = pd.concat(fold_rows[crit]).sort_values("subject_index").reset_index(drop=True)
+        preds[crit]["predicted"] = (preds[crit]["score"] > 0.5).astype(int)
+        per_sites[crit] = _per_site(preds[crit])
+    pred, per_site = preds[args.inner_criterion], per_sites[args.inner_criterion]
+    by_criterion = {c: {"mean_accuracy": round(float(per_sites[c]["accuracy"].mean()), 4),
+                        "mean_auc": round(float(np.nanmean(per_sites[c]["auc"])), 4),
+                        "pooled_accuracy": round(float(accuracy_score(preds[c]["y"], preds[c]["predicted"])), 4)}
+                    for c in CRITERIA}
     big = per_site["n_subjects"] >= 10
     grid = {}
     for i, name in enumerate(names):
@@ -163,13 +178,15 @@ def _nested(fc, y, sites, ph, args):
         "per_site": {r.site: {"n": int(r.n_subjects), "accuracy": round(float(r.accuracy), 4),
                               "auc": round(float(r.auc), 4)} for r in per_site.itertuples()},
         "model": f"nested: mean probability of the top {args.top_k} of {len(configs)} l2-logistic configs, "
-                 f"ranked per outer fold by inner {args.inner_splits}-fold grouped-by-site CV accuracy",
+                 f"ranked per outer fold by inner {args.inner_splits}-fold grouped-by-site CV accuracy ({args.inner_criterion})",
         "recipe": {"features": {k: ("fisher_z" if v is None else f"log_euclidean_tangent(min_eigenvalue={v})")
                                 for k, v in FEATURES.items()},
                    "confound_regression": [False, "intercept + log age + log age^2 + sex, fitted on training rows"],
                    "site_projection": [False, True], "C": list(CS), "top_k": args.top_k,
                    "inner_cv": f"StratifiedGroupKFold({args.inner_splits}, shuffle, seed 0) over training sites",
-                   "inner_criterion": "pooled out-of-fold accuracy"},
+                   "inner_criterion": {"site_mean": "unweighted mean over training sites of out-of-fold accuracy",
+                                       "pooled": "pooled out-of-fold accuracy"}[args.inner_criterion]},
+        "by_inner_criterion": by_criterion,
         "chosen_per_fold": chosen,
         "grid_outer": grid,
         "n_subjects": int(len(y)),
@@ -184,6 +201,8 @@ def main(argv=None):
                             "mean of tangent/correlation logistic + PCA-LDA; or one pipeline.")
         p.add_argument("--top-k", type=int, default=3, help="nested: configs averaged in each outer fold.")
         p.add_argument("--inner-splits", type=int, default=5, help="nested: inner grouped folds.")
+        p.add_argument("--inner-criterion", default="site_mean", choices=["site_mean", "pooled"],
+                       help="nested: rank configs by the inner mean-over-sites accuracy (the target metric) or pooled.")
         p.add_argument("--features", default="tangent", choices=["tangent", "correlation"],
                        help="Single-model runs: log-Euclidean tangent vectors or Fisher-z correlations.")
         p.add_argument("--C", type=float, default=1.0, help="Inverse regularisation (logistic, svm).")
