@@ -174,3 +174,32 @@ def test_resampling_and_padding():
     np.testing.assert_allclose(np.quantile(np.abs(out), 0.95, axis=-1), 1.0, rtol=1e-4)
     short = prepare_trials(x[:, :, :64], 128.0, pad_short=True)
     assert short.shape == (2, 3, 200)
+
+
+def test_resampling_keeps_offsets_at_the_edges():
+    """A DC-shifted trial (slow cortical potential) is not pulled towards 0 at its ends by resampling."""
+    x = np.full((1, 2, 896), 30.0, np.float32) + np.linspace(0, 5, 896, dtype=np.float32)
+    out = prepare_trials(x, 256.0, scaling="none")
+    assert out.shape == (1, 2, 700)
+    np.testing.assert_allclose(out[0, :, [0, -1]], [[30.0, 30.0], [35.0, 35.0]], atol=0.1)
+
+
+def test_prior_threshold_calibration_splits_constant_predictions():
+    from neurocodec.features.tokenizer import TFMEncoder
+    from neurocodec.features.tokenizer._train import calibrate_binary_threshold, predict_proba
+
+    torch.manual_seed(0)
+    enc = TFMEncoder(n_codes=16, n_chans=2, n_outputs=1, emb_size=16, n_heads=2, depth=1)
+    with torch.no_grad():
+        enc.head.bias.fill_(5.0)  # every trial predicted positive
+    tokens = np.random.default_rng(0).integers(0, 16, (40, 2, 3))
+    y = np.repeat([0, 1], 20)
+    before = predict_proba(enc, tokens)
+    assert (before.argmax(1) == 1).all()
+    t = calibrate_binary_threshold(enc, tokens, y, prior=0.5)
+    after = predict_proba(enc, tokens)
+    assert t > 4.0 and abs((after.argmax(1) == 1).mean() - 0.5) <= 0.05
+    # ranking unchanged, so AUROC is unchanged
+    np.testing.assert_array_equal(np.argsort(before[:, 1], kind="stable"), np.argsort(after[:, 1], kind="stable"))
+    multi = TFMEncoder(n_codes=16, n_chans=2, n_outputs=3, emb_size=16, n_heads=2, depth=1)
+    assert calibrate_binary_threshold(multi, tokens, y % 3) == 0.0

@@ -54,8 +54,9 @@ def test_classifier_fit_predict_save_load(tmp_path):
                                seed=0)
     clf = TFMClassifier(tokenizer_config=TINY, encoder_config=dict(depth=1, n_heads=2), tokenizer_epochs=1,
                         pretrain_epochs=1, finetune_epochs=15, tokenizer_batch_size=64, batch_size=16, patience=0,
-                        val_fraction=0.25, lr=3e-3, seed=0)
+                        val_fraction=0.25, lr=3e-3, seed=0, scaling="channel", threshold="prior")
     clf.fit(X, y, sfreq=128.0)
+    assert clf.scale_.shape == (1, 4, 1) and np.isfinite(clf.history_["finetune"]["threshold"])
     proba = clf.predict_proba(X, sfreq=128.0)
     assert proba.shape == (48, 2) and np.allclose(proba.sum(1), 1, atol=1e-5)
     assert clf.transform(X[:2], sfreq=128.0).shape == (2, 4, 3)
@@ -70,6 +71,8 @@ def test_classifier_fit_predict_save_load(tmp_path):
         again.predict(X[:, :3], sfreq=128.0)
     with pytest.raises(RuntimeError, match="not fitted"):
         TFMClassifier().predict(X, sfreq=128.0)
+    with pytest.raises(ValueError, match="'threshold'"):
+        TFMClassifier(threshold="best").fit(X, y, sfreq=128.0)
 
 
 def test_stages_end_to_end(tmp_path):

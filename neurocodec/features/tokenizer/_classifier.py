@@ -75,6 +75,13 @@ class TFMClassifier:
         Early-stopping patience of fine-tuning (epochs).
     val_fraction : float
         Share of training trials held out for early stopping.
+    threshold : {"fixed", "prior", "auto"}
+        Binary tasks: keep the sigmoid's 0.5 decision threshold (reference),
+        move it to the validation-logit quantile that reproduces the
+        training class balance (``"prior"``, see
+        :func:`calibrate_binary_threshold`), or do so only when the
+        early-stopped model predicts one class for the whole validation
+        split (``"auto"``).
     seed : int
     device : str
     verbose : bool
@@ -96,7 +103,7 @@ class TFMClassifier:
                  scaling: str = "trial", scale_quantile: float = 0.95, pad_short: bool = False,
                  tokenizer_epochs: int = 100, pretrain_epochs: int = 50, finetune_epochs: int = 50,
                  tokenizer_batch_size: int = 256, tokenizer_max_signals: int = 0, batch_size: int = 512, lr: float = 1e-3, patience: int = 10,
-                 val_fraction: float = 0.2, seed: int = 0, device: str = "cpu", verbose: bool = False):
+                 val_fraction: float = 0.2, threshold: str = "fixed", seed: int = 0, device: str = "cpu", verbose: bool = False):
         self.tokenizer_config = tokenizer_config
         self.encoder_config = encoder_config
         self.tokenizer = tokenizer
@@ -112,6 +119,7 @@ class TFMClassifier:
         self.lr = lr
         self.patience = patience
         self.val_fraction = val_fraction
+        self.threshold = threshold
         self.seed = seed
         self.device = device
         self.verbose = verbose
@@ -136,8 +144,10 @@ class TFMClassifier:
         """Fit on trials ``X`` (n_trials, n_chans, n_times) at ``sfreq`` with labels ``y`` (n_trials,)."""
         from ._encoder import TFMEncoder
         from ._model import TFMTokenizer
-        from ._train import finetune_encoder, pretrain_encoder, seed_everything, tokenize_signals, train_tokenizer
+        from ._train import (calibrate_binary_threshold, finetune_encoder, predict_proba, pretrain_encoder,
+                             seed_everything, tokenize_signals, train_tokenizer)
 
+        check(self.threshold in ("fixed", "prior", "auto"), "threshold", "'fixed', 'prior' or 'auto'", self.threshold)
         y = np.asarray(y)
         self.scale_ = None
         if self.scaling == "channel":
@@ -172,6 +182,13 @@ class TFMClassifier:
         self.history_["finetune"] = finetune_encoder(
             self.encoder_, tokens[train], y_idx[train], self._cfg(self.finetune_epochs, self.batch_size, self.patience),
             val=(tokens[val], y_idx[val]) if len(val) else None)
+        calibrate = self.threshold == "prior" or (
+            self.threshold == "auto" and len(self.classes_) == 2 and len(val)
+            and len(np.unique(predict_proba(self.encoder_, tokens[val], device=self.device).argmax(1))) == 1)
+        self.history_["finetune"]["threshold"] = 0.0  # logit threshold (0: the sigmoid's 0.5)
+        if calibrate and len(val):
+            self.history_["finetune"]["threshold"] = calibrate_binary_threshold(
+                self.encoder_, tokens[val], y_idx[val], prior=float(np.mean(y_idx[train] == 1)), device=self.device)
         return self
 
     def _split(self, y_idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -184,10 +201,11 @@ class TFMClassifier:
         from ._train import tokenize_signals
 
         self.check_is_fitted()
-        x = self._prepare(X, sfreq)
+        x, sfreq, _ = as_trials(X, sfreq)
+        if x.shape[1] != self.n_chans_:
+            raise bad_value("n_chans", f"{self.n_chans_} (the channels the encoder was trained on)", x.shape[1], of="X")
+        x = self._prepare(x, sfreq)
         n, c, t = x.shape
-        if c != self.n_chans_:
-            raise bad_value("n_chans", f"{self.n_chans_} (the channels the encoder was trained on)", c, of="X")
         return tokenize_signals(self.tokenizer_, x.reshape(n * c, t), device=self.device).reshape(n, c, -1)
 
     def predict_proba(self, X: Any, sfreq: float | None = None) -> np.ndarray:

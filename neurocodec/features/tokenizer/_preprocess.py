@@ -60,13 +60,18 @@ def as_trials(data: Any, sfreq: float | None = None) -> tuple[np.ndarray, float,
 
 
 def resample(x: np.ndarray, sfreq: float, target: float = TARGET_SFREQ) -> np.ndarray:
-    """Polyphase resampling of the last axis from ``sfreq`` to ``target`` Hz."""
+    """Polyphase resampling of the last axis from ``sfreq`` to ``target`` Hz.
+
+    The signal is extended linearly beyond its ends before filtering
+    (``padtype="line"``), so offsets and slow drifts (e.g. slow cortical
+    potentials) do not ring or decay towards zero at the trial edges.
+    """
     if abs(sfreq - target) < 1e-9:
         return x.astype(np.float32, copy=False)
     from scipy.signal import resample_poly
 
     ratio = Fraction(target / sfreq).limit_denominator(1000)
-    return resample_poly(x, ratio.numerator, ratio.denominator, axis=-1).astype(np.float32)
+    return resample_poly(x, ratio.numerator, ratio.denominator, axis=-1, padtype="line").astype(np.float32)
 
 
 def quantile_scale(x: np.ndarray, q: float = 0.95, axis: tuple[int, ...] = (-1,)) -> np.ndarray:

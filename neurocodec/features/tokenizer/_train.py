@@ -22,7 +22,7 @@ from ._preprocess import stft_magnitude
 
 __all__ = [
     "TrainConfig", "seed_everything", "train_tokenizer", "tokenize_signals", "pretrain_encoder", "finetune_encoder",
-    "predict_proba", "classification_metrics",
+    "predict_proba", "classification_metrics", "calibrate_binary_threshold",
 ]
 
 
@@ -312,3 +312,45 @@ def finetune_encoder(encoder, tokens: np.ndarray, y: np.ndarray, cfg: TrainConfi
         encoder.load_state_dict(best_state)
     encoder.eval()
     return hist
+
+
+@torch.no_grad()
+def calibrate_binary_threshold(encoder, tokens: np.ndarray, y: np.ndarray, prior: float | None = None,
+                               device: str = "cpu") -> float:
+    """Move the decision threshold of a binary (one-logit) encoder so predictions match the class prior.
+
+    The threshold is the validation-logit quantile at which the share of
+    positive predictions equals ``prior`` (the positive rate of the training
+    labels); it is subtracted from the head bias, so ``sigmoid(logit) = 0.5``
+    falls on it. A model whose validation outputs all fall on one side of
+    0.5 (common when early stopping keeps an early epoch) then still splits
+    the trials; rankings (AUROC) do not change. A quantile is used rather
+    than the balanced-accuracy optimum, which overfits small validation sets.
+
+    Parameters
+    ----------
+    encoder : TFMEncoder
+        With ``n_outputs == 1``.
+    tokens : ndarray (n_trials, n_chans, n_frames)
+        Validation tokens (never test data).
+    y : ndarray (n_trials,) of 0 / 1
+        Validation labels (give ``prior`` from the training labels).
+    prior : float, optional
+        Positive-class rate to reproduce (default: ``y.mean()``).
+
+    Returns
+    -------
+    float
+        The logit threshold applied (0.0 when not applicable).
+    """
+    y = np.asarray(y)
+    if encoder.head.out_features != 1 or len(y) < 2:
+        return 0.0
+    prior = float(y.mean()) if prior is None else float(prior)
+    if not 0.0 < prior < 1.0:
+        return 0.0
+    p = predict_proba(encoder, tokens, device=device)[:, 1].clip(1e-7, 1 - 1e-7)
+    logit = np.log(p) - np.log1p(-p)
+    t = float(np.quantile(logit, 1.0 - prior))
+    encoder.head.bias.sub_(t)
+    return t
