@@ -19,14 +19,17 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from _common import RESULTS, emit, parse_args, peak_rss_mb  # noqa: E402
 
+# The recipe: strength / guidance candidates are chosen by the decoder on a validation split of the
+# TRAINING images (BrainDiffuser.validation_fraction); the test images never enter a choice.
 FULL = dict(sim=dict(n_subjects=1, image_size=32, n_train_images=800, n_test_images=50, snr=1.0, seed=0),
-            gen=dict(image_size=32, vae_channels=(16, 32, 64), unet_channels=(32, 64), embed_dim=64, vae_steps=300,
-                     unet_steps=600, batch_size=64),
-            rec=dict(strength=0.75, guidance_scale=3.0, num_inference_steps=50))
+            gen=dict(image_size=32, vae_channels=(16, 32, 64), unet_channels=(32, 64), embed_dim=32, vae_steps=250,
+                     unet_steps=2500, batch_size=64),
+            rec=dict(strength=[0.3, 0.5, 0.75], guidance_scale=[3.0, 6.0], num_inference_steps=50, n_samples=1,
+                     validation_fraction=0.1))
 QUICK = dict(sim=dict(n_subjects=1, n_voxels=[80], image_size=16, n_train_images=48, n_test_images=10, seed=0),
              gen=dict(image_size=16, vae_channels=(8, 16), unet_channels=(16, 32), embed_dim=8, embedding="pixels",
                       vae_steps=3, unet_steps=3, batch_size=16),
-             rec=dict(strength=0.75, guidance_scale=3.0, num_inference_steps=3))
+             rec=dict(strength=[0.5, 0.75], guidance_scale=[3.0], num_inference_steps=3, validation_fraction=0.25))
 
 
 def main(argv=None):
@@ -50,9 +53,9 @@ def main(argv=None):
     sub = exp.subjects["sub-01"]
     t_sim = time.perf_counter() - t0
 
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     gen = EmbeddedLatentDiffusion(**cfg["gen"]).fit(exp.stimuli[exp.train_image_ids])
-    t_gen = time.perf_counter() - t0
+    t_gen, c_gen = time.perf_counter() - t0, time.process_time() - c0
 
     t0 = time.perf_counter()
     ids, betas = sub.mean_betas("train")
@@ -81,9 +84,12 @@ def main(argv=None):
         "stage1_pixcorr": s1["pixcorr"], "stage1_ssim": s1["ssim"],
         "n_train_images": int(len(ids)), "n_test_images": int(len(test_ids)), "n_voxels": int(betas.shape[1]),
         "vae_final_loss": float(np.mean(gen.losses_["vae"][-20:])), "unet_final_loss": float(np.mean(gen.losses_["unet"][-50:])),
-        "seconds_simulate": t_sim, "seconds_train_generator": t_gen, "seconds_ridge": t_ridge,
+        "seconds_simulate": t_sim, "seconds_train_generator": t_gen,
+        "cpu_seconds_train_generator": c_gen, "seconds_fit_decoder": t_ridge,
         "seconds_reconstruct": t_rec, "seconds_evaluate": t_eval, "peak_rss_mb": peak_rss_mb(),
         "torch_threads": torch.get_num_threads(), "quick": bool(args.quick),
+        "selected_low_level": dec.low_level_, "selected_strength": dec.strength_, "selected_guidance_scale": dec.guidance_scale_, "validation": dec.validation_,
+        "recipe": {k: {n: (list(v) if isinstance(v, tuple) else v) for n, v in part.items()} for k, part in cfg.items()},
     }
     if "two_way_effnet_lite0" in final:
         result["two_way_effnet_lite0"] = final["two_way_effnet_lite0"]

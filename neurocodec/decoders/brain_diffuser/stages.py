@@ -28,6 +28,9 @@ class FitDecoderParams(StageParams):
     unet_steps: int = Field(1500, ge=0, description="Denoiser training steps (embedded).")
     batch_size: int = Field(64, gt=0, description="Training batch size (embedded).")
     learning_rate: float = Field(1e-3, gt=0, description="AdamW learning rate (embedded).")
+    vae_degrade: float = Field(0.0, ge=0, le=1, description=(
+        "Share of each autoencoder batch replaced by blurred copies (input and target), so the VAE also encodes coarse "
+        "stage-1 images faithfully (embedded)."))
     prediction_type: Literal["epsilon", "v_prediction", "sample"] = Field("epsilon", description="Denoiser target (embedded).")
     alphas: list[float] = Field([float(10 ** (k / 2)) for k in range(-2, 13)], min_length=1,
                                 description="Ridge penalties, one chosen per target by cross-validation.")
@@ -102,7 +105,8 @@ class FitDecoder(Stage):
             gen = generation.EmbeddedLatentDiffusion(
                 image_size=params.image_size, vae_channels=tuple(params.vae_channels), unet_channels=tuple(params.unet_channels),
                 embed_dim=params.embed_dim, embedding=params.embedding, vae_steps=params.vae_steps, unet_steps=params.unet_steps,
-                batch_size=params.batch_size, learning_rate=params.learning_rate, prediction_type=params.prediction_type,
+                batch_size=params.batch_size, learning_rate=params.learning_rate, vae_degrade=params.vae_degrade,
+                prediction_type=params.prediction_type,
                 seed=params.seed, device=params.device)
             gen.fit(exp.stimuli[exp.train_image_ids])
             gen.save_pretrained(gen_dir)

@@ -81,6 +81,23 @@ class ImageEmbedder:
         return self
 
 
+def _degrade(x, fraction, gen):
+    """Replace a ``fraction`` of the batch ``x`` (n, 3, H, W) by blurred copies (down/up-sampled by 2x to 8x)."""
+    import torch
+    import torch.nn.functional as F
+
+    n = int(round(len(x) * fraction))
+    if n == 0:
+        return x
+    x = x.clone()
+    side = x.shape[-1]
+    for k in range(n):
+        factor = int(2 ** torch.randint(1, 4, (1,), generator=gen).item())
+        small = F.interpolate(x[k:k + 1], size=max(side // factor, 1), mode="bilinear", antialias=True, align_corners=False)
+        x[k:k + 1] = F.interpolate(small, size=side, mode="bilinear", align_corners=False)
+    return x
+
+
 def _unet_config(latent_size, latent_channels, channels, embed_dim):
     return dict(
         sample_size=latent_size,
@@ -124,6 +141,11 @@ class EmbeddedLatentDiffusion:
         AdamW learning rate (both models).
     kl_weight : float
         Weight of the KL term of the autoencoder loss.
+    vae_degrade : float
+        Share of each autoencoder batch replaced by degraded copies of the
+        images (bilinear down- and up-sampling by 2x to 8x), input and target
+        alike, so the VAE also encodes coarse images (such as stage-1
+        reconstructions) faithfully; 0 trains on the stimuli only.
     cond_dropout : float
         Probability of dropping the embedding while training the denoiser
         (enables classifier-free guidance).
@@ -146,7 +168,8 @@ class EmbeddedLatentDiffusion:
 
     def __init__(self, image_size: int = 32, vae_channels=(32, 64, 64), latent_channels: int = 4, unet_channels=(64, 128),
                  embed_dim: int = 64, embedding: str = "effnet_lite0", vae_steps: int = 600, unet_steps: int = 1500,
-                 batch_size: int = 64, learning_rate: float = 1e-3, kl_weight: float = 1e-4, cond_dropout: float = 0.1,
+                 batch_size: int = 64, learning_rate: float = 1e-3, kl_weight: float = 1e-4, vae_degrade: float = 0.0,
+                 cond_dropout: float = 0.1,
                  prediction_type: str = "epsilon", num_train_timesteps: int = 1000, seed: int = 0, device: str = "cpu"):
         self.image_size = image_size
         self.vae_channels = vae_channels
@@ -159,6 +182,7 @@ class EmbeddedLatentDiffusion:
         self.batch_size = batch_size
         self.learning_rate = learning_rate
         self.kl_weight = kl_weight
+        self.vae_degrade = vae_degrade
         self.cond_dropout = cond_dropout
         self.prediction_type = prediction_type
         self.num_train_timesteps = num_train_timesteps
@@ -173,6 +197,7 @@ class EmbeddedLatentDiffusion:
               of="EmbeddedLatentDiffusion")
         check(self.prediction_type in ("epsilon", "v_prediction", "sample"), "prediction_type",
               "'epsilon', 'v_prediction' or 'sample'", self.prediction_type, of="EmbeddedLatentDiffusion")
+        check(0 <= self.vae_degrade <= 1, "vae_degrade", "in [0, 1]", self.vae_degrade, of="EmbeddedLatentDiffusion")
         check(0 <= self.cond_dropout < 1, "cond_dropout", "in [0, 1)", self.cond_dropout, of="EmbeddedLatentDiffusion")
 
     def _schedulers(self):
@@ -206,6 +231,8 @@ class EmbeddedLatentDiffusion:
         for _ in range(self.vae_steps):
             idx = torch.randint(0, len(x_all), (min(self.batch_size, len(x_all)),), generator=gen)
             x = x_all[idx]
+            if self.vae_degrade > 0:
+                x = _degrade(x, self.vae_degrade, gen)
             dist = self.vae_.encode(x).latent_dist
             z = dist.mean + dist.std * torch.randn(dist.mean.shape, generator=gen).to(x.device)
             loss = torch.nn.functional.mse_loss(self.vae_.decode(z).sample, x) + self.kl_weight * dist.kl().mean() / z[0].numel()
@@ -362,5 +389,5 @@ class EmbeddedLatentDiffusion:
     def get_params(self) -> dict:
         return {k: getattr(self, k) for k in (
             "image_size", "vae_channels", "latent_channels", "unet_channels", "embed_dim", "embedding", "vae_steps",
-            "unet_steps", "batch_size", "learning_rate", "kl_weight", "cond_dropout", "prediction_type",
+            "unet_steps", "batch_size", "learning_rate", "kl_weight", "vae_degrade", "cond_dropout", "prediction_type",
             "num_train_timesteps", "seed", "device")}
