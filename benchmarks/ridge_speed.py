@@ -6,6 +6,13 @@ NeuroCodec processed in chunks (targets generated chunk by chunk, so memory
 stays bounded). Each method runs in its own subprocess so that peak RSS is its
 own. Prints wall time, peak RSS, test R², speed-ups and achieved GFLOP/s
 (``gflops`` = the 2 n p t floor / wall time of the k-fold fit).
+
+Exactness: ``r2_max_abs_diff`` compares NeuroCodec with himalaya's float32 run
+(the speed anchor). Where a target's CV errors for two alphas tie within float32
+rounding, the two float32 runs may pick different alphas. ``himalaya_float64``
+therefore re-runs himalaya in float64 (untimed; on every such target plus 1,000
+random ones; per-target RidgeCV is separable by target) as the exact reference.
+Both float32 runs are reported against it.
 """
 
 from __future__ import annotations
@@ -26,7 +33,9 @@ from _common import emit, parse_args, peak_rss_mb  # noqa: E402
 FULL = dict(n_train=9000, n_test=1000, n_features=512, n_targets=15724, big_targets=300_000, batch=20_000)
 QUICK = dict(n_train=300, n_test=100, n_features=32, n_targets=200, big_targets=3000, batch=1000)
 ALPHAS = np.logspace(-1, 8, 10)
-METHODS = ("neurocodec_torch", "neurocodec_numpy", "neurocodec_gcv", "himalaya", "sklearn", "neurocodec_300k")
+METHODS = ("neurocodec_torch", "neurocodec_numpy", "neurocodec_gcv", "himalaya", "sklearn", "neurocodec_300k",
+           "himalaya_float64")
+N_FLOAT64_RANDOM = dict(full=1000, quick=50)  # random targets (besides every disagreeing one) in the float64 check
 
 
 def make_data(n_train, n_test, n_features, n_targets, seed=0, **_):
@@ -75,6 +84,12 @@ def worker(method, cfg, out_dir):
     if method == "neurocodec_300k":
         return _worker_big(cfg)
     Xtr, Ytr, Xte, Yte = make_data(**cfg)
+    columns = None
+    if method == "himalaya_float64":
+        # Exactness reference, not a speed one: himalaya in float64 on a subset of targets (RidgeCV with one
+        # alpha per target is separable by target, so a column subset gives the same per-target results).
+        columns = np.load(Path(out_dir) / "float64_columns.npy")
+        Xtr, Xte, Ytr, Yte = Xtr.astype(np.float64), Xte.astype(np.float64), Ytr[:, columns].astype(np.float64), Yte[:, columns]
     if method.startswith("neurocodec"):
         import torch  # noqa: F401  (imported before timing: import cost is not fit cost)
 
@@ -86,7 +101,7 @@ def worker(method, cfg, out_dir):
         cv = "gcv" if method == "neurocodec_gcv" else 5
         model = RidgeCV(alphas=ALPHAS, cv=cv, backend=backend, n_targets_batch=cfg["batch"]).fit(Xtr, Ytr)
         pred = model.predict(Xte)
-    elif method == "himalaya":
+    elif method in ("himalaya", "himalaya_float64"):
         from himalaya.backend import set_backend
         from himalaya.ridge import RidgeCV as HRidgeCV
 
@@ -172,9 +187,35 @@ def _r2_diff(r2, alphas, cv=None):
             "alphas differ by less than float32 accumulation error (cv_rel_gap_alpha_differs_max, relative, vs "
             "~1e-6 for float32 sums over a fold): himalaya scores folds in float32, NeuroCodec in float64 "
             "(matches a float64 brute force), so its choice is the correct argmax of the CV score. "
-            "Copying himalaya's float32 rounding would reproduce its noise, not a better model, so it is not done."
+            "Copying himalaya's float32 rounding would reproduce its noise, not a better model, so it is not done. "
+            "See the *_vs_himalaya_float64 keys: himalaya run in float64 on those targets agrees with NeuroCodec."
             if (diff[same] <= 1e-4).all() else
             "Some targets differ by > 1e-4 although both libraries chose the same alpha: see r2_max_abs_diff_same_alpha.")
+    return out
+
+
+def _write_float64_columns(tmp, cfg, quick):
+    """Targets for the float64 reference: every one where the float32 runs chose different alphas + random ones."""
+    a_nc = np.load(Path(tmp) / "neurocodec_torch_alphas.npy")
+    a_h = np.load(Path(tmp) / "himalaya_alphas.npy")
+    differ = np.flatnonzero(~np.isclose(a_nc, a_h, rtol=1e-6))
+    rng = np.random.default_rng(0)
+    extra = rng.choice(cfg["n_targets"], size=min(cfg["n_targets"], N_FLOAT64_RANDOM["quick" if quick else "full"]),
+                       replace=False)
+    np.save(Path(tmp) / "float64_columns.npy", np.union1d(differ, extra))
+
+
+def _float64_check(tmp, r2):
+    """Both float32 runs against himalaya in float64 (the exact CV argmax) on the checked targets."""
+    cols = np.load(Path(tmp) / "float64_columns.npy")
+    ref = np.load(Path(tmp) / "himalaya_float64.npy")
+    a_ref = np.load(Path(tmp) / "himalaya_float64_alphas.npy")
+    out = {"float64_check_n_targets": int(cols.size)}
+    for m in ("neurocodec_torch", "himalaya"):
+        a = np.load(Path(tmp) / f"{m}_alphas.npy")[cols]
+        label = "neurocodec" if m == "neurocodec_torch" else "himalaya_float32"
+        out[f"r2_max_abs_diff_{label}_vs_himalaya_float64"] = float(np.abs(r2[m][cols] - ref).max())
+        out[f"n_alpha_differs_{label}_vs_himalaya_float64"] = int((~np.isclose(a, a_ref, rtol=1e-6)).sum())
     return out
 
 
@@ -190,6 +231,10 @@ def main(argv=None):
     res = {}
     with tempfile.TemporaryDirectory() as tmp:
         for m in args.methods.split(","):
+            if m == "himalaya_float64":
+                if not {"neurocodec_torch", "himalaya"} <= set(res):
+                    continue  # the float64 check needs both float32 runs
+                _write_float64_columns(tmp, cfg, args.quick)
             if args.quick:  # smoke run in-process (peak RSS is then shared by all methods)
                 res[m] = worker(m, cfg, tmp)
                 continue
@@ -199,7 +244,8 @@ def main(argv=None):
                 raise RuntimeError(f"{m} failed:\n{proc.stderr[-3000:]}")
             res[m] = json.loads(proc.stdout.strip().splitlines()[-1])
             print(m, res[m], file=sys.stderr, flush=True)
-        r2 = {m: np.load(Path(tmp) / f"{m}.npy") for m in res if m != "neurocodec_300k"}
+        r2 = {m: np.load(Path(tmp) / f"{m}.npy") for m in res if m not in ("neurocodec_300k", "himalaya_float64")}
+        float64_check = _float64_check(tmp, r2) if "himalaya_float64" in res else None
         alphas = {m: np.load(Path(tmp) / f"{m}_alphas.npy") for m in r2 if (Path(tmp) / f"{m}_alphas.npy").exists()}
         cv = np.load(Path(tmp) / "neurocodec_torch_cv.npy") if (Path(tmp) / "neurocodec_torch_cv.npy").exists() else None
     out = dict(shape=dict((k, cfg[k]) for k in ("n_train", "n_test", "n_features", "n_targets")), n_alphas=len(ALPHAS),
@@ -209,6 +255,8 @@ def main(argv=None):
         out["speedup_vs_himalaya"] = him["wall_s"] / nc["wall_s"]
         out["rss_ratio_vs_himalaya"] = nc["peak_rss_mb"] / him["peak_rss_mb"]
         out.update(_r2_diff(r2, alphas, cv))
+        if float64_check:
+            out.update(float64_check)
         out["gflops"] = nc["gflops"]
         # CPU seconds are the fairer ratio when the machine is shared (wall time depends on load)
         out["cpu_speedup_vs_himalaya"] = him["cpu_s"] / nc["cpu_s"]
