@@ -29,7 +29,7 @@ DATASETS = ["SelfRegulationSCP1", "SelfRegulationSCP2", "FingerMovements", "Eyes
 #: CPU training budget of the full run (the paper trains 100 / 50 / 50 epochs on GPUs).
 FULL = dict(tokenizer_config=dict(n_codes=128, decoder_depth=2, restart_after=5), tokenizer_epochs=6,
             tokenizer_max_signals=512, tokenizer_batch_size=128, pretrain_epochs=15, finetune_epochs=30,
-            batch_size=32, patience=10, lr=1e-3, scaling="channel", threshold="auto")
+            batch_size=32, patience=10, lr=1e-3, scaling="channel", center="auto", threshold="auto")
 #: How the recipe was chosen: inner validation on SelfRegulationSCP1/SCP2 *training* trials only
 #: (75/25 stratified split, seed 123; the fit's own early-stopping split is carved from the 75 %).
 RECIPE_SELECTION = {
@@ -45,6 +45,9 @@ RECIPE_SELECTION = {
         "scaling=trial, 128 codes, fixed threshold": "0.500 (constant predictions)",
         "scaling=channel, 128 codes, threshold=prior quantile on validation": 0.52,
         "scaling=trial, 128 codes, threshold=balanced-accuracy optimum on validation": 0.52},
+    "center": "center='auto' removes a per-channel offset only where it is constant across the training trials "
+              "(|median of trial means| > 5 x their std): EyesOpenShut's ~4300 uV amplifier offsets (ratio ~560; "
+              "without it every training signal got the same token), never on SCP1/SCP2/FingerMovements (ratio <= 3.4)",
     "choice": "scaling=channel, 128 codes, threshold='auto' (prior-quantile threshold only when the early-stopped "
               "model predicts one class on its validation split: SCP1 keeps the fixed threshold, degenerate fits "
               "are split)",
@@ -52,7 +55,7 @@ RECIPE_SELECTION = {
 QUICK = dict(tokenizer_config=dict(n_codes=64, emb_size=32, decoder_depth=1, freq_depth=1, temporal_depth=1,
                                    restart_after=2),
              encoder_config=dict(depth=1), tokenizer_epochs=1, tokenizer_max_signals=64, tokenizer_batch_size=64,
-             pretrain_epochs=1, finetune_epochs=2, batch_size=32, patience=0, scaling="channel", threshold="auto")
+             pretrain_epochs=1, finetune_epochs=2, batch_size=32, patience=0, scaling="channel", center="auto", threshold="auto")
 
 
 def _cpu_s() -> float:

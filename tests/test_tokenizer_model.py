@@ -203,3 +203,20 @@ def test_prior_threshold_calibration_splits_constant_predictions():
     np.testing.assert_array_equal(np.argsort(before[:, 1], kind="stable"), np.argsort(after[:, 1], kind="stable"))
     multi = TFMEncoder(n_codes=16, n_chans=2, n_outputs=3, emb_size=16, n_heads=2, depth=1)
     assert calibrate_binary_threshold(multi, tokens, y % 3) == 0.0
+
+
+def test_fit_offset_removes_constant_amplifier_offsets_only():
+    from neurocodec.features.tokenizer._preprocess import fit_offset
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((30, 3, 100)).astype(np.float32)
+    x[:, 0] += 4000.0  # constant electrode offset: removed
+    x[:, 1] += rng.normal(20.0, 20.0, (30, 1))  # trial-varying slow potential: kept
+    off = fit_offset(x, "auto")
+    assert off.shape == (1, 3, 1) and abs(off[0, 0, 0] - 4000.0) < 1.0 and off[0, 1, 0] == 0 and off[0, 2, 0] == 0
+    assert fit_offset(x[:, 1:], "auto") is None and fit_offset(x, "none") is None
+    assert np.count_nonzero(fit_offset(x, "channel")) == 3
+    with pytest.raises(ValueError, match="'center'"):
+        fit_offset(x, "mean")
+    out = prepare_trials(x, 200.0, scaling="none", offset=off, pad_short=True)
+    assert abs(out[:, 0].mean()) < 1.0

@@ -54,9 +54,11 @@ def test_classifier_fit_predict_save_load(tmp_path):
                                seed=0)
     clf = TFMClassifier(tokenizer_config=TINY, encoder_config=dict(depth=1, n_heads=2), tokenizer_epochs=1,
                         pretrain_epochs=1, finetune_epochs=15, tokenizer_batch_size=64, batch_size=16, patience=0,
-                        val_fraction=0.25, lr=3e-3, seed=0, scaling="channel", threshold="prior")
+                        val_fraction=0.25, lr=3e-3, seed=0, scaling="channel", center="auto", threshold="prior",
+                        n_folds=2)
     clf.fit(X, y, sfreq=128.0)
     assert clf.scale_.shape == (1, 4, 1) and np.isfinite(clf.history_["finetune"]["threshold"])
+    assert len(clf.encoders_) == 2 and len(clf.history_["folds"]) == 2
     proba = clf.predict_proba(X, sfreq=128.0)
     assert proba.shape == (48, 2) and np.allclose(proba.sum(1), 1, atol=1e-5)
     assert clf.transform(X[:2], sfreq=128.0).shape == (2, 4, 3)

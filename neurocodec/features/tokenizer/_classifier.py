@@ -3,19 +3,21 @@ pretraining and fine-tuning: :class:`TFMClassifier`."""
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from ...pipeline import bad_value, check, load_json, save_json
-from ._preprocess import TARGET_SFREQ, as_trials, resample, scale_signals, quantile_scale
+from ._preprocess import TARGET_SFREQ, as_trials, fit_offset, resample, scale_signals, quantile_scale
 
 __all__ = ["TFMClassifier", "prepare_trials"]
 
 
 def prepare_trials(X: Any, sfreq: float | None = None, scaling: str = "trial", scale_quantile: float = 0.95,
-                   scale: np.ndarray | None = None, pad_short: bool = False, frame: int = 200) -> np.ndarray:
+                   scale: np.ndarray | None = None, pad_short: bool = False, frame: int = 200,
+                   offset: np.ndarray | None = None) -> np.ndarray:
     """Trials resampled to 200 Hz and scaled, as float32 (n_trials, n_chans, n_times).
 
     Parameters
@@ -29,9 +31,17 @@ def prepare_trials(X: Any, sfreq: float | None = None, scaling: str = "trial", s
     pad_short : bool
         Zero-pad (centred) trials shorter than one frame up to ``frame``
         samples instead of raising.
+    frame : int
+        Samples of one frame at 200 Hz.
+    offset : ndarray (1, n_chans, 1), optional
+        Per-channel offset subtracted (after resampling) before scaling.
     """
     x, sfreq, _ = as_trials(X, sfreq)
     x = resample(x, sfreq, TARGET_SFREQ)
+    if offset is not None:
+        off = np.asarray(offset, dtype=np.float32)
+        check(off.shape == (1, x.shape[1], 1), "offset", f"of shape (1, {x.shape[1]}, 1)", f"<shape {off.shape}>")
+        x = x - off
     if x.shape[-1] < frame:
         if not pad_short:
             raise bad_value("n_times", f">= {frame} samples at 200 Hz (1 s; or set pad_short)",
@@ -61,6 +71,14 @@ class TFMClassifier:
         Amplitude scaling (per trial and channel by default, as the reference).
     scale_quantile : float
         Quantile of ``|x|`` used for scaling.
+    center : {"none", "auto", "channel"}
+        Per-channel offset removed before scaling, estimated on the training
+        trials (median of the trial means): ``"channel"`` always,
+        ``"auto"`` only on channels whose offset is constant across trials
+        (|median| > 5 x the standard deviation of the trial means, e.g. the
+        DC offset of a DC-coupled amplifier, which carries no trial
+        information), ``"none"`` never (reference). Slow potentials that
+        differ between trials (SCP) are kept.
     pad_short : bool
         Zero-pad trials shorter than one second (else error).
     tokenizer_epochs, pretrain_epochs, finetune_epochs : int
@@ -71,10 +89,18 @@ class TFMClassifier:
         Random single-channel signals drawn per tokenizer epoch (0: all).
     lr : float
         Peak AdamW learning rate.
+    finetune_lr : float, optional
+        Peak learning rate of fine-tuning (default: ``lr``).
     patience : int
         Early-stopping patience of fine-tuning (epochs).
     val_fraction : float
         Share of training trials held out for early stopping.
+    n_folds : int
+        1: fine-tune once, early stopping on a ``val_fraction`` split
+        (reference). k > 1: fine-tune k copies of the pretrained encoder,
+        each early-stopped on one fold of a stratified k-fold split of the
+        training trials, and average their probabilities (every training
+        trial is used for fitting and for early stopping).
     threshold : {"fixed", "prior", "auto"}
         Binary tasks: keep the sigmoid's 0.5 decision threshold (reference),
         move it to the validation-logit quantile that reproduces the
@@ -91,24 +117,33 @@ class TFMClassifier:
     ----------
     tokenizer_ : TFMTokenizer
     encoder_ : TFMEncoder
+        The (first) fine-tuned encoder.
+    encoders_ : list of TFMEncoder
+        All fine-tuned encoders (``n_folds`` of them) whose probabilities
+        are averaged.
     classes_ : ndarray (n_classes,)
     n_chans_ : int
     scale_ : ndarray (1, n_chans, 1) or None
         Per-channel scale (``scaling="channel"``).
+    offset_ : ndarray (1, n_chans, 1) or None
+        Per-channel offset removed (``center``).
     history_ : dict
         Training curves and codebook usage.
     """
 
     def __init__(self, tokenizer_config: dict | None = None, encoder_config: dict | None = None, tokenizer: Any = None,
-                 scaling: str = "trial", scale_quantile: float = 0.95, pad_short: bool = False,
+                 scaling: str = "trial", scale_quantile: float = 0.95, center: str = "none", pad_short: bool = False,
                  tokenizer_epochs: int = 100, pretrain_epochs: int = 50, finetune_epochs: int = 50,
-                 tokenizer_batch_size: int = 256, tokenizer_max_signals: int = 0, batch_size: int = 512, lr: float = 1e-3, patience: int = 10,
-                 val_fraction: float = 0.2, threshold: str = "fixed", seed: int = 0, device: str = "cpu", verbose: bool = False):
+                 tokenizer_batch_size: int = 256, tokenizer_max_signals: int = 0, batch_size: int = 512,
+                 lr: float = 1e-3, finetune_lr: float | None = None, patience: int = 10,
+                 val_fraction: float = 0.2, n_folds: int = 1, threshold: str = "fixed", seed: int = 0,
+                 device: str = "cpu", verbose: bool = False):
         self.tokenizer_config = tokenizer_config
         self.encoder_config = encoder_config
         self.tokenizer = tokenizer
         self.scaling = scaling
         self.scale_quantile = scale_quantile
+        self.center = center
         self.pad_short = pad_short
         self.tokenizer_epochs = tokenizer_epochs
         self.pretrain_epochs = pretrain_epochs
@@ -117,8 +152,10 @@ class TFMClassifier:
         self.tokenizer_max_signals = tokenizer_max_signals
         self.batch_size = batch_size
         self.lr = lr
+        self.finetune_lr = finetune_lr
         self.patience = patience
         self.val_fraction = val_fraction
+        self.n_folds = n_folds
         self.threshold = threshold
         self.seed = seed
         self.device = device
@@ -133,7 +170,8 @@ class TFMClassifier:
                            max_examples_per_epoch=max_examples)
 
     def _prepare(self, X: Any, sfreq: float | None) -> np.ndarray:
-        return prepare_trials(X, sfreq, self.scaling, self.scale_quantile, self.scale_, self.pad_short)
+        return prepare_trials(X, sfreq, self.scaling, self.scale_quantile, self.scale_, self.pad_short,
+                              offset=self.offset_)
 
     def check_is_fitted(self) -> None:
         if not hasattr(self, "encoder_"):
@@ -149,10 +187,16 @@ class TFMClassifier:
 
         check(self.threshold in ("fixed", "prior", "auto"), "threshold", "'fixed', 'prior' or 'auto'", self.threshold)
         y = np.asarray(y)
-        self.scale_ = None
-        if self.scaling == "channel":
+        check(self.center in ("none", "auto", "channel"), "center", "'none', 'auto' or 'channel'", self.center)
+        self.scale_, self.offset_ = None, None
+        if self.scaling == "channel" or self.center != "none":
             x0, sf, _ = as_trials(X, sfreq)
-            self.scale_ = quantile_scale(resample(x0, sf), self.scale_quantile, axis=(0, 2))
+            x0 = resample(x0, sf)
+            self.offset_ = fit_offset(x0, self.center)
+            if self.offset_ is not None:
+                x0 = x0 - self.offset_
+            if self.scaling == "channel":
+                self.scale_ = quantile_scale(x0, self.scale_quantile, axis=(0, 2))
         x = self._prepare(X, sfreq)
         check(len(y) == len(x), "y", f"of length {len(x)} (one label per trial)", len(y))
         self.classes_, y_idx = np.unique(y, return_inverse=True)
@@ -178,23 +222,41 @@ class TFMClassifier:
         self.encoder_.init_from_codebook(self.tokenizer_.quantizer.codebook.detach().cpu())
         if self.pretrain_epochs > 0:
             self.history_["pretrain"] = pretrain_encoder(self.encoder_, tokens, self._cfg(self.pretrain_epochs, self.batch_size))
-        train, val = self._split(y_idx)
-        self.history_["finetune"] = finetune_encoder(
-            self.encoder_, tokens[train], y_idx[train], self._cfg(self.finetune_epochs, self.batch_size, self.patience),
-            val=(tokens[val], y_idx[val]) if len(val) else None)
-        calibrate = self.threshold == "prior" or (
-            self.threshold == "auto" and len(self.classes_) == 2 and len(val)
-            and len(np.unique(predict_proba(self.encoder_, tokens[val], device=self.device).argmax(1))) == 1)
-        self.history_["finetune"]["threshold"] = 0.0  # logit threshold (0: the sigmoid's 0.5)
-        if calibrate and len(val):
-            self.history_["finetune"]["threshold"] = calibrate_binary_threshold(
-                self.encoder_, tokens[val], y_idx[val], prior=float(np.mean(y_idx[train] == 1)), device=self.device)
+        pretrained = copy.deepcopy(self.encoder_.state_dict())
+        self.encoders_, fold_hist = [], []
+        for k, (train, val) in enumerate(self._splits(y_idx)):
+            enc = self.encoder_ if k == 0 else TFMEncoder(**enc_cfg)
+            enc.load_state_dict(pretrained)
+            cfg = self._cfg(self.finetune_epochs, self.batch_size, self.patience)
+            cfg.seed = self.seed + k
+            cfg.lr = self.finetune_lr or self.lr
+            hist = finetune_encoder(enc, tokens[train], y_idx[train], cfg,
+                                    val=(tokens[val], y_idx[val]) if len(val) else None)
+            calibrate = self.threshold == "prior" or (
+                self.threshold == "auto" and len(self.classes_) == 2 and len(val)
+                and len(np.unique(predict_proba(enc, tokens[val], device=self.device).argmax(1))) == 1)
+            hist["threshold"] = 0.0  # logit threshold (0: the sigmoid's 0.5)
+            if calibrate and len(val):
+                hist["threshold"] = calibrate_binary_threshold(
+                    enc, tokens[val], y_idx[val], prior=float(np.mean(y_idx[train] == 1)), device=self.device)
+            self.encoders_.append(enc)
+            fold_hist.append(hist)
+        self.history_["finetune"] = fold_hist[0]
+        if len(fold_hist) > 1:
+            self.history_["folds"] = fold_hist
         return self
 
-    def _split(self, y_idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _splits(self, y_idx: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
         from ._stage_impl import _val_split
 
-        return _val_split(y_idx, self.val_fraction, self.seed)
+        if self.n_folds <= 1:
+            return [_val_split(y_idx, self.val_fraction, self.seed)]
+        from sklearn.model_selection import StratifiedKFold
+
+        check(np.bincount(y_idx).min() >= self.n_folds, "n_folds", "<= the trials of the rarest class",
+              self.n_folds)
+        folds = StratifiedKFold(self.n_folds, shuffle=True, random_state=self.seed)
+        return list(folds.split(np.zeros(len(y_idx)), y_idx))
 
     def transform(self, X: Any, sfreq: float | None = None) -> np.ndarray:
         """Tokens (n_trials, n_chans, n_frames) int32."""
@@ -213,7 +275,8 @@ class TFMClassifier:
         from ._train import predict_proba
 
         tokens = self.transform(X, sfreq)  # checks fitted state and channels
-        return predict_proba(self.encoder_, tokens, device=self.device)
+        encoders = getattr(self, "encoders_", None) or [self.encoder_]
+        return np.mean([predict_proba(enc, tokens, device=self.device) for enc in encoders], axis=0)
 
     def predict(self, X: Any, sfreq: float | None = None) -> np.ndarray:
         """Predicted labels (n_trials,)."""
@@ -228,15 +291,18 @@ class TFMClassifier:
 
     # -- persistence ------------------------------------------------------
     def save_pretrained(self, directory: str | Path) -> Path:
-        """Write ``tokenizer/``, ``encoder/`` (safetensors + config.json) and ``classifier.json``."""
+        """Write ``tokenizer/``, ``encoder/`` (+ ``encoder_k/`` per extra fold; safetensors + config.json) and ``classifier.json``."""
         self.check_is_fitted()
         directory = Path(directory)
         self.tokenizer_.save_pretrained(directory / "tokenizer")
-        self.encoder_.save_pretrained(directory / "encoder")
+        encoders = getattr(self, "encoders_", None) or [self.encoder_]
+        for k, enc in enumerate(encoders):
+            enc.save_pretrained(directory / ("encoder" if k == 0 else f"encoder_{k}"))
         classes = self.classes_.tolist()
         save_json(directory / "classifier.json", {
             "classes": classes, "n_chans": self.n_chans_, "scaling": self.scaling, "scale_quantile": self.scale_quantile,
-            "pad_short": self.pad_short, "scale": None if self.scale_ is None else self.scale_.ravel().tolist()})
+            "pad_short": self.pad_short, "scale": None if self.scale_ is None else self.scale_.ravel().tolist(),
+            "center": self.center, "n_encoders": len(encoders), "offset": None if self.offset_ is None else self.offset_.ravel().tolist()})
         return directory
 
     @classmethod
@@ -247,11 +313,16 @@ class TFMClassifier:
 
         directory = Path(directory)
         meta = load_json(directory / "classifier.json")
-        self = cls(scaling=meta["scaling"], scale_quantile=meta["scale_quantile"], pad_short=meta["pad_short"], device=device)
+        self = cls(scaling=meta["scaling"], scale_quantile=meta["scale_quantile"], center=meta.get("center", "none"),
+                   pad_short=meta["pad_short"], device=device)
         self.tokenizer_ = TFMTokenizer.from_pretrained(directory / "tokenizer", device=device)
         self.encoder_ = TFMEncoder.from_pretrained(directory / "encoder", device=device)
+        self.encoders_ = [self.encoder_] + [TFMEncoder.from_pretrained(directory / f"encoder_{k}", device=device)
+                                            for k in range(1, int(meta.get("n_encoders", 1)))]
         self.classes_ = np.asarray(meta["classes"])
         self.n_chans_ = int(meta["n_chans"])
         self.scale_ = None if meta["scale"] is None else np.asarray(meta["scale"], dtype=np.float32).reshape(1, -1, 1)
+        offset = meta.get("offset")
+        self.offset_ = None if offset is None else np.asarray(offset, dtype=np.float32).reshape(1, -1, 1)
         self.history_ = {}
         return self

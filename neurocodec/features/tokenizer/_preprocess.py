@@ -9,7 +9,8 @@ import numpy as np
 
 from ...pipeline import bad_value, check
 
-__all__ = ["as_trials", "resample", "scale_signals", "continuous_windows", "stft_magnitude", "quantile_scale"]
+__all__ = ["as_trials", "resample", "scale_signals", "continuous_windows", "stft_magnitude", "quantile_scale",
+           "fit_offset"]
 
 #: Sampling rate the tokenizer works at.
 TARGET_SFREQ = 200.0
@@ -77,6 +78,36 @@ def resample(x: np.ndarray, sfreq: float, target: float = TARGET_SFREQ) -> np.nd
 def quantile_scale(x: np.ndarray, q: float = 0.95, axis: tuple[int, ...] = (-1,)) -> np.ndarray:
     """The ``q`` quantile of ``|x|`` along ``axis`` (kept dims), floored at 1e-8."""
     return np.maximum(np.quantile(np.abs(x), q, axis=axis, keepdims=True), 1e-8).astype(np.float32)
+
+
+def fit_offset(x: np.ndarray, mode: str = "auto", ratio: float = 5.0) -> np.ndarray | None:
+    """Per-channel offset to remove, estimated on training trials.
+
+    Parameters
+    ----------
+    x : ndarray (n_trials, n_chans, n_times)
+    mode : {"none", "auto", "channel"}
+        ``"channel"``: the median of the trial means of every channel;
+        ``"auto"``: only for channels whose offset is constant across trials
+        (``|median| > ratio x`` the standard deviation of the trial means,
+        e.g. a DC-coupled amplifier's electrode offset); ``"none"``: None.
+    ratio : float
+        Threshold of ``"auto"``.
+
+    Returns
+    -------
+    ndarray (1, n_chans, 1) float32, or None when nothing is removed.
+    """
+    if mode not in ("none", "auto", "channel"):
+        raise bad_value("center", "one of 'none', 'auto', 'channel'", mode)
+    if mode == "none":
+        return None
+    means = x.mean(-1)
+    med = np.median(means, axis=0)
+    use = np.ones_like(med, dtype=bool) if mode == "channel" else np.abs(med) > ratio * means.std(0)
+    if not use.any():
+        return None
+    return np.where(use, med, 0.0).astype(np.float32).reshape(1, -1, 1)
 
 
 def scale_signals(x: np.ndarray, mode: str = "trial", q: float = 0.95, scale: np.ndarray | None = None) -> np.ndarray:
