@@ -24,8 +24,8 @@ from _common import RESULTS, emit, parse_args, peak_rss_mb  # noqa: E402
 FULL = dict(sim=dict(n_subjects=1, image_size=32, n_train_images=800, n_test_images=50, snr=1.0, seed=0),
             gen=dict(image_size=32, vae_channels=(16, 32, 64), unet_channels=(32, 64), embed_dim=32, vae_steps=250,
                      unet_steps=2500, batch_size=64),
-            rec=dict(strength=[0.3, 0.5, 0.75], guidance_scale=[3.0, 6.0], num_inference_steps=50, n_samples=1,
-                     validation_fraction=0.1))
+            rec=dict(low_level=["latent", "pixels"], strength=[0.2, 0.35, 0.5], guidance_scale=[3.0], num_inference_steps=50,
+                     n_samples=4, validation_fraction=0.1))
 QUICK = dict(sim=dict(n_subjects=1, n_voxels=[80], image_size=16, n_train_images=48, n_test_images=10, seed=0),
              gen=dict(image_size=16, vae_channels=(8, 16), unet_channels=(16, 32), embed_dim=8, embedding="pixels",
                       vae_steps=3, unet_steps=3, batch_size=16),
