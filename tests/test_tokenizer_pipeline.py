@@ -54,11 +54,9 @@ def test_classifier_fit_predict_save_load(tmp_path):
                                seed=0)
     clf = TFMClassifier(tokenizer_config=TINY, encoder_config=dict(depth=1, n_heads=2), tokenizer_epochs=1,
                         pretrain_epochs=1, finetune_epochs=15, tokenizer_batch_size=64, batch_size=16, patience=0,
-                        val_fraction=0.25, lr=3e-3, seed=0, scaling="channel", center="auto", threshold="prior",
-                        n_folds=2)
+                        val_fraction=0.25, lr=3e-3, seed=0, scaling="channel", center="auto", threshold="prior")
     clf.fit(X, y, sfreq=128.0)
     assert clf.scale_.shape == (1, 4, 1) and np.isfinite(clf.history_["finetune"]["threshold"])
-    assert len(clf.encoders_) == 2 and len(clf.history_["folds"]) == 2
     proba = clf.predict_proba(X, sfreq=128.0)
     assert proba.shape == (48, 2) and np.allclose(proba.sum(1), 1, atol=1e-5)
     assert clf.transform(X[:2], sfreq=128.0).shape == (2, 4, 3)
@@ -75,6 +73,17 @@ def test_classifier_fit_predict_save_load(tmp_path):
         TFMClassifier().predict(X, sfreq=128.0)
     with pytest.raises(ValueError, match="'threshold'"):
         TFMClassifier(threshold="best").fit(X, y, sfreq=128.0)
+    # k-fold fine-tuning ensemble on the trained tokenizer: k encoders, averaged, saved and loaded
+    ens = TFMClassifier(tokenizer=clf.tokenizer_, encoder_config=dict(depth=1, n_heads=2), pretrain_epochs=0,
+                        finetune_epochs=2, batch_size=16, n_folds=2, seed=0).fit(X, y, sfreq=128.0)
+    assert len(ens.encoders_) == 2 and len(ens.history_["folds"]) == 2
+    p_ens = ens.predict_proba(X, sfreq=128.0)
+    from neurocodec.features.tokenizer._train import predict_proba as _pp
+    tok = ens.transform(X, sfreq=128.0)
+    np.testing.assert_allclose(p_ens, (_pp(ens.encoders_[0], tok) + _pp(ens.encoders_[1], tok)) / 2, atol=1e-6)
+    ens.save_pretrained(tmp_path / "ens")
+    np.testing.assert_allclose(TFMClassifier.from_pretrained(tmp_path / "ens").predict_proba(X, sfreq=128.0), p_ens,
+                               atol=1e-6)
 
 
 def test_stages_end_to_end(tmp_path):
