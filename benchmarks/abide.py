@@ -163,6 +163,12 @@ def _nested(fc, y, sites, ph, args):
                         "pooled_accuracy": round(float(accuracy_score(preds[c]["y"], preds[c]["predicted"])), 4)}
                     for c in CRITERIA}
     big = per_site["n_subjects"] >= 10
+    # no selection at all: mean probability of every grid config (reported for comparison, never a default choice)
+    all_score = outer.mean(0)
+    all_hit = (all_score > 0.5) == y
+    grid_mean = {"mean_accuracy": round(float(np.mean([all_hit[sites == s].mean() for s in np.unique(sites)])), 4),
+                 "pooled_accuracy": round(float(all_hit.mean()), 4),
+                 "pooled_auc": round(float(roc_auc_score(y, all_score)), 4)}
     grid = {}
     for i, name in enumerate(names):
         hit = (outer[i] > 0.5) == y
@@ -187,6 +193,7 @@ def _nested(fc, y, sites, ph, args):
                    "inner_criterion": {"site_mean": "unweighted mean over training sites of out-of-fold accuracy",
                                        "pooled": "pooled out-of-fold accuracy"}[args.inner_criterion]},
         "by_inner_criterion": by_criterion,
+        "grid_mean_ensemble": grid_mean,
         "chosen_per_fold": chosen,
         "grid_outer": grid,
         "n_subjects": int(len(y)),
