@@ -17,10 +17,11 @@ _EXPORTS = {
     "MiniRocket": "_minirocket", "MiniRocketClassifier": "_minirocket",
     "EMAVectorQuantizer": "_model", "TFMTokenizer": "_model", "freq_time_masks": "_model",
     "as_trials": "_preprocess", "continuous_windows": "_preprocess", "resample": "_preprocess",
-    "scale_signals": "_preprocess", "stft_magnitude": "_preprocess",
+    "scale_signals": "_preprocess", "stft_magnitude": "_preprocess", "fit_offset": "_preprocess",
     "codebook_usage": "_stats", "discriminative_tokens": "_stats", "mutual_information": "_stats",
     "token_profiles": "_stats",
-    "TrainConfig": "_train", "classification_metrics": "_train", "finetune_encoder": "_train",
+    "TrainConfig": "_train", "calibrate_binary_threshold": "_train", "classification_metrics": "_train",
+    "finetune_encoder": "_train",
     "predict_proba": "_train", "pretrain_encoder": "_train", "tokenize_signals": "_train",
     "train_tokenizer": "_train",
 }
