@@ -5,7 +5,9 @@ autoencoder, predictions renormalised to the training latent mean/std, decoded
 to a coarse image. Stage 2 (semantic): ridge regression from voxels to the
 generator's image embedding (and text embedding when captions are given); the
 generator then runs img2img from the stage-1 image (strength 0.75) conditioned
-on the predicted embeddings.
+on the predicted embeddings. The stage-1 target (latent or coarse pixels), the
+strength and the guidance scale can instead be chosen among candidates on a
+validation split of the training images.
 """
 
 from __future__ import annotations
