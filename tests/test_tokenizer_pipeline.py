@@ -117,6 +117,32 @@ def test_stages_end_to_end(tmp_path):
         assert isinstance(section, Section) and section.blocks
 
 
+def test_stages_offset_removal_and_threshold(tmp_path):
+    """center='auto' removes a constant amplifier offset (fitted on training trials); threshold='prior' is recorded."""
+    from neurocodec.pipeline import ArtifactStore, run_pipeline
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((40, 2, 400)).astype(np.float32)
+    X[:, 1] += 500.0  # a DC-coupled electrode offset, the same in every trial
+    y = np.repeat(["a", "b"], 20)
+    np.savez(tmp_path / "trials.npz", X=X, y=y, sfreq=200.0)
+    small = {"n_codes": 16, "emb_size": 16, "n_heads": 2, "freq_depth": 1, "temporal_depth": 1, "decoder_depth": 1,
+             "epochs": 1, "batch_size": 32, "restart_after": 0, "scaling": "channel", "center": "auto"}
+    config = {"stages": {
+        "tok": {"stage": "tfm_tokenize", "inputs": {"source": str(tmp_path / "trials.npz")}, "params": small},
+        "fin": {"stage": "tfm_finetune", "inputs": {"tokens": "tok"},
+                "params": {"epochs": 1, "depth": 1, "threshold": "prior", "val_fraction": 0.3}},
+    }}
+    summary = run_pipeline(config, cache=tmp_path / "cache", show_progress=False, report=False)
+    assert all(r.status == "ran" for r in summary.results), [(r.step_id, r.error) for r in summary.results]
+    store = ArtifactStore(tmp_path / "cache")
+    arts = {r.stage: store.open(r.stage, r.key) for r in summary.results}
+    offset = json.loads((arts["tfm_tokenize"].path / "stats.json").read_text())["offset"]
+    assert abs(offset[0]) < 1.0 and abs(offset[1] - 500.0) < 1.0  # only the constant offset is removed
+    history = json.loads((arts["tfm_finetune"].path / "history.json").read_text())
+    assert "threshold" in history and np.isfinite(history["threshold"])
+
+
 def test_minirocket_separates_frequencies_and_checks_input():
     rng = np.random.default_rng(0)
     t = np.arange(200) / 100.0

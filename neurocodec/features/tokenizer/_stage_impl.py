@@ -25,7 +25,8 @@ def run_tokenize(params, inputs, out_dir: Path) -> None:
 
     from ._classifier import prepare_trials
     from ._model import TFMTokenizer
-    from ._preprocess import TARGET_SFREQ, continuous_windows, quantile_scale, resample, scale_signals, stft_magnitude
+    from ._preprocess import (TARGET_SFREQ, continuous_windows, fit_offset, quantile_scale, resample, scale_signals,
+                              stft_magnitude)
     from ._sources import frame_motif_labels, load_source
     from ._stats import codebook_usage, mutual_information, token_profiles
     from ._train import seed_everything, tokenize_signals, train_tokenizer
@@ -35,10 +36,15 @@ def run_tokenize(params, inputs, out_dir: Path) -> None:
     train = ts.split == "train"
     if not train.any():
         raise bad_value("split", "at least one 'train' trial", "<none>", of="source")
-    scale = None
-    if params.scaling == "channel":
-        scale = quantile_scale(resample(ts.X[train], ts.sfreq), params.scale_quantile, axis=(0, 2))
-    x = prepare_trials(ts.X, ts.sfreq, params.scaling, params.scale_quantile, scale, params.pad_short)
+    scale, offset = None, None
+    if params.scaling == "channel" or params.center != "none":
+        x0 = resample(ts.X[train], ts.sfreq)
+        offset = fit_offset(x0, params.center)
+        if offset is not None:
+            x0 = x0 - offset
+        if params.scaling == "channel":
+            scale = quantile_scale(x0, params.scale_quantile, axis=(0, 2))
+    x = prepare_trials(ts.X, ts.sfreq, params.scaling, params.scale_quantile, scale, params.pad_short, offset=offset)
     n, c, t = x.shape
     history: dict = {}
     if "pretrained" in inputs:
@@ -54,6 +60,8 @@ def run_tokenize(params, inputs, out_dir: Path) -> None:
 
     if ts.continuous is not None:
         cont = resample(ts.continuous, ts.sfreq, TARGET_SFREQ)[None]
+        if offset is not None:
+            cont = cont - offset
         cont = scale_signals(cont, params.scaling, params.scale_quantile, scale)[0]
         windows, n_frames = continuous_windows(cont, int(WINDOW_S * TARGET_SFREQ))
         w = windows.shape[-1]
@@ -66,7 +74,8 @@ def run_tokenize(params, inputs, out_dir: Path) -> None:
     stats = {"n_trials": n, "n_chans": c, "n_frames": int(tokens.shape[-1]), "n_train": int(train.sum()),
              "sfreq_in": ts.sfreq, "ch_names": ts.ch_names, "usage_all": codebook_usage(tokens, n_codes),
              "usage_train": codebook_usage(tokens[train], n_codes), "history": history,
-             "tokenizer_config": tok.config, "scaling": params.scaling}
+             "tokenizer_config": tok.config, "scaling": params.scaling,
+             "offset": None if offset is None else offset.ravel().tolist()}
     if ts.motifs is not None:
         frame_labels = frame_motif_labels(ts.motifs, ts.ch_names, rec_tokens.shape[1])
         rng = np.random.default_rng(params.seed)
@@ -86,7 +95,7 @@ def run_tokenize(params, inputs, out_dir: Path) -> None:
     save_array(out_dir / "split.npy", ts.split.astype(str))
     save_array(out_dir / "recording_tokens.npy", rec_tokens.astype(np.int32))
     extra = {"scale": None if scale is None else scale.ravel().tolist(), "scaling": params.scaling,
-             "scale_quantile": params.scale_quantile}
+             "scale_quantile": params.scale_quantile, "offset": None if offset is None else offset.ravel().tolist()}
     tok.save_pretrained(out_dir / "tokenizer", extra=extra)
     save_arrays(out_dir / "profiles.npz", codes=codes, counts=counts, profiles=profiles,
                 freqs=np.arange(tok.n_freqs, dtype=np.float32) * TARGET_SFREQ / tok.window)
@@ -116,7 +125,7 @@ def run_pretrain(params, inputs, out_dir: Path) -> None:
 
 def run_finetune(params, inputs, out_dir: Path) -> None:
     from ._encoder import TFMEncoder
-    from ._train import finetune_encoder, seed_everything
+    from ._train import calibrate_binary_threshold, finetune_encoder, predict_proba, seed_everything
 
     art = inputs["tokens"]
     tokens, labels, split = art.load("tokens"), art.load("labels"), art.load("split")
@@ -144,6 +153,12 @@ def run_finetune(params, inputs, out_dir: Path) -> None:
     idx, val = _val_split(y, params.val_fraction, params.seed)
     history = finetune_encoder(enc, tok_train[idx], y[idx], _train_cfg(params, params.epochs, params.patience),
                                val=(tok_train[val], y[val]) if len(val) else None)
+    calibrate = len(val) and n_outputs == 1 and (params.threshold == "prior" or (
+        params.threshold == "auto" and len(np.unique(predict_proba(enc, tok_train[val], device=params.device).argmax(1))) == 1))
+    history["threshold"] = 0.0  # logit threshold (0: the sigmoid's 0.5)
+    if calibrate:
+        history["threshold"] = calibrate_binary_threshold(enc, tok_train[val], y[val], prior=float(np.mean(y[idx] == 1)),
+                                                          device=params.device)
     enc.save_pretrained(out_dir / "encoder")
     save_json(out_dir / "classes.json", classes.tolist())
     save_json(out_dir / "history.json", history)

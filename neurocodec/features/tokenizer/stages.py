@@ -18,6 +18,7 @@ class TokenizeParams(StageParams):
     test_fraction: float = Field(0.25, ge=0, lt=1, description="Share of trials held out as 'test' when the source has no split.")
     scaling: Literal["trial", "channel", "none"] = Field("trial", description="Divide each channel by the quantile of |x| per trial ('trial'), per channel over the training trials ('channel'), or not at all.")
     scale_quantile: float = Field(0.95, gt=0, le=1, description="Quantile of |x| used for scaling.")
+    center: Literal["none", "auto", "channel"] = Field("none", description="Per-channel offset removed before scaling, estimated on the training trials: 'channel' (median trial mean), 'auto' (only channels whose offset is constant across trials, e.g. a DC-coupled amplifier's), or 'none'.")
     pad_short: bool = Field(False, description="Zero-pad trials shorter than 1 s at 200 Hz instead of failing.")
     n_codes: int = Field(8192, gt=1, description="Codebook size.")
     emb_size: int = Field(64, gt=0, description="Token embedding size.")
@@ -46,7 +47,7 @@ class TFMTokenize(Stage):
     """
 
     name = "tfm_tokenize"
-    version = 1
+    version = 2
     Params = TokenizeParams
     libraries = ("numpy", "torch", "scipy", "mne")
     inputs = {
@@ -122,6 +123,7 @@ class FinetuneParams(StageParams):
     patience: int = Field(10, ge=0, description="Early-stopping patience in epochs (0: none).")
     val_fraction: float = Field(0.2, ge=0, lt=1, description="Share of training trials used for early stopping.")
     label_smoothing: float = Field(0.1, ge=0, lt=1, description="Label smoothing of the multi-class loss.")
+    threshold: Literal["fixed", "prior", "auto"] = Field("fixed", description="Binary tasks: keep the 0.5 decision threshold ('fixed'), move it to the validation-logit quantile matching the training class balance ('prior'), or do so only when the early-stopped model predicts one class on its whole validation split ('auto').")
     depth: int = Field(4, ge=1, description="Encoder depth when no pretrained encoder is given.")
     seed: int = Field(0, ge=0, description="Random seed.")
     device: str = runtime_field("cpu", "Torch device.")
@@ -133,7 +135,7 @@ class TFMFinetune(Stage):
     """Fine-tune the TFM-Encoder for classification with the tokenizer frozen (early stopping on kappa / AUROC)."""
 
     name = "tfm_finetune"
-    version = 1
+    version = 2
     Params = FinetuneParams
     libraries = ("numpy", "torch", "scikit-learn")
     inputs = {
