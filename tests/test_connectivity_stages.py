@@ -117,3 +117,17 @@ def test_abide_benchmark_quick(shared_data):
     assert len(result["grid_outer"]) == 48 and result["recipe"]["top_k"] == 3  # the default nested selection
     assert set(result["chosen_per_fold"]) == set(result["per_site"]) and len(result["per_site"]) == 4
     assert all(len(v) == 3 for v in result["chosen_per_fold"].values())
+
+
+def test_predict_phenotype_site_projection(tmp_path):
+    cfg = {"stages": {
+        "rest": dict(REST, params=dict(REST.get("params", {}), n_sites=3)),
+        "fc": {"stage": "connectivity", "inputs": {"source": "rest"}},
+        "predict": {"stage": "predict_phenotype", "inputs": {"fc": "fc"},
+                    "params": {"model": "logistic", "site_projection": True}},
+    }}
+    summary = run_pipeline(cfg, cache=tmp_path, show_progress=False, report=False)
+    assert summary.ok, [r.error for r in summary.results]
+    metrics = _art(tmp_path, "predict_phenotype").load("metrics")
+    assert metrics["params"]["site_projection"] is True
+    assert metrics["n_sites"] == 3 and 0 <= metrics["mean_accuracy"] <= 1

@@ -112,7 +112,7 @@ def run_predict(params, inputs, out_dir) -> None:
                           n_components=params.n_components, n_jobs=params.n_jobs or None, random_state=params.seed)
     per_site, pred = site_cross_validate(est, X, y, sites, cv=params.cv, n_splits=params.n_splits,
                                          harmonize=params.harmonize, random_state=params.seed,
-                                         min_site_size=params.min_site_size)
+                                         min_site_size=params.min_site_size, site_projection=params.site_projection)
     pred.insert(0, "subject", subjects["subject"].astype(str).to_numpy()[pred["subject_index"]])
     save_table(out_dir / "per_site.tsv", per_site)
     save_table(out_dir / "predictions.tsv", pred)

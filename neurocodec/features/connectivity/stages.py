@@ -183,6 +183,7 @@ class PredictParams(StageParams):
     cv: Literal["leave_site_out", "stratified_group_kfold"] = Field("leave_site_out", description="Site-aware validation scheme.")
     n_splits: int = Field(5, ge=2, description="Folds of stratified_group_kfold.")
     harmonize: bool = Field(False, description="Per-site location/scale harmonisation fitted on training folds only.")
+    site_projection: bool = Field(False, description="Remove the directions of the training sites' mean offsets from the FC vectors (fitted on each training fold; a left-out site gets the same fixed projection, never its own statistics).")
     min_site_size: int = Field(1, ge=1, description="Leave-site-out: smallest site that is tested.")
     target: str = Field("group", description="Column of subjects.tsv with the binary label (ASD/HC diagnoses map to 1/0).")
     seed: int = Field(0, ge=0, description="Random seed of the folds and models.")
@@ -194,7 +195,7 @@ class PredictPhenotype(Stage):
     """Site-aware cross-validated classification of a binary phenotype from FC (per-site accuracy and AUC)."""
 
     name = "predict_phenotype"
-    version = 1
+    version = 2
     Params = PredictParams
     libraries = ("numpy", "scikit-learn")
     inputs = {"fc": Input("Per-subject correlation matrices.", stages=("connectivity",))}
