@@ -54,3 +54,33 @@ def test_stage_contract(name):
     assert isinstance(cls.libraries, tuple) and all(isinstance(x, str) for x in cls.libraries)
     sig = inspect.signature(cls.run)
     assert list(sig.parameters)[:4] == ["self", "params", "inputs", "out_dir"]
+
+
+def test_declarative_impl_and_missing_run(tmp_path):
+    """``run_impl`` / ``report_impl`` name a function relative to the stage's package; a stage needs one of run/run_impl."""
+    from neurocodec.pipeline import register_stage
+    from neurocodec.pipeline._stage import _resolve
+
+    class Declared(Stage):
+        name = "declared_toy"
+        version = 1
+        Params = StageParams
+        run_impl = "json:dump"  # an absolute module works too
+
+    assert _resolve(Declared, "json:dumps") is __import__("json").dumps
+    from neurocodec.features.tokenizer import stages as tok_stages
+    from neurocodec.features.tokenizer._stage_impl import run_tokenize
+
+    assert _resolve(tok_stages.TFMTokenize, tok_stages.TFMTokenize.run_impl) is run_tokenize
+    with pytest.raises(ValueError, match="'module:function'"):
+        _resolve(Declared, "json.dumps")
+
+    class NoRun(Stage):
+        name = "no_run_toy"
+        version = 1
+        Params = StageParams
+
+    with pytest.raises(TypeError, match="must override run\\(\\) or set run_impl"):
+        register_stage(NoRun)
+    assert NoRun.report(None) is None  # no report_impl: no section
+    assert "no_run_toy" not in registered_stages()

@@ -222,11 +222,7 @@ class ScoreEncoder(Stage):
     outputs = {"scores": Output("scores/", "sub-XX.tsv per voxel: kind, r, r2, ceiling (true), ceiling_ncsnr, r_normalized, pRF x/y true and estimated."),
                "summary": Output("summary.json", "Per subject and kind: mean r, mean ceiling, mean |ceiling - r|; pRF centre errors.")}
 
-    @classmethod
-    def report(cls, artifact):
-        from ._encoding_report import score_section
-
-        return score_section(artifact)
+    report_impl = "._encoding_report:score_section"
 
     def run(self, params, inputs, out_dir):
         import numpy as np

@@ -32,6 +32,8 @@ def register_stage(cls: type[Stage]) -> type[Stage]:
     name = getattr(cls, "name", None)
     if not isinstance(name, str) or not name:
         raise TypeError(f"The 'name' of stage class {cls.__qualname__} must be a non-empty str, got {name!r}.")
+    if cls.run is Stage.run and not getattr(cls, "run_impl", None):
+        raise TypeError(f"Stage class {cls.__qualname__} must override run() or set run_impl = 'module:function'.")
     previous = _STAGES.get(name)
     if previous is not None and previous.__qualname__ != cls.__qualname__:
         raise ValueError(

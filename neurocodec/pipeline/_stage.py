@@ -13,6 +13,7 @@ cached run should take well under two seconds.
 from __future__ import annotations
 
 import abc
+import importlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Literal, Mapping
@@ -106,9 +107,17 @@ class Stage(abc.ABC):
     #: Libraries whose major.minor version enters the cache key.
     libraries: ClassVar[tuple[str, ...]] = ("numpy",)
 
-    @abc.abstractmethod
+    #: ``"module:function"`` (module relative to the stage's package, e.g.
+    #: ``"._stage_impl:run_tokenize"``) that the default :meth:`run` calls as
+    #: ``function(params, inputs, out_dir)``. It keeps heavy imports out of the
+    #: stage module; a stage either sets it or overrides :meth:`run`.
+    run_impl: ClassVar[str | None] = None
+    #: ``"module:function"`` that the default :meth:`report` calls as
+    #: ``function(artifact) -> Section | None`` (None: the stage adds no report section).
+    report_impl: ClassVar[str | None] = None
+
     def run(self, params: StageParams, inputs: Mapping[str, Any], out_dir: Path) -> None:
-        """Compute the outputs.
+        """Compute the outputs (default: call :attr:`run_impl`).
 
         Parameters
         ----------
@@ -122,9 +131,28 @@ class Stage(abc.ABC):
         out_dir : pathlib.Path
             Empty folder to write every declared output into.
         """
+        if self.run_impl is None:
+            raise NotImplementedError(f"Stage {self.name!r} overrides neither run() nor sets run_impl.")
+        _resolve(type(self), self.run_impl)(params, inputs, out_dir)
+
+    @classmethod
+    def report(cls, artifact: Any) -> Any:
+        """The report section of one of this stage's artifacts (default: call :attr:`report_impl`; None: none)."""
+        if cls.report_impl is None:
+            return None
+        return _resolve(cls, cls.report_impl)(artifact)
 
     @classmethod
     def describe(cls) -> str:
         """First paragraph of the class docstring."""
         doc = (cls.__doc__ or "").strip()
         return doc.split("\n\n")[0].replace("\n", " ") if doc else ""
+
+
+def _resolve(stage_cls: type, spec: str) -> Any:
+    """The function named by ``"module:function"``, a relative module resolved from the stage's package."""
+    module, sep, func = spec.partition(":")
+    if not sep or not module or not func:
+        raise ValueError(f"The implementation of stage {stage_cls.__qualname__} must be 'module:function', got {spec!r}.")
+    package = stage_cls.__module__.rpartition(".")[0] if module.startswith(".") else None
+    return getattr(importlib.import_module(module, package), func)

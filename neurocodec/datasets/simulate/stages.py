@@ -77,11 +77,7 @@ class SimulateVisualFMRI(Stage):
                            "(pRF table) [+ bold.npz: bold, onsets, trial_image_ids, tr, trial_duration when bold_tr is set]."),
     }
 
-    @classmethod
-    def report(cls, artifact):
-        from ._report import visual_section
-
-        return visual_section(artifact)
+    report_impl = "._report:visual_section"
 
     def run(self, params, inputs, out_dir):
         from ._visual import simulate_visual_experiment
@@ -142,11 +138,7 @@ class SimulateRestFMRI(Stage):
         "metadata": Output("cohort.json", "Simulation parameters (sites included)."),
     }
 
-    @classmethod
-    def report(cls, artifact):
-        from ._report import rest_section
-
-        return rest_section(artifact)
+    report_impl = "._report:rest_section"
 
     def run(self, params, inputs, out_dir):
         from ._rest import simulate_rest_cohort
@@ -193,11 +185,7 @@ class SimulateEEG(Stage):
         "epoch_labels": Output("epoch_labels.tsv", "epoch, start_s, stop_s, label (dominant motif or background)."),
     }
 
-    @classmethod
-    def report(cls, artifact):
-        from ._report import eeg_section
-
-        return eeg_section(artifact)
+    report_impl = "._report:eeg_section"
 
     def run(self, params, inputs, out_dir):
         from ...pipeline import save_table

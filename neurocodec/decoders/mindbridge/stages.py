@@ -278,11 +278,7 @@ class MindBridgeReconstruct(Stage):
                "scores": Output("scores.json", "Per subject: 2-way identification of the predicted embeddings, and "
                                 "PixCorr / SSIM / 2-way EfficientNet-Lite0 of the reconstructions.")}
 
-    @classmethod
-    def report(cls, artifact):
-        from ._report import reconstruction_section
-
-        return reconstruction_section(artifact)
+    report_impl = "._report:reconstruction_section"
 
     def run(self, params, inputs, out_dir):
         import numpy as np

@@ -66,16 +66,8 @@ class MetatrainIncontext(Stage):
         "summary": Output("summary.json", "Train subjects, held-out voxels, best step, training time, sizes."),
     }
 
-    @classmethod
-    def report(cls, artifact):
-        from ._report import metatrain_section
-
-        return metatrain_section(artifact)
-
-    def run(self, params, inputs, out_dir):
-        from ._stage_impl import run_metatrain
-
-        run_metatrain(params, inputs, out_dir)
+    report_impl = "._report:metatrain_section"
+    run_impl = "._stage_impl:run_metatrain"
 
 
 class FitParams(StageParams):
@@ -120,13 +112,5 @@ class FitIncontext(Stage):
         "summary": Output("summary.json", "Mean EV / r per method and context size, test EV of the final encoder."),
     }
 
-    @classmethod
-    def report(cls, artifact):
-        from ._report import fit_section
-
-        return fit_section(artifact)
-
-    def run(self, params, inputs, out_dir):
-        from ._stage_impl import run_fit
-
-        run_fit(params, inputs, out_dir)
+    report_impl = "._report:fit_section"
+    run_impl = "._stage_impl:run_fit"

@@ -68,11 +68,7 @@ class Connectivity(Stage):
                                           "n_subjects": int(fc.shape[0]), "n_rois": int(fc.shape[1]),
                                           "source": src.stage})
 
-    @classmethod
-    def report(cls, artifact):
-        from ._report import connectivity_section
-
-        return connectivity_section(artifact)
+    report_impl = "._report:connectivity_section"
 
 
 # --------------------------------------------------------------------------- group / tangent
@@ -107,16 +103,9 @@ class ConnectivityGroup(Stage):
         "info": Output("info.json", "Parameters, shrinkage used, split sizes, edge-recovery AUC when ground truth is given."),
     }
 
-    def run(self, params, inputs, out_dir):
-        from ._group import run_group
+    run_impl = "._group:run_group"
 
-        run_group(params, inputs, out_dir)
-
-    @classmethod
-    def report(cls, artifact):
-        from ._report import group_section
-
-        return group_section(artifact)
+    report_impl = "._report:group_section"
 
 
 # --------------------------------------------------------------------------- graph features
@@ -205,16 +194,9 @@ class PredictPhenotype(Stage):
         "metrics": Output("metrics.json", "mean_accuracy, mean_auc (over sites), pooled accuracy/AUC, parameters."),
     }
 
-    def run(self, params, inputs, out_dir):
-        from ._group import run_predict
+    run_impl = "._group:run_predict"
 
-        run_predict(params, inputs, out_dir)
-
-    @classmethod
-    def report(cls, artifact):
-        from ._report import predict_section
-
-        return predict_section(artifact)
+    report_impl = "._report:predict_section"
 
 
 # --------------------------------------------------------------------------- EEG
@@ -272,11 +254,7 @@ class EEGConnectivity(Stage):
                                           "bands": params.bands, "methods": params.methods,
                                           "ch_names": info.get("ch_names"), "sfreq": float(info["sfreq"])})
 
-    @classmethod
-    def report(cls, artifact):
-        from ._report import eeg_section
-
-        return eeg_section(artifact)
+    report_impl = "._report:eeg_section"
 
 
 # --------------------------------------------------------------------------- dynamic FC
@@ -313,11 +291,7 @@ class DynamicConnectivity(Stage):
         "transitions": Output("transitions.npy", "(n_subjects, n_states, n_states) transition probabilities."),
     }
 
-    @classmethod
-    def report(cls, artifact):
-        from ._report import dynamic_section
-
-        return dynamic_section(artifact)
+    report_impl = "._report:dynamic_section"
 
     def run(self, params, inputs, out_dir):
         import numpy as np

@@ -67,16 +67,8 @@ class TFMTokenize(Stage):
         "stats": Output("stats.json", "Codebook usage, training history, shapes, motif mutual information (simulated input)."),
     }
 
-    @classmethod
-    def report(cls, artifact):
-        from ._report import tokenize_section
-
-        return tokenize_section(artifact)
-
-    def run(self, params, inputs, out_dir):
-        from ._stage_impl import run_tokenize
-
-        run_tokenize(params, inputs, out_dir)
+    report_impl = "._report:tokenize_section"
+    run_impl = "._stage_impl:run_tokenize"
 
 
 class PretrainParams(StageParams):
@@ -110,10 +102,7 @@ class TFMPretrain(Stage):
 
         return history_section(artifact, "TFM-Encoder masked-token pretraining")
 
-    def run(self, params, inputs, out_dir):
-        from ._stage_impl import run_pretrain
-
-        run_pretrain(params, inputs, out_dir)
+    run_impl = "._stage_impl:run_pretrain"
 
 
 class FinetuneParams(StageParams):
@@ -155,10 +144,7 @@ class TFMFinetune(Stage):
 
         return history_section(artifact, "TFM-Encoder fine-tuning")
 
-    def run(self, params, inputs, out_dir):
-        from ._stage_impl import run_finetune
-
-        run_finetune(params, inputs, out_dir)
+    run_impl = "._stage_impl:run_finetune"
 
 
 class EvaluateParams(StageParams):
@@ -184,13 +170,5 @@ class TFMEvaluate(Stage):
         "tokens": Output("discriminative_tokens.tsv", "Tokens most over-represented per class (training trials)."),
     }
 
-    @classmethod
-    def report(cls, artifact):
-        from ._report import evaluate_section
-
-        return evaluate_section(artifact)
-
-    def run(self, params, inputs, out_dir):
-        from ._stage_impl import run_evaluate
-
-        run_evaluate(params, inputs, out_dir)
+    report_impl = "._report:evaluate_section"
+    run_impl = "._stage_impl:run_evaluate"
