@@ -22,7 +22,7 @@ from _common import RESULTS, emit, parse_args, peak_rss_mb  # noqa: E402
 # The recipe: strength / guidance candidates are chosen by the decoder on a validation split of the
 # TRAINING images (BrainDiffuser.validation_fraction); the test images never enter a choice.
 FULL = dict(sim=dict(n_subjects=1, image_size=32, n_train_images=800, n_test_images=50, snr=1.0, seed=0),
-            gen=dict(image_size=32, vae_channels=(16, 32, 64), unet_channels=(32, 64), embed_dim=32, vae_steps=250,
+            gen=dict(image_size=32, vae_channels=(16, 32, 64), unet_channels=(32, 64), embed_dim=32, vae_steps=1000,
                      unet_steps=2500, batch_size=64),
             rec=dict(low_level=["latent", "pixels"], strength=[0.2, 0.35, 0.5], guidance_scale=[3.0], num_inference_steps=50,
                      n_samples=4, validation_fraction=0.1))
