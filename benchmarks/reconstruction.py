@@ -33,8 +33,10 @@ QUICK = dict(sim=dict(n_subjects=1, n_voxels=[80], image_size=16, n_train_images
 
 
 def main(argv=None):
-    args = parse_args(__doc__.splitlines()[0], argv, extra=lambda p: p.add_argument(
-        "--threads", type=int, default=0, help="Torch CPU threads (0: default)."))
+    args = parse_args(__doc__.splitlines()[0], argv, extra=lambda p: (
+        p.add_argument("--threads", type=int, default=0, help="Torch CPU threads (0: default)."),
+        p.add_argument("--seed", type=int, default=0, help="Seed of the simulation and the generator (results of a "
+                       "seed other than 0 go to reconstruction_seedN.json).")))
     import numpy as np
     import torch
 
@@ -48,6 +50,8 @@ def main(argv=None):
     from neurocodec.decoders.metrics import evaluate_reconstructions
 
     cfg = QUICK if args.quick else FULL
+    cfg = dict(cfg, sim=dict(cfg["sim"], seed=args.seed), gen=dict(cfg["gen"], seed=args.seed))
+    name = "reconstruction" if args.seed == 0 else f"reconstruction_seed{args.seed}"
     t0 = time.perf_counter()
     exp = simulate_visual_experiment(**cfg["sim"])
     sub = exp.subjects["sub-01"]
@@ -73,7 +77,7 @@ def main(argv=None):
     sizes = {"effnet_lite0": 64} if args.quick else {}
     scores = {stage: evaluate_reconstructions(true, rec[stage], features=features, sizes=sizes) for stage in ("stage1", "final")}
     t_eval = time.perf_counter() - t0
-    save_grid(RESULTS / ("reconstruction_grid.quick.png" if args.quick else "reconstruction_grid.png"),
+    save_grid(RESULTS / (f"{name}_grid.quick.png" if args.quick else f"{name}_grid.png"),
               to_uint8(true), [("sub-01", to_uint8(rec["stage1"]), to_uint8(rec["final"]))], n_images=16)
 
     final, s1 = scores["final"], scores["stage1"]
@@ -94,7 +98,8 @@ def main(argv=None):
     if "two_way_effnet_lite0" in final:
         result["two_way_effnet_lite0"] = final["two_way_effnet_lite0"]
         result["stage1_two_way_effnet_lite0"] = s1["two_way_effnet_lite0"]
-    emit("reconstruction", result, quick=args.quick)
+    result["seed"] = args.seed
+    emit(name, result, quick=args.quick)
 
 
 if __name__ == "__main__":
