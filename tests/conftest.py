@@ -23,3 +23,14 @@ def shared_data():
     if not SHARED_DATA.is_dir():
         pytest.skip(f"real data folder {SHARED_DATA} is absent (set NEUROCODEC_SHARED_DATA)")
     return SHARED_DATA
+
+
+@pytest.fixture
+def single_thread():
+    """Tiny problems: one BLAS / torch thread (thread pools only add contention on a shared 2-core machine)."""
+    from threadpoolctl import threadpool_limits
+
+    from neurocodec._compat import torch_threads
+
+    with torch_threads(1), threadpool_limits(1):
+        yield

@@ -10,18 +10,7 @@ from neurocodec.encoders import scores as S
 from neurocodec.encoders.features import GaborPyramid
 
 
-@pytest.fixture(autouse=True)
-def _single_thread():
-    """Tiny problems: one BLAS / torch thread (thread pools only add contention on a shared 2-core machine)."""
-    from threadpoolctl import threadpool_limits
-
-    import torch
-
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    with threadpool_limits(1):
-        yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("single_thread")
 
 
 def test_gabor_pyramid_orientation_and_position():

@@ -11,18 +11,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 from neurocodec.encoders import BandedRidgeCV, RidgeCV
 
 
-@pytest.fixture(autouse=True)
-def _single_thread():
-    """Tiny problems: one BLAS / torch thread (thread pools only add contention on a shared 2-core machine)."""
-    from threadpoolctl import threadpool_limits
-
-    import torch
-
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    with threadpool_limits(1):
-        yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("single_thread")
 
 ALPHAS = np.logspace(-2, 4, 7)
 
