@@ -238,3 +238,58 @@ def test_confound_regression_operator_fitted_on_training_rows():
         confound_design(np.array([10.0, -1.0]))
     with pytest.raises(ValueError, match="'sex' must be male/female labels"):
         confound_design(sex=np.array(["male", "other"]))
+
+
+def test_kernel_ridge_and_low_rank_confounds_equal_feature_space():
+    from sklearn.linear_model import Ridge
+
+    from neurocodec.features.connectivity import (
+        confound_design,
+        confound_gram,
+        confound_operator,
+        gram_ridge_scores,
+        project_gram,
+    )
+    from neurocodec.features.connectivity._predict import SiteSubspaceProjector
+
+    X, y, sites = _offset_cohort(seed=4, n_features=50)
+    rng = np.random.default_rng(4)
+    W = confound_design(rng.uniform(7, 50, len(y)), rng.choice(["male", "female"], len(y)))
+    train, test = np.flatnonzero(sites != "s0"), np.flatnonzero(sites == "s0")
+    G = X @ X.T
+    R = confound_operator(W, train)
+    Gc = confound_gram(G, W, train)
+    np.testing.assert_allclose(Gc, R @ G @ R.T, atol=1e-8 * np.abs(G).max())
+    Xc = R @ X
+    got = gram_ridge_scores(Gc, train, test, y, [0.5, 20.0], relative=False)
+    assert got.shape == (2, len(test))
+    for a, row in zip([0.5, 20.0], got):
+        np.testing.assert_allclose(row, Ridge(alpha=a).fit(Xc[train], y[train]).predict(Xc[test]), atol=1e-8)
+    # relative alpha: the penalty scales with the centred training rows' mean squared norm
+    Xt = Xc[train] - Xc[train].mean(0)
+    scale = (Xt ** 2).sum() / len(train)
+    np.testing.assert_allclose(gram_ridge_scores(Gc, train, test, y, 0.3),
+                               Ridge(alpha=0.3 * scale).fit(Xc[train], y[train]).predict(Xc[test]), atol=1e-8)
+    # site projection composed with confound regression, still equal to the feature-space pipeline
+    p = SiteSubspaceProjector(standardize=False).fit(Xc[train], y[train], sites[train])
+    ref = Ridge(alpha=1.0).fit(p.transform(Xc[train]), y[train]).predict(p.transform(Xc[test]))
+    np.testing.assert_allclose(gram_ridge_scores(project_gram(Gc, train, y, sites), train, test, y, 1.0,
+                                                 relative=False), ref, atol=1e-6)
+    with pytest.raises(ValueError, match="'alpha' must be > 0"):
+        gram_ridge_scores(G, train, test, y, [1.0, 0.0])
+
+
+def test_standardize_subjects_uses_each_row_only():
+    from neurocodec.features.connectivity import standardize_subjects
+
+    rng = np.random.default_rng(5)
+    X = rng.standard_normal((6, 30)) * rng.uniform(0.5, 3, (6, 1)) + rng.normal(0, 2, (6, 1))
+    Z = standardize_subjects(X)
+    np.testing.assert_allclose(Z.mean(1), 0, atol=1e-12)
+    np.testing.assert_allclose(Z.std(1), 1, atol=1e-12)
+    X2 = X.copy()
+    X2[3] = 5 * X2[3] - 7  # a subject's own affine change of level/scale vanishes, others are untouched
+    np.testing.assert_allclose(standardize_subjects(X2), Z, atol=1e-12)
+    X2[0] = 1.0
+    with pytest.raises(ValueError, match="'X' must be rows with non-constant edges"):
+        standardize_subjects(X2)

@@ -18,7 +18,7 @@ from ._fc import TangentSpace
 
 __all__ = ["MODELS", "CV_SCHEMES", "SiteHarmonizer", "SiteSubspaceProjector", "classifier_head", "make_classifier",
            "site_splits", "site_cross_validate", "site_mean_weights", "confound_design", "confound_operator", "project_gram", "gram_coordinates",
-           "gram_logistic_scores"]
+           "gram_logistic_scores", "gram_ridge_scores", "confound_gram", "standardize_subjects"]
 
 MODELS = ("logistic", "svm", "pca_lda")
 CV_SCHEMES = ("leave_site_out", "stratified_group_kfold")
@@ -314,6 +314,91 @@ def gram_logistic_scores(G, train, test, y, C=1.0, class_weight=None, max_iter: 
     out = np.array([LogisticRegression(C=c, max_iter=max_iter, class_weight=class_weight, tol=tol)
                     .fit(P_train, np.asarray(y)[train]).predict_proba(P_test)[:, 1] for c in Cs])
     return out if np.ndim(C) else out[0]
+
+
+def standardize_subjects(X) -> np.ndarray:
+    """Z-score each subject's FC vector across its own edges.
+
+    Removes a subject's global connectivity level and spread (global signal,
+    motion and scanner effects shift all edges of a scan together). Uses that
+    subject's row only, so it needs no fit and leaks nothing across subjects.
+
+    Parameters
+    ----------
+    X : ndarray, shape (n_subjects, n_edges)
+
+    Returns
+    -------
+    ndarray, shape (n_subjects, n_edges)
+    """
+    X = np.asarray(X, dtype=np.float64)
+    if X.ndim != 2 or X.shape[1] < 2:
+        raise bad_value("X", "a 2-D array (n_subjects, n_edges >= 2)", f"<shape {X.shape}>")
+    sd = X.std(axis=1, keepdims=True)
+    check(bool(np.all(sd > 0)), "X", "rows with non-constant edges", "<a constant row>")
+    return (X - X.mean(axis=1, keepdims=True)) / sd
+
+
+def confound_gram(G, W, train) -> np.ndarray:
+    """``R @ G @ R.T`` for ``R = confound_operator(W, train)``, as a rank-``2k`` update (no n^3 products).
+
+    Parameters
+    ----------
+    G : ndarray, shape (n_subjects, n_subjects)
+    W : ndarray, shape (n_subjects, n_covariates)
+    train : ndarray of int
+        Rows the confound regression is fitted on.
+    """
+    W = np.asarray(W, dtype=np.float64)
+    B = np.zeros((W.shape[1], len(W)))
+    B[:, np.asarray(train)] = np.linalg.pinv(W[train])      # R = I - W @ B
+    GB = G @ B.T                                             # (n, k)
+    WB_G = W @ GB.T                                          # W B G
+    return G - WB_G - WB_G.T + W @ (B @ GB) @ W.T
+
+
+def gram_ridge_scores(G, train, test, y, alpha=1.0, relative: bool = True) -> np.ndarray:
+    """Ridge-regression classifier (least squares on 0/1 labels) from a Gram matrix.
+
+    Exactly ``sklearn.linear_model.Ridge(alpha).fit(X[train], y[train]).predict(X[test])``
+    for ``G = X @ X.T`` (unpenalised intercept, through kernel centring), for
+    several ``alpha`` from one eigendecomposition. A subject is predicted
+    positive when its score exceeds 0.5.
+
+    Parameters
+    ----------
+    G : ndarray, shape (n_subjects, n_subjects)
+    train, test : ndarray of int
+    y : ndarray, shape (n_subjects,)
+        Labels 0/1.
+    alpha : float or sequence of float
+        Penalties (> 0).
+    relative : bool
+        Multiply ``alpha`` by the mean squared norm of the centred training
+        rows (``trace(Kc) / n_train``), which makes it invariant to the
+        feature scale and dimension.
+
+    Returns
+    -------
+    ndarray, shape (n_test,), or (n_alpha, n_test) when ``alpha`` is a sequence.
+    """
+    alphas = np.atleast_1d(np.asarray(alpha, dtype=float))
+    check(bool(np.all(alphas > 0)), "alpha", "> 0", alpha)
+    train, test = np.asarray(train), np.asarray(test)
+    K, Kt = G[np.ix_(train, train)], G[np.ix_(test, train)]
+    m = K.mean(0)
+    mm = m.mean()
+    Kc = K - m[None, :] - m[:, None] + mm
+    Ktc = Kt - m[None, :] - Kt.mean(1)[:, None] + mm
+    yt = np.asarray(y, dtype=np.float64)[train]
+    ybar = yt.mean()
+    s, V = np.linalg.eigh(Kc)
+    s = np.clip(s, 0.0, None)
+    scale = s.sum() / len(train) if relative else 1.0
+    proj = V.T @ (yt - ybar)
+    TV = Ktc @ V
+    out = np.array([TV @ (proj / (s + a * scale)) + ybar for a in alphas])
+    return out if np.ndim(alpha) else out[0]
 
 
 def classifier_head(model: str = "logistic", C: float = 1.0, n_components: int = 50, random_state: int = 0) -> list:
