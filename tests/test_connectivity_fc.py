@@ -64,6 +64,22 @@ def test_geometric_mean_matches_nilearn_and_is_invariant():
     np.testing.assert_allclose(geometric_mean(diag, tol=1e-12, max_iter=50), log_euclidean_mean(diag), atol=1e-8)
 
 
+def test_single_precision_mean_matches_nilearn_within_1e5():
+    from nilearn.connectome import ConnectivityMeasure
+
+    X = _series(12, 40, lengths=(60, 90), seed=3)
+    ref = ConnectivityMeasure(kind="tangent").fit_transform(X)
+    fast = FunctionalConnectivity(kind="tangent", mean_precision="single", n_jobs=2).fit(X)
+    exact = FunctionalConnectivity(kind="tangent", mean_precision="double", n_jobs=2).fit(X)
+    out = fast.transform(X)
+    assert out.dtype == np.float64 and fast.mean_.dtype == np.float64
+    np.testing.assert_allclose(out, ref, atol=1e-5)
+    # float32 iterations really ran: not bit-identical to the float64 path
+    assert 0 < np.abs(fast.mean_ - exact.mean_).max() < 1e-5
+    with pytest.raises(ValueError, match="'mean_precision'.*'double' or 'single'.*half"):
+        TangentSpace(mean_precision="half").fit(covariances(X))
+
+
 def test_vectorize_roundtrip_and_norm():
     from nilearn.connectome import sym_matrix_to_vec
 

@@ -264,8 +264,9 @@ def geometric_mean(mats, init=None, max_iter: int = 30, tol: float = 1e-7, n_job
     n_jobs : int or None
         Threads for the eigendecompositions.
     iter_dtype : numpy dtype
-        Precision of the per-matrix eigendecompositions inside the iterations
-        (``np.float32`` halves their cost; the mean itself stays float64).
+        Precision of the per-matrix whitening, eigendecompositions and log
+        sums inside the iterations (``np.float32``: about 1.6x faster on 200
+        ROIs, through LAPACK's ``ssyevd``; the mean itself stays float64).
 
     Returns
     -------
@@ -286,18 +287,42 @@ def geometric_mean(mats, init=None, max_iter: int = 30, tol: float = 1e-7, n_job
         return _geometric_mean_loop(mats, gmean, max_iter, tol, n_jobs, iter_dtype)
 
 
+def _eigh_single(mats: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Batched ``eigh`` for float32 stacks through LAPACK's ``ssyevd``.
+
+    NumPy's float32 ``eigh`` is no faster than its float64 one; calling the
+    divide-and-conquer driver directly is about twice as fast as float64.
+    """
+    from scipy.linalg import lapack
+
+    vals = np.empty(mats.shape[:-1], dtype=np.float32)
+    vecs = np.empty_like(mats)
+    for i, mat in enumerate(mats):
+        w, v, info = lapack.ssyevd(mat, compute_v=1, lower=1)
+        if info != 0:
+            raise np.linalg.LinAlgError(f"ssyevd failed on matrix {i} (info={info}).")
+        vals[i], vecs[i] = w, v
+    return vals, vecs
+
+
 def _geometric_mean_loop(mats, gmean, max_iter, tol, n_jobs, iter_dtype):
     n_mat = len(mats)
+    single = np.dtype(iter_dtype) == np.float32
+    if single:
+        mats_iter = mats.astype(np.float32)
     norm_old, step, norm = np.inf, 1.0, np.inf
     for _ in range(max_iter):
         vals_g, vecs_g = np.linalg.eigh(gmean)
         inv_sqrt = _form(lambda v: 1.0 / np.sqrt(v), vals_g, vecs_g)
 
         def partial(sl, inv_sqrt=inv_sqrt):
-            w = np.matmul(np.matmul(inv_sqrt, mats[sl]), inv_sqrt).astype(iter_dtype, copy=False)
-            vals, vecs = np.linalg.eigh(w)
+            if single:
+                w32 = inv_sqrt.astype(np.float32)
+                vals, vecs = _eigh_single(np.matmul(np.matmul(w32, mats_iter[sl]), w32))
+            else:
+                vals, vecs = np.linalg.eigh(np.matmul(np.matmul(inv_sqrt, mats[sl]), inv_sqrt))
             with np.errstate(invalid="ignore", divide="ignore"):
-                return _sum_forms(np.log, vals.astype(np.float64), vecs.astype(np.float64))
+                return _sum_forms(np.log, vals, vecs).astype(np.float64)
 
         logs_mean = sum(_run_chunks(partial, n_mat, n_jobs)) / n_mat
         if np.any(np.isnan(logs_mean)):
