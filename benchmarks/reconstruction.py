@@ -9,6 +9,7 @@ pyramid and EfficientNet-Lite0 features). Writes results/reconstruction_grid.png
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import time
@@ -32,11 +33,38 @@ QUICK = dict(sim=dict(n_subjects=1, n_voxels=[80], image_size=16, n_train_images
              rec=dict(strength=[0.5, 0.75], guidance_scale=[3.0], num_inference_steps=3, validation_fraction=0.25))
 
 
+def _generator(cls, params, images, directory):
+    """Train the generator, or load the one saved in ``directory`` when its recipe matches.
+
+    Returns ``(generator, train_seconds, train_cpu_seconds, reused)``; for a reused generator the
+    times are those measured when it was trained (kept in ``benchmark_training.json``).
+    """
+    recipe = json.loads(json.dumps(params))
+    meta_path = Path(directory) / "benchmark_training.json" if directory else None
+    if meta_path is not None and meta_path.is_file():
+        meta = json.loads(meta_path.read_text())
+        if meta["recipe"] != recipe:
+            raise SystemExit(f"--generator-dir {directory} holds a generator trained with {meta['recipe']}, not {recipe}.")
+        return cls.from_pretrained(directory), meta["seconds"], meta["cpu_seconds"], True
+    t0, c0 = time.perf_counter(), time.process_time()
+    gen = cls(**params).fit(images)
+    t_gen, c_gen = time.perf_counter() - t0, time.process_time() - c0
+    if meta_path is not None:
+        gen.save_pretrained(directory)
+        meta_path.write_text(json.dumps({"recipe": recipe, "seconds": t_gen, "cpu_seconds": c_gen}) + "\n")
+    return gen, t_gen, c_gen, False
+
+
 def main(argv=None):
     args = parse_args(__doc__.splitlines()[0], argv, extra=lambda p: (
         p.add_argument("--threads", type=int, default=0, help="Torch CPU threads (0: default)."),
         p.add_argument("--seed", type=int, default=0, help="Seed of the simulation and the generator (results of a "
-                       "seed other than 0 go to reconstruction_seedN.json).")))
+                       "seed other than 0 go to reconstruction_seedN.json)."),
+        p.add_argument("--generator-dir", default=None, help="Folder of a trained generator: loaded with from_pretrained "
+                       "when it holds one trained with this run's recipe, else trained here and saved there (the JSON "
+                       "records the reuse and the original training time)."),
+        p.add_argument("--generator-only", action="store_true", help="Train (or check) the generator of --generator-dir "
+                       "and stop before any decoding or evaluation.")))
     import numpy as np
     import torch
 
@@ -57,9 +85,11 @@ def main(argv=None):
     sub = exp.subjects["sub-01"]
     t_sim = time.perf_counter() - t0
 
-    t0, c0 = time.perf_counter(), time.process_time()
-    gen = EmbeddedLatentDiffusion(**cfg["gen"]).fit(exp.stimuli[exp.train_image_ids])
-    t_gen, c_gen = time.perf_counter() - t0, time.process_time() - c0
+    gen, t_gen, c_gen, reused = _generator(EmbeddedLatentDiffusion, cfg["gen"], exp.stimuli[exp.train_image_ids],
+                                           args.generator_dir)
+    if args.generator_only:
+        print(json.dumps({"generator_dir": args.generator_dir, "seconds_train_generator": t_gen, "reused": reused}))
+        return
 
     t0 = time.perf_counter()
     ids, betas = sub.mean_betas("train")
@@ -88,7 +118,7 @@ def main(argv=None):
         "stage1_pixcorr": s1["pixcorr"], "stage1_ssim": s1["ssim"],
         "n_train_images": int(len(ids)), "n_test_images": int(len(test_ids)), "n_voxels": int(betas.shape[1]),
         "vae_final_loss": float(np.mean(gen.losses_["vae"][-20:])), "unet_final_loss": float(np.mean(gen.losses_["unet"][-50:])),
-        "seconds_simulate": t_sim, "seconds_train_generator": t_gen,
+        "seconds_simulate": t_sim, "seconds_train_generator": t_gen, "generator_reused": reused,
         "cpu_seconds_train_generator": c_gen, "seconds_fit_decoder": t_ridge,
         "seconds_reconstruct": t_rec, "seconds_evaluate": t_eval, "peak_rss_mb": peak_rss_mb(),
         "torch_threads": torch.get_num_threads(), "quick": bool(args.quick),

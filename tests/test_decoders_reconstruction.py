@@ -158,6 +158,43 @@ def test_strength_chosen_on_training_validation_split(tiny_generator, tmp_path):
         BrainDiffuser(gen, strength=[0.2, 1.5]).fit(X, imgs)
 
 
+class _RankGenerator(_CountingGenerator):
+    """Generator double: seed 1 returns the init (stage-1) images, seed 2 the predicted embedding, others noise."""
+
+    def generate(self, embeddings, init_images=None, seed=0, **kw):
+        if seed == 1:
+            return np.asarray(init_images, dtype=float)
+        return super().generate(embeddings, init_images=init_images, seed=seed, **kw)
+
+
+def test_rank_weight_stage1_agreement_and_validation_splits(tiny_generator, tmp_path):
+    rng = np.random.default_rng(2)
+    imgs = _images(200, seed=6)
+    lat = tiny_generator.autoencoder.encode(imgs).reshape(200, -1)
+    X = lat @ rng.standard_normal((lat.shape[1], 120)) + 0.05 * rng.standard_normal((200, 120))
+    gen = _RankGenerator(tiny_generator)
+    dec = BrainDiffuser(gen, alphas=[0.1, 10.0], cv=3, n_samples=4, rank_weight=0.0).fit(X, imgs)
+    by_embedding = dec.reconstruct(X[:5])
+    np.testing.assert_allclose(by_embedding["final"].reshape(5, -1)[:, :6], dec.predict_embeddings(X[:5])["image"], rtol=1e-6)
+    dec.rank_weight = 1.0  # agreement with the (predicted) stage-1 image only: the init images win
+    np.testing.assert_allclose(dec.reconstruct(X[:5])["final"], by_embedding["stage1"])
+    # candidates: the stage-1-faithful sample identifies far better than the noisy embedding match
+    dec = BrainDiffuser(gen, alphas=[0.1, 10.0], cv=3, n_samples=4, rank_weight=[0.0, 1.0], strength=0.5,
+                        validation_fraction=0.2, validation_splits=3, validation_criterion="min").fit(X, imgs)
+    assert len(dec.validation_) == 2 and dec.rank_weight_ == 1.0
+    by = {r["rank_weight"]: r for r in dec.validation_}
+    assert by[1.0]["two_way_pixels"] > by[0.0]["two_way_pixels"] + 0.1
+    loaded = BrainDiffuser.load(dec.save(tmp_path / "r"), gen)
+    assert loaded.rank_weight_ == 1.0 and loaded.validation_criterion == "min" and loaded.validation_splits == 3
+    np.testing.assert_allclose(loaded.reconstruct(X[:3])["final"], dec.reconstruct(X[:3])["final"], atol=1e-6)
+    row = {"two_way_pixels": 0.95, "two_way_gabor": 0.8}
+    assert dec._score(row) == 0.8 and BrainDiffuser(gen)._score(row) == pytest.approx(0.875)
+    with pytest.raises(ValueError, match="'validation_fraction'"):  # 3 disjoint splits of 40% do not fit
+        BrainDiffuser(gen, strength=[0.2, 0.9], validation_fraction=0.4, validation_splits=3).fit(X, imgs)
+    with pytest.raises(ValueError, match="'rank_weight'"):
+        BrainDiffuser(gen, rank_weight=[0.0, 1.5]).fit(X, imgs)
+
+
 @pytest.mark.slow
 def test_stages_end_to_end(tmp_path):
     cfg = {"stages": {

@@ -122,32 +122,46 @@ class BrainDiffuser:
     seed : int
         Seed of the generation noise (and of the validation split).
     validation_fraction : float
-        When ``strength`` or ``guidance_scale`` lists several candidates,
-        :meth:`fit` holds out this fraction of the TRAINING images, fits the
-        ridges on the rest, reconstructs the held-out images with every
-        candidate pair and keeps the pair with the best mean 2-way
-        identification on pixels and Gabor features (test data never enters
-        the choice); the ridges are then refitted on all training images.
+        When ``low_level``, ``strength``, ``guidance_scale`` or
+        ``rank_weight`` list several candidates, :meth:`fit` holds out this
+        fraction of the TRAINING images, fits the ridges on the rest,
+        reconstructs the held-out images with every candidate and keeps the
+        best by ``validation_criterion`` (test data never enters the choice);
+        the ridges are then refitted on all training images.
+    validation_splits : int
+        Number of disjoint validation splits (each ``validation_fraction`` of
+        the training images; scores averaged over splits): more splits make
+        the choice less noisy at the cost of more generation.
+    validation_criterion : {"mean", "min"}
+        Score of a candidate: the mean or the smaller of its validation 2-way
+        identification accuracies on pixels and on Gabor features.
     n_samples : int
         Best-of-N candidates per image in :meth:`reconstruct` (and in the
-        validation), ranked by the PREDICTED embedding.
+        validation), ranked by brain-derived signals only (below).
+    rank_weight : float or sequence of float
+        Best-of-N ranking score ``(1 - w) * corr(embedding(candidate),
+        predicted embedding) + w * corr(candidate, stage-1 image)`` (both
+        images at ``low_level_size``): 0 ranks by the PREDICTED embedding
+        only; the stage-1 image is itself predicted from the responses, never
+        the true image. A sequence lists candidates validated like ``strength``.
 
     Attributes
     ----------
     low_level_ : str
-    strength_, guidance_scale_ : float
+    strength_, guidance_scale_, rank_weight_ : float
         The stage-1 target and generation settings used by :meth:`reconstruct`
         (the given ones, or those chosen by validation).
     stage1_head_, image_head_, text_head_ : fitted ridge maps (``alphas`` per target)
     validation_ : list of dict
-        Per candidate: ``low_level``, ``strength``, ``guidance_scale``, ``two_way_pixels``,
-        ``two_way_gabor``, ``pixcorr`` on the validation images (empty without
-        candidates).
+        Per candidate: ``low_level``, ``strength``, ``guidance_scale``, ``rank_weight``,
+        ``two_way_pixels``, ``two_way_gabor``, ``pixcorr`` on the validation images
+        (means over the splits; empty without candidates).
     """
 
     def __init__(self, generator, autoencoder=None, alphas=DEFAULT_DECODER_ALPHAS, cv=5, renormalize=True,
                  strength=0.75, guidance_scale=3.0, num_inference_steps=50, text_weight=0.4, standardize=True, seed=0,
-                 validation_fraction=0.1, n_samples=1, low_level="latent", low_level_size=16):
+                 validation_fraction=0.1, n_samples=1, low_level="latent", low_level_size=16, rank_weight=0.0,
+                 validation_splits=1, validation_criterion="mean"):
         self.generator = generator
         self.autoencoder = autoencoder
         self.alphas = alphas
@@ -163,9 +177,12 @@ class BrainDiffuser:
         self.n_samples = n_samples
         self.low_level = low_level
         self.low_level_size = low_level_size
+        self.rank_weight = rank_weight
+        self.validation_splits = validation_splits
+        self.validation_criterion = validation_criterion
 
     def _candidates(self):
-        """Candidate ``(low_level, strength, guidance_scale)`` triples."""
+        """Candidate ``(low_level, strength, guidance_scale, rank_weight)`` tuples."""
         lows = [self.low_level] if isinstance(self.low_level, str) else list(self.low_level)
         for v in lows:
             check(v in ("latent", "pixels"), "low_level", "'latent' or 'pixels'", v, of="BrainDiffuser")
@@ -175,7 +192,16 @@ class BrainDiffuser:
             check(0 < v <= 1, "strength", "in (0, 1]", v, of="BrainDiffuser")
         for v in scales:
             check(v >= 1, "guidance_scale", ">= 1", v, of="BrainDiffuser")
-        return [(low, a, b) for low in lows for a in strengths for b in scales]
+        weights = [float(v) for v in np.atleast_1d(self.rank_weight)]
+        for v in weights:
+            check(0 <= v <= 1, "rank_weight", "in [0, 1]", v, of="BrainDiffuser")
+        return [(low, a, b, w) for low in lows for a in strengths for b in scales for w in weights]
+
+    def _score(self, row):
+        check(self.validation_criterion in ("mean", "min"), "validation_criterion", "'mean' or 'min'", self.validation_criterion,
+              of="BrainDiffuser")
+        pair = (row["two_way_pixels"], row["two_way_gabor"])
+        return min(pair) if self.validation_criterion == "min" else sum(pair) / 2
 
     @property
     def _autoencoder(self):
@@ -218,10 +244,11 @@ class BrainDiffuser:
         self.validation_ = []
         if len(candidates) > 1:
             self.validation_ = self._validate(X, np.asarray(images), captions, latents, np.asarray(embeddings), candidates)
-            best = max(self.validation_, key=lambda r: (r["two_way_pixels"] + r["two_way_gabor"]) / 2)
-            self.low_level_, self.strength_, self.guidance_scale_ = best["low_level"], best["strength"], best["guidance_scale"]
+            best = max(self.validation_, key=self._score)
+            self.low_level_, self.strength_ = best["low_level"], best["strength"]
+            self.guidance_scale_, self.rank_weight_ = best["guidance_scale"], best["rank_weight"]
         else:
-            self.low_level_, self.strength_, self.guidance_scale_ = candidates[0]
+            self.low_level_, self.strength_, self.guidance_scale_, self.rank_weight_ = candidates[0]
         self.x_mean_ = X.mean(0) if self.standardize else np.zeros(X.shape[1])
         sd = X.std(0) if self.standardize else np.ones(X.shape[1])
         self.x_scale_ = np.where(sd > 0, sd, 1.0)
@@ -239,31 +266,40 @@ class BrainDiffuser:
         from ..metrics import FeatureExtractor, pixcorr, two_way_identification
 
         check(0 < self.validation_fraction < 1, "validation_fraction", "in (0, 1)", self.validation_fraction, of="BrainDiffuser")
+        check(int(self.validation_splits) >= 1, "validation_splits", ">= 1", self.validation_splits, of="BrainDiffuser")
         n_val = int(round(len(X) * self.validation_fraction))
-        check(n_val >= 2 and len(X) - n_val >= 2, "validation_fraction",
-              f"a fraction leaving >= 2 validation and >= 2 fitting images of {len(X)}", self.validation_fraction, of="BrainDiffuser")
+        n_splits = int(self.validation_splits)
+        check(n_val >= 2 and len(X) - n_val * n_splits >= 0 and len(X) - n_val >= 2, "validation_fraction",
+              f"a fraction leaving >= 2 validation images per split ({n_splits} disjoint splits) and >= 2 fitting images "
+              f"of {len(X)}", self.validation_fraction, of="BrainDiffuser")
         perm = np.random.default_rng(self.seed).permutation(len(X))
-        val, fit = np.sort(perm[:n_val]), np.sort(perm[n_val:])
-        true = images[val]
-        extractors = {name: FeatureExtractor(name).fit(true) for name in ("pixels", "gabor")}
-        feats_true = {name: ext(true) for name, ext in extractors.items()}
-        rows = []
-        for low in dict.fromkeys(c[0] for c in candidates):
-            inner = BrainDiffuser(self.generator, autoencoder=self.autoencoder, alphas=self.alphas, cv=self.cv,
-                                  renormalize=self.renormalize, num_inference_steps=self.num_inference_steps,
-                                  text_weight=self.text_weight, standardize=self.standardize, seed=self.seed,
-                                  n_samples=self.n_samples, low_level=low, low_level_size=self.low_level_size)
-            inner.fit(X[fit], images[fit], captions=None if captions is None else [captions[i] for i in fit],
-                      latents=None if latents is None else np.asarray(latents)[fit], embeddings=embeddings[fit])
-            stage1 = inner._stage1(X[val])
-            emb = inner.predict_embeddings(X[val])
-            for _, strength, scale in (c for c in candidates if c[0] == low):
-                pred = resize_images(inner._generate(stage1, emb, strength, scale, self.n_samples), true.shape[1:3])
-                row = {"low_level": low, "strength": strength, "guidance_scale": scale, "pixcorr": float(pixcorr(true, pred))}
-                for name, ext in extractors.items():
-                    row[f"two_way_{name}"] = float(two_way_identification(feats_true[name], ext(pred)))
-                rows.append(row)
-        return rows
+        scores = {}
+        for split in range(n_splits):
+            val = np.sort(perm[split * n_val:(split + 1) * n_val])
+            fit = np.setdiff1d(np.arange(len(X)), val)
+            true = images[val]
+            extractors = {name: FeatureExtractor(name).fit(true) for name in ("pixels", "gabor")}
+            feats_true = {name: ext(true) for name, ext in extractors.items()}
+            for low in dict.fromkeys(c[0] for c in candidates):
+                inner = BrainDiffuser(self.generator, autoencoder=self.autoencoder, alphas=self.alphas, cv=self.cv,
+                                      renormalize=self.renormalize, num_inference_steps=self.num_inference_steps,
+                                      text_weight=self.text_weight, standardize=self.standardize, seed=self.seed,
+                                      n_samples=self.n_samples, low_level=low, low_level_size=self.low_level_size)
+                inner.fit(X[fit], images[fit], captions=None if captions is None else [captions[i] for i in fit],
+                          latents=None if latents is None else np.asarray(latents)[fit], embeddings=embeddings[fit])
+                stage1 = inner._stage1(X[val])
+                emb = inner.predict_embeddings(X[val])
+                for setting in dict.fromkeys(c[1:3] for c in candidates if c[0] == low):
+                    samples = inner._samples(stage1, emb, *setting, self.n_samples)
+                    for weight in (c[3] for c in candidates if c[:3] == (low, *setting)):
+                        pred = resize_images(inner._select(samples, weight), true.shape[1:3])
+                        row = {"pixcorr": float(pixcorr(true, pred))}
+                        for name, ext in extractors.items():
+                            row[f"two_way_{name}"] = float(two_way_identification(feats_true[name], ext(pred)))
+                        for k, v in row.items():
+                            scores.setdefault((low, *setting, weight), {}).setdefault(k, []).append(v)
+        return [{"low_level": c[0], "strength": c[1], "guidance_scale": c[2], "rank_weight": c[3]}
+                | {k: float(np.mean(v)) for k, v in row.items()} for c, row in scores.items()]
 
     def _stage1_targets(self, images, latents):
         if self.low_level_ == "latent":
@@ -316,7 +352,9 @@ class BrainDiffuser:
         stage1 = self._stage1(X)
         strength = getattr(self, "strength_", None) if np.ndim(self.strength) else self.strength
         scale = getattr(self, "guidance_scale_", None) if np.ndim(self.guidance_scale) else self.guidance_scale
-        return {"stage1": stage1, "final": self._generate(stage1, self.predict_embeddings(X), float(strength), float(scale), n_samples)}
+        weight = getattr(self, "rank_weight_", 0.0) if np.ndim(self.rank_weight) else self.rank_weight
+        samples = self._samples(stage1, self.predict_embeddings(X), float(strength), float(scale), n_samples)
+        return {"stage1": stage1, "final": self._select(samples, float(weight))}
 
     def _stage1(self, X):
         if self.low_level_ == "latent":
@@ -324,23 +362,30 @@ class BrainDiffuser:
         coarse = np.clip(self.stage1_head_.predict(self._x(X), self.renormalize), 0.0, 1.0)
         return resize_images(coarse, self._autoencoder.size)
 
-    def _generate(self, stage1, emb, strength, guidance_scale, n_samples):
+    def _samples(self, stage1, emb, strength, guidance_scale, n_samples):
+        """``n_samples`` img2img candidates per image with their two ranking signals (no true image involved)."""
         check(n_samples >= 1, "n_samples", ">= 1", n_samples)
-        best, best_score = None, None
+        out = {"images": [], "embedding": [], "stage1": []}
+        small = resize_images(stage1, self.low_level_size)
         for k in range(n_samples):
             images = self.generator.generate(
                 emb["image"], init_images=stage1, text_embeddings=emb["text"], text_weight=self.text_weight,
                 strength=strength, guidance_scale=guidance_scale, num_inference_steps=self.num_inference_steps,
                 seed=self.seed + k)
-            if n_samples == 1:
-                return images
-            score = _rowwise_corr(self.generator.embed_images(images), emb["image"])
-            if best is None:
-                best, best_score = images.copy(), score
-            else:
-                better = score > best_score
-                best[better], best_score[better] = images[better], score[better]
-        return best
+            out["images"].append(images)
+            if n_samples > 1:
+                out["embedding"].append(_rowwise_corr(self.generator.embed_images(images), emb["image"]))
+                out["stage1"].append(_rowwise_corr(resize_images(images, self.low_level_size), small))
+        return out
+
+    @staticmethod
+    def _select(samples, rank_weight):
+        """Per image, the candidate maximising ``(1 - w) * embedding agreement + w * stage-1 agreement``."""
+        if len(samples["images"]) == 1:
+            return samples["images"][0]
+        score = (1 - rank_weight) * np.stack(samples["embedding"]) + rank_weight * np.stack(samples["stage1"])
+        best = score.argmax(0)
+        return np.stack(samples["images"])[best, np.arange(len(best))]
 
     # ------------------------------------------------------------ persistence
     def save(self, directory) -> Path:
@@ -353,13 +398,14 @@ class BrainDiffuser:
             arrays |= self.text_head_.arrays("text")
         save_arrays(directory / "decoder.npz", **arrays)
         params = {k: getattr(self, k) for k in ("cv", "renormalize", "num_inference_steps", "text_weight", "standardize", "seed",
-                                                "validation_fraction", "n_samples", "low_level_size")}
+                                                "validation_fraction", "n_samples", "low_level_size", "validation_splits",
+                                                "validation_criterion")}
         params["low_level"] = self.low_level if isinstance(self.low_level, str) else list(self.low_level)
         params |= {k: [float(v) for v in np.atleast_1d(getattr(self, k))] if np.ndim(getattr(self, k)) else float(getattr(self, k))
-                   for k in ("strength", "guidance_scale")}
+                   for k in ("strength", "guidance_scale", "rank_weight")}
         params["alphas"] = list(self.alphas)
         params["selected"] = {"low_level": self.low_level_, "strength": float(self.strength_), "guidance_scale": float(self.guidance_scale_),
-                              "validation": self.validation_}
+                              "rank_weight": float(self.rank_weight_), "validation": self.validation_}
         (directory / "decoder.json").write_text(json.dumps(params, indent=2) + "\n")
         return directory
 
@@ -375,6 +421,7 @@ class BrainDiffuser:
             selected = {"low_level": "latent", "strength": float(np.atleast_1d(self.strength)[0]),
                         "guidance_scale": float(np.atleast_1d(self.guidance_scale)[0]), "validation": []}
         self.low_level_, self.strength_, self.guidance_scale_ = selected["low_level"], selected["strength"], selected["guidance_scale"]
+        self.rank_weight_ = float(selected.get("rank_weight", np.atleast_1d(self.rank_weight)[0]))  # absent before rank_weight existed
         self.validation_ = selected["validation"]
         arrays = load_arrays(directory / "decoder.npz")
         self.x_mean_, self.x_scale_ = arrays["x_mean"], arrays["x_scale"]

@@ -44,8 +44,14 @@ class FitDecoderParams(StageParams):
         "guidance_scale) by 2-way identification (pixels + Gabor) on a validation split of the TRAINING images."))
     guidance_scale: list[float] = Field([3.0], min_length=1, description="Classifier-free guidance scale, or candidates (see strength).")
     num_inference_steps: int = Field(50, gt=0, description="Denoising steps of the full DDIM trajectory (validation and default of reconstruct).")
-    n_samples: int = Field(1, ge=1, description="Best-of-N candidates per image, ranked by the PREDICTED embedding (validation and default of reconstruct).")
-    validation_fraction: float = Field(0.1, gt=0, lt=1, description="Share of the training images held out to choose among candidates.")
+    n_samples: int = Field(1, ge=1, description="Best-of-N candidates per image, ranked by brain-derived signals only (validation and default of reconstruct).")
+    rank_weight: list[float] = Field([0.0], min_length=1, description=(
+        "Best-of-N ranking: (1 - w) * corr(candidate embedding, PREDICTED embedding) + w * corr(candidate, stage-1 image) "
+        "(never the true image). Several values: candidates validated with strength."))
+    validation_fraction: float = Field(0.1, gt=0, lt=1, description="Share of the training images held out (per split) to choose among candidates.")
+    validation_splits: int = Field(1, ge=1, description="Disjoint validation splits of the training images, scores averaged (less noisy choice).")
+    validation_criterion: Literal["mean", "min"] = Field("mean", description=(
+        "Validation score of a candidate: mean or smaller of its 2-way identification on pixels and on Gabor features."))
     seed: int = Field(0, description="Seed of the generator training, the validation split and the validation generation.")
     device: str = runtime_field("cpu", "Torch device.")
     n_threads: int = runtime_field(0, "Torch CPU threads (0: torch's default).")
@@ -128,14 +134,17 @@ class FitDecoder(Stage):
             dec = BrainDiffuser(gen, alphas=params.alphas, cv=params.cv, low_level=params.low_level,
                                 low_level_size=params.low_level_size, strength=params.strength, guidance_scale=params.guidance_scale,
                                 num_inference_steps=params.num_inference_steps, n_samples=params.n_samples,
-                                validation_fraction=params.validation_fraction, seed=params.seed)
+                                rank_weight=params.rank_weight, validation_fraction=params.validation_fraction,
+                                validation_splits=params.validation_splits, validation_criterion=params.validation_criterion,
+                                seed=params.seed)
             dec.fit(betas, images, latents=latents[key][0], embeddings=latents[key][1])
             dec.save(out_dir / "decoders" / sub)
             summary["subjects"][sub] = {
                 "n_voxels": int(betas.shape[1]), "n_train_images": int(len(ids)),
                 "low_level": dec.low_level_, "median_alpha_stage1": float(np.median(dec.stage1_head_.alphas)),
                 "median_alpha_embedding": float(np.median(dec.image_head_.alphas)),
-                "strength": dec.strength_, "guidance_scale": dec.guidance_scale_, "validation": dec.validation_,
+                "strength": dec.strength_, "guidance_scale": dec.guidance_scale_, "rank_weight": dec.rank_weight_,
+                "validation": dec.validation_,
             }
         save_json(out_dir / "fit.json", summary)
 
