@@ -201,12 +201,189 @@ def _nested(fc, y, sites, ph, args):
     }
 
 
+LOSO_FEATURES = ("correlation", "correlation_subject_z", "tangent_0.1")
+ALPHAS = (0.01, 0.1, 1.0, 10.0, 100.0)
+
+
+def _site_acc(hit, sites):
+    """(n_sites, n_cfg) accuracy of each config on each site from a (n_cfg, n_rows) hit matrix."""
+    return np.array([hit[:, sites == t].mean(1) for t in np.unique(sites)])
+
+
+# None: every config; a weighting: every config of that weighting; k: the top k by inner CV.
+# Order = preference on ties in --procedure auto (least selection first).
+PROCEDURES = {"all": None, "unweighted": "unweighted", "site_weighted": "site_weighted", "top20": 20, "top5": 5,
+              "top1": 1}
+WEIGHTINGS = ("unweighted", "site_weighted")
+
+
+def _rank(oof, y, sites):
+    """Configs best first: inner mean-over-sites accuracy, ties broken by pooled inner AUC."""
+    from sklearn.metrics import roc_auc_score
+
+    acc = _site_acc((oof > 0.5) == y, sites).mean(0)
+    auc = np.array([roc_auc_score(y, o) for o in oof]) if len(np.unique(y)) == 2 else np.zeros(len(oof))
+    return np.lexsort((-auc, -acc))
+
+
+def _members(spec, oof, y, sites, weighting):
+    if spec is None:
+        return np.arange(len(oof))
+    if isinstance(spec, str):
+        return np.flatnonzero(weighting == spec)
+    return _rank(oof, y, sites)[:spec]
+
+
+def _site_weights(sites):
+    """1 / size of the row's site, scaled to mean 1: every training site weighs the same in the loss."""
+    _, inv, counts = np.unique(sites, return_inverse=True, return_counts=True)
+    w = 1.0 / counts[inv]
+    return w / w.mean()
+
+
+def _procedure_scores(oof, y, sites, weighting):
+    """Inner estimate of each procedure: mean over inner sites t of the accuracy on t of the configs it
+    picks from the other inner sites' held-out predictions (t's own labels never enter its choice)."""
+    acc = {p: [] for p in PROCEDURES}
+    for t in np.unique(sites):
+        on, off = sites == t, sites != t
+        for p, k in PROCEDURES.items():
+            rows = _members(k, oof[:, off], y[off], sites[off], weighting)
+            acc[p].append(np.mean((oof[rows][:, on].mean(0) > 0.5) == y[on]))
+    return {p: float(np.mean(v)) for p, v in acc.items()}
+
+
+def _nested_loso(fc, y, sites, ph, args):
+    """Kernel ridge classifiers selected per outer fold by an inner leave-one-training-site-out CV."""
+    from sklearn.metrics import accuracy_score, roc_auc_score
+    import pandas as pd
+
+    from neurocodec.features.connectivity import (
+        confound_design,
+        confound_gram,
+        gram_ridge_scores,
+        project_gram,
+        site_splits,
+        standardize_subjects,
+    )
+
+    t_start = time.perf_counter()
+    base = _features(fc)
+    feats = {"correlation": base["correlation"], "correlation_subject_z": standardize_subjects(base["correlation"]),
+             "tangent_0.1": base["tangent_0.1"]}
+    del base
+    W = confound_design(ph["age"].to_numpy(float), ph["sex"].to_numpy())
+    pre = [(f, conf, proj, wt) for f in LOSO_FEATURES for conf in (False, True) for proj in (False, True)
+           for wt in WEIGHTINGS]
+    names = [f"{f}{'+confounds' if c else ''}{'+siteproj' if p else ''}{'+siteweights' if w != 'unweighted' else ''}"
+             f"+ridge(alpha={a:g})" for f, c, p, w in pre for a in ALPHAS]
+    weighting = np.array([w for *_, w in pre for _ in ALPHAS])
+    n_cfg, nA = len(names), len(ALPHAS)
+    outer = np.zeros((n_cfg, len(y)))
+    inner_site_mean = []                      # per outer fold: (n_cfg,) inner LOSO mean-over-sites accuracy
+    chosen, fold_rows, inner_of_chosen, procedure_per_fold, saved = {}, [], {}, {}, {}
+    by_procedure = {p: np.zeros(len(y)) for p in ["auto", *PROCEDURES]}
+    for train, test in site_splits(y, sites, "leave_site_out"):
+        tr_sites = np.unique(sites[train])
+        inner = [(train[sites[train] != t], train[sites[train] == t]) for t in tr_sites]
+        oof = np.zeros((n_cfg, len(y)))
+        k = 0
+        for f in LOSO_FEATURES:
+            G0 = _train_gram(feats[f], train)
+            for _, conf, proj, wt in [p for p in pre if p[0] == f]:
+                # confound regression and site projection refitted on every (inner) training set only
+                for fit_rows, val_rows, dest in [(train, test, outer)] + [(a, b, oof) for a, b in inner]:
+                    G = confound_gram(G0, W, fit_rows) if conf else G0
+                    if proj:
+                        G = project_gram(G, fit_rows, y, sites)
+                    sw = _site_weights(sites[fit_rows]) if wt == "site_weighted" else None
+                    dest[k:k + nA, val_rows] = gram_ridge_scores(G, fit_rows, val_rows, y, ALPHAS, sample_weight=sw)
+                k += nA
+        print(f"fold {sites[test][0]}: {time.perf_counter() - t_start:.0f} s", file=sys.stderr, flush=True)
+        site = str(sites[test][0])
+        ytr, str_ = y[train], sites[train]
+        score = _site_acc((oof[:, train] > 0.5) == ytr, str_).mean(0)
+        inner_site_mean.append(score)
+        # which procedure: estimated on the training sites only, each inner site scored by configs chosen
+        # on the other inner sites' held-out predictions
+        meta = _procedure_scores(oof[:, train], ytr, str_, weighting)
+        auto = max(PROCEDURES, key=lambda p: meta[p])  # ties: the first listed
+        proc = auto if args.procedure == "auto" else args.procedure
+        best = _members(PROCEDURES[proc], oof[:, train], ytr, str_, weighting)
+        procedure_per_fold[site] = {"chosen": proc, "auto": auto, "inner_estimates": {p: round(float(v), 4) for p, v in meta.items()}}
+        chosen[site] = [names[i] for i in best] if len(best) < n_cfg else ["all"]
+        inner_of_chosen[site] = round(float(score[best].mean()), 4)
+        for p_name, k_p in PROCEDURES.items():
+            rows = best if p_name == proc else _members(k_p, oof[:, train], ytr, str_, weighting)
+            by_procedure[p_name][test] = outer[rows][:, test].mean(0)
+        by_procedure["auto"][test] = by_procedure[auto][test]
+        fold_rows.append(pd.DataFrame({"subject_index": test, "site": sites[test], "y": y[test],
+                                       "score": outer[best][:, test].mean(0)}))
+        if args.save_scores:
+            saved[f"oof_{site}"] = oof[:, train]
+    if args.save_scores:
+        np.savez(args.save_scores, outer=outer, y=y, sites=sites, names=np.array(names), **saved)
+    pred = pd.concat(fold_rows).sort_values("subject_index").reset_index(drop=True)
+    pred["predicted"] = (pred["score"] > 0.5).astype(int)
+    per_site = _per_site(pred)
+    big = per_site["n_subjects"] >= 10
+    inner_mean = np.mean(inner_site_mean, 0)
+
+    def _summary(score):
+        hit = (score > 0.5) == y
+        return {"mean_accuracy": round(float(_site_acc(hit[None], sites).mean()), 4),
+                "pooled_accuracy": round(float(hit.mean()), 4), "pooled_auc": round(float(roc_auc_score(y, score)), 4)}
+
+    return {
+        "mean_accuracy": round(float(per_site["accuracy"].mean()), 4),  # unweighted over all tested sites
+        "mean_auc": round(float(np.nanmean(per_site["auc"])), 4),
+        "pooled_accuracy": round(float(accuracy_score(pred["y"], pred["predicted"])), 4),
+        "pooled_auc": round(float(roc_auc_score(pred["y"], pred["score"])), 4),
+        "mean_accuracy_sites_ge10": round(float(per_site.loc[big, "accuracy"].mean()), 4),
+        "mean_auc_sites_ge10": round(float(per_site.loc[big, "auc"].mean()), 4),
+        "per_site": {r.site: {"n": int(r.n_subjects), "accuracy": round(float(r.accuracy), 4),
+                              "auc": round(float(r.auc), 4)} for r in per_site.itertuples()},
+        "model": f"mean score of kernel ridge classifiers, procedure {args.procedure!r} over a grid of {n_cfg} "
+                 "(all: every config, no selection; topk: ranked per outer fold by inner leave-one-training-site-out "
+                 "mean-over-sites accuracy; auto: procedure picked per outer fold by that inner CV)",
+        "recipe": {"features": {"correlation": "fisher_z", "correlation_subject_z": "fisher_z, then each subject "
+                                "z-scored across its edges", "tangent_0.1": "log_euclidean_tangent(min_eigenvalue=0.1)"},
+                   "column_standardisation": "training sites of the outer fold",
+                   "confound_regression": [False, "intercept + log age + log age^2 + sex, fitted on training rows"],
+                   "site_projection": [False, True], "ridge_alpha_relative": list(ALPHAS),
+                   "procedures": {p: ("mean of all configs" if k is None else f"mean of the top {k}")
+                                  if not isinstance(k, str) else f"mean of the {k} configs"
+                                  for p, k in PROCEDURES.items()}, "procedure": args.procedure,
+                   "sample_weights": {"unweighted": "none", "site_weighted": "1 / training-site size (mean 1)"},
+                   "inner_cv": "leave one training site out (15 inner folds)",
+                   "inner_criterion": "unweighted mean over training sites of held-out accuracy; ties: pooled AUC"},
+        # inner figures (training sites only) that drove the choices
+        "inner_mean_accuracy_of_chosen": inner_of_chosen,
+        "procedure_per_fold": procedure_per_fold,
+        "grid_inner_mean_accuracy": {n: round(float(v), 4) for n, v in zip(names, inner_mean)},
+        # for information only, never used for a choice
+        "grid_mean_ensemble": _summary(outer.mean(0)),
+        "outer_by_procedure": {p: _summary(v) for p, v in by_procedure.items()},
+        "grid_outer": {n: _summary(o) for n, o in zip(names, outer)},
+        "chosen_per_fold": chosen,
+        "n_subjects": int(len(y)),
+        "n_sites": int(len(per_site)),
+    }
+
+
 def main(argv=None):
     def extra(p):
-        p.add_argument("--model", default="nested", choices=["nested", "ensemble", "logistic", "svm", "pca_lda"],
-                       help="nested: inner-CV-selected l2-logistic configs (default); ensemble: previous a-priori "
-                            "mean of tangent/correlation logistic + PCA-LDA; or one pipeline.")
-        p.add_argument("--top-k", type=int, default=3, help="nested: configs averaged in each outer fold.")
+        p.add_argument("--model", default="nested", choices=["nested", "nested_kfold", "ensemble", "logistic", "svm",
+                                                             "pca_lda"],
+                       help="nested: kernel ridge classifiers selected by inner leave-one-training-site-out CV "
+                            "(default); nested_kfold: l2-logistic configs selected by inner grouped 5-fold CV; "
+                            "ensemble: a-priori mean of tangent/correlation logistic + PCA-LDA; or one pipeline.")
+        p.add_argument("--top-k", type=int, default=None,
+                       help="nested_kfold: configs averaged in each outer fold (default 3).")
+        p.add_argument("--procedure", default="all", choices=["auto", *PROCEDURES],
+                       help="nested: average every config (all, default), those of one weighting, or the top k by "
+                            "inner CV, or pick among these per outer fold by inner CV (auto).")
+        p.add_argument("--save-scores", default=None, help="nested: write the outer and inner scores to this .npz.")
         p.add_argument("--inner-splits", type=int, default=5, help="nested: inner grouped folds.")
         p.add_argument("--inner-criterion", default="site_mean", choices=["site_mean", "pooled"],
                        help="nested: rank configs by the inner mean-over-sites accuracy (the target metric) or pooled.")
@@ -243,9 +420,11 @@ def main(argv=None):
         mats = unvectorize(fc[keep], discard_diagonal=True)[:, :40, :40]
         fc, sites, y, ph = vectorize(mats, discard_diagonal=True), sites[keep], y[keep], ph[keep].reset_index(drop=True)
     t0 = time.perf_counter()
-    if args.model == "nested":
+    if args.model in ("nested", "nested_kfold"):
+        if args.top_k is None:
+            args.top_k = 3
         with threadpool_limits(1):
-            result = _nested(fc, y, sites, ph, args)
+            result = (_nested_loso if args.model == "nested" else _nested)(fc, y, sites, ph, args)
         result["seconds"] = round(time.perf_counter() - t0, 1)
         result["peak_rss_mb"] = round(peak_rss_mb(), 1)
         return emit("abide", result, quick=args.quick)

@@ -275,8 +275,16 @@ def test_kernel_ridge_and_low_rank_confounds_equal_feature_space():
     ref = Ridge(alpha=1.0).fit(p.transform(Xc[train]), y[train]).predict(p.transform(Xc[test]))
     np.testing.assert_allclose(gram_ridge_scores(project_gram(Gc, train, y, sites), train, test, y, 1.0,
                                                  relative=False), ref, atol=1e-6)
+    # per-row weights (e.g. 1 / site size)
+    sw = 1.0 / np.unique(sites[train], return_counts=True)[1][np.searchsorted(np.unique(sites[train]), sites[train])]
+    sw *= np.random.default_rng(6).uniform(0.5, 2.0, len(sw))
+    np.testing.assert_allclose(gram_ridge_scores(Gc, train, test, y, 2.0, relative=False, sample_weight=sw),
+                               Ridge(alpha=2.0).fit(Xc[train], y[train], sample_weight=sw).predict(Xc[test]),
+                               atol=1e-8)
     with pytest.raises(ValueError, match="'alpha' must be > 0"):
         gram_ridge_scores(G, train, test, y, [1.0, 0.0])
+    with pytest.raises(ValueError, match="'sample_weight' must be positive weights"):
+        gram_ridge_scores(G, train, test, y, 1.0, sample_weight=np.ones(3))
 
 
 def test_standardize_subjects_uses_each_row_only():

@@ -114,9 +114,13 @@ def test_abide_benchmark_quick(shared_data):
     result = _quick("abide")
     assert {"mean_accuracy", "mean_auc", "per_site", "pooled_accuracy", "pooled_auc", "mean_accuracy_sites_ge10",
             "model"} <= set(result)
-    assert len(result["grid_outer"]) == 48 and result["recipe"]["top_k"] == 3  # the default nested selection
-    assert set(result["chosen_per_fold"]) == set(result["per_site"]) and len(result["per_site"]) == 4
-    assert all(len(v) == 3 for v in result["chosen_per_fold"].values())
+    # the default: every one of the 120 kernel ridge configs averaged, no selection; the alternatives are recorded
+    assert len(result["grid_outer"]) == 120 and result["recipe"]["procedure"] == "all"
+    assert set(result["grid_inner_mean_accuracy"]) == set(result["grid_outer"])
+    assert set(result["chosen_per_fold"]) == set(result["per_site"]) == set(result["procedure_per_fold"])
+    assert len(result["per_site"]) == 4 and all(v == ["all"] for v in result["chosen_per_fold"].values())
+    assert result["outer_by_procedure"]["all"]["mean_accuracy"] == result["mean_accuracy"]
+    assert {"auto", "top1", "top5", "unweighted", "site_weighted"} <= set(result["outer_by_procedure"])
 
 
 def test_predict_phenotype_site_projection(tmp_path):

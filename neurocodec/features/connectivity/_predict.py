@@ -357,10 +357,10 @@ def confound_gram(G, W, train) -> np.ndarray:
     return G - WB_G - WB_G.T + W @ (B @ GB) @ W.T
 
 
-def gram_ridge_scores(G, train, test, y, alpha=1.0, relative: bool = True) -> np.ndarray:
+def gram_ridge_scores(G, train, test, y, alpha=1.0, relative: bool = True, sample_weight=None) -> np.ndarray:
     """Ridge-regression classifier (least squares on 0/1 labels) from a Gram matrix.
 
-    Exactly ``sklearn.linear_model.Ridge(alpha).fit(X[train], y[train]).predict(X[test])``
+    Exactly ``sklearn.linear_model.Ridge(alpha).fit(X[train], y[train], sample_weight).predict(X[test])``
     for ``G = X @ X.T`` (unpenalised intercept, through kernel centring), for
     several ``alpha`` from one eigendecomposition. A subject is predicted
     positive when its score exceeds 0.5.
@@ -374,9 +374,12 @@ def gram_ridge_scores(G, train, test, y, alpha=1.0, relative: bool = True) -> np
     alpha : float or sequence of float
         Penalties (> 0).
     relative : bool
-        Multiply ``alpha`` by the mean squared norm of the centred training
-        rows (``trace(Kc) / n_train``), which makes it invariant to the
-        feature scale and dimension.
+        Multiply ``alpha`` by the (weighted) mean squared norm of the centred
+        training rows (``trace(Kc) / n_train``), which makes it invariant to
+        the feature scale and dimension.
+    sample_weight : ndarray, shape (n_train,) or None
+        Weights of the training rows in the squared loss (> 0), e.g. ``1 /
+        n_site`` so that every training site counts the same.
 
     Returns
     -------
@@ -385,18 +388,23 @@ def gram_ridge_scores(G, train, test, y, alpha=1.0, relative: bool = True) -> np
     alphas = np.atleast_1d(np.asarray(alpha, dtype=float))
     check(bool(np.all(alphas > 0)), "alpha", "> 0", alpha)
     train, test = np.asarray(train), np.asarray(test)
+    sw = np.ones(len(train)) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+    check(sw.shape == (len(train),) and bool(np.all(sw > 0)), "sample_weight",
+          f"positive weights of shape ({len(train)},)", f"<shape {sw.shape}, min {sw.min(initial=0):.3g}>")
+    w = sw / sw.sum()
     K, Kt = G[np.ix_(train, train)], G[np.ix_(test, train)]
-    m = K.mean(0)
-    mm = m.mean()
+    m = K @ w                                   # inner products with the weighted training mean
+    mm = w @ m
     Kc = K - m[None, :] - m[:, None] + mm
-    Ktc = Kt - m[None, :] - Kt.mean(1)[:, None] + mm
+    Ktc = Kt - m[None, :] - (Kt @ w)[:, None] + mm
     yt = np.asarray(y, dtype=np.float64)[train]
-    ybar = yt.mean()
-    s, V = np.linalg.eigh(Kc)
+    ybar = w @ yt
+    r = np.sqrt(sw)
+    s, V = np.linalg.eigh(r[:, None] * Kc * r[None, :])
     s = np.clip(s, 0.0, None)
     scale = s.sum() / len(train) if relative else 1.0
-    proj = V.T @ (yt - ybar)
-    TV = Ktc @ V
+    proj = V.T @ (r * (yt - ybar))
+    TV = Ktc @ (r[:, None] * V)
     out = np.array([TV @ (proj / (s + a * scale)) + ybar for a in alphas])
     return out if np.ndim(alpha) else out[0]
 
