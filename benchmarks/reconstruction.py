@@ -39,19 +39,25 @@ def _generator(cls, params, images, directory):
     Returns ``(generator, train_seconds, train_cpu_seconds, reused)``; for a reused generator the
     times are those measured when it was trained (kept in ``benchmark_training.json``).
     """
+    import numpy as np
+
     recipe = json.loads(json.dumps(params))
     meta_path = Path(directory) / "benchmark_training.json" if directory else None
     if meta_path is not None and meta_path.is_file():
         meta = json.loads(meta_path.read_text())
         if meta["recipe"] != recipe:
             raise SystemExit(f"--generator-dir {directory} holds a generator trained with {meta['recipe']}, not {recipe}.")
-        return cls.from_pretrained(directory), meta["seconds"], meta["cpu_seconds"], True
+        gen = cls.from_pretrained(directory)
+        gen.final_losses_ = meta.get("final_losses", {"vae": None, "unet": None})  # not recorded by older runs
+        return gen, meta["seconds"], meta["cpu_seconds"], True
     t0, c0 = time.perf_counter(), time.process_time()
     gen = cls(**params).fit(images)
     t_gen, c_gen = time.perf_counter() - t0, time.process_time() - c0
+    gen.final_losses_ = {"vae": float(np.mean(gen.losses_["vae"][-20:])), "unet": float(np.mean(gen.losses_["unet"][-50:]))}
     if meta_path is not None:
         gen.save_pretrained(directory)
-        meta_path.write_text(json.dumps({"recipe": recipe, "seconds": t_gen, "cpu_seconds": c_gen}) + "\n")
+        meta_path.write_text(json.dumps({"recipe": recipe, "seconds": t_gen, "cpu_seconds": c_gen,
+                                         "final_losses": gen.final_losses_}) + "\n")
     return gen, t_gen, c_gen, False
 
 
@@ -63,6 +69,9 @@ def main(argv=None):
         p.add_argument("--generator-dir", default=None, help="Folder of a trained generator: loaded with from_pretrained "
                        "when it holds one trained with this run's recipe, else trained here and saved there (the JSON "
                        "records the reuse and the original training time)."),
+        p.add_argument("--rec", default=None, help="JSON object overriding decoder options of the recipe (experiments; "
+                       "recorded in the JSON)."),
+        p.add_argument("--tag", default="", help="Suffix of the result file names (experiments)."),
         p.add_argument("--generator-only", action="store_true", help="Train (or check) the generator of --generator-dir "
                        "and stop before any decoding or evaluation.")))
     import numpy as np
@@ -78,8 +87,9 @@ def main(argv=None):
     from neurocodec.decoders.metrics import evaluate_reconstructions
 
     cfg = QUICK if args.quick else FULL
-    cfg = dict(cfg, sim=dict(cfg["sim"], seed=args.seed), gen=dict(cfg["gen"], seed=args.seed))
-    name = "reconstruction" if args.seed == 0 else f"reconstruction_seed{args.seed}"
+    cfg = dict(cfg, sim=dict(cfg["sim"], seed=args.seed), gen=dict(cfg["gen"], seed=args.seed),
+               rec=dict(cfg["rec"], **json.loads(args.rec or "{}")))
+    name = ("reconstruction" if args.seed == 0 else f"reconstruction_seed{args.seed}") + (f"_{args.tag}" if args.tag else "")
     t0 = time.perf_counter()
     exp = simulate_visual_experiment(**cfg["sim"])
     sub = exp.subjects["sub-01"]
@@ -117,12 +127,13 @@ def main(argv=None):
         "stage1_two_way_pixel": s1["two_way_pixels"], "stage1_two_way_gabor": s1["two_way_gabor"],
         "stage1_pixcorr": s1["pixcorr"], "stage1_ssim": s1["ssim"],
         "n_train_images": int(len(ids)), "n_test_images": int(len(test_ids)), "n_voxels": int(betas.shape[1]),
-        "vae_final_loss": float(np.mean(gen.losses_["vae"][-20:])), "unet_final_loss": float(np.mean(gen.losses_["unet"][-50:])),
+        "vae_final_loss": gen.final_losses_["vae"], "unet_final_loss": gen.final_losses_["unet"],
         "seconds_simulate": t_sim, "seconds_train_generator": t_gen, "generator_reused": reused,
         "cpu_seconds_train_generator": c_gen, "seconds_fit_decoder": t_ridge,
         "seconds_reconstruct": t_rec, "seconds_evaluate": t_eval, "peak_rss_mb": peak_rss_mb(),
         "torch_threads": torch.get_num_threads(), "quick": bool(args.quick),
-        "selected_low_level": dec.low_level_, "selected_strength": dec.strength_, "selected_guidance_scale": dec.guidance_scale_, "validation": dec.validation_,
+        "selected_low_level": dec.low_level_, "selected_strength": dec.strength_, "selected_guidance_scale": dec.guidance_scale_,
+        "selected_rank_weight": dec.rank_weight_, "validation": dec.validation_,
         "recipe": {k: {n: (list(v) if isinstance(v, tuple) else v) for n, v in part.items()} for k, part in cfg.items()},
     }
     if "two_way_effnet_lite0" in final:

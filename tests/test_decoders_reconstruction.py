@@ -239,9 +239,15 @@ def test_stages_end_to_end(tmp_path):
 
 
 @pytest.mark.slow
-def test_benchmark_quick():
-    out = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "reconstruction.py"), "--quick"], capture_output=True,
-                         text=True, timeout=600, cwd=ROOT)
+def test_benchmark_quick(tmp_path):
+    bench = [sys.executable, str(ROOT / "benchmarks" / "reconstruction.py"), "--quick", "--generator-dir", str(tmp_path / "g")]
+    out = subprocess.run(bench, capture_output=True, text=True, timeout=600, cwd=ROOT)
     assert out.returncode == 0, out.stderr[-2000:]
     result = json.loads(out.stdout.strip().splitlines()[-1])
-    assert {"two_way_pixel", "two_way_gabor", "pixcorr", "ssim"} <= set(result)
+    assert {"two_way_pixel", "two_way_gabor", "pixcorr", "ssim"} <= set(result) and result["generator_reused"] is False
+    assert (tmp_path / "g" / "unet" / "config.json").is_file()
+    # the saved generator is reused (recorded, with its original training time) instead of retrained
+    again = subprocess.run(bench + ["--generator-only"], capture_output=True, text=True, timeout=600, cwd=ROOT)
+    assert again.returncode == 0, again.stderr[-2000:]
+    reused = json.loads(again.stdout.strip().splitlines()[-1])
+    assert reused["reused"] is True and reused["seconds_train_generator"] == result["seconds_train_generator"]
