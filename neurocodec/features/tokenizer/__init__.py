@@ -15,6 +15,7 @@ _EXPORTS = {
     "TFMEncoder": "_encoder", "reference_key_map": "_encoder",
     "LinearAttention": "_layers", "LinearTransformer": "_layers",
     "MiniRocket": "_minirocket", "MiniRocketClassifier": "_minirocket",
+    "TokenLogisticHead": "_heads", "one_hot_tokens": "_heads", "TFMEnsembleClassifier": "_ensemble",
     "EMAVectorQuantizer": "_model", "TFMTokenizer": "_model", "freq_time_masks": "_model",
     "as_trials": "_preprocess", "continuous_windows": "_preprocess", "resample": "_preprocess",
     "scale_signals": "_preprocess", "stft_magnitude": "_preprocess", "fit_offset": "_preprocess",

@@ -14,6 +14,9 @@ from ._preprocess import TARGET_SFREQ, as_trials, fit_offset, resample, scale_si
 
 __all__ = ["TFMClassifier", "prepare_trials"]
 
+#: Classifier heads on the tokens (``TFMClassifier(head=...)``; "auto" chooses among them).
+HEADS = ("encoder", "tokens", "mean")
+
 
 def prepare_trials(X: Any, sfreq: float | None = None, scaling: str = "trial", scale_quantile: float = 0.95,
                    scale: np.ndarray | None = None, pad_short: bool = False, frame: int = 200,
@@ -108,6 +111,14 @@ class TFMClassifier:
         :func:`calibrate_binary_threshold`), or do so only when the
         early-stopped model predicts one class for the whole validation
         split (``"auto"``).
+    head : {"encoder", "tokens", "mean", "auto"}
+        Classifier on the tokens: the fine-tuned TFM-Encoder (reference),
+        an L2 logistic regression on the one-hot tokens
+        (:class:`TokenLogisticHead`, ``C`` by cross-validation, fitted on all
+        training trials), the average of both heads' probabilities
+        (``"mean"``), or the one of these three with the best validation
+        score (AUROC for two classes, else kappa; the encoder's own
+        early-stopping split, ties to the encoder) (``"auto"``).
     seed : int
     device : str
     verbose : bool
@@ -121,6 +132,10 @@ class TFMClassifier:
     encoders_ : list of TFMEncoder
         All fine-tuned encoders (``n_folds`` of them) whose probabilities
         are averaged.
+    head_ : str
+        The head used ("encoder", "tokens" or "mean").
+    token_head_ : TokenLogisticHead or None
+        The logistic head on one-hot tokens (when ``head_`` uses it).
     classes_ : ndarray (n_classes,)
     n_chans_ : int
     scale_ : ndarray (1, n_chans, 1) or None
@@ -136,8 +151,8 @@ class TFMClassifier:
                  tokenizer_epochs: int = 100, pretrain_epochs: int = 50, finetune_epochs: int = 50,
                  tokenizer_batch_size: int = 256, tokenizer_max_signals: int = 0, batch_size: int = 512,
                  lr: float = 1e-3, finetune_lr: float | None = None, patience: int = 10,
-                 val_fraction: float = 0.2, n_folds: int = 1, threshold: str = "fixed", seed: int = 0,
-                 device: str = "cpu", verbose: bool = False):
+                 val_fraction: float = 0.2, n_folds: int = 1, threshold: str = "fixed", head: str = "encoder",
+                 seed: int = 0, device: str = "cpu", verbose: bool = False):
         self.tokenizer_config = tokenizer_config
         self.encoder_config = encoder_config
         self.tokenizer = tokenizer
@@ -157,6 +172,7 @@ class TFMClassifier:
         self.val_fraction = val_fraction
         self.n_folds = n_folds
         self.threshold = threshold
+        self.head = head
         self.seed = seed
         self.device = device
         self.verbose = verbose
@@ -186,6 +202,7 @@ class TFMClassifier:
                              seed_everything, tokenize_signals, train_tokenizer)
 
         check(self.threshold in ("fixed", "prior", "auto"), "threshold", "'fixed', 'prior' or 'auto'", self.threshold)
+        check(self.head in HEADS + ("auto",), "head", "'encoder', 'tokens', 'mean' or 'auto'", self.head)
         y = np.asarray(y)
         check(self.center in ("none", "auto", "channel"), "center", "'none', 'auto' or 'channel'", self.center)
         self.scale_, self.offset_ = None, None
@@ -224,7 +241,8 @@ class TFMClassifier:
             self.history_["pretrain"] = pretrain_encoder(self.encoder_, tokens, self._cfg(self.pretrain_epochs, self.batch_size))
         pretrained = copy.deepcopy(self.encoder_.state_dict())
         self.encoders_, fold_hist = [], []
-        for k, (train, val) in enumerate(self._splits(y_idx)):
+        splits = self._splits(y_idx)
+        for k, (train, val) in enumerate(splits):
             enc = self.encoder_ if k == 0 else TFMEncoder(**enc_cfg)
             enc.load_state_dict(pretrained)
             cfg = self._cfg(self.finetune_epochs, self.batch_size, self.patience)
@@ -244,7 +262,31 @@ class TFMClassifier:
         self.history_["finetune"] = fold_hist[0]
         if len(fold_hist) > 1:
             self.history_["folds"] = fold_hist
+        self._fit_head(tokens, y_idx, *splits[0])
         return self
+
+    def _fit_head(self, tokens: np.ndarray, y_idx: np.ndarray, train: np.ndarray, val: np.ndarray) -> None:
+        """Choose (``head="auto"``) and fit the token head; sets ``head_`` and ``token_head_``."""
+        from ._heads import TokenLogisticHead
+        from ._train import classification_metrics, predict_proba
+
+        n_codes = self.tokenizer_.quantizer.n_codes
+        self.head_, self.token_head_ = self.head, None
+        if self.head == "auto":
+            self.head_ = "encoder"
+            if len(val) and len(np.unique(y_idx[train])) == len(self.classes_):
+                probe = TokenLogisticHead(n_codes, seed=self.seed).fit(tokens[train], y_idx[train])
+                p_enc = predict_proba(self.encoders_[0], tokens[val], device=self.device)
+                p_tok = probe.predict_proba(tokens[val])
+                key = "auroc" if len(self.classes_) == 2 else "kappa"
+                scores = {h: classification_metrics(y_idx[val], p)[key]
+                          for h, p in zip(HEADS, (p_enc, p_tok, (p_enc + p_tok) / 2))}
+                scores = {h: (v if np.isfinite(v) else -np.inf) for h, v in scores.items()}
+                self.head_ = max(HEADS, key=lambda h: scores[h])  # first (encoder) on ties
+                self.history_["head_scores"] = scores
+        self.history_["head"] = self.head_
+        if self.head_ != "encoder":
+            self.token_head_ = TokenLogisticHead(n_codes, seed=self.seed).fit(tokens, y_idx)
 
     def _splits(self, y_idx: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
         from ._stage_impl import _val_split
@@ -275,8 +317,14 @@ class TFMClassifier:
         from ._train import predict_proba
 
         tokens = self.transform(X, sfreq)  # checks fitted state and channels
-        encoders = getattr(self, "encoders_", None) or [self.encoder_]
-        return np.mean([predict_proba(enc, tokens, device=self.device) for enc in encoders], axis=0)
+        head = getattr(self, "head_", "encoder")
+        probas = []
+        if head in ("encoder", "mean"):
+            encoders = getattr(self, "encoders_", None) or [self.encoder_]
+            probas.append(np.mean([predict_proba(enc, tokens, device=self.device) for enc in encoders], axis=0))
+        if head in ("tokens", "mean"):
+            probas.append(self.token_head_.predict_proba(tokens))
+        return np.mean(probas, axis=0)
 
     def predict(self, X: Any, sfreq: float | None = None) -> np.ndarray:
         """Predicted labels (n_trials,)."""
@@ -291,7 +339,8 @@ class TFMClassifier:
 
     # -- persistence ------------------------------------------------------
     def save_pretrained(self, directory: str | Path) -> Path:
-        """Write ``tokenizer/``, ``encoder/`` (+ ``encoder_k/`` per extra fold; safetensors + config.json) and ``classifier.json``."""
+        """Write ``tokenizer/``, ``encoder/`` (+ ``encoder_k/`` per extra fold; safetensors + config.json),
+        ``classifier.json`` and ``token_head.npz`` (when the token head is used)."""
         self.check_is_fitted()
         directory = Path(directory)
         self.tokenizer_.save_pretrained(directory / "tokenizer")
@@ -302,7 +351,10 @@ class TFMClassifier:
         save_json(directory / "classifier.json", {
             "classes": classes, "n_chans": self.n_chans_, "scaling": self.scaling, "scale_quantile": self.scale_quantile,
             "pad_short": self.pad_short, "scale": None if self.scale_ is None else self.scale_.ravel().tolist(),
-            "center": self.center, "n_encoders": len(encoders), "offset": None if self.offset_ is None else self.offset_.ravel().tolist()})
+            "center": self.center, "n_encoders": len(encoders), "offset": None if self.offset_ is None else self.offset_.ravel().tolist(),
+            "head": getattr(self, "head_", "encoder")})
+        if getattr(self, "token_head_", None) is not None:
+            self.token_head_.save(directory / "token_head.npz")
         return directory
 
     @classmethod
@@ -324,5 +376,11 @@ class TFMClassifier:
         self.scale_ = None if meta["scale"] is None else np.asarray(meta["scale"], dtype=np.float32).reshape(1, -1, 1)
         offset = meta.get("offset")
         self.offset_ = None if offset is None else np.asarray(offset, dtype=np.float32).reshape(1, -1, 1)
+        self.head_ = meta.get("head", "encoder")
+        self.token_head_ = None
+        if (directory / "token_head.npz").is_file():
+            from ._heads import TokenLogisticHead
+
+            self.token_head_ = TokenLogisticHead.load(directory / "token_head.npz")
         self.history_ = {}
         return self
