@@ -60,7 +60,7 @@ def test_classifier_fit_predict_save_load(tmp_path):
     proba = clf.predict_proba(X, sfreq=128.0)
     assert proba.shape == (48, 2) and np.allclose(proba.sum(1), 1, atol=1e-5)
     assert clf.transform(X[:2], sfreq=128.0).shape == (2, 4, 3)
-    assert set(clf.history_) == {"tokenizer", "pretrain", "finetune"}
+    assert set(clf.history_) == {"tokenizer", "pretrain", "finetune", "head"} and clf.history_["head"] == "encoder"
     loss = clf.history_["finetune"]["loss"]
     assert len(loss) == 15 and loss[-1] < loss[0]
     assert len(clf.history_["finetune"]["val_score"]) == 15 and clf.history_["finetune"]["best_epoch"] is not None
