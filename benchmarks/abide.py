@@ -339,7 +339,7 @@ def _nested_loso(fc, y, sites, ph, args):
         if args.save_scores:
             saved[f"oof_{site}"] = oof[:, train]
     if args.save_scores:
-        np.savez(args.save_scores, outer=outer, y=y, sites=sites, names=np.array(names), **saved)
+        np.savez(args.save_scores, outer=outer, y=y, sites=np.asarray(sites, dtype=str), names=np.array(names), **saved)
     pred = pd.concat(fold_rows).sort_values("subject_index").reset_index(drop=True)
     pred["predicted"] = (pred["score"] > 0.5).astype(int)
     per_site = _per_site(pred)
