@@ -268,7 +268,8 @@ def _procedure_scores(oof, y, sites, weighting):
 
 
 def _nested_loso(fc, y, sites, ph, args):
-    """Kernel ridge classifiers selected per outer fold by an inner leave-one-training-site-out CV."""
+    """Mean score of a kernel ridge grid (default, no selection), or configs/procedures chosen per outer fold
+    by an inner leave-one-training-site-out CV (``--procedure``); inner figures are recorded either way."""
     from sklearn.metrics import accuracy_score, roc_auc_score
     import pandas as pd
 
