@@ -88,11 +88,12 @@ FEATURES = {"correlation": None, "tangent_1e-3": 1e-3, "tangent_0.1": 0.1}
 CS = (1e-3, 1e-2, 1e-1, 1.0)
 
 
-def _features(fc):
+def _features(fc, names=tuple(FEATURES)):
     from neurocodec.features.connectivity import map_eigenvalues, shrink_to_spd, unvectorize, vectorize
 
     out = {}
-    for name, min_eig in FEATURES.items():
+    for name in names:
+        min_eig = FEATURES[name]
         if min_eig is None:
             out[name] = np.arctanh(np.clip(fc, -0.999999, 0.999999))
         else:
@@ -284,7 +285,7 @@ def _nested_loso(fc, y, sites, ph, args):
     )
 
     t_start = time.perf_counter()
-    base = _features(fc)
+    base = _features(fc, names=("correlation", "tangent_0.1"))
     feats = {"correlation": base["correlation"], "correlation_subject_z": standardize_subjects(base["correlation"]),
              "tangent_0.1": base["tangent_0.1"]}
     del base
