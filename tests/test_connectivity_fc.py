@@ -75,7 +75,7 @@ def test_single_precision_mean_matches_nilearn_within_1e5():
     assert out.dtype == np.float64 and fast.mean_.dtype == np.float64
     np.testing.assert_allclose(out, ref, atol=1e-5)
     # float32 iterations really ran: not bit-identical to the float64 path
-    assert 0 < np.abs(fast.mean_ - exact.mean_).max() < 1e-5
+    assert 0 < np.abs(fast.mean_ - exact.mean_).max() < 1e-6 * np.abs(exact.mean_).max()
     with pytest.raises(ValueError, match="'mean_precision'.*'double' or 'single'.*half"):
         TangentSpace(mean_precision="half").fit(covariances(X))
 
