@@ -84,6 +84,24 @@ def _per_site(pred):
     return pd.DataFrame(rows)
 
 
+def _site_summary(per_site, pred) -> dict:
+    """The issue's keys from per-site rows and pooled predictions (mean = unweighted over tested sites)."""
+    from sklearn.metrics import accuracy_score, roc_auc_score
+
+    big = per_site["n_subjects"] >= 10
+    return {
+        "mean_accuracy": round(float(per_site["accuracy"].mean()), 4),
+        "mean_auc": round(float(np.nanmean(per_site["auc"])), 4),
+        "pooled_accuracy": round(float(accuracy_score(pred["y"], pred["predicted"])), 4),
+        "pooled_auc": round(float(roc_auc_score(pred["y"], pred["score"])), 4) if pred["y"].nunique() == 2 else None,
+        # sites of a handful of subjects (CALTECH has 1) make the unweighted mean noisy
+        "mean_accuracy_sites_ge10": round(float(per_site.loc[big, "accuracy"].mean()), 4),
+        "mean_auc_sites_ge10": round(float(per_site.loc[big, "auc"].mean()), 4),
+        "per_site": {r.site: {"n": int(r.n_subjects), "accuracy": round(float(r.accuracy), 4),
+                              "auc": round(float(r.auc), 4)} for r in per_site.itertuples()},
+    }
+
+
 FEATURES = {"correlation": None, "tangent_1e-3": 1e-3, "tangent_0.1": 0.1}
 CS = (1e-3, 1e-2, 1e-1, 1.0)
 
@@ -170,7 +188,6 @@ def _nested(fc, y, sites, ph, args):
                         "mean_auc": round(float(np.nanmean(per_sites[c]["auc"])), 4),
                         "pooled_accuracy": round(float(accuracy_score(preds[c]["y"], preds[c]["predicted"])), 4)}
                     for c in CRITERIA}
-    big = per_site["n_subjects"] >= 10
     # no selection at all: mean probability of every grid config (reported for comparison, never a default choice)
     all_score = outer.mean(0)
     all_hit = (all_score > 0.5) == y
@@ -183,14 +200,7 @@ def _nested(fc, y, sites, ph, args):
         grid[name] = {"mean_accuracy": round(float(np.mean([hit[sites == s].mean() for s in np.unique(sites)])), 4),
                       "pooled_accuracy": round(float(hit.mean()), 4)}
     return {
-        "mean_accuracy": round(float(per_site["accuracy"].mean()), 4),  # unweighted over all tested sites
-        "mean_auc": round(float(np.nanmean(per_site["auc"])), 4),
-        "pooled_accuracy": round(float(accuracy_score(pred["y"], pred["predicted"])), 4),
-        "pooled_auc": round(float(roc_auc_score(pred["y"], pred["score"])), 4),
-        "mean_accuracy_sites_ge10": round(float(per_site.loc[big, "accuracy"].mean()), 4),
-        "mean_auc_sites_ge10": round(float(per_site.loc[big, "auc"].mean()), 4),
-        "per_site": {r.site: {"n": int(r.n_subjects), "accuracy": round(float(r.accuracy), 4),
-                              "auc": round(float(r.auc), 4)} for r in per_site.itertuples()},
+        **_site_summary(per_site, pred),
         "model": f"nested: mean probability of the top {args.top_k} of {len(configs)} l2-logistic configs, "
                  f"ranked per outer fold by inner {args.inner_splits}-fold grouped-by-site CV accuracy ({args.inner_criterion})",
         "recipe": {"features": {k: ("fisher_z" if v is None else f"log_euclidean_tangent(min_eigenvalue={v})")
@@ -271,7 +281,7 @@ def _procedure_scores(oof, y, sites, weighting):
 def _nested_loso(fc, y, sites, ph, args):
     """Mean score of a kernel ridge grid (default, no selection), or configs/procedures chosen per outer fold
     by an inner leave-one-training-site-out CV (``--procedure``); inner figures are recorded either way."""
-    from sklearn.metrics import accuracy_score, roc_auc_score
+    from sklearn.metrics import roc_auc_score
     import pandas as pd
 
     from neurocodec.pipeline import check
@@ -345,7 +355,6 @@ def _nested_loso(fc, y, sites, ph, args):
     pred = pd.concat(fold_rows).sort_values("subject_index").reset_index(drop=True)
     pred["predicted"] = (pred["score"] > 0.5).astype(int)
     per_site = _per_site(pred)
-    big = per_site["n_subjects"] >= 10
     inner_mean = np.mean(inner_site_mean, 0)
 
     def _summary(score):
@@ -354,14 +363,7 @@ def _nested_loso(fc, y, sites, ph, args):
                 "pooled_accuracy": round(float(hit.mean()), 4), "pooled_auc": round(float(roc_auc_score(y, score)), 4)}
 
     return {
-        "mean_accuracy": round(float(per_site["accuracy"].mean()), 4),  # unweighted over all tested sites
-        "mean_auc": round(float(np.nanmean(per_site["auc"])), 4),
-        "pooled_accuracy": round(float(accuracy_score(pred["y"], pred["predicted"])), 4),
-        "pooled_auc": round(float(roc_auc_score(pred["y"], pred["score"])), 4),
-        "mean_accuracy_sites_ge10": round(float(per_site.loc[big, "accuracy"].mean()), 4),
-        "mean_auc_sites_ge10": round(float(per_site.loc[big, "auc"].mean()), 4),
-        "per_site": {r.site: {"n": int(r.n_subjects), "accuracy": round(float(r.accuracy), 4),
-                              "auc": round(float(r.auc), 4)} for r in per_site.itertuples()},
+        **_site_summary(per_site, pred),
         "model": f"mean score of kernel ridge classifiers, procedure {args.procedure!r} over a grid of {n_cfg} "
                  "(all: every config, no selection; topk: ranked per outer fold by inner leave-one-training-site-out "
                  "mean-over-sites accuracy; auto: procedure picked per outer fold by that inner CV)",
@@ -431,7 +433,7 @@ def main(argv=None):
         vectorize,
     )
     from neurocodec.features.connectivity._io import load_abide_vectors
-    from sklearn.metrics import accuracy_score, roc_auc_score
+    from sklearn.metrics import accuracy_score
 
     fc, ph = load_abide_vectors(folder)
     sites = ph["site"].astype(str).to_numpy()
@@ -477,18 +479,9 @@ def main(argv=None):
     pred["predicted"] = (pred["score"] > 0.5).astype(int)
     per_site = _per_site(pred)
     seconds = time.perf_counter() - t0
-    big = per_site["n_subjects"] >= 10
     name = " + ".join(comp_summary) if args.model == "ensemble" else next(iter(comp_summary))
     result = {
-        "mean_accuracy": round(float(per_site["accuracy"].mean()), 4),  # unweighted over all tested sites
-        "mean_auc": round(float(np.nanmean(per_site["auc"])), 4),
-        "pooled_accuracy": round(float(accuracy_score(pred["y"], pred["predicted"])), 4),
-        "pooled_auc": round(float(roc_auc_score(pred["y"], pred["score"])), 4) if pred["y"].nunique() == 2 else None,
-        # sites of a handful of subjects (CALTECH has 1) make the unweighted mean noisy
-        "mean_accuracy_sites_ge10": round(float(per_site.loc[big, "accuracy"].mean()), 4),
-        "mean_auc_sites_ge10": round(float(per_site.loc[big, "auc"].mean()), 4),
-        "per_site": {r.site: {"n": int(r.n_subjects), "accuracy": round(float(r.accuracy), 4),
-                              "auc": round(float(r.auc), 4)} for r in per_site.itertuples()},
+        **_site_summary(per_site, pred),
         "model": (f"mean probability of [{name}]" if args.model == "ensemble" else name)
                  + f" (C={args.C}, PCA-LDA {args.n_components} comps)" + (" + harmonize" if args.harmonize else ""),
         "components": comp_summary,

@@ -127,6 +127,14 @@ def test_best_of_n_ranks_by_predicted_embedding(tiny_generator):
     np.testing.assert_allclose(best.reshape(5, -1)[:, :6], pred, rtol=1e-6)
 
 
+def _latent_fmri(generator, image_seed, seed, n=200, n_voxels=120):
+    """Images and 'fMRI' that is a noisy linear map of their autoencoder latents."""
+    rng = np.random.default_rng(seed)
+    imgs = _images(n, seed=image_seed)
+    lat = generator.autoencoder.encode(imgs).reshape(n, -1)
+    return imgs, lat @ rng.standard_normal((lat.shape[1], n_voxels)) + 0.05 * rng.standard_normal((n, n_voxels))
+
+
 class _StrengthGenerator(_CountingGenerator):
     """Generator double: low strength returns the init (stage-1) images, high strength noise."""
 
@@ -137,10 +145,7 @@ class _StrengthGenerator(_CountingGenerator):
 
 
 def test_strength_chosen_on_training_validation_split(tiny_generator, tmp_path):
-    rng = np.random.default_rng(0)
-    imgs = _images(200, seed=4)
-    lat = tiny_generator.autoencoder.encode(imgs).reshape(200, -1)
-    X = lat @ rng.standard_normal((lat.shape[1], 120)) + 0.05 * rng.standard_normal((200, 120))
+    imgs, X = _latent_fmri(tiny_generator, image_seed=4, seed=0)
     gen = _StrengthGenerator(tiny_generator)
     dec = BrainDiffuser(gen, alphas=[0.1, 10.0], cv=3, strength=[0.9, 0.2], guidance_scale=[1.0, 2.0],
                         validation_fraction=0.2).fit(X, imgs)
@@ -168,10 +173,7 @@ class _RankGenerator(_CountingGenerator):
 
 
 def test_rank_weight_stage1_agreement_and_validation_splits(tiny_generator, tmp_path):
-    rng = np.random.default_rng(2)
-    imgs = _images(200, seed=6)
-    lat = tiny_generator.autoencoder.encode(imgs).reshape(200, -1)
-    X = lat @ rng.standard_normal((lat.shape[1], 120)) + 0.05 * rng.standard_normal((200, 120))
+    imgs, X = _latent_fmri(tiny_generator, image_seed=6, seed=2)
     gen = _RankGenerator(tiny_generator)
     dec = BrainDiffuser(gen, alphas=[0.1, 10.0], cv=3, n_samples=4, rank_weight=0.0).fit(X, imgs)
     by_embedding = dec.reconstruct(X[:5])
