@@ -27,6 +27,8 @@ def test_rest_stages_end_to_end(tmp_path):
         "fc": {"stage": "connectivity", "inputs": {"source": "rest"}},
         "tangent": {"stage": "connectivity_group", "inputs": {"fc": "fc", "cohort": "rest"},
                     "params": {"test_fraction": 0.25}},
+        "tangent32": {"stage": "connectivity_group", "inputs": {"fc": "fc", "cohort": "rest"},
+                      "params": {"test_fraction": 0.25, "mean_precision": "single"}},
         "graph": {"stage": "graph_features", "inputs": {"fc": "fc"}, "params": {"density": 0.3}},
         "states": {"stage": "dynamic_connectivity", "inputs": {"cohort": "rest"},
                    "params": {"window_s": 40.0, "step": 3, "n_states": 2}},
@@ -38,7 +40,12 @@ def test_rest_stages_end_to_end(tmp_path):
     mats = fc.load("fc")
     assert mats.shape == (24, 12, 12)
     np.testing.assert_allclose(np.diagonal(mats, axis1=1, axis2=2), 1.0)
-    group = _art(tmp_path, "connectivity_group")
+    (double_key, single_key) = [summary.results[[r.step_id for r in summary.results].index(s)].key
+                                for s in ("tangent", "tangent32")]
+    store = ArtifactStore(tmp_path)
+    ref64, ref32 = (store.open("connectivity_group", k).load("reference") for k in (double_key, single_key))
+    assert 0 < np.abs(ref64 - ref32).max() < 1e-5 * np.abs(ref64).max()
+    group = store.open("connectivity_group", double_key)
     info = group.load("info")
     assert info["n_train"] + info["n_test"] == 24 and 5 <= info["n_test"] <= 7
     assert info["edge_recovery_auc"] > 0.8  # planted edges stand out in the training t-map
@@ -55,9 +62,10 @@ def test_rest_stages_end_to_end(tmp_path):
 
     from neurocodec.features.connectivity.stages import DynamicConnectivity
 
-    for cls, stage in [(Connectivity, "connectivity"), (ConnectivityGroup, "connectivity_group"),
-                       (PredictPhenotype, "predict_phenotype"), (DynamicConnectivity, "dynamic_connectivity")]:
-        assert cls.report(_art(tmp_path, stage)).blocks
+    for cls, art in [(Connectivity, fc), (ConnectivityGroup, group),
+                     (PredictPhenotype, _art(tmp_path, "predict_phenotype")),
+                     (DynamicConnectivity, _art(tmp_path, "dynamic_connectivity"))]:
+        assert cls.report(art).blocks
 
     bad = json.loads(json.dumps(cfg))
     bad["stages"]["graph"]["params"]["absolute"] = 0.2

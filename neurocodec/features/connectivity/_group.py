@@ -61,7 +61,8 @@ def run_group(params, inputs, out_dir) -> None:
         mats, amounts = shrink_to_spd(fc, shrink, params.min_eigenvalue)
         info.update(shrinkage_mean=float(amounts.mean()), shrinkage_max=float(amounts.max()),
                     reference=params.reference)
-        ts = TangentSpace(reference=params.reference, n_jobs=params.n_jobs or None).fit(mats[~test])
+        ts = TangentSpace(reference=params.reference, mean_precision=params.mean_precision,
+                          n_jobs=params.n_jobs or None).fit(mats[~test])
         feats = ts.transform(mats)
         reference = ts.mean_
         vec = vectorize(feats, discard_diagonal=params.discard_diagonal)

@@ -75,6 +75,9 @@ class Connectivity(Stage):
 class GroupParams(StageParams):
     kind: Literal["tangent", "none"] = Field("tangent", description="Tangent-space embedding, or plain vectorisation.")
     reference: Literal["geometric", "log_euclidean"] = Field("geometric", description="Tangent reference (mean of training subjects).")
+    mean_precision: Literal["double", "single"] = Field(
+        "double", description="Precision inside the geometric-mean iterations: 'single' runs the per-subject whitening and "
+                              "eigendecompositions in float32 (faster on many ROIs; the mean and outputs stay float64).")
     shrinkage: Optional[float] = Field(None, ge=0, lt=1, description="Shrinkage toward identity before the tangent step (None: automatic, only where needed).")
     min_eigenvalue: float = Field(1e-3, gt=0, lt=1, description="Smallest relative eigenvalue reached by automatic shrinkage.")
     test_fraction: float = Field(0.2, ge=0, lt=1, description="Fraction of subjects held out (stratified by site and group); the reference never sees them.")
