@@ -293,7 +293,7 @@ def geometric_mean(mats, init=None, max_iter: int = 30, tol: float = 1e-7, n_job
 
         threads = nullcontext()
     with threadpool_limits(1), threads:
-        return _geometric_mean_loop(mats, gmean, max_iter, tol, n_jobs, iter_dtype)
+        return _geometric_mean_loop(mats, gmean, max_iter, tol, n_jobs, single)
 
 
 def _eigh_single(mats: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -310,9 +310,8 @@ def _eigh_single(mats: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return vals.numpy(), vecs.numpy()
 
 
-def _geometric_mean_loop(mats, gmean, max_iter, tol, n_jobs, iter_dtype):
+def _geometric_mean_loop(mats, gmean, max_iter, tol, n_jobs, single: bool):
     n_mat = len(mats)
-    single = np.dtype(iter_dtype) == np.float32
     if single:
         mats_iter = mats.astype(np.float32)
     norm_old, step, norm = np.inf, 1.0, np.inf
