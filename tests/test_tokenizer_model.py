@@ -36,6 +36,26 @@ def test_stft_and_shapes():
     assert set(loss) == {"recon", "vq", "loss"} and torch.isfinite(loss["loss"])
 
 
+def test_signed_dc_keeps_the_polarity_of_slow_shifts(tmp_path):
+    t = torch.arange(600, dtype=torch.float32) / 200
+    base = torch.sin(2 * np.pi * 10 * t)
+    sig = torch.stack([base + 0.5, base - 0.5])
+    mag, signed = stft_magnitude(sig), stft_magnitude(sig, signed_dc=True)
+    window_sum = float(torch.hann_window(200).sum())
+    assert torch.allclose(mag[:, 1:], signed[:, 1:])  # every other bin is the magnitude
+    assert torch.allclose(mag[:, 0], signed[:, 0].abs(), atol=1e-4)
+    assert torch.allclose(signed[0, 0], torch.full((5,), 0.5 * window_sum), rtol=1e-3, atol=0.05)
+    assert torch.allclose(signed[1, 0], torch.full((5,), -0.5 * window_sum), rtol=1e-3, atol=0.05)
+    torch.manual_seed(0)
+    model = TFMTokenizer(**TINY, dc="signed")
+    assert torch.equal(model.spectrum(sig), signed)
+    model.save_pretrained(tmp_path)
+    assert TFMTokenizer.from_pretrained(tmp_path).config["dc"] == "signed"
+    assert torch.equal(TFMTokenizer(**TINY).spectrum(sig), mag)
+    with pytest.raises(ValueError, match="'dc' of TFMTokenizer must be 'magnitude' or 'signed', got 'sign'"):
+        TFMTokenizer(**TINY, dc="sign")
+
+
 def test_masks_are_band_and_frame_products_with_complement():
     g = torch.Generator().manual_seed(0)
     keep = freq_time_masks(4, 100, 10, generator=g)

@@ -17,6 +17,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ._layers import LinearTransformer, PretrainedMixin
+from ._preprocess import stft_magnitude
 
 __all__ = ["EMAVectorQuantizer", "TFMTokenizer", "freq_time_masks"]
 
@@ -199,18 +200,24 @@ class TFMTokenizer(PretrainedMixin, nn.Module):
         Steps before an unused code is restarted (0: never).
     dropout : float
         Attention dropout.
+    dc : {"magnitude", "signed"}
+        Spectrum bin 0 as a magnitude (the paper) or with its sign
+        (``"signed"``: tokens that must reconstruct it keep the polarity of
+        slow potentials, which a magnitude spectrum discards).
     """
 
     def __init__(
         self, n_freqs: int = 100, freq_patch: int = 5, emb_size: int = 64, n_codes: int = 8192, n_heads: int = 8,
         freq_depth: int = 2, temporal_depth: int = 2, decoder_depth: int = 8, window: int = 200, hop: int = 100,
-        beta: float = 1.0, decay: float = 0.99, restart_after: int = 20, dropout: float = 0.2,
+        beta: float = 1.0, decay: float = 0.99, restart_after: int = 20, dropout: float = 0.2, dc: str = "magnitude",
     ):
         super().__init__()
+        if dc not in ("magnitude", "signed"):
+            raise ValueError(f"The 'dc' of TFMTokenizer must be 'magnitude' or 'signed', got {dc!r}.")
         self.config = dict(
             n_freqs=n_freqs, freq_patch=freq_patch, emb_size=emb_size, n_codes=n_codes, n_heads=n_heads,
             freq_depth=freq_depth, temporal_depth=temporal_depth, decoder_depth=decoder_depth, window=window,
-            hop=hop, beta=beta, decay=decay, restart_after=restart_after, dropout=dropout,
+            hop=hop, beta=beta, decay=decay, restart_after=restart_after, dropout=dropout, dc=dc,
         )
         n_patches = n_freqs // freq_patch
         n_groups = n_patches // freq_patch
@@ -230,6 +237,10 @@ class TFMTokenizer(PretrainedMixin, nn.Module):
         self.quantizer = EMAVectorQuantizer(n_codes, emb_size, decay, restart_after=restart_after)
         self.decoder_transformer = LinearTransformer(emb_size, decoder_depth, n_heads, dropout)
         self.decoder_head = nn.Sequential(nn.Linear(emb_size, emb_size), nn.Tanh(), nn.Linear(emb_size, n_freqs))
+
+    def spectrum(self, signal: torch.Tensor) -> torch.Tensor:
+        """The model's input spectrum (batch, n_freqs, n_frames) of signals (batch, n_times)."""
+        return stft_magnitude(signal, self.window, self.hop, self.n_freqs, signed_dc=self.config["dc"] == "signed")
 
     def n_frames(self, n_times: int) -> int:
         """Frames of a ``n_times``-sample signal (no centering)."""

@@ -168,12 +168,16 @@ def continuous_windows(x: np.ndarray, window: int, hop: int = 100, frame: int = 
     return np.stack([x[:, s:s + window] for s in starts]), n_frames
 
 
-def stft_magnitude(signal: Any, n_fft: int = 200, hop: int = 100, n_freqs: int = 100) -> Any:
+def stft_magnitude(signal: Any, n_fft: int = 200, hop: int = 100, n_freqs: int = 100, signed_dc: bool = False) -> Any:
     """Hann-window STFT magnitude, no centering, first ``n_freqs`` bins.
 
     Parameters
     ----------
     signal : Tensor (batch, n_times)
+    signed_dc : bool
+        Keep bin 0 (the Hann-weighted frame sum, a real number) with its sign
+        instead of its magnitude, so the spectrum tells a positive from a
+        negative slow shift; every other bin stays a magnitude.
 
     Returns
     -------
@@ -183,4 +187,5 @@ def stft_magnitude(signal: Any, n_fft: int = 200, hop: int = 100, n_freqs: int =
 
     window = torch.hann_window(n_fft, device=signal.device, dtype=signal.dtype)
     spec = torch.stft(signal, n_fft=n_fft, hop_length=hop, window=window, center=False, onesided=True, return_complex=True)
-    return spec.abs()[:, :n_freqs, :]
+    mag = spec.abs()[:, :n_freqs, :]
+    return torch.cat([spec.real[:, :1, :], mag[:, 1:, :]], dim=1) if signed_dc else mag

@@ -18,7 +18,6 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ._preprocess import stft_magnitude
 
 __all__ = [
     "TrainConfig", "seed_everything", "train_tokenizer", "tokenize_signals", "pretrain_encoder", "finetune_encoder",
@@ -143,7 +142,7 @@ def train_tokenizer(model, signals: np.ndarray, cfg: TrainConfig) -> dict[str, l
         sums = {"loss": 0.0, "recon": 0.0, "vq": 0.0}
         for idx in _batches(len(signals), cfg.batch_size, rng, cfg.max_examples_per_epoch):
             sig = torch.from_numpy(signals[idx]).to(cfg.device)
-            out = model.loss(stft_magnitude(sig), sig, generator=gen)
+            out = model.loss(model.spectrum(sig), sig, generator=gen)
             opt.zero_grad(set_to_none=True)
             out["loss"].backward()
             opt.step()
@@ -166,7 +165,7 @@ def tokenize_signals(model, signals: np.ndarray, batch_size: int = 512, device: 
     out = []
     for i in range(0, len(signals), batch_size):
         sig = torch.from_numpy(np.ascontiguousarray(signals[i:i + batch_size])).to(device)
-        out.append(model.tokenize(stft_magnitude(sig), sig).cpu().numpy().astype(np.int32))
+        out.append(model.tokenize(model.spectrum(sig), sig).cpu().numpy().astype(np.int32))
     n_frames = model.n_frames(signals.shape[-1])
     return np.concatenate(out) if out else np.zeros((0, n_frames), dtype=np.int32)
 
