@@ -115,6 +115,17 @@ RECIPE_SELECTION = {
         "choice; fresh-seed re-check (--seed 3 and --seed 6: members 3-5 and 6-8, never run before): SCP1 "
         "0.813 and 0.833 vs MiniRocket 0.918 and 0.922 (single members 0.816 0.820 0.813 / 0.823 0.860 0.633). "
         "The SCP1 target is missed on every seed; seed 0 (0.887 single, 0.864 ensemble) is the luckiest",
+    "session 4: signed DC bin (TFMTokenizer(dc='signed'), tried and dropped)": {
+        "protocol": "same inner splits as session 3 (75/25 of the official training trials, random_state 123 "
+                    "and 7), single pipeline, encoder head; test set unused",
+        "rationale": "the magnitude STFT discards the polarity of the slow cortical potential that defines the "
+                     "SCP classes; keeping bin 0 signed makes the reconstruction target, hence the tokens, carry it",
+        "SCP1 split 123, seeds 0-2": "signed 0.849 0.835 0.834 (AUROC 0.882 0.898 0.928) vs magnitude 0.880 "
+                                     "0.792 0.850",
+        "SCP1 split 7, seeds 0-2": "signed 0.668 0.698 0.714 (AUROC 0.707 0.770 0.770) vs magnitude 0.668 "
+                                   "0.628 0.744",
+        "choice": "no change (mean 0.766 vs 0.760: within seed noise); the option stays available, default "
+                  "'magnitude' as in the paper"},
 }
 QUICK = dict(tokenizer_config=dict(n_codes=64, emb_size=32, decoder_depth=1, freq_depth=1, temporal_depth=1,
                                    restart_after=2),
