@@ -118,7 +118,8 @@ def test_stages_end_to_end(tmp_path):
 
 
 def test_stages_offset_removal_and_threshold(tmp_path):
-    """center='auto' removes a constant amplifier offset (fitted on training trials); threshold='prior' is recorded."""
+    """center='auto' removes a constant amplifier offset (fitted on training trials); threshold='prior' is recorded;
+    dc='signed' reaches the saved tokenizer."""
     from neurocodec.pipeline import ArtifactStore, run_pipeline
 
     rng = np.random.default_rng(0)
@@ -127,7 +128,7 @@ def test_stages_offset_removal_and_threshold(tmp_path):
     y = np.repeat(["a", "b"], 20)
     np.savez(tmp_path / "trials.npz", X=X, y=y, sfreq=200.0)
     small = {"n_codes": 16, "emb_size": 16, "n_heads": 2, "freq_depth": 1, "temporal_depth": 1, "decoder_depth": 1,
-             "epochs": 1, "batch_size": 32, "restart_after": 0, "scaling": "channel", "center": "auto"}
+             "epochs": 1, "batch_size": 32, "restart_after": 0, "scaling": "channel", "center": "auto", "dc": "signed"}
     config = {"stages": {
         "tok": {"stage": "tfm_tokenize", "inputs": {"source": str(tmp_path / "trials.npz")}, "params": small},
         "fin": {"stage": "tfm_finetune", "inputs": {"tokens": "tok"},
@@ -139,6 +140,7 @@ def test_stages_offset_removal_and_threshold(tmp_path):
     arts = {r.stage: store.open(r.stage, r.key) for r in summary.results}
     offset = json.loads((arts["tfm_tokenize"].path / "stats.json").read_text())["offset"]
     assert abs(offset[0]) < 1.0 and abs(offset[1] - 500.0) < 1.0  # only the constant offset is removed
+    assert json.loads((arts["tfm_tokenize"].path / "tokenizer" / "config.json").read_text())["dc"] == "signed"
     history = json.loads((arts["tfm_finetune"].path / "history.json").read_text())
     assert "threshold" in history and np.isfinite(history["threshold"])
 

@@ -53,7 +53,7 @@ def run_tokenize(params, inputs, out_dir: Path) -> None:
         seed_everything(params.seed)
         tok = TFMTokenizer(n_codes=params.n_codes, emb_size=params.emb_size, n_heads=params.n_heads,
                            freq_depth=params.freq_depth, temporal_depth=params.temporal_depth,
-                           decoder_depth=params.decoder_depth, restart_after=params.restart_after)
+                           decoder_depth=params.decoder_depth, restart_after=params.restart_after, dc=params.dc)
         if params.epochs > 0:
             history = train_tokenizer(tok, x[train].reshape(-1, t), _train_cfg(params, params.epochs))
     tokens = tokenize_signals(tok, x.reshape(n * c, t), device=params.device).reshape(n, c, -1)

@@ -27,6 +27,7 @@ class TokenizeParams(StageParams):
     temporal_depth: int = Field(2, ge=1, description="Depth of the temporal transformer.")
     decoder_depth: int = Field(8, ge=1, description="Depth of the decoder transformer.")
     restart_after: int = Field(20, ge=0, description="Training steps after which an unused code is restarted (0: never).")
+    dc: Literal["magnitude", "signed"] = Field("magnitude", description="Spectrum bin 0 as a magnitude (the paper) or with its sign ('signed': tokens keep the polarity of slow potentials).")
     epochs: int = Field(100, ge=0, description="Tokenizer training epochs over the training trials' channels.")
     batch_size: int = Field(256, gt=0, description="Single-channel signals per training step.")
     max_signals_per_epoch: int = Field(0, ge=0, description="Random single-channel signals drawn per epoch (0: all).")
