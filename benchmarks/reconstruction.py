@@ -80,6 +80,8 @@ def main(argv=None):
                        "records the reuse and the original training time)."),
         p.add_argument("--rec", default=None, help="JSON object overriding decoder options of the recipe (experiments; "
                        "recorded in the JSON)."),
+        p.add_argument("--gen", default=None, help="JSON object overriding generator options of the recipe (experiments; "
+                       "recorded in the JSON)."),
         p.add_argument("--tag", default="", help="Suffix of the result file names (experiments)."),
         p.add_argument("--generator-only", action="store_true", help="Train (or check) the generator of --generator-dir "
                        "and stop before any decoding or evaluation.")))
@@ -96,7 +98,7 @@ def main(argv=None):
     from neurocodec.decoders.metrics import evaluate_reconstructions
 
     cfg = QUICK if args.quick else FULL
-    cfg = dict(cfg, sim=dict(cfg["sim"], seed=args.seed), gen=dict(cfg["gen"], seed=args.seed),
+    cfg = dict(cfg, sim=dict(cfg["sim"], seed=args.seed), gen=dict(cfg["gen"], seed=args.seed, **json.loads(args.gen or "{}")),
                rec=dict(cfg["rec"], **json.loads(args.rec or "{}")))
     name = ("reconstruction" if args.seed == 0 else f"reconstruction_seed{args.seed}") + (f"_{args.tag}" if args.tag else "")
     t0 = time.perf_counter()

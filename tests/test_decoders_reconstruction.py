@@ -54,6 +54,37 @@ def test_embedded_generator_api_and_roundtrip(tiny_generator, tmp_path):
         gen.generate(np.zeros((4, 5)))
 
 
+def test_spatial_token_embedding(tmp_path):
+    """spatial_grid=g conditions on 1 pooled + g*g EfficientNet-Lite0 cell tokens; decoder and persistence follow."""
+    imgs = _images(24)
+    gen = EmbeddedLatentDiffusion(**dict(TINY, embedding="effnet_lite0", spatial_grid=2)).fit(imgs)
+    emb = gen.embed_images(imgs[:4])
+    assert emb.shape == (4, 5, 6) and gen.embedding_shape == (5, 6)
+    whole = gen.embed_images(imgs)  # whitened on the fit images: unit variance per token dimension
+    np.testing.assert_allclose(whole[:, 0].std(0, ddof=1), 1.0, rtol=1e-3)
+    np.testing.assert_allclose(whole[:, 1:].reshape(-1, 6).std(0, ddof=1), 1.0, rtol=1e-3)
+    # the cell tokens (row-major after the pooled one) say where structure is: a patch moved from the top-left to the
+    # bottom-right quadrant moves its token with it
+    moved = np.full((2, 16, 16, 3), 0.5)
+    moved[0, :8, :8], moved[1, 8:, 8:] = imgs[0, :8, :8], imgs[0, :8, :8]
+    top_left, bottom_right = gen.embed_images(moved)[:, [1, 4]].transpose(1, 0, 2)
+    assert np.linalg.norm(top_left[0] - bottom_right[1]) < 0.5 * np.linalg.norm(top_left[0] - top_left[1])
+    assert np.linalg.norm(bottom_right[0] - top_left[1]) < np.linalg.norm(bottom_right[0] - bottom_right[1])  # blank cells
+    out = gen.generate(emb, init_images=imgs[:4], strength=0.5, num_inference_steps=2, guidance_scale=2.0)
+    assert out.shape == (4, 16, 16, 3)
+    loaded = EmbeddedLatentDiffusion.from_pretrained(gen.save_pretrained(tmp_path / "g"))
+    assert loaded.spatial_grid == 2
+    np.testing.assert_allclose(loaded.embed_images(imgs[:4]), emb, rtol=1e-5, atol=1e-5)
+    X = np.random.default_rng(0).standard_normal((24, 20))
+    dec = BrainDiffuser(gen, num_inference_steps=2, n_samples=2, rank_weight=0.5).fit(X, imgs)
+    assert dec.predict_embeddings(X[:3])["image"].shape == (3, 5, 6)
+    assert dec.reconstruct(X[:3])["final"].shape == (3, 16, 16, 3)
+    with pytest.raises(ValueError, match="'embeddings'"):
+        gen.generate(np.zeros((4, 6)))
+    with pytest.raises(ValueError, match="'spatial_grid'"):
+        EmbeddedLatentDiffusion(**dict(TINY, spatial_grid=2)).fit(imgs)  # pixel embedding has no feature map
+
+
 def test_brain_diffuser_recovers_linear_latents(tiny_generator, tmp_path):
     rng = np.random.default_rng(0)
     imgs = _images(400, seed=2)

@@ -35,15 +35,56 @@ class ImageEmbedder:
         ``"effnet_lite0"``: pooled features of the ImageNet-pretrained
         EfficientNet-Lite0 (shipped offline); ``"pixels"``: 8x8 thumbnails.
     n_components : int
-        Embedding dimension.
+        Embedding dimension (per token).
     input_size : int
         Image size fed to the network.
+    spatial_grid : int
+        0: one pooled token ``(n_components,)``. ``g > 0``: also ``g * g``
+        spatial tokens, as CLIP-vision's patch tokens that Brain-Diffuser
+        regresses next to its class token: EfficientNet-Lite0's stride-16
+        feature map (80 channels) averaged to a ``g x g`` grid, each cell
+        projected on principal components shared by all cells (whitened), so
+        the embedding is ``(1 + g * g, n_components)`` and says *where* which
+        mid-level structure is, which a pooled vector cannot.
+    spatial_size : int
+        Image size fed to the network for the spatial tokens (128: an 8 x 8
+        feature map, whose cells stay local; at 64 the 4 x 4 map is dominated
+        by the zero-padded borders).
     """
 
-    def __init__(self, source: str = "effnet_lite0", n_components: int = 64, input_size: int = 64):
+    def __init__(self, source: str = "effnet_lite0", n_components: int = 64, input_size: int = 64, spatial_grid: int = 0,
+                 spatial_size: int = 128):
         self.source = source
         self.n_components = n_components
         self.input_size = input_size
+        self.spatial_grid = spatial_grid
+        self.spatial_size = spatial_size
+
+    @property
+    def n_tokens(self) -> int:
+        return 1 + int(self.spatial_grid) ** 2
+
+    def _spatial_features(self, images) -> np.ndarray:
+        """``(n_images, g * g, 80)`` EfficientNet-Lite0 stride-16 features averaged over a ``g x g`` grid."""
+        import torch
+        import torch.nn.functional as F
+
+        from ..metrics._extractors import _IMAGENET, efficientnet_lite0
+
+        if getattr(self, "map_net_", None) is None:
+            self.map_net_ = efficientnet_lite0()
+        net, g = self.map_net_, int(self.spatial_grid)
+        mean, std = (torch.tensor(v)[:, None, None] for v in _IMAGENET)
+        images = as_images(images)
+        out = []
+        with torch.no_grad():
+            for start in range(0, len(images), 64):
+                batch = resize_images(images[start:start + 64].astype(np.float32), self.spatial_size)
+                x = (torch.from_numpy(np.ascontiguousarray(batch)).permute(0, 3, 1, 2) - mean) / std
+                fmap = net.blocks[:4](net.bn1(net.conv_stem(x)))  # stride 16, 80 channels
+                cells = F.adaptive_avg_pool2d(fmap, g)  # (b, 80, g, g)
+                out.append(cells.flatten(2).transpose(1, 2).numpy())
+        return np.concatenate(out).astype(np.float64)
 
     def _features(self, images) -> np.ndarray:
         images = as_images(images)
@@ -66,18 +107,41 @@ class ImageEmbedder:
         _, s, vt = np.linalg.svd(feats - self.mean_, full_matrices=False)
         self.components_ = vt[:k].astype(np.float32)
         self.scale_ = (s[:k] / np.sqrt(len(feats) - 1)).astype(np.float32)
+        if self.spatial_grid:
+            check(self.source == "effnet_lite0", "spatial_grid", "0 unless source='effnet_lite0'", self.spatial_grid,
+                  of="ImageEmbedder")
+            cells = self._spatial_features(images).reshape(-1, 80)
+            check(self.n_components <= 80, "n_components", "<= 80 (the feature-map channels) with spatial_grid",
+                  self.n_components, of="ImageEmbedder")
+            self.spatial_mean_ = cells.mean(0).astype(np.float32)
+            _, s, vt = np.linalg.svd(cells - self.spatial_mean_, full_matrices=False)
+            self.spatial_components_ = vt[:self.n_components].astype(np.float32)
+            self.spatial_scale_ = (s[:self.n_components] / np.sqrt(len(cells) - 1)).astype(np.float32)
         return self
 
     def transform(self, images) -> np.ndarray:
-        """Embeddings ``(n_images, n_components)`` float32 (unit variance per dimension on the fit set)."""
+        """Embeddings ``(n_images, n_components)`` float32 (unit variance per dimension on the fit set);
+        ``(n_images, 1 + g * g, n_components)`` with ``spatial_grid = g`` (token 0 the pooled one)."""
         feats = self._features(images).astype(np.float32)
-        return ((feats - self.mean_) @ self.components_.T) / self.scale_
+        pooled = ((feats - self.mean_) @ self.components_.T) / self.scale_
+        if not self.spatial_grid:
+            return pooled
+        cells = self._spatial_features(images).astype(np.float32)
+        spatial = ((cells - self.spatial_mean_) @ self.spatial_components_.T) / self.spatial_scale_
+        return np.concatenate([pooled[:, None, :], spatial], axis=1).astype(np.float32)
 
     def state(self) -> dict:
-        return {"mean": self.mean_, "components": self.components_, "scale": self.scale_}
+        state = {"mean": self.mean_, "components": self.components_, "scale": self.scale_}
+        if self.spatial_grid:
+            state |= {"spatial_mean": self.spatial_mean_, "spatial_components": self.spatial_components_,
+                      "spatial_scale": self.spatial_scale_}
+        return state
 
     def load_state(self, state: dict) -> "ImageEmbedder":
         self.mean_, self.components_, self.scale_ = (np.asarray(state[k], np.float32) for k in ("mean", "components", "scale"))
+        if self.spatial_grid:
+            self.spatial_mean_, self.spatial_components_, self.spatial_scale_ = (
+                np.asarray(state[k], np.float32) for k in ("spatial_mean", "spatial_components", "spatial_scale"))
         return self
 
 
@@ -133,6 +197,11 @@ class EmbeddedLatentDiffusion:
         Dimension of the conditioning image embedding.
     embedding : {"effnet_lite0", "pixels"}
         Features the embedding is computed from (see :class:`ImageEmbedder`).
+    spatial_grid : int
+        0: condition on one pooled embedding token. ``g > 0``: on ``1 + g * g``
+        tokens (pooled + a ``g x g`` grid of EfficientNet-Lite0 feature-map
+        cells, see :class:`ImageEmbedder`) through cross-attention, as
+        Brain-Diffuser conditions on CLIP-vision's class and patch tokens.
     vae_steps, unet_steps : int
         Optimisation steps of the autoencoder and of the denoiser.
     batch_size : int
@@ -167,7 +236,8 @@ class EmbeddedLatentDiffusion:
     """
 
     def __init__(self, image_size: int = 32, vae_channels=(32, 64, 64), latent_channels: int = 4, unet_channels=(64, 128),
-                 embed_dim: int = 64, embedding: str = "effnet_lite0", vae_steps: int = 600, unet_steps: int = 1500,
+                 embed_dim: int = 64, embedding: str = "effnet_lite0", spatial_grid: int = 0, vae_steps: int = 600,
+                 unet_steps: int = 1500,
                  batch_size: int = 64, learning_rate: float = 1e-3, kl_weight: float = 1e-4, vae_degrade: float = 0.0,
                  cond_dropout: float = 0.1,
                  prediction_type: str = "epsilon", num_train_timesteps: int = 1000, seed: int = 0, device: str = "cpu"):
@@ -177,6 +247,7 @@ class EmbeddedLatentDiffusion:
         self.unet_channels = unet_channels
         self.embed_dim = embed_dim
         self.embedding = embedding
+        self.spatial_grid = spatial_grid
         self.vae_steps = vae_steps
         self.unet_steps = unet_steps
         self.batch_size = batch_size
@@ -199,6 +270,7 @@ class EmbeddedLatentDiffusion:
               "'epsilon', 'v_prediction' or 'sample'", self.prediction_type, of="EmbeddedLatentDiffusion")
         check(0 <= self.vae_degrade <= 1, "vae_degrade", "in [0, 1]", self.vae_degrade, of="EmbeddedLatentDiffusion")
         check(0 <= self.cond_dropout < 1, "cond_dropout", "in [0, 1)", self.cond_dropout, of="EmbeddedLatentDiffusion")
+        check(int(self.spatial_grid) >= 0, "spatial_grid", ">= 0", self.spatial_grid, of="EmbeddedLatentDiffusion")
 
     def _schedulers(self):
         from ._diffusers import diffusers
@@ -249,8 +321,8 @@ class EmbeddedLatentDiffusion:
         scaling = float(1.0 / mean.std())
         self.vae_.register_to_config(scaling_factor=scaling)
 
-        self.embedder_ = ImageEmbedder(self.embedding, self.embed_dim).fit(images)
-        emb_all = torch.from_numpy(self.embedder_.transform(images)).to(self.device)
+        self.embedder_ = ImageEmbedder(self.embedding, self.embed_dim, spatial_grid=self.spatial_grid).fit(images)
+        emb_all = torch.from_numpy(self.embedder_.transform(images).reshape(len(images), -1, self.embed_dim)).to(self.device)
 
         latent_size = self.image_size // 2 ** (len(self.vae_channels) - 1)
         self.unet_ = UNet2DConditionModel(**_unet_config(latent_size, self.latent_channels, self.unet_channels, self.embed_dim)).to(self.device)
@@ -261,14 +333,14 @@ class EmbeddedLatentDiffusion:
         for _ in range(self.unet_steps):
             idx = torch.randint(0, len(mean), (min(self.batch_size, len(mean)),), generator=gen)
             z0 = (mean[idx] + std[idx] * torch.randn(mean[idx].shape, generator=gen).to(mean.device)) * scaling
-            cond = emb_all[idx] * (torch.rand(len(idx), generator=gen) >= self.cond_dropout).float().to(self.device)[:, None]
+            cond = emb_all[idx] * (torch.rand(len(idx), generator=gen) >= self.cond_dropout).float().to(self.device)[:, None, None]
             noise = torch.randn(z0.shape, generator=gen).to(z0.device)
             t = torch.randint(0, self.num_train_timesteps, (len(idx),), generator=gen).to(z0.device)
             zt = train_sched.add_noise(z0, noise, t)
             target = {"epsilon": noise, "sample": z0}.get(self.prediction_type)
             if target is None:
                 target = train_sched.get_velocity(z0, noise, t)
-            out = self.unet_(zt, t, encoder_hidden_states=cond[:, None, :], class_labels=cond).sample
+            out = self.unet_(zt, t, encoder_hidden_states=cond, class_labels=cond[:, 0]).sample
             loss = torch.nn.functional.mse_loss(out, target)
             opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -293,16 +365,16 @@ class EmbeddedLatentDiffusion:
 
     @property
     def embedding_shape(self) -> tuple:
-        return (self.embed_dim,)
+        return (1 + int(self.spatial_grid) ** 2, self.embed_dim) if self.spatial_grid else (self.embed_dim,)
 
     def embed_images(self, images) -> np.ndarray:
-        """Conditioning embeddings ``(n_images, embed_dim)`` of images (ridge targets of stage 2)."""
+        """Conditioning embeddings ``(n_images, *embedding_shape)`` of images (ridge targets of stage 2)."""
         self._check_fitted()
         return self.embedder_.transform(images)
 
     def generate(self, embeddings, init_images=None, strength: float = 0.75, num_inference_steps: int = 50,
                  guidance_scale: float = 3.0, seed: int = 0, batch_size: int = 64, **unused) -> np.ndarray:
-        """Images ``(n, H, W, 3)`` in [0, 1] conditioned on ``embeddings`` ``(n, embed_dim)``.
+        """Images ``(n, H, W, 3)`` in [0, 1] conditioned on ``embeddings`` ``(n, *embedding_shape)``.
 
         With ``init_images`` (img2img) their latents are noised to ``strength``
         and denoised; without, generation starts from pure noise.
@@ -313,8 +385,11 @@ class EmbeddedLatentDiffusion:
         import torch
 
         self._check_fitted()
+        shape = self.embedding_shape
         emb = np.asarray(embeddings, dtype=np.float32).reshape(len(embeddings), -1)
-        check(emb.shape[1] == self.embed_dim, "embeddings", f"of shape (n, {self.embed_dim})", f"<shape {np.shape(embeddings)}>")
+        check(emb.shape[1] == int(np.prod(shape)), "embeddings", f"of shape (n, {', '.join(map(str, shape))})",
+              f"<shape {np.shape(embeddings)}>")
+        emb = emb.reshape(len(emb), -1, self.embed_dim)
         check(0 < strength <= 1, "strength", "in (0, 1]", strength)
         dev = next(self.unet_.parameters()).device
         scaling = self.vae_.config.scaling_factor
@@ -335,8 +410,8 @@ class EmbeddedLatentDiffusion:
             def denoise(z, t, both=both):
                 if guidance_scale == 1.0:
                     c = both[len(both) // 2:]
-                    return self.unet_(z, t, encoder_hidden_states=c[:, None], class_labels=c).sample
-                pred = self.unet_(torch.cat([z, z]), t, encoder_hidden_states=both[:, None], class_labels=both).sample
+                    return self.unet_(z, t, encoder_hidden_states=c, class_labels=c[:, 0]).sample
+                pred = self.unet_(torch.cat([z, z]), t, encoder_hidden_states=both, class_labels=both[:, 0]).sample
                 uncond, condp = pred.chunk(2)
                 return uncond + guidance_scale * (condp - uncond)
 
@@ -359,7 +434,8 @@ class EmbeddedLatentDiffusion:
         self.scheduler_.save_pretrained(directory / "scheduler")
         save_weights(directory / "embedder", {k: torch.from_numpy(v) for k, v in self.embedder_.state().items()},
                      {"source": self.embedder_.source, "n_components": self.embedder_.n_components,
-                      "input_size": self.embedder_.input_size})
+                      "input_size": self.embedder_.input_size, "spatial_grid": self.embedder_.spatial_grid,
+                      "spatial_size": self.embedder_.spatial_size})
         params = {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.get_params().items()}
         (directory / "config.json").write_text(json.dumps({"class": type(self).__name__, **params}, indent=2) + "\n")
         return directory
@@ -388,6 +464,6 @@ class EmbeddedLatentDiffusion:
 
     def get_params(self) -> dict:
         return {k: getattr(self, k) for k in (
-            "image_size", "vae_channels", "latent_channels", "unet_channels", "embed_dim", "embedding", "vae_steps",
+            "image_size", "vae_channels", "latent_channels", "unet_channels", "embed_dim", "embedding", "spatial_grid", "vae_steps",
             "unet_steps", "batch_size", "learning_rate", "kl_weight", "vae_degrade", "cond_dropout", "prediction_type",
             "num_train_timesteps", "seed", "device")}
