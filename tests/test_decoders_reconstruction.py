@@ -264,6 +264,13 @@ def test_stages_end_to_end(tmp_path):
 
     assert Reconstruct.report(art("reconstruct")).blocks and EvaluateReconstruction.report(art("evaluate_reconstruction")).blocks
 
+    spatial = json.loads(json.dumps(cfg))  # spatial tokens reach the generator the stage saves, and reconstruct uses them
+    spatial["stages"]["dec"]["params"] |= {"subjects": ["sub-01"], "embedding": "effnet_lite0", "spatial_grid": 2}
+    del spatial["stages"]["ev"]
+    assert run_pipeline(spatial, cache=tmp_path / "spatial", show_progress=False, report=False).ok
+    (gen_config,) = (tmp_path / "spatial").glob("fit_decoder/*/generator/config.json")
+    assert json.loads(gen_config.read_text())["spatial_grid"] == 2
+
     bad = json.loads(json.dumps(cfg))
     bad["stages"]["dec"]["params"]["subjects"] = ["sub-09"]
     failed = run_pipeline(bad, cache=tmp_path / "bad", show_progress=False, report=False)

@@ -24,6 +24,10 @@ class FitDecoderParams(StageParams):
     unet_channels: list[int] = Field([32, 64], min_length=2, description="UNet2DConditionModel block_out_channels (embedded).")
     embed_dim: int = Field(64, gt=0, description="Dimension of NeuroCodec's image embedding (embedded).")
     embedding: Literal["effnet_lite0", "pixels"] = Field("effnet_lite0", description="Features the embedding is built from.")
+    spatial_grid: int = Field(0, ge=0, description=(
+        "0: condition on one pooled embedding token; g > 0: also on g*g tokens of EfficientNet-Lite0 feature-map cells "
+        "(where which structure is; as Brain-Diffuser's CLIP patch tokens), predicted by the stage-2 ridge (embedded; "
+        "needs embedding='effnet_lite0')."))
     vae_steps: int = Field(600, ge=0, description="Autoencoder training steps (embedded).")
     unet_steps: int = Field(1500, ge=0, description="Denoiser training steps (embedded).")
     batch_size: int = Field(64, gt=0, description="Training batch size (embedded).")
@@ -110,7 +114,7 @@ class FitDecoder(Stage):
         if params.generator == "embedded":
             gen = generation.EmbeddedLatentDiffusion(
                 image_size=params.image_size, vae_channels=tuple(params.vae_channels), unet_channels=tuple(params.unet_channels),
-                embed_dim=params.embed_dim, embedding=params.embedding, vae_steps=params.vae_steps, unet_steps=params.unet_steps,
+                embed_dim=params.embed_dim, embedding=params.embedding, spatial_grid=params.spatial_grid, vae_steps=params.vae_steps, unet_steps=params.unet_steps,
                 batch_size=params.batch_size, learning_rate=params.learning_rate, vae_degrade=params.vae_degrade,
                 prediction_type=params.prediction_type,
                 seed=params.seed, device=params.device)
