@@ -25,13 +25,16 @@ from _common import RESULTS, emit, parse_args, peak_rss_mb  # noqa: E402
 # fixed before any test figure of this recipe was seen, is the smaller of the pixel and Gabor 2-way
 # accuracies (the target asks for both). Best-of-4 candidates are ranked by brain-derived signals only:
 # (1 - w) * agreement with the predicted embedding + w * agreement with the stage-1 image, w validated.
+# Generator: conditioned on 1 pooled + 4x4 spatial embedding tokens (spatial_grid=4, as Brain-Diffuser's CLIP class +
+# patch tokens); adopted 2026-11-22 from development seeds 1-2 (final Gabor 2-way 0.817 -> 0.875 on seed 1 at the same
+# settings), then checked on seeds never run before (4, 5). The pooled-only generator: --gen '{"spatial_grid": 0}'.
 # Design: as in NSD, every image is shown 3 times (training images too; Brain-Diffuser fits on repeat-averaged
 # betas). Until 2026-11-22 the training images were shown once, which made the validation split noisier than the
 # test condition (test betas average 3 showings) and biased the validated choices; set n_repeats_train=1 for that.
 FULL = dict(sim=dict(n_subjects=1, image_size=32, n_train_images=800, n_test_images=50, snr=1.0, n_repeats_train=3,
                      seed=0),
-            gen=dict(image_size=32, vae_channels=(16, 32, 64), unet_channels=(32, 64), embed_dim=32, vae_steps=1000,
-                     unet_steps=2500, batch_size=64),
+            gen=dict(image_size=32, vae_channels=(16, 32, 64), unet_channels=(32, 64), embed_dim=32, spatial_grid=4,
+                     vae_steps=1000, unet_steps=2500, batch_size=64),
             rec=dict(low_level=["latent", "pixels"], strength=[0.2, 0.35, 0.5], guidance_scale=[3.0], num_inference_steps=50,
                      n_samples=4, rank_weight=[0.0, 0.5, 0.75, 1.0], validation_fraction=0.1, validation_splits=2,
                      validation_criterion="min"))
