@@ -60,10 +60,6 @@ class ImageEmbedder:
         self.spatial_grid = spatial_grid
         self.spatial_size = spatial_size
 
-    @property
-    def n_tokens(self) -> int:
-        return 1 + int(self.spatial_grid) ** 2
-
     def _spatial_features(self, images) -> np.ndarray:
         """``(n_images, g * g, 80)`` EfficientNet-Lite0 stride-16 features averaged over a ``g x g`` grid."""
         import torch

@@ -18,7 +18,6 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-
 __all__ = [
     "TrainConfig", "seed_everything", "train_tokenizer", "tokenize_signals", "pretrain_encoder", "finetune_encoder",
     "predict_proba", "classification_metrics", "calibrate_binary_threshold",
