@@ -65,11 +65,13 @@ class ImageEmbedder:
         import torch
         import torch.nn.functional as F
 
-        from ..metrics._extractors import _IMAGENET, efficientnet_lite0
+        from ..metrics._extractors import _IMAGENET
 
-        if getattr(self, "map_net_", None) is None:
-            self.map_net_ = efficientnet_lite0()
-        net, g = self.map_net_, int(self.spatial_grid)
+        net = getattr(getattr(self, "extractor_", None), "net_", None)  # the pooled features' network, loaded once
+        if net is None:
+            self._features(images[:1])
+            net = self.extractor_.net_
+        g = int(self.spatial_grid)
         mean, std = (torch.tensor(v)[:, None, None] for v in _IMAGENET)
         images = as_images(images)
         out = []
@@ -106,9 +108,10 @@ class ImageEmbedder:
         if self.spatial_grid:
             check(self.source == "effnet_lite0", "spatial_grid", "0 unless source='effnet_lite0'", self.spatial_grid,
                   of="ImageEmbedder")
-            cells = self._spatial_features(images).reshape(-1, 80)
-            check(self.n_components <= 80, "n_components", "<= 80 (the feature-map channels) with spatial_grid",
-                  self.n_components, of="ImageEmbedder")
+            cells = self._spatial_features(images)
+            cells = cells.reshape(-1, cells.shape[-1])
+            check(self.n_components <= cells.shape[1], "n_components",
+                  f"<= {cells.shape[1]} (the feature-map channels) with spatial_grid", self.n_components, of="ImageEmbedder")
             self.spatial_mean_ = cells.mean(0).astype(np.float32)
             _, s, vt = np.linalg.svd(cells - self.spatial_mean_, full_matrices=False)
             self.spatial_components_ = vt[:self.n_components].astype(np.float32)
