@@ -86,6 +86,37 @@ def test_classifier_fit_predict_save_load(tmp_path):
                                atol=1e-6)
 
 
+def test_classifier_shift_views(tmp_path):
+    """n_shifts: views on sub-hop frame grids, trained on all, probabilities averaged over views; saved."""
+    from neurocodec.features.tokenizer._train import predict_proba as _pp
+
+    X, y = simulate_eeg_trials(n_trials=24, n_chans=3, sfreq=200.0, n_times=500, classes=("background", "slow_wave"),
+                               seed=1)
+    clf = TFMClassifier(tokenizer_config=TINY, encoder_config=dict(depth=1, n_heads=2), tokenizer_epochs=1,
+                        pretrain_epochs=1, finetune_epochs=2, tokenizer_batch_size=32, batch_size=16, patience=0,
+                        n_shifts=4, head="mean", seed=0).fit(X, y, sfreq=200.0)
+    views = clf.transform_views(X, sfreq=200.0)
+    assert views.shape == (4, 24, 3, 3)  # 500 - 100 samples per view: 3 frames
+    x = prepare_trials(X, 200.0)
+    # view i is the trial from sample 25 * i, tokenized like any signal
+    third = tokenize_signals(clf.tokenizer_, np.ascontiguousarray(x[:, :, 50:450]).reshape(72, -1)).reshape(24, 3, -1)
+    np.testing.assert_array_equal(views[2], third)
+    assert clf.transform(X, sfreq=200.0).shape == (24, 3, 4)  # the reference grid, whole trial
+    flat = views.reshape(-1, 3, 3)
+    expected = (_pp(clf.encoder_, flat).reshape(4, 24, 2).mean(0)
+                + clf.token_head_.predict_proba(flat).reshape(4, 24, 2).mean(0)) / 2
+    proba = clf.predict_proba(X, sfreq=200.0)
+    np.testing.assert_allclose(proba, expected, atol=1e-6)
+    clf.save_pretrained(tmp_path / "clf")
+    again = TFMClassifier.from_pretrained(tmp_path / "clf")
+    assert again.n_shifts == 4
+    np.testing.assert_allclose(again.predict_proba(X, sfreq=200.0), proba, atol=1e-6)
+    with pytest.raises(ValueError, match="'n_shifts' must be an integer >= 1, got 0"):
+        TFMClassifier(n_shifts=0).fit(X, y, sfreq=200.0)
+    with pytest.raises(ValueError, match="'n_times' of trials must be >= 300"):
+        clf.predict_proba(X[:, :, :250], sfreq=200.0)
+
+
 def test_stages_end_to_end(tmp_path):
     from neurocodec.pipeline import ArtifactStore, get_stage, run_pipeline
     from neurocodec.pipeline.report import Section

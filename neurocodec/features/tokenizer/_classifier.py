@@ -119,6 +119,17 @@ class TFMClassifier:
         (``"mean"``), or the one of these three with the best validation
         score (AUROC for two classes, else kappa; the encoder's own
         early-stopping split, ties to the encoder) (``"auto"``).
+    n_shifts : int
+        1: tokenize each trial once, on the frame grid starting at its first
+        sample (reference). k > 1: tokenize it on k frame grids offset by
+        ``hop * i / k`` samples (i = 0..k-1), each view cropped to the
+        trial's length minus one hop so that every view has the same frames;
+        the encoder is pretrained and fine-tuned on all views (an early-
+        stopping trial keeps all its views on the validation side) and the
+        predicted probabilities are averaged over the views. The tokens
+        quantise a trial on a fixed grid (0.5-s hop, a few hundred codes);
+        averaging over sub-hop offsets smooths that quantisation, as
+        dithering does.
     seed : int
     device : str
     verbose : bool
@@ -152,7 +163,7 @@ class TFMClassifier:
                  tokenizer_batch_size: int = 256, tokenizer_max_signals: int = 0, batch_size: int = 512,
                  lr: float = 1e-3, finetune_lr: float | None = None, patience: int = 10,
                  val_fraction: float = 0.2, n_folds: int = 1, threshold: str = "fixed", head: str = "encoder",
-                 seed: int = 0, device: str = "cpu", verbose: bool = False):
+                 n_shifts: int = 1, seed: int = 0, device: str = "cpu", verbose: bool = False):
         self.tokenizer_config = tokenizer_config
         self.encoder_config = encoder_config
         self.tokenizer = tokenizer
@@ -173,6 +184,7 @@ class TFMClassifier:
         self.n_folds = n_folds
         self.threshold = threshold
         self.head = head
+        self.n_shifts = n_shifts
         self.seed = seed
         self.device = device
         self.verbose = verbose
@@ -189,6 +201,23 @@ class TFMClassifier:
         return prepare_trials(X, sfreq, self.scaling, self.scale_quantile, self.scale_, self.pad_short,
                               offset=self.offset_)
 
+    def _tokens(self, x: np.ndarray) -> np.ndarray:
+        """Tokens (n_views, n_trials, n_chans, n_frames) of prepared trials ``x`` (n_trials, n_chans, n_times)."""
+        from ._train import tokenize_signals
+
+        n, c, t = x.shape
+        n_shifts = getattr(self, "n_shifts", 1)
+        hop, window = self.tokenizer_.hop, self.tokenizer_.window
+        if n_shifts <= 1:
+            views = [x]
+        else:
+            check(t - hop >= window, "n_times", f">= {window + hop} samples at 200 Hz for n_shifts > 1 "
+                  "(one frame plus one hop)", t, of="trials")
+            length = t - hop
+            views = [x[:, :, (hop * i) // n_shifts:(hop * i) // n_shifts + length] for i in range(n_shifts)]
+        return np.stack([tokenize_signals(self.tokenizer_, np.ascontiguousarray(v).reshape(n * c, -1),
+                                          device=self.device).reshape(n, c, -1) for v in views])
+
     def check_is_fitted(self) -> None:
         if not hasattr(self, "encoder_"):
             raise RuntimeError("This TFMClassifier is not fitted yet: call fit(X, y) first.")
@@ -199,12 +228,14 @@ class TFMClassifier:
         from ._encoder import TFMEncoder
         from ._model import TFMTokenizer
         from ._train import (calibrate_binary_threshold, finetune_encoder, predict_proba, pretrain_encoder,
-                             seed_everything, tokenize_signals, train_tokenizer)
+                             seed_everything, train_tokenizer)
 
         check(self.threshold in ("fixed", "prior", "auto"), "threshold", "'fixed', 'prior' or 'auto'", self.threshold)
         check(self.head in HEADS + ("auto",), "head", "'encoder', 'tokens', 'mean' or 'auto'", self.head)
         y = np.asarray(y)
         check(self.center in ("none", "auto", "channel"), "center", "'none', 'auto' or 'channel'", self.center)
+        check(isinstance(self.n_shifts, (int, np.integer)) and self.n_shifts >= 1, "n_shifts", "an integer >= 1",
+              self.n_shifts)
         self.scale_, self.offset_ = None, None
         if self.scaling == "channel" or self.center != "none":
             x0, sf, _ = as_trials(X, sfreq)
@@ -230,7 +261,13 @@ class TFMClassifier:
         else:
             self.tokenizer_ = (TFMTokenizer.from_pretrained(self.tokenizer) if isinstance(self.tokenizer, (str, Path))
                                else self.tokenizer)
-        tokens = tokenize_signals(self.tokenizer_, x.reshape(n * c, t), device=self.device).reshape(n, c, -1)
+        views = self._tokens(x)  # (n_views, n, c, n_frames)
+        n_views = len(views)
+
+        def stack(idx):  # every view of trials idx, as one (n_views * len(idx), c, n_frames) token array
+            return views[:, idx].reshape(-1, *views.shape[2:])
+
+        tokens = stack(np.arange(n))
         enc_cfg = dict(self.encoder_config or {})
         enc_cfg.update(n_codes=self.tokenizer_.quantizer.n_codes, n_chans=c,
                        n_outputs=1 if len(self.classes_) == 2 else len(self.classes_),
@@ -248,36 +285,42 @@ class TFMClassifier:
             cfg = self._cfg(self.finetune_epochs, self.batch_size, self.patience)
             cfg.seed = self.seed + k
             cfg.lr = self.finetune_lr or self.lr
-            hist = finetune_encoder(enc, tokens[train], y_idx[train], cfg,
-                                    val=(tokens[val], y_idx[val]) if len(val) else None)
+            y_tr, y_val = np.tile(y_idx[train], n_views), np.tile(y_idx[val], n_views)
+            hist = finetune_encoder(enc, stack(train), y_tr, cfg, val=(stack(val), y_val) if len(val) else None)
             calibrate = self.threshold == "prior" or (
                 self.threshold == "auto" and len(self.classes_) == 2 and len(val)
-                and len(np.unique(predict_proba(enc, tokens[val], device=self.device).argmax(1))) == 1)
+                and len(np.unique(predict_proba(enc, stack(val), device=self.device).argmax(1))) == 1)
             hist["threshold"] = 0.0  # logit threshold (0: the sigmoid's 0.5)
             if calibrate and len(val):
                 hist["threshold"] = calibrate_binary_threshold(
-                    enc, tokens[val], y_idx[val], prior=float(np.mean(y_idx[train] == 1)), device=self.device)
+                    enc, stack(val), y_val, prior=float(np.mean(y_idx[train] == 1)), device=self.device)
             self.encoders_.append(enc)
             fold_hist.append(hist)
         self.history_["finetune"] = fold_hist[0]
         if len(fold_hist) > 1:
             self.history_["folds"] = fold_hist
-        self._fit_head(tokens, y_idx, *splits[0])
+        self._fit_head(views, y_idx, *splits[0])
         return self
 
-    def _fit_head(self, tokens: np.ndarray, y_idx: np.ndarray, train: np.ndarray, val: np.ndarray) -> None:
-        """Choose (``head="auto"``) and fit the token head; sets ``head_`` and ``token_head_``."""
+    def _fit_head(self, views: np.ndarray, y_idx: np.ndarray, train: np.ndarray, val: np.ndarray) -> None:
+        """Choose (``head="auto"``) and fit the token head on tokens ``views`` (n_views, n_trials, n_chans,
+        n_frames); sets ``head_`` and ``token_head_``."""
         from ._heads import TokenLogisticHead
-        from ._train import classification_metrics, predict_proba
+        from ._train import classification_metrics
 
         n_codes = self.tokenizer_.quantizer.n_codes
+        n_views = len(views)
+
+        def flat(idx):
+            return views[:, idx].reshape(-1, *views.shape[2:])
+
         self.head_, self.token_head_ = self.head, None
         if self.head == "auto":
             self.head_ = "encoder"
             if len(val) and len(np.unique(y_idx[train])) == len(self.classes_):
-                probe = TokenLogisticHead(n_codes, seed=self.seed).fit(tokens[train], y_idx[train])
-                p_enc = predict_proba(self.encoders_[0], tokens[val], device=self.device)
-                p_tok = probe.predict_proba(tokens[val])
+                probe = TokenLogisticHead(n_codes, seed=self.seed).fit(flat(train), np.tile(y_idx[train], n_views))
+                p_enc = self._encoder_proba(views[:, val], self.encoders_[:1])
+                p_tok = self._views_mean(probe.predict_proba(flat(val)), n_views)
                 key = "auroc" if len(self.classes_) == 2 else "kappa"
                 scores = {h: classification_metrics(y_idx[val], p)[key]
                           for h, p in zip(HEADS, (p_enc, p_tok, (p_enc + p_tok) / 2))}
@@ -286,7 +329,21 @@ class TFMClassifier:
                 self.history_["head_scores"] = scores
         self.history_["head"] = self.head_
         if self.head_ != "encoder":
-            self.token_head_ = TokenLogisticHead(n_codes, seed=self.seed).fit(tokens, y_idx)
+            self.token_head_ = TokenLogisticHead(n_codes, seed=self.seed).fit(flat(np.arange(len(y_idx))),
+                                                                            np.tile(y_idx, n_views))
+
+    @staticmethod
+    def _views_mean(proba: np.ndarray, n_views: int) -> np.ndarray:
+        """Average (n_trials, n_classes) of view-major stacked probabilities (n_views * n_trials, n_classes)."""
+        return proba.reshape(n_views, -1, proba.shape[-1]).mean(0)
+
+    def _encoder_proba(self, views: np.ndarray, encoders: list) -> np.ndarray:
+        """Probabilities (n_trials, n_classes) averaged over ``encoders`` and the views of ``views``."""
+        from ._train import predict_proba
+
+        flat = views.reshape(-1, *views.shape[2:])
+        return self._views_mean(np.mean([predict_proba(enc, flat, device=self.device) for enc in encoders], axis=0),
+                                len(views))
 
     def _splits(self, y_idx: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
         from ._stage_impl import _val_split
@@ -300,30 +357,36 @@ class TFMClassifier:
         folds = StratifiedKFold(self.n_folds, shuffle=True, random_state=self.seed)
         return list(folds.split(np.zeros(len(y_idx)), y_idx))
 
-    def transform(self, X: Any, sfreq: float | None = None) -> np.ndarray:
-        """Tokens (n_trials, n_chans, n_frames) int32."""
-        from ._train import tokenize_signals
-
+    def _prepared(self, X: Any, sfreq: float | None) -> np.ndarray:
         self.check_is_fitted()
         x, sfreq, _ = as_trials(X, sfreq)
         if x.shape[1] != self.n_chans_:
             raise bad_value("n_chans", f"{self.n_chans_} (the channels the encoder was trained on)", x.shape[1], of="X")
-        x = self._prepare(x, sfreq)
+        return self._prepare(x, sfreq)
+
+    def transform(self, X: Any, sfreq: float | None = None) -> np.ndarray:
+        """Tokens (n_trials, n_chans, n_frames) int32 on the frame grid starting at each trial's first sample."""
+        from ._train import tokenize_signals
+
+        x = self._prepared(X, sfreq)
         n, c, t = x.shape
         return tokenize_signals(self.tokenizer_, x.reshape(n * c, t), device=self.device).reshape(n, c, -1)
 
-    def predict_proba(self, X: Any, sfreq: float | None = None) -> np.ndarray:
-        """Class probabilities (n_trials, n_classes), columns in ``classes_`` order."""
-        from ._train import predict_proba
+    def transform_views(self, X: Any, sfreq: float | None = None) -> np.ndarray:
+        """Tokens (n_views, n_trials, n_chans, n_frames) int32 of the ``n_shifts`` frame grids the heads use
+        (one view, equal to :meth:`transform`, when ``n_shifts`` is 1)."""
+        return self._tokens(self._prepared(X, sfreq))
 
-        tokens = self.transform(X, sfreq)  # checks fitted state and channels
+    def predict_proba(self, X: Any, sfreq: float | None = None) -> np.ndarray:
+        """Class probabilities (n_trials, n_classes), columns in ``classes_`` order (averaged over the views)."""
+        views = self.transform_views(X, sfreq)  # checks fitted state and channels
         head = getattr(self, "head_", "encoder")
         probas = []
         if head in ("encoder", "mean"):
-            encoders = getattr(self, "encoders_", None) or [self.encoder_]
-            probas.append(np.mean([predict_proba(enc, tokens, device=self.device) for enc in encoders], axis=0))
+            probas.append(self._encoder_proba(views, getattr(self, "encoders_", None) or [self.encoder_]))
         if head in ("tokens", "mean"):
-            probas.append(self.token_head_.predict_proba(tokens))
+            probas.append(self._views_mean(self.token_head_.predict_proba(views.reshape(-1, *views.shape[2:])),
+                                           len(views)))
         return np.mean(probas, axis=0)
 
     def predict(self, X: Any, sfreq: float | None = None) -> np.ndarray:
@@ -352,7 +415,7 @@ class TFMClassifier:
             "classes": classes, "n_chans": self.n_chans_, "scaling": self.scaling, "scale_quantile": self.scale_quantile,
             "pad_short": self.pad_short, "scale": None if self.scale_ is None else self.scale_.ravel().tolist(),
             "center": self.center, "n_encoders": len(encoders), "offset": None if self.offset_ is None else self.offset_.ravel().tolist(),
-            "head": getattr(self, "head_", "encoder")})
+            "head": getattr(self, "head_", "encoder"), "n_shifts": int(getattr(self, "n_shifts", 1))})
         if getattr(self, "token_head_", None) is not None:
             self.token_head_.save(directory / "token_head.npz")
         return directory
@@ -366,7 +429,7 @@ class TFMClassifier:
         directory = Path(directory)
         meta = load_json(directory / "classifier.json")
         self = cls(scaling=meta["scaling"], scale_quantile=meta["scale_quantile"], center=meta.get("center", "none"),
-                   pad_short=meta["pad_short"], device=device)
+                   pad_short=meta["pad_short"], n_shifts=int(meta.get("n_shifts", 1)), device=device)
         self.tokenizer_ = TFMTokenizer.from_pretrained(directory / "tokenizer", device=device)
         self.encoder_ = TFMEncoder.from_pretrained(directory / "encoder", device=device)
         self.encoders_ = [self.encoder_] + [TFMEncoder.from_pretrained(directory / f"encoder_{k}", device=device)
