@@ -33,6 +33,28 @@ inner site scored by configs chosen on the other inner sites).
 alternative for information; none of them drives a choice. Kernel space
 (``gram_ridge_scores``, ``confound_gram``) makes one run about 6 minutes.
 
+``--families`` sets the grid's feature families (default: the three above).
+Three more can be added, each as 20 more configs of the same unselected
+ensemble (confounds x site projection x 5 penalties):
+
+* ``correlation_rank_gauss``: each subject's Fisher-z edges replaced by the
+  normal quantiles of their ranks (per subject, no fit);
+* ``tangent_ref_0.1``: the whitened tangent space of Abraham et al. 2017,
+  ``logm(R^-1/2 C R^-1/2)`` at the log-Euclidean mean ``R`` of the outer fold's
+  training matrices (shrunk to a smallest eigenvalue of 0.1); the reference is
+  fitted per outer fold on its training sites and, like the column scaling,
+  shared by that fold's inner folds;
+* ``network_blocks``: mean Fisher-z within and between the 14 Yeo-7 network x
+  hemisphere blocks of ``rois.txt`` (105 features, per subject, no fit).
+
+``--inner-only`` runs the inner CV of every outer fold without any outer fit
+and prints inner figures only (to ``results/abide_inner.json``;
+``inner_ensemble_by_families``: for the default
+families, each family, the default plus each new one and plus all new ones,
+the mean over outer folds of the inner leave-one-training-site-out
+mean-over-sites accuracy of that subset's unselected ensemble): a grid can be
+chosen without any left-out-site figure being computed.
+
 ``--model nested_kfold``: the previous default, l2-logistic configs ranked by an
 inner grouped 5-fold CV, top 3 averaged (mean accuracy 0.578).
 
@@ -220,6 +242,18 @@ def _nested(fc, y, sites, ph, args):
 
 
 LOSO_FEATURES = ("correlation", "correlation_subject_z", "tangent_0.1")
+# --families: feature families of the kernel ridge grid (default: LOSO_FEATURES, the grid above)
+FAMILIES = {
+    "correlation": "fisher_z",
+    "correlation_subject_z": "fisher_z, then each subject z-scored across its edges",
+    "tangent_0.1": "log_euclidean_tangent(min_eigenvalue=0.1) at the identity (logm of the shrunk matrix)",
+    "correlation_rank_gauss": "fisher_z, then each subject's edges replaced by normal quantiles of their ranks",
+    "tangent_ref_0.1": "logm(R^-1/2 C R^-1/2), C shrunk (min_eigenvalue=0.1), R = log-Euclidean mean of the outer "
+                       "fold's training matrices",
+    "network_blocks": "mean fisher_z within/between the Yeo-7 x hemisphere blocks (14 x 14 upper triangle with "
+                      "diagonal, 105 features)",
+}
+NEW_FAMILIES = ("correlation_rank_gauss", "tangent_ref_0.1", "network_blocks")
 ALPHAS = (0.01, 0.1, 1.0, 10.0, 100.0)
 
 
@@ -278,6 +312,47 @@ def _procedure_scores(oof, y, sites, weighting):
     return {p: float(np.mean(v)) for p, v in acc.items()}
 
 
+def _family_subsets(families):
+    """Named subsets of the grid's families whose unselected-ensemble inner figure is reported."""
+    fam = list(families)
+    base = [f for f in LOSO_FEATURES if f in fam]
+    new = [f for f in fam if f not in LOSO_FEATURES]
+    out = {"+".join(base): base} if base else {}
+    for f in fam:
+        out.setdefault(f, [f])
+    if base:
+        for f in new:
+            out["+".join(base + [f])] = base + [f]
+    if base and len(new) > 1:
+        out["+".join(base + new)] = base + new
+    return out
+
+
+def _family_features(fc, names, rois):
+    """Per-subject (no fit) features of the grid; the fitted family ``tangent_ref_0.1`` is built per fold."""
+    from neurocodec.features.connectivity import (
+        network_block_means,
+        rank_gaussianize,
+        schaefer_network_labels,
+        standardize_subjects,
+    )
+
+    base = _features(fc, names=tuple(n for n in ("correlation", "tangent_0.1")
+                                     if n in names or (n == "correlation" and set(names) & {
+                                         "correlation_subject_z", "correlation_rank_gauss", "network_blocks"})))
+    out = {}
+    for f in names:
+        if f in ("correlation", "tangent_0.1"):
+            out[f] = base[f]
+        elif f == "correlation_subject_z":
+            out[f] = standardize_subjects(base["correlation"])
+        elif f == "correlation_rank_gauss":
+            out[f] = rank_gaussianize(base["correlation"])
+        elif f == "network_blocks":
+            out[f] = network_block_means(base["correlation"], schaefer_network_labels(rois))
+    return out
+
+
 def _nested_loso(fc, y, sites, ph, args):
     """Mean score of a kernel ridge grid (default, no selection), or configs/procedures chosen per outer fold
     by an inner leave-one-training-site-out CV (``--procedure``); inner figures are recorded either way."""
@@ -291,20 +366,21 @@ def _nested_loso(fc, y, sites, ph, args):
         gram_ridge_scores,
         project_gram,
         site_splits,
-        standardize_subjects,
+        tangent_at_training_mean,
     )
 
     t_start = time.perf_counter()
-    base = _features(fc, names=("correlation", "tangent_0.1"))
-    feats = {"correlation": base["correlation"], "correlation_subject_z": standardize_subjects(base["correlation"]),
-             "tangent_0.1": base["tangent_0.1"]}
-    del base
+    families = list(dict.fromkeys(args.families))
+    feats = _family_features(fc, families, args.rois)
     W = confound_design(ph["age"].to_numpy(float), ph["sex"].to_numpy())
-    pre = [(f, conf, proj, wt) for f in LOSO_FEATURES for conf in (False, True) for proj in (False, True)
+    pre = [(f, conf, proj, wt) for f in families for conf in (False, True) for proj in (False, True)
            for wt in args.weightings]
     names = [f"{f}{'+confounds' if c else ''}{'+siteproj' if p else ''}{'+siteweights' if w != 'unweighted' else ''}"
              f"+ridge(alpha={a:g})" for f, c, p, w in pre for a in ALPHAS]
     weighting = np.array([w for *_, w in pre for _ in ALPHAS])
+    family_of = np.array([f for f, *_ in pre for _ in ALPHAS])
+    subsets = _family_subsets(families)
+    inner_by_subset = {k: [] for k in subsets}    # per outer fold: inner estimate of the subset's plain ensemble
     n_cfg, nA = len(names), len(ALPHAS)
     outer = np.zeros((n_cfg, len(y)))
     inner_site_mean = []                      # per outer fold: (n_cfg,) inner LOSO mean-over-sites accuracy
@@ -317,11 +393,17 @@ def _nested_loso(fc, y, sites, ph, args):
         inner = [(train[sites[train] != t], train[sites[train] == t]) for t in tr_sites]
         oof = np.zeros((n_cfg, len(y)))
         k = 0
-        for f in LOSO_FEATURES:
-            G0 = _train_gram(feats[f], train)
+        for f in families:
+            # tangent_ref_0.1: reference fitted on the outer fold's training rows (like the column scaling, shared
+            # by its inner folds); the test site is mapped with it
+            X_f = tangent_at_training_mean(fc, train, "log_euclidean", 0.1, n_jobs=1) if f == "tangent_ref_0.1" \
+                else feats[f]
+            G0 = _train_gram(X_f, train)
+            del X_f
             for _, conf, proj, wt in [p for p in pre if p[0] == f]:
                 # confound regression and site projection refitted on every (inner) training set only
-                for fit_rows, val_rows, dest in [(train, test, outer)] + [(a, b, oof) for a, b in inner]:
+                fits = [] if args.inner_only else [(train, test, outer)]
+                for fit_rows, val_rows, dest in fits + [(a, b, oof) for a, b in inner]:
                     G = confound_gram(G0, W, fit_rows) if conf else G0
                     if proj:
                         G = project_gram(G, fit_rows, y, sites)
@@ -333,6 +415,10 @@ def _nested_loso(fc, y, sites, ph, args):
         ytr, str_ = y[train], sites[train]
         score = _site_acc((oof[:, train] > 0.5) == ytr, str_).mean(0)
         inner_site_mean.append(score)
+        for key, fams in subsets.items():   # the plain (unselected) ensemble of these families, each inner site
+            rows = np.isin(family_of, fams)
+            inner_by_subset[key].append(float(_site_acc(((oof[rows][:, train].mean(0) > 0.5) == ytr)[None],
+                                                        str_).mean()))
         # which procedure: estimated on the training sites only, each inner site scored by configs chosen
         # on the other inner sites' held-out predictions
         meta = _procedure_scores(oof[:, train], ytr, str_, weighting)
@@ -350,12 +436,24 @@ def _nested_loso(fc, y, sites, ph, args):
                                        "score": outer[best][:, test].mean(0)}))
         if args.save_scores:
             saved[f"oof_{site}"] = oof[:, train]
+    inner_figures = {
+        "inner_ensemble_by_families": {k: round(float(np.mean(v)), 4) for k, v in inner_by_subset.items()},
+        "inner_ensemble_by_families_per_fold": {k: [round(x, 4) for x in v] for k, v in inner_by_subset.items()},
+        "inner_mean_accuracy_of_chosen": inner_of_chosen,
+        "procedure_per_fold": procedure_per_fold,
+        "grid_inner_mean_accuracy": {n: round(float(v), 4) for n, v in zip(names, np.mean(inner_site_mean, 0))},
+    }
+    if args.inner_only:  # no outer fit was made: nothing about the left-out sites is computed or shown
+        if args.save_scores:
+            np.savez(args.save_scores, y=y, sites=np.asarray(sites, dtype=str), names=np.array(names), **saved)
+        return {"inner_only": True, "families": families, "n_configs": n_cfg, **inner_figures,
+                "recipe": {"features": {f: FAMILIES[f] for f in families}, "procedure": args.procedure,
+                           "inner_cv": "leave one training site out (15 inner folds) in each of the 16 outer folds"}}
     if args.save_scores:
         np.savez(args.save_scores, outer=outer, y=y, sites=np.asarray(sites, dtype=str), names=np.array(names), **saved)
     pred = pd.concat(fold_rows).sort_values("subject_index").reset_index(drop=True)
     pred["predicted"] = (pred["score"] > 0.5).astype(int)
     per_site = _per_site(pred)
-    inner_mean = np.mean(inner_site_mean, 0)
 
     def _summary(score):
         hit = (score > 0.5) == y
@@ -367,8 +465,7 @@ def _nested_loso(fc, y, sites, ph, args):
         "model": f"mean score of kernel ridge classifiers, procedure {args.procedure!r} over a grid of {n_cfg} "
                  "(all: every config, no selection; topk: ranked per outer fold by inner leave-one-training-site-out "
                  "mean-over-sites accuracy; auto: procedure picked per outer fold by that inner CV)",
-        "recipe": {"features": {"correlation": "fisher_z", "correlation_subject_z": "fisher_z, then each subject "
-                                "z-scored across its edges", "tangent_0.1": "log_euclidean_tangent(min_eigenvalue=0.1)"},
+        "recipe": {"features": {f: FAMILIES[f] for f in families},
                    "column_standardisation": "training sites of the outer fold",
                    "confound_regression": [False, "intercept + log age + log age^2 + sex, fitted on training rows"],
                    "site_projection": [False, True], "ridge_alpha_relative": list(ALPHAS),
@@ -379,9 +476,7 @@ def _nested_loso(fc, y, sites, ph, args):
                    "inner_cv": "leave one training site out (15 inner folds)",
                    "inner_criterion": "unweighted mean over training sites of held-out accuracy; ties: pooled AUC"},
         # inner figures (training sites only) that drove the choices
-        "inner_mean_accuracy_of_chosen": inner_of_chosen,
-        "procedure_per_fold": procedure_per_fold,
-        "grid_inner_mean_accuracy": {n: round(float(v), 4) for n, v in zip(names, inner_mean)},
+        **inner_figures,
         # for information only, never used for a choice
         "grid_mean_ensemble": _summary(outer.mean(0)),
         "outer_by_procedure": {p: _summary(v) for p, v in by_procedure.items()},
@@ -406,6 +501,12 @@ def main(argv=None):
                             "inner CV, or pick among these per outer fold by inner CV (auto).")
         p.add_argument("--weightings", nargs="+", default=["unweighted"], choices=list(WEIGHTINGS),
                        help="nested: training sample weightings in the grid (site_weighted: 1 / site size).")
+        p.add_argument("--families", nargs="+", default=list(LOSO_FEATURES), choices=list(FAMILIES),
+                       help="nested: feature families of the grid (default: correlation correlation_subject_z "
+                            "tangent_0.1); new: correlation_rank_gauss tangent_ref_0.1 network_blocks.")
+        p.add_argument("--inner-only", action="store_true",
+                       help="nested: run only the inner leave-one-training-site-out CV of every outer fold (no "
+                            "outer fit, no left-out-site figure), to choose a grid from inner figures alone.")
         p.add_argument("--save-scores", default=None, help="nested: write the outer and inner scores to this .npz.")
         p.add_argument("--inner-splits", type=int, default=5, help="nested: inner grouped folds.")
         p.add_argument("--inner-criterion", default="site_mean", choices=["site_mean", "pooled"],
@@ -436,12 +537,17 @@ def main(argv=None):
     from sklearn.metrics import accuracy_score
 
     fc, ph = load_abide_vectors(folder)
+    rois_file = folder / "rois.txt"
+    args.rois = np.array(rois_file.read_text().split()) if rois_file.is_file() else None
+    if args.model == "nested" and "network_blocks" in args.families and args.rois is None:
+        raise SystemExit(f"network_blocks needs the ROI names of {rois_file}")
     sites = ph["site"].astype(str).to_numpy()
     y = ph["group"].to_numpy()
     if args.quick:  # 4 sites, first 40 ROIs: a seconds-long smoke run of the same code
         keep = np.isin(sites, sorted(set(sites))[:4])
         mats = unvectorize(fc[keep], discard_diagonal=True)[:, :40, :40]
         fc, sites, y, ph = vectorize(mats, discard_diagonal=True), sites[keep], y[keep], ph[keep].reset_index(drop=True)
+        args.rois = None if args.rois is None else args.rois[:40]
     t0 = time.perf_counter()
     if args.model in ("nested", "nested_kfold"):
         if args.top_k is None:
@@ -450,7 +556,8 @@ def main(argv=None):
             result = (_nested_loso if args.model == "nested" else _nested)(fc, y, sites, ph, args)
         result["seconds"] = round(time.perf_counter() - t0, 1)
         result["peak_rss_mb"] = round(peak_rss_mb(), 1)
-        return emit("abide", result, quick=args.quick)
+        # inner-only runs go to results/abide_inner.json and never overwrite a full run's abide.json
+        return emit("abide_inner" if args.inner_only else "abide", result, quick=args.quick)
     # one BLAS thread: multi-threaded OpenBLAS collapses on a shared, loaded machine
     with threadpool_limits(1):
         # log-Euclidean tangent: per-subject logm (no cross-subject fit); the fold's scaler removes the training mean

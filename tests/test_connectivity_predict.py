@@ -301,3 +301,76 @@ def test_standardize_subjects_uses_each_row_only():
     X2[0] = 1.0
     with pytest.raises(ValueError, match="'X' must be rows with non-constant edges"):
         standardize_subjects(X2)
+
+
+def test_rank_gaussianize_keeps_each_rows_order_only():
+    from scipy.stats import norm
+
+    from neurocodec.features.connectivity import rank_gaussianize
+
+    rng = np.random.default_rng(7)
+    X = rng.standard_normal((5, 40)) ** 3 * rng.uniform(0.5, 3, (5, 1)) + rng.normal(0, 2, (5, 1))
+    Z = rank_gaussianize(X)
+    np.testing.assert_array_equal(np.argsort(Z, axis=1), np.argsort(X, axis=1))  # order preserved
+    np.testing.assert_allclose(np.sort(Z, axis=1), np.sort(Z[[0]], axis=1).repeat(5, 0))  # same values per row
+    np.testing.assert_allclose(np.sort(Z[0]), norm.ppf((np.arange(40) + 0.5) / 40))
+    X2 = X.copy()
+    X2[2] = np.tanh(X2[2])  # a subject's own monotone distortion vanishes, other rows untouched
+    np.testing.assert_allclose(rank_gaussianize(X2), Z, atol=1e-12)
+    X2[1, 0] = np.nan
+    with pytest.raises(ValueError, match="'X' must be finite"):
+        rank_gaussianize(X2)
+    with pytest.raises(ValueError, match="'X' must be a 2-D array"):
+        rank_gaussianize(X[0])
+
+
+def test_network_block_means_equal_hand_computed_blocks():
+    from neurocodec.features.connectivity import network_block_means, schaefer_network_labels
+
+    names = ["7Networks_LH_Vis_1", "7Networks_RH_Vis_1", "7Networks_LH_Vis_2", "7Networks_LH_Default_1",
+             "7Networks_LH_Default_2", "7Networks_RH_Vis_2"]
+    labels = schaefer_network_labels(names)
+    assert labels.tolist() == ["LH_Vis", "RH_Vis", "LH_Vis", "LH_Default", "LH_Default", "RH_Vis"]
+    assert schaefer_network_labels(names, hemisphere=False).tolist()[:4] == ["Vis", "Vis", "Vis", "Default"]
+    rng = np.random.default_rng(8)
+    M = rng.standard_normal((3, 6, 6))
+    M = M + M.transpose(0, 2, 1)
+    X = vectorize(M, discard_diagonal=True)
+    F = network_block_means(X, labels)
+    blocks = np.unique(labels)                                   # LH_Default, LH_Vis, RH_Vis
+    assert F.shape == (3, 6)
+    k = 0
+    for a in range(3):
+        for b in range(a, 3):
+            ia, ib = np.flatnonzero(labels == blocks[a]), np.flatnonzero(labels == blocks[b])
+            vals = [M[:, i, j] for i in ia for j in ib if i != j]  # both (i, j) and (j, i) within a block
+            np.testing.assert_allclose(F[:, k], np.mean(vals, axis=0))
+            k += 1
+    with pytest.raises(ValueError, match="'X' must be a 2-D array"):
+        network_block_means(X[:, :-1], labels)
+    with pytest.raises(ValueError, match="'labels' must be blocks of >= 2 ROIs"):
+        network_block_means(X, ["a", "a", "a", "b", "b", "c"])
+    with pytest.raises(ValueError, match="'roi_names' must be Schaefer names"):
+        schaefer_network_labels(["Vis_1"])
+
+
+def test_tangent_at_training_mean_uses_training_rows_only():
+    from neurocodec.features.connectivity import tangent_at_training_mean
+
+    X, y, sites = _cohort(n_per_site=6)
+    train, test = site_splits(y, sites)[0]
+    T = tangent_at_training_mean(X, train, min_eigenvalue=0.1)
+    ref = TangentSpace(reference="log_euclidean", metric="affine", input_vectorized="no_diagonal",
+                       shrinkage="auto", min_eigenvalue=0.1, vectorize=True).fit(X[train])
+    np.testing.assert_allclose(T, ref.transform(X), atol=1e-10)
+    X2 = X.copy()
+    X2[test] = X[test][::-1]  # changing the test rows changes nothing for the others (reference from train)
+    T2 = tangent_at_training_mean(X2, train, min_eigenvalue=0.1)
+    np.testing.assert_allclose(T2[train], T[train], atol=1e-10)
+    np.testing.assert_allclose(T2[test], T[test][::-1], atol=1e-10)
+    # a reference fitted on every row (test rows included) gives other vectors
+    assert not np.allclose(tangent_at_training_mean(X, np.arange(len(X)), min_eigenvalue=0.1), T)
+    with pytest.raises(ValueError, match="'train' must be a non-empty 1-D array"):
+        tangent_at_training_mean(X, np.array([], dtype=int))
+    with pytest.raises(ValueError, match="'reference' must be"):
+        tangent_at_training_mean(X, train, reference="arithmetic")
