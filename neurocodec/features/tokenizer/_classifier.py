@@ -206,7 +206,7 @@ class TFMClassifier:
         from ._train import tokenize_signals
 
         n, c, t = x.shape
-        n_shifts = getattr(self, "n_shifts", 1)
+        n_shifts = self.n_shifts
         hop, window = self.tokenizer_.hop, self.tokenizer_.window
         if n_shifts <= 1:
             views = [x]
@@ -415,7 +415,7 @@ class TFMClassifier:
             "classes": classes, "n_chans": self.n_chans_, "scaling": self.scaling, "scale_quantile": self.scale_quantile,
             "pad_short": self.pad_short, "scale": None if self.scale_ is None else self.scale_.ravel().tolist(),
             "center": self.center, "n_encoders": len(encoders), "offset": None if self.offset_ is None else self.offset_.ravel().tolist(),
-            "head": getattr(self, "head_", "encoder"), "n_shifts": int(getattr(self, "n_shifts", 1))})
+            "head": getattr(self, "head_", "encoder"), "n_shifts": int(self.n_shifts)})
         if getattr(self, "token_head_", None) is not None:
             self.token_head_.save(directory / "token_head.npz")
         return directory
