@@ -122,13 +122,29 @@ def test_abide_benchmark_quick(shared_data):
     result = _quick("abide")
     assert {"mean_accuracy", "mean_auc", "per_site", "pooled_accuracy", "pooled_auc", "mean_accuracy_sites_ge10",
             "model"} <= set(result)
-    # the default: every one of the 60 kernel ridge configs averaged, no selection; the alternatives are recorded
-    assert len(result["grid_outer"]) == 60 and result["recipe"]["procedure"] == "all"
+    # the default: every one of the 80 kernel ridge configs (4 feature families) averaged, no selection; the
+    # alternatives are recorded
+    assert len(result["grid_outer"]) == 80 and result["recipe"]["procedure"] == "all"
+    assert set(result["recipe"]["features"]) == {"correlation", "correlation_subject_z", "tangent_0.1",
+                                                 "network_blocks"}
     assert set(result["grid_inner_mean_accuracy"]) == set(result["grid_outer"])
     assert set(result["chosen_per_fold"]) == set(result["per_site"]) == set(result["procedure_per_fold"])
     assert len(result["per_site"]) == 4 and all(v == ["all"] for v in result["chosen_per_fold"].values())
     assert result["outer_by_procedure"]["all"]["mean_accuracy"] == result["mean_accuracy"]
     assert set(result["outer_by_procedure"]) == {"all", "auto", "top1", "top5", "top20"}
+
+
+@pytest.mark.realdata
+def test_abide_benchmark_inner_only_quick(shared_data):
+    out = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "abide.py"), "--quick", "--inner-only",
+                          "--families", "correlation_rank_gauss", "tangent_ref_0.1"], capture_output=True, text=True,
+                         timeout=300, cwd=ROOT)
+    assert out.returncode == 0, out.stderr[-2000:]
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    # no outer (left-out-site) figure at all, only the training sites' inner ones
+    assert result["inner_only"] and not {"mean_accuracy", "per_site", "grid_outer", "outer_by_procedure"} & set(result)
+    assert len(result["grid_inner_mean_accuracy"]) == 40
+    assert set(result["inner_ensemble_by_families"]) == {"correlation_rank_gauss", "tangent_ref_0.1"}
 
 
 def test_predict_phenotype_site_projection(tmp_path):
