@@ -140,6 +140,13 @@ RECIPE_SELECTION = {
             "19/0": "0.729 / 0.799 vs 0.729 / 0.764", "19/1": "0.715 / 0.800 vs 0.715 / 0.775"},
         "means": "0.755 / 0.833 vs 0.749 / 0.819 (+0.006 / +0.014), twice the compute",
         "choice": "no change: below the adoption rule; the option stays available (default 1, as the paper)"},
+    "session 5: longer tokenizer training (tokenizer_epochs=30 instead of 6, tried and not adopted)": {
+        "protocol": "same 8 inner runs and adoption rule as n_shifts (fixed before the runs)",
+        "SCP1 balanced accuracy / AUROC (split/seed)": {
+            "123/0": "0.777 / 0.867", "123/1": "0.779 / 0.917", "7/0": "0.699 / 0.784", "7/1": "0.632 / 0.799",
+            "11/0": "0.758 / 0.864", "11/1": "0.791 / 0.862", "19/0": "0.714 / 0.792", "19/1": "0.744 / 0.812"},
+        "means": "0.737 / 0.837 vs 0.749 / 0.819 with 6 epochs",
+        "choice": "no change (balanced accuracy lower)"},
 }
 QUICK = dict(tokenizer_config=dict(n_codes=64, emb_size=32, decoder_depth=1, freq_depth=1, temporal_depth=1,
                                    restart_after=2),
