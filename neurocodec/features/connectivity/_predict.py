@@ -317,6 +317,14 @@ def gram_logistic_scores(G, train, test, y, C=1.0, class_weight=None, max_iter: 
     return out if np.ndim(C) else out[0]
 
 
+def _subject_rows(X) -> np.ndarray:
+    """``X`` as float64 (n_subjects, n_edges >= 2), or the error naming what came."""
+    X = np.asarray(X, dtype=np.float64)
+    if X.ndim != 2 or X.shape[1] < 2:
+        raise bad_value("X", "a 2-D array (n_subjects, n_edges >= 2)", f"<shape {X.shape}>")
+    return X
+
+
 def standardize_subjects(X) -> np.ndarray:
     """Z-score each subject's FC vector across its own edges.
 
@@ -332,9 +340,7 @@ def standardize_subjects(X) -> np.ndarray:
     -------
     ndarray, shape (n_subjects, n_edges)
     """
-    X = np.asarray(X, dtype=np.float64)
-    if X.ndim != 2 or X.shape[1] < 2:
-        raise bad_value("X", "a 2-D array (n_subjects, n_edges >= 2)", f"<shape {X.shape}>")
+    X = _subject_rows(X)
     sd = X.std(axis=1, keepdims=True)
     check(bool(np.all(sd > 0)), "X", "rows with non-constant edges", "<a constant row>")
     return (X - X.mean(axis=1, keepdims=True)) / sd
@@ -604,9 +610,7 @@ def rank_gaussianize(X) -> np.ndarray:
     """
     from scipy.stats import norm, rankdata
 
-    X = np.asarray(X, dtype=np.float64)
-    if X.ndim != 2 or X.shape[1] < 2:
-        raise bad_value("X", "a 2-D array (n_subjects, n_edges >= 2)", f"<shape {X.shape}>")
+    X = _subject_rows(X)
     if not np.all(np.isfinite(X)):
         raise bad_value("X", "finite (no NaN or inf)", f"<{int(np.sum(~np.isfinite(X)))} non-finite values>")
     return norm.ppf((rankdata(X, axis=1) - 0.5) / X.shape[1])
