@@ -84,6 +84,8 @@ import time
 
 import numpy as np
 
+from _abide_features import (DEFAULT_FAMILIES, FAMILIES, FEATURES, family_features, family_subsets, fc_features,
+                             train_gram)
 from _common import SHARED_DATA, emit, parse_args, peak_rss_mb
 
 
@@ -140,28 +142,7 @@ def _site_summary(per_site, pred) -> dict:
     }
 
 
-FEATURES = {"correlation": None, "tangent_1e-3": 1e-3, "tangent_0.1": 0.1}
-CS = (1e-3, 1e-2, 1e-1, 1.0)
-
-
-def _features(fc, names=tuple(FEATURES)):
-    from neurocodec.features.connectivity import map_eigenvalues, shrink_to_spd, unvectorize, vectorize
-
-    out = {}
-    for name in names:
-        min_eig = FEATURES[name]
-        if min_eig is None:
-            out[name] = np.arctanh(np.clip(fc, -0.999999, 0.999999))
-        else:
-            mats = shrink_to_spd(unvectorize(fc, discard_diagonal=True), "auto", min_eig)[0]
-            out[name] = vectorize(map_eigenvalues(np.log, mats))
-    return out
-
-
-def _train_gram(X, train):
-    mu, sd = X[train].mean(0), X[train].std(0) + 1e-12
-    Z = (X - mu) / sd
-    return Z @ Z.T
+CS = (1e-3, 1e-2, 1e-1, 1.0)  # inverse penalties of the nested_kfold logistic grid
 
 
 def _nested(fc, y, sites, ph, args):
@@ -178,7 +159,7 @@ def _nested(fc, y, sites, ph, args):
     )
 
     t_start = time.perf_counter()
-    feats = _features(fc)
+    feats = fc_features(fc)
     W = confound_design(ph["age"].to_numpy(float), ph["sex"].to_numpy())
     configs = [(f, conf, proj, C) for f in feats for conf in (False, True) for proj in (False, True) for C in CS]
     names = [f"{f}{'+confounds' if c else ''}{'+siteproj' if p else ''}+logistic(C={C:g})" for f, c, p, C in configs]
@@ -192,7 +173,7 @@ def _nested(fc, y, sites, ph, args):
         oof = np.zeros((len(configs), len(y)))
         k = 0
         for f in feats:
-            G0 = _train_gram(feats[f], train)
+            G0 = train_gram(feats[f], train)
             for conf in (False, True):
                 for proj in (False, True):
                     # confound regression and site projection refitted on every (inner) training set only
@@ -257,19 +238,6 @@ def _nested(fc, y, sites, ph, args):
     }
 
 
-LOSO_FEATURES = ("correlation", "correlation_subject_z", "tangent_0.1")
-# --families: feature families of the kernel ridge grid (LOSO_FEATURES: the previous 60-config default grid)
-FAMILIES = {
-    "correlation": "fisher_z",
-    "correlation_subject_z": "fisher_z, then each subject z-scored across its edges",
-    "tangent_0.1": "log_euclidean_tangent(min_eigenvalue=0.1) at the identity (logm of the shrunk matrix)",
-    "correlation_rank_gauss": "fisher_z, then each subject's edges replaced by normal quantiles of their ranks",
-    "tangent_ref_0.1": "logm(R^-1/2 C R^-1/2), C shrunk (min_eigenvalue=0.1), R = log-Euclidean mean of the outer "
-                       "fold's training matrices",
-    "network_blocks": "mean fisher_z within/between the Yeo-7 x hemisphere blocks (14 x 14 upper triangle with "
-                      "diagonal, 105 features)",
-}
-DEFAULT_FAMILIES = LOSO_FEATURES + ("network_blocks",)   # chosen by inner figures only (see the docstring)
 ALPHAS = (0.01, 0.1, 1.0, 10.0, 100.0)
 
 
@@ -328,46 +296,6 @@ def _procedure_scores(oof, y, sites, weighting):
     return {p: float(np.mean(v)) for p, v in acc.items()}
 
 
-def _family_subsets(families):
-    """Named subsets of the grid's families whose unselected-ensemble inner figure is reported."""
-    fam = list(families)
-    base = [f for f in LOSO_FEATURES if f in fam]
-    new = [f for f in fam if f not in LOSO_FEATURES]
-    out = {"+".join(base): base} if base else {}
-    for f in fam:
-        out.setdefault(f, [f])
-    if base:
-        for f in new:
-            out["+".join(base + [f])] = base + [f]
-    if base and len(new) > 1:
-        out["+".join(base + new)] = base + new
-    return out
-
-
-def _family_features(fc, names, rois):
-    """Per-subject (no fit) features of the grid; the fitted family ``tangent_ref_0.1`` is built per fold."""
-    from neurocodec.features.connectivity import (
-        network_block_means,
-        rank_gaussianize,
-        schaefer_network_labels,
-        standardize_subjects,
-    )
-
-    needs_z = set(names) & {"correlation", "correlation_subject_z", "correlation_rank_gauss", "network_blocks"}
-    base = _features(fc, names=("correlation",) * bool(needs_z) + ("tangent_0.1",) * ("tangent_0.1" in names))
-    out = {}
-    for f in names:
-        if f in ("correlation", "tangent_0.1"):
-            out[f] = base[f]
-        elif f == "correlation_subject_z":
-            out[f] = standardize_subjects(base["correlation"])
-        elif f == "correlation_rank_gauss":
-            out[f] = rank_gaussianize(base["correlation"])
-        elif f == "network_blocks":
-            out[f] = network_block_means(base["correlation"], schaefer_network_labels(rois))
-    return out
-
-
 def _nested_loso(fc, y, sites, ph, args):
     """Mean score of a kernel ridge grid (default, no selection), or configs/procedures chosen per outer fold
     by an inner leave-one-training-site-out CV (``--procedure``); inner figures are recorded either way."""
@@ -386,7 +314,7 @@ def _nested_loso(fc, y, sites, ph, args):
 
     t_start = time.perf_counter()
     families = list(dict.fromkeys(args.families))
-    feats = _family_features(fc, families, args.rois)
+    feats = family_features(fc, families, args.rois)
     W = confound_design(ph["age"].to_numpy(float), ph["sex"].to_numpy())
     pre = [(f, conf, proj, wt) for f in families for conf in (False, True) for proj in (False, True)
            for wt in args.weightings]
@@ -394,7 +322,7 @@ def _nested_loso(fc, y, sites, ph, args):
              f"+ridge(alpha={a:g})" for f, c, p, w in pre for a in ALPHAS]
     weighting = np.array([w for *_, w in pre for _ in ALPHAS])
     family_of = np.array([f for f, *_ in pre for _ in ALPHAS])
-    subsets = _family_subsets(families)
+    subsets = family_subsets(families)
     inner_by_subset = {k: [] for k in subsets}    # per outer fold: inner estimate of the subset's plain ensemble
     n_cfg, nA = len(names), len(ALPHAS)
     outer = np.zeros((n_cfg, len(y)))
@@ -413,7 +341,7 @@ def _nested_loso(fc, y, sites, ph, args):
             # by its inner folds); the test site is mapped with it
             X_f = tangent_at_training_mean(fc, train, "log_euclidean", 0.1, n_jobs=1) if f == "tangent_ref_0.1" \
                 else feats[f]
-            G0 = _train_gram(X_f, train)
+            G0 = train_gram(X_f, train)
             del X_f
             for _, conf, proj, wt in [p for p in pre if p[0] == f]:
                 # confound regression and site projection refitted on every (inner) training set only
