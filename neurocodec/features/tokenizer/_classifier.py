@@ -201,12 +201,11 @@ class TFMClassifier:
         return prepare_trials(X, sfreq, self.scaling, self.scale_quantile, self.scale_, self.pad_short,
                               offset=self.offset_)
 
-    def _tokens(self, x: np.ndarray) -> np.ndarray:
+    def _tokens(self, x: np.ndarray, n_shifts: int) -> np.ndarray:
         """Tokens (n_views, n_trials, n_chans, n_frames) of prepared trials ``x`` (n_trials, n_chans, n_times)."""
         from ._train import tokenize_signals
 
         n, c, t = x.shape
-        n_shifts = self.n_shifts
         hop, window = self.tokenizer_.hop, self.tokenizer_.window
         if n_shifts <= 1:
             views = [x]
@@ -261,13 +260,9 @@ class TFMClassifier:
         else:
             self.tokenizer_ = (TFMTokenizer.from_pretrained(self.tokenizer) if isinstance(self.tokenizer, (str, Path))
                                else self.tokenizer)
-        views = self._tokens(x)  # (n_views, n, c, n_frames)
+        views = self._tokens(x, self.n_shifts)  # (n_views, n, c, n_frames)
         n_views = len(views)
-
-        def stack(idx):  # every view of trials idx, as one (n_views * len(idx), c, n_frames) token array
-            return views[:, idx].reshape(-1, *views.shape[2:])
-
-        tokens = stack(np.arange(n))
+        tokens = self._flat(views)
         enc_cfg = dict(self.encoder_config or {})
         enc_cfg.update(n_codes=self.tokenizer_.quantizer.n_codes, n_chans=c,
                        n_outputs=1 if len(self.classes_) == 2 else len(self.classes_),
@@ -286,14 +281,15 @@ class TFMClassifier:
             cfg.seed = self.seed + k
             cfg.lr = self.finetune_lr or self.lr
             y_tr, y_val = np.tile(y_idx[train], n_views), np.tile(y_idx[val], n_views)
-            hist = finetune_encoder(enc, stack(train), y_tr, cfg, val=(stack(val), y_val) if len(val) else None)
+            tok_tr, tok_val = self._flat(views, train), self._flat(views, val)
+            hist = finetune_encoder(enc, tok_tr, y_tr, cfg, val=(tok_val, y_val) if len(val) else None)
             calibrate = self.threshold == "prior" or (
                 self.threshold == "auto" and len(self.classes_) == 2 and len(val)
-                and len(np.unique(predict_proba(enc, stack(val), device=self.device).argmax(1))) == 1)
+                and len(np.unique(predict_proba(enc, tok_val, device=self.device).argmax(1))) == 1)
             hist["threshold"] = 0.0  # logit threshold (0: the sigmoid's 0.5)
             if calibrate and len(val):
                 hist["threshold"] = calibrate_binary_threshold(
-                    enc, stack(val), y_val, prior=float(np.mean(y_idx[train] == 1)), device=self.device)
+                    enc, tok_val, y_val, prior=float(np.mean(y_idx[train] == 1)), device=self.device)
             self.encoders_.append(enc)
             fold_hist.append(hist)
         self.history_["finetune"] = fold_hist[0]
@@ -310,17 +306,14 @@ class TFMClassifier:
 
         n_codes = self.tokenizer_.quantizer.n_codes
         n_views = len(views)
-
-        def flat(idx):
-            return views[:, idx].reshape(-1, *views.shape[2:])
-
         self.head_, self.token_head_ = self.head, None
         if self.head == "auto":
             self.head_ = "encoder"
             if len(val) and len(np.unique(y_idx[train])) == len(self.classes_):
-                probe = TokenLogisticHead(n_codes, seed=self.seed).fit(flat(train), np.tile(y_idx[train], n_views))
+                probe = TokenLogisticHead(n_codes, seed=self.seed).fit(self._flat(views, train),
+                                                                       np.tile(y_idx[train], n_views))
                 p_enc = self._encoder_proba(views[:, val], self.encoders_[:1])
-                p_tok = self._views_mean(probe.predict_proba(flat(val)), n_views)
+                p_tok = self._views_mean(probe.predict_proba(self._flat(views, val)), n_views)
                 key = "auroc" if len(self.classes_) == 2 else "kappa"
                 scores = {h: classification_metrics(y_idx[val], p)[key]
                           for h, p in zip(HEADS, (p_enc, p_tok, (p_enc + p_tok) / 2))}
@@ -329,8 +322,14 @@ class TFMClassifier:
                 self.history_["head_scores"] = scores
         self.history_["head"] = self.head_
         if self.head_ != "encoder":
-            self.token_head_ = TokenLogisticHead(n_codes, seed=self.seed).fit(flat(np.arange(len(y_idx))),
+            self.token_head_ = TokenLogisticHead(n_codes, seed=self.seed).fit(self._flat(views),
                                                                             np.tile(y_idx, n_views))
+
+    @staticmethod
+    def _flat(views: np.ndarray, idx: np.ndarray | None = None) -> np.ndarray:
+        """Every view of trials ``idx`` (default all), view-major: (n_views * n_trials, n_chans, n_frames)."""
+        views = views if idx is None else views[:, idx]
+        return views.reshape(-1, *views.shape[2:])
 
     @staticmethod
     def _views_mean(proba: np.ndarray, n_views: int) -> np.ndarray:
@@ -341,7 +340,7 @@ class TFMClassifier:
         """Probabilities (n_trials, n_classes) averaged over ``encoders`` and the views of ``views``."""
         from ._train import predict_proba
 
-        flat = views.reshape(-1, *views.shape[2:])
+        flat = self._flat(views)
         return self._views_mean(np.mean([predict_proba(enc, flat, device=self.device) for enc in encoders], axis=0),
                                 len(views))
 
@@ -366,16 +365,12 @@ class TFMClassifier:
 
     def transform(self, X: Any, sfreq: float | None = None) -> np.ndarray:
         """Tokens (n_trials, n_chans, n_frames) int32 on the frame grid starting at each trial's first sample."""
-        from ._train import tokenize_signals
-
-        x = self._prepared(X, sfreq)
-        n, c, t = x.shape
-        return tokenize_signals(self.tokenizer_, x.reshape(n * c, t), device=self.device).reshape(n, c, -1)
+        return self._tokens(self._prepared(X, sfreq), 1)[0]
 
     def transform_views(self, X: Any, sfreq: float | None = None) -> np.ndarray:
         """Tokens (n_views, n_trials, n_chans, n_frames) int32 of the ``n_shifts`` frame grids the heads use
         (one view, equal to :meth:`transform`, when ``n_shifts`` is 1)."""
-        return self._tokens(self._prepared(X, sfreq))
+        return self._tokens(self._prepared(X, sfreq), self.n_shifts)
 
     def predict_proba(self, X: Any, sfreq: float | None = None) -> np.ndarray:
         """Class probabilities (n_trials, n_classes), columns in ``classes_`` order (averaged over the views)."""
@@ -385,7 +380,7 @@ class TFMClassifier:
         if head in ("encoder", "mean"):
             probas.append(self._encoder_proba(views, getattr(self, "encoders_", None) or [self.encoder_]))
         if head in ("tokens", "mean"):
-            probas.append(self._views_mean(self.token_head_.predict_proba(views.reshape(-1, *views.shape[2:])),
+            probas.append(self._views_mean(self.token_head_.predict_proba(self._flat(views)),
                                            len(views)))
         return np.mean(probas, axis=0)
 
