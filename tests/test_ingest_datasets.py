@@ -193,7 +193,8 @@ def test_dataset_configs_status_without_data(name, tmp_path, monkeypatch):
 
     monkeypatch.setenv("HOME", str(tmp_path))
     rows = pipeline_status(ROOT / "configs" / f"{name}.yaml", cache=tmp_path / "cache")
-    assert rows and all(r["missing"] and "must be an existing file or folder" in r["missing"][0] for r in rows)
+    assert rows and all((r["missing"] and "must be an existing file or folder" in r["missing"][0]) or r["blocked_by"]
+                        for r in rows)
 
 
 @pytest.mark.realdata
