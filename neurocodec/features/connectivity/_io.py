@@ -58,7 +58,8 @@ def load_abide_vectors(folder: str | Path):
     Returns
     -------
     fc : ndarray, shape (n_subjects, n_rois (n_rois - 1) / 2) float64
-        Upper triangles (k=1, row-major) of the correlation matrices.
+        Correlation vectors in :func:`vectorize`'s (nilearn's) order, converted
+        from the release's upper triangles (``triu_to_vectorized``).
     phenotypes : pandas.DataFrame
         With an added ``group`` column (ASD 1, HC 0).
     """
@@ -69,7 +70,9 @@ def load_abide_vectors(folder: str | Path):
         if not (folder / name).is_file():
             raise bad_value("folder", f"a folder holding {name}", str(folder), exc=FileNotFoundError)
     with np.load(folder / "fc_upper.npz", allow_pickle=False) as z:
-        fc = z["fc"].astype(np.float64)
+        from ._spd import triu_to_vectorized
+
+        fc = triu_to_vectorized(z["fc"].astype(np.float64), discard_diagonal=True)
     ph = pd.read_csv(folder / "phenotypes.tsv", sep="\t")
     if len(ph) != len(fc):
         raise bad_value("phenotypes.tsv", f"{len(fc)} rows like fc_upper.npz", f"<{len(ph)} rows>")

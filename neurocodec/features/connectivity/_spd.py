@@ -26,6 +26,8 @@ __all__ = [
     "log_euclidean_mean",
     "vectorize",
     "unvectorize",
+    "edge_index",
+    "triu_to_vectorized",
 ]
 
 
@@ -347,12 +349,29 @@ def _geometric_mean_loop(mats, gmean, max_iter, tol, n_jobs, single: bool):
     return 0.5 * (gmean + gmean.T)
 
 
-def _triu(n: int, discard_diagonal: bool):
-    return np.triu_indices(n, k=1 if discard_diagonal else 0)
+def edge_index(n_rois: int, discard_diagonal: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Row and column of every entry of a :func:`vectorize` vector: nilearn's order.
+
+    The lower triangle in row-major order, ``numpy.tril_indices(n_rois, k)``:
+    (0, 0), (1, 0), (1, 1), (2, 0), ... (``k = -1`` without the diagonal), the
+    order of nilearn's ``sym_matrix_to_vec`` / ``vec_to_sym_matrix``.
+    """
+    return np.tril_indices(n_rois, k=-1 if discard_diagonal else 0)
+
+
+_triu = edge_index
 
 
 def vectorize(mats, discard_diagonal: bool = False, scale_diagonal: bool = True) -> np.ndarray:
-    """Upper triangle (row-major, ``numpy.triu_indices``) of symmetric matrices.
+    """Vectors of symmetric matrices in nilearn's order (``sym_matrix_to_vec``).
+
+    The entries of the lower triangle, row by row (:func:`edge_index`,
+    ``numpy.tril_indices``); for a symmetric matrix this is its upper triangle
+    column by column. The vectors are interchangeable with nilearn's
+    ``sym_matrix_to_vec`` / ``vec_to_sym_matrix`` (diagonal scaling
+    included). Upper-triangle row-major vectors (``numpy.triu_indices``, e.g.
+    the ABIDE Schaefer release's ``fc_upper.npz``) convert with
+    :func:`triu_to_vectorized`.
 
     Parameters
     ----------
@@ -384,7 +403,7 @@ def unvectorize(vec, discard_diagonal: bool = False, diagonal=None, scale_diagon
     Parameters
     ----------
     vec : ndarray, shape (..., n_edges)
-        Upper-triangle vectors: ``n_rois (n_rois + 1) / 2`` entries with the
+        Vectors of :func:`vectorize` (nilearn's order): ``n_rois (n_rois + 1) / 2`` entries with the
         diagonal, ``n_rois (n_rois - 1) / 2`` without it.
     discard_diagonal : bool
         Whether ``vec`` was made without the diagonal.
@@ -416,4 +435,35 @@ def unvectorize(vec, discard_diagonal: bool = False, diagonal=None, scale_diagon
         if np.ndim(diag) and np.shape(diag)[-1] != n:
             raise bad_value("diagonal", f"of length {n}", f"<shape {np.shape(diag)}>")
         out[..., np.arange(n), np.arange(n)] = diag
+    return out
+
+
+def triu_to_vectorized(upper, discard_diagonal: bool = True) -> np.ndarray:
+    """Reorder upper-triangle row-major vectors (``numpy.triu_indices``) into :func:`vectorize`'s order.
+
+    Parameters
+    ----------
+    upper : ndarray, shape (..., n_edges)
+        ``matrix[numpy.triu_indices(n_rois, k)]`` per subject (``k = 1`` when
+        ``discard_diagonal``), diagonal entries, if any, unscaled.
+    discard_diagonal : bool
+
+    Returns
+    -------
+    ndarray, same shape: the vectors of :func:`vectorize` (diagonal scaled by 1/sqrt(2) when kept).
+    """
+    upper = np.asarray(upper)
+    m = upper.shape[-1]
+    root = math.isqrt(8 * m + 1)
+    if upper.ndim < 1 or root * root != 8 * m + 1:
+        raise bad_value("upper", "vectors of length n (n + 1) / 2 or n (n - 1) / 2", f"<shape {upper.shape}>")
+    n = (root + 1) // 2 if discard_diagonal else (root - 1) // 2
+    position = np.zeros((n, n), dtype=np.int64)
+    iu = np.triu_indices(n, k=1 if discard_diagonal else 0)
+    position[iu] = np.arange(m)
+    position = np.maximum(position, position.T) if discard_diagonal else position + np.triu(position, 1).T
+    rows, cols = edge_index(n, discard_diagonal)
+    out = upper[..., position[rows, cols]]
+    if not discard_diagonal:
+        out = out / np.where(rows == cols, math.sqrt(2.0), 1.0)
     return out
