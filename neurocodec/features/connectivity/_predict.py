@@ -523,7 +523,7 @@ def _check_features(estimator, X):
 
 def site_cross_validate(estimator, X, y, sites, cv: str = "leave_site_out", n_splits: int = 5,
                         harmonize: bool = False, random_state: int = 0, min_site_size: int = 1,
-                        site_projection: bool | int = False, confounds=None):
+                        site_projection: bool | int = False, confounds=None, fitted: list | None = None):
     """Site-aware cross-validation of a binary classifier.
 
     Parameters
@@ -547,6 +547,8 @@ def site_cross_validate(estimator, X, y, sites, cv: str = "leave_site_out", n_sp
         (True: remove all training-site offset directions; an int: that many).
     confounds : pandas.DataFrame, optional
         One row per subject, for a ConnectomeClassifier's confound regression.
+    fitted : list, optional
+        When given, each fold's fitted estimator is appended to it (in fold order).
 
     Returns
     -------
@@ -597,6 +599,8 @@ def site_cross_validate(estimator, X, y, sites, cv: str = "leave_site_out", n_sp
             est.fit(Xtr, y[train])
             score = _scores(est, Xte)
         pred = np.asarray(est.predict(Xte) if not connectome else (score > 0)).astype(int)
+        if fitted is not None:
+            fitted.append(est)
         rows.append(pd.DataFrame({"subject_index": test, "site": sites[test], "fold": fold, "y": y[test],
                                   "label": classes[y[test]], "score": score, "predicted": pred}))
     predictions = pd.concat(rows, ignore_index=True)
