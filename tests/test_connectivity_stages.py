@@ -25,14 +25,17 @@ def test_rest_stages_end_to_end(tmp_path):
     cfg = {"stages": {
         "rest": REST,
         "fc": {"stage": "connectivity", "inputs": {"source": "rest"}},
-        "tangent": {"stage": "connectivity_group", "inputs": {"fc": "fc", "cohort": "rest"},
+        "tangent": {"stage": "connectivity_group", "inputs": {"fc": "fc"},
                     "params": {"test_fraction": 0.25}},
-        "tangent32": {"stage": "connectivity_group", "inputs": {"fc": "fc", "cohort": "rest"},
+        "tangent32": {"stage": "connectivity_group", "inputs": {"fc": "fc"},
                       "params": {"test_fraction": 0.25, "mean_precision": "single"}},
         "graph": {"stage": "graph_features", "inputs": {"fc": "fc"}, "params": {"density": 0.3}},
         "states": {"stage": "dynamic_connectivity", "inputs": {"cohort": "rest"},
                    "params": {"window_s": 40.0, "step": 3, "n_states": 2}},
-        "predict": {"stage": "predict_phenotype", "inputs": {"fc": "fc"}, "params": {"model": "logistic"}},
+        "predict": {"stage": "predict_phenotype", "inputs": {"source": "rest"}, "params": {"C": [1.0]}},
+        "predict_fc": {"stage": "predict_phenotype", "inputs": {"source": "fc"},
+                       "params": {"kind": ["correlation", "tangent"], "C": [0.1, 1.0], "inner_cv": 3,
+                                  "confounds": ["site"]}},
     }}
     summary = run_pipeline(cfg, cache=tmp_path, show_progress=False, report=False)
     assert summary.ok, [r.error for r in summary.results]
@@ -53,8 +56,17 @@ def test_rest_stages_end_to_end(tmp_path):
     assert set(group.load("subjects")["split"]) == {"train", "test"}
     nodes = _art(tmp_path, "graph_features").load("nodes")
     assert nodes["degree"].shape == (24, 12)
-    metrics = _art(tmp_path, "predict_phenotype").load("metrics")
+    predict_keys = {r.step_id: r.key for r in summary.results}
+    metrics = store.open("predict_phenotype", predict_keys["predict"]).load("metrics")
     assert metrics["n_sites"] == 2 and 0 <= metrics["mean_accuracy"] <= 1
+    assert metrics["final_model"] == {"kind": "correlation", "C": 1.0}
+    on_fc = store.open("predict_phenotype", predict_keys["predict_fc"])
+    chosen = on_fc.load("metrics")["chosen_per_fold"]
+    assert len(chosen) == 2 and all(c["kind"] in ("correlation", "tangent") for c in chosen)
+    from neurocodec.features.connectivity import ConnectomeClassifier
+
+    model = ConnectomeClassifier.from_pretrained(on_fc.path / "model")
+    assert model.input == "correlation" and model.confounds_.columns == ["site"]
     dyn = _art(tmp_path, "dynamic_connectivity").load("dynamics")
     assert len(dyn) == 24 * 2
     np.testing.assert_allclose(dyn.groupby("subject")["fraction"].sum(), 1.0)
@@ -63,7 +75,7 @@ def test_rest_stages_end_to_end(tmp_path):
     from neurocodec.features.connectivity.stages import DynamicConnectivity
 
     for cls, art in [(Connectivity, fc), (ConnectivityGroup, group),
-                     (PredictPhenotype, _art(tmp_path, "predict_phenotype")),
+                     (PredictPhenotype, on_fc),
                      (DynamicConnectivity, _art(tmp_path, "dynamic_connectivity"))]:
         assert cls.report(art).blocks
 

@@ -20,7 +20,7 @@ def connectivity_section(artifact):
     from ...datasets.kinds import Connectomes
 
     plt = _fig()
-    data = Connectomes.load(artifact.path / "connectomes")
+    data = Connectomes.load(artifact.path)
     fc = data.matrices
     info = {"kind": data.measure, "estimator": data.info.get("estimator"), "source": data.info.get("source"),
             "n_subjects": fc.shape[0], "n_rois": fc.shape[1]}

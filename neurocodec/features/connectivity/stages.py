@@ -9,7 +9,12 @@ from typing import Literal, Optional
 
 from pydantic import Field
 
-from ...pipeline import Input, Output, Stage, StageParams, parallel_map, register_stage, runtime_field
+from ...pipeline import Input, Output, Stage, StageParams, parallel_map, register_kind, register_stage, runtime_field
+
+register_kind("connectivity_model", version=1, reader="neurocodec.features.connectivity:ConnectomeClassifier",
+              description="A fitted ConnectomeClassifier (save_pretrained): config.json (parameters, classes, chosen "
+                          "feature kind and C, confound columns) + model.npz (weights, scaling, tangent reference, "
+                          "confound coefficients).")
 
 _COHORT = ("roi_timeseries",)
 _CONNECTOMES = ("connectomes",)
@@ -41,8 +46,12 @@ class Connectivity(Stage):
     libraries = ("numpy", "scikit-learn")
     inputs = {"source": Input("A cohort of ROI time series, or correlation matrices (kept as they are).",
                               kinds=_COHORT + _CONNECTOMES)}
-    outputs = {"connectomes": Output("connectomes/", "(n_subjects, n_rois, n_rois) matrices, subjects and ROI tables, "
-                                                     "measure and estimator.", kind="connectomes")}
+    outputs = {
+        "connectomes": Output("./", "The whole folder, a connectomes artifact.", kind="connectomes"),
+        "fc": Output("connectomes.npy", "(n_subjects, n_rois, n_rois) float32 connectivity matrices."),
+        "subjects": Output("subjects.tsv", "subject, site, group and the source's other columns."),
+        "info": Output("connectomes.json", "Kind header; info: measure, estimator, source stage."),
+    }
 
     def run(self, params, inputs, out_dir):
         import numpy as np
@@ -64,7 +73,7 @@ class Connectivity(Stage):
             out = Connectomes(fc, cohort.subjects, cohort.rois,
                               {"measure": params.kind, "estimator": params.cov_estimator, "source": src.stage,
                                "cohort": cohort.info}, cohort.extras)
-        out.save(out_dir / "connectomes")
+        out.save(out_dir)
 
     report_impl = "._report:connectivity_section"
 
@@ -95,7 +104,8 @@ class ConnectivityGroup(Stage):
     inputs = {"fc": Input("Per-subject connectivity matrices (planted edges in their extras are scored).",
                           kinds=_CONNECTOMES)}
     outputs = {
-        "vectors": Output("vectors.npy", "(n_subjects, n_features) float32 vectors in nilearn's order (vectorize)."),
+        "vectors": Output("vectors.npy", "(n_subjects, n_features) float32 vectors in nilearn's order (vectorize).",
+                          kind="connectome_vectors"),
         "reference": Output("reference.npy", "(n_rois, n_rois) reference matrix (identity-free mean for kind=none)."),
         "subjects": Output("subjects.tsv", "Subjects with a 'split' column (train/test)."),
         "group_difference": Output("group_difference.npy", "(n_rois, n_rois) Welch t of group 1 vs 0 per edge (training subjects)."),
@@ -137,7 +147,7 @@ class GraphFeatures(Stage):
     libraries = ("numpy", "scipy", "networkx")
     inputs = {"fc": Input("Per-subject connectivity matrices.", kinds=_CONNECTOMES)}
     outputs = {
-        "nodes": Output("node_features.npz", "degree, strength, clustering, triangles, local_efficiency: (n_subjects, n_rois) each."),
+        "nodes": Output("node_features.npz", kind="graph_features", description="degree, strength, clustering, triangles, local_efficiency: (n_subjects, n_rois) each."),
         "globals": Output("global_features.tsv", "subject, density, global_efficiency, modularity, n_modules."),
     }
 
@@ -197,7 +207,7 @@ class PredictPhenotype(Stage):
         "per_site": Output("per_site.tsv", "site, n_subjects, n_positive, accuracy, balanced_accuracy, auc, note."),
         "predictions": Output("predictions.tsv", "Out-of-fold score and prediction of each tested subject."),
         "metrics": Output("metrics.json", "Means over sites (undefined AUCs listed, not averaged), pooled figures, "
-                                          "candidate chosen in each fold, parameters."),
+                                          "candidate chosen in each fold, parameters.", kind="phenotype_predictions"),
         "model": Output("model/", "ConnectomeClassifier fitted on every subject (save_pretrained).",
                         kind="connectivity_model"),
     }
@@ -218,6 +228,24 @@ class EEGConnParams(StageParams):
     aec_orthogonalize: bool = Field(False, description="Pairwise-orthogonalised envelopes for AEC.")
 
 
+def _read_epochs(art):
+    """``(X float64, sfreq, ch_names, labels str or None)`` of an epochs artifact."""
+    import numpy as np
+
+    try:
+        from ...datasets.kinds import EpochsData
+    except ImportError:  # engines whose epochs kind class has not landed: the epoch_eeg files
+        ep, info = art.load("epochs"), art.load("info")
+        labels = ep["labels"].astype(str) if "labels" in ep else None
+        return ep["X"].astype(np.float64), float(info["sfreq"]), info.get("ch_names"), labels
+    ep = EpochsData.load(art)
+    labels = None
+    if ep.y is not None:
+        names = ep.label_names if ep.label_names is not None else sorted(set(map(str, ep.y)))
+        labels = np.asarray(names, dtype=str)[np.asarray(ep.y)]
+    return np.asarray(ep.X, dtype=np.float64), float(ep.sfreq), list(ep.ch_names), labels
+
+
 def _eeg_group(job):
     from ._eeg import eeg_connectivity
 
@@ -235,7 +263,8 @@ class EEGConnectivity(Stage):
     libraries = ("numpy", "scipy", "mne", "mne-connectivity")
     inputs = {"epochs": Input("EEG / sEEG epochs.", kinds=("epochs",))}
     outputs = {
-        "connectivity": Output("connectivity.npz", "One array per method: (n_groups, n_bands, n_chans, n_chans)."),
+        "connectivity": Output("connectivity.npz", "One array per method: (n_groups, n_bands, n_chans, n_chans).",
+                               kind="eeg_connectivity"),
         "info": Output("info.json", "groups (labels), n_epochs per group, bands (names, in array order), band_edges, "
                                     "methods, ch_names, sfreq."),
     }
@@ -249,25 +278,18 @@ class EEGConnectivity(Stage):
         for m in params.methods:
             if m not in EEG_METHODS:
                 raise bad_value("methods", f"a subset of {EEG_METHODS}", m)
-        from ...datasets.kinds import EpochsData
-
-        ep = EpochsData.load(inputs["epochs"])
-        X = np.asarray(ep.X, dtype=np.float64)
-        if params.by_label and ep.y is not None:
-            names = ep.label_names if ep.label_names is not None else sorted(set(map(str, ep.y)))
-            labels = np.asarray(names, dtype=str)[np.asarray(ep.y)]
-        else:
+        X, sfreq, ch_names, labels = _read_epochs(inputs["epochs"])
+        if not params.by_label or labels is None:
             labels = np.full(len(X), "all")
         groups = sorted(set(labels.tolist()))
-        jobs = [(X[labels == g], float(ep.sfreq), params.bands, params.methods, params.mode,
+        jobs = [(X[labels == g], sfreq, params.bands, params.methods, params.mode,
                  params.aec_orthogonalize) for g in groups]
         res = parallel_map(_eeg_group, jobs, desc="eeg connectivity")
         save_arrays(out_dir / "connectivity.npz", **{m: np.stack([r[m] for r in res]).astype(np.float32) for m in params.methods})
         # order-carrying metadata as lists (JSON objects are written with sorted keys)
         save_json(out_dir / "info.json", {"groups": groups, "n_epochs": [int(np.sum(labels == g)) for g in groups],
                                           "bands": list(params.bands), "band_edges": list(params.bands.values()),
-                                          "methods": list(params.methods), "ch_names": list(ep.ch_names),
-                                          "sfreq": float(ep.sfreq)})
+                                          "methods": list(params.methods), "ch_names": ch_names, "sfreq": sfreq})
 
     report_impl = "._report:eeg_section"
 
@@ -300,7 +322,7 @@ class DynamicConnectivity(Stage):
     libraries = ("numpy", "scipy", "scikit-learn")
     inputs = {"cohort": Input("ROI time series (subjects table 'tr' column in seconds, else TR = 1 s).", kinds=_COHORT)}
     outputs = {
-        "states": Output("states.npy", "(n_states, n_rois, n_rois) state correlation patterns, by occupancy."),
+        "states": Output("states.npy", kind="fc_states", description="(n_states, n_rois, n_rois) state correlation patterns, by occupancy."),
         "labels": Output("labels.npz", "State label of each window, one array per subject."),
         "dynamics": Output("dynamics.tsv", "subject, state, fraction, mean_dwell_s."),
         "transitions": Output("transitions.npy", "(n_subjects, n_states, n_states) transition probabilities."),
