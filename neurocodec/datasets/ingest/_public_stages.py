@@ -29,8 +29,9 @@ class AbideParams(StageParams):
                                   "release of correlation matrices (fc_upper.npz, e.g. Schaefer-200 -> connectomes).")
     atlas: Literal["cc200", "cc400", "aal", "ho", "tt", "ez", "dosenbach160"] = Field(
         "cc200", description="PCP atlas of the time series (data: timeseries).")
-    sites: Optional[list[str]] = Field(None, description="Keep only these SITE_IDs (None: all).")
-    subjects: Optional[list[str]] = Field(None, description="Keep only these FILE_IDs / SUB_IDs (None: all).")
+    sites: Optional[list[str]] = Field(None, description="Keep only these sites (SITE_ID; None: all).")
+    subjects: Optional[list[str]] = Field(None, description="Keep only these subjects (FILE_ID / SUB_ID; matrices: "
+                                                              "the 'subject' column; None: all).")
     qc_columns: list[str] = Field([], description="QC rating columns that must be in qc_accept, e.g. "
                                                   "[qc_rater_1, qc_func_rater_2, qc_func_rater_3] (empty: no QC filter).")
     qc_accept: list[str] = Field(["OK"], description="Accepted QC ratings (PCP raters write OK, maybe, fail).")
@@ -100,7 +101,20 @@ class LoadAbide(Stage):
             from ..loaders import load_abide_fc
 
             fc, ph = load_abide_fc(inputs.get("root"), data_dir=params.data_dir)
-            ph = ph.copy()
+            rois_names = ph.attrs.get("rois")
+            keep = np.ones(len(ph), bool)
+            if params.sites is not None:
+                known = set(ph["site"].astype(str))
+                unknown = sorted(set(params.sites) - known)
+                if unknown:
+                    raise bad_value("sites", f"sites of this release {sorted(known)}", unknown)
+                keep &= ph["site"].astype(str).isin(params.sites).to_numpy()
+            if params.subjects is not None:
+                keep &= ph["subject"].astype(str).isin(params.subjects).to_numpy()
+            if not keep.any():
+                raise bad_value("subjects", "filters leaving at least one subject", params.subjects)
+            fc, ph = fc[keep], ph[keep].reset_index(drop=True)
+            ph.attrs["rois"] = rois_names
             if "group" not in ph and "diagnosis" in ph:
                 ph["group"] = (ph["diagnosis"].astype(str).str.upper() == "ASD").astype(int)
             rois = pd.DataFrame({"name": ph.attrs.get("rois") or [str(k + 1) for k in range(fc.shape[1])]})

@@ -122,7 +122,8 @@ def run_predict(params, inputs, out_dir) -> None:
     missing = [c for c in params.confounds if c not in subjects]
     if missing:
         raise bad_value("confounds", f"columns of the subjects table {list(subjects.columns)}", missing)
-    classes, y = binary_labels(subjects[params.target].to_numpy(), name="target")
+    labels = subjects[params.target].to_numpy()
+    classes, _ = binary_labels(labels, name="target")
     sites = subjects["site"].astype(str).to_numpy()
     confounds = subjects[params.confounds] if params.confounds else None
     clf = ConnectomeClassifier(kind=params.kind if len(params.kind) > 1 else params.kind[0],
@@ -130,11 +131,10 @@ def run_predict(params, inputs, out_dir) -> None:
                                cov_estimator=params.cov_estimator, inner_cv=params.inner_cv,
                                random_state=params.seed, n_jobs=params.n_jobs or None)
     chosen = []
-    per_site, pred = site_cross_validate(clf, X, y, sites, cv=params.cv, n_splits=params.n_splits,
+    per_site, pred = site_cross_validate(clf, X, labels, sites, cv=params.cv, n_splits=params.n_splits,
                                          random_state=params.seed, min_site_size=params.min_site_size,
                                          confounds=confounds, fitted=chosen)
     pred.insert(0, "subject", subjects["subject"].astype(str).to_numpy()[pred["subject_index"]])
-    pred["label"] = classes[pred["y"].to_numpy()]
     save_table(out_dir / "per_site.tsv", per_site)
     save_table(out_dir / "predictions.tsv", pred)
     final = clf.fit(X, subjects[params.target].to_numpy(), sites=sites, confounds=confounds)
