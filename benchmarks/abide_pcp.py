@@ -90,7 +90,8 @@ def _clean(v):
 
 
 def _figures(summary_loso, summary_kfold) -> dict:
-    return {"loso_mean_accuracy": _clean(summary_loso["mean_accuracy"]), "loso_mean_auc": _clean(summary_loso["mean_auc"]),
+    return {"loso_mean_accuracy": _clean(summary_loso["mean_accuracy"]),
+            "loso_mean_auc": _clean(summary_loso["mean_auc"]),
             "loso_pooled_accuracy": _clean(summary_loso["pooled_accuracy"]),
             "loso_pooled_auc": _clean(summary_loso["pooled_auc"]),
             "loso_n_sites_auc_defined": summary_loso["n_sites_auc_defined"],

@@ -81,7 +81,8 @@ class RestingStateCohort:
         rois = pd.DataFrame({"name": self.roi_names, "x": x, "y": y, "z": z, "network": self.network_labels})
         series = dict(zip(self.subjects["subject"].astype(str), self.timeseries))
         return RoiTimeseries(series, self.subjects, rois,
-                             info={"dataset": "simulated resting-state cohort", "source": FORMAT, "params": self.params},
+                             info={"dataset": "simulated resting-state cohort", "source": FORMAT,
+                                   "params": self.params},
                              extras={"covariance": self.covariance, "differing_edges": self.differing_edges})
 
     @classmethod
@@ -93,7 +94,8 @@ class RestingStateCohort:
                                 f"<extras {sorted(data.extras)}>")
         rois = data.rois
         return cls(data.series(), data.subjects, list(rois["name"]), rois[["x", "y", "z"]].to_numpy(np.float32),
-                   rois["network"].to_numpy(str), data.extras["covariance"], data.extras["differing_edges"].astype(bool),
+                   rois["network"].to_numpy(str), data.extras["covariance"],
+                   data.extras["differing_edges"].astype(bool),
                    data.info.get("params", {}))
 
     def save(self, folder: str | Path) -> Path:

@@ -94,7 +94,8 @@ class _Confounds:
             else:
                 v = pd.to_numeric(frame[c], errors="coerce").to_numpy(np.float64)
                 if not np.all(np.isfinite(v)):
-                    raise bad_value("confounds", f"finite values in column {c!r}", f"<{int(np.sum(~np.isfinite(v)))} NaN>")
+                    raise bad_value("confounds", f"finite values in column {c!r}",
+                                    f"<{int(np.sum(~np.isfinite(v)))} NaN>")
                 cols.append(v)
         return np.column_stack(cols)
 
