@@ -68,7 +68,7 @@ EXAMPLES = {
     "connectivity": {},
     "connectivity_group": {"params": {"test_fraction": 0.25}},
     "graph_features": {"params": {"density": 0.3}},
-    "predict_phenotype": {"params": {"model": "logistic"}},
+    "predict_phenotype": {"params": {"C": [1.0]}},
     "dynamic_connectivity": {"params": {"window_s": 40.0, "step": 3, "n_states": 2}},
     "simulate_eeg": {"params": {"n_chans": 4, "sfreq": 128.0, "duration": 20.0, "motifs": ["alpha_burst"], "seed": 0}},
     "load_eeg": {"params": {"l_freq": 1.0}},

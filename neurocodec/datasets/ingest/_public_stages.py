@@ -10,7 +10,7 @@ at run time. NSD is not hashed as a whole: its path input is the small
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import Literal, Optional
 
 import numpy as np
 from pydantic import Field
@@ -24,37 +24,116 @@ def _data_dir_field():
 
 
 class AbideParams(StageParams):
+    data: Literal["timeseries", "matrices"] = Field(
+        "timeseries", description="ROI time series (PCP release or download layout -> roi_timeseries) or an FC "
+                                  "release of correlation matrices (fc_upper.npz, e.g. Schaefer-200 -> connectomes).")
+    atlas: Literal["cc200", "cc400", "aal", "ho", "tt", "ez", "dosenbach160"] = Field(
+        "cc200", description="PCP atlas of the time series (data: timeseries).")
+    sites: Optional[list[str]] = Field(None, description="Keep only these sites (SITE_ID; None: all).")
+    subjects: Optional[list[str]] = Field(None, description="Keep only these subjects (FILE_ID / SUB_ID; matrices: "
+                                                              "the 'subject' column; None: all).")
+    qc_columns: list[str] = Field([], description="QC rating columns that must be in qc_accept, e.g. "
+                                                  "[qc_rater_1, qc_func_rater_2, qc_func_rater_3] (empty: no QC filter).")
+    qc_accept: list[str] = Field(["OK"], description="Accepted QC ratings (PCP raters write OK, maybe, fail).")
+    max_mean_fd: Optional[float] = Field(None, gt=0, description="Keep subjects with mean framewise displacement "
+                                                                 "(func_mean_fd, mm) at most this.")
+    min_timepoints: int = Field(10, ge=3, description="Keep subjects with at least this many time points.")
+    eyes: Optional[Literal["open", "closed"]] = Field(None, description="Keep subjects scanned with eyes open / closed.")
+    age_range: Optional[list[float]] = Field(None, min_length=2, max_length=2, description="[low, high] ages kept (years).")
+    sex: Optional[Literal["male", "female"]] = Field(None, description="Keep one sex only.")
+    zero_variance: Literal["drop_subject", "drop_roi", "error"] = Field(
+        "drop_subject", description="ROIs with zero variance in a subject (outside its field of view): drop those "
+                                    "subjects, drop those ROIs cohort-wide, or fail. Recorded in the artifact's info.")
     data_dir: Optional[str] = _data_dir_field()
 
 
 @register_stage
 class LoadAbide(Stage):
-    """ABIDE-style FC release (upper triangles + phenotypes) -> full FC matrices and phenotype table."""
+    """ABIDE ROI time series (PCP, any atlas; filters, zero-variance policy) or an FC release of matrices."""
 
     name = "load_abide"
-    version = 1
+    version = 2
     Params = AbideParams
-    inputs = {"root": Input("Folder with fc_upper.npz, phenotypes.tsv, rois.txt.", source="path", required=False)}
+    libraries = ("numpy", "pandas", "nibabel")
+    inputs = {"root": Input("Release folder (timeseries.npz + phenotypes.tsv, or PCP rois_<atlas>/*.1D + "
+                            "Phenotypic_V1_0b_preprocessed1.csv; data: matrices: fc_upper.npz + phenotypes.tsv).",
+                            source="path", required=False)}
     outputs = {
-        "fc": Output("fc.npy", "(n_subjects, n_rois, n_rois) float32 correlation matrices."),
-        "connectomes": Output("./", "The files above as a connectomes artifact.", kind="connectomes"),
-        "phenotypes": Output("phenotypes.tsv", "One row per subject (site, subject, age, sex, diagnosis, ...)."),
-        "info": Output("info.json", "n_subjects, n_rois, ROI names, diagnosis counts."),
+        "cohort": Output("./", "data: timeseries: the whole folder, a roi_timeseries artifact.", kind="roi_timeseries"),
+        "connectomes": Output("./", "data: matrices: the whole folder, a connectomes artifact (correlation).",
+                              kind="connectomes"),
+        "subjects": Output("subjects.tsv", "One row per subject: subject, site, group (1 ASD, 0 control), diagnosis, "
+                                           "age, sex, eyes, mean_fd, n_times + the phenotype file's columns."),
+        "rois": Output("rois.tsv", "name (atlas label) and x, y, z (MNI mm) when the atlas image is present."),
     }
 
     @classmethod
+    def produced_kinds(cls, params=None):
+        if params is None:
+            return ("roi_timeseries", "connectomes")
+        return ("roi_timeseries",) if params.data == "timeseries" else ("connectomes",)
+
+    @classmethod
     def report(cls, artifact):
-        return info_section("ABIDE FC", artifact, "info", ("n_subjects", "n_rois", "diagnosis_counts"))
+        from ...pipeline.report import Section, Table, Text
+
+        meta = next((artifact.path / f"{k}.json" for k in ("roi_timeseries", "connectomes")
+                     if (artifact.path / f"{k}.json").is_file()), None)
+        if meta is None:
+            return None
+        from ...pipeline import load_json
+
+        head = load_json(meta)
+        info = head.get("info", {})
+        rows = [[e["reason"], e["n_subjects"]] for e in info.get("exclusions", [])]
+        zv = info.get("zero_variance", {})
+        text = (f"{head['n_subjects']} subjects x {head['n_rois']} ROIs ({head['kind']}, {info.get('atlas', '')}); "
+                f"zero-variance policy {zv.get('policy', 'n/a')}: {zv.get('n_subjects_with_zero_variance_rois', 0)} "
+                f"subjects affected, {len(zv.get('dropped_subjects', []))} dropped, "
+                f"{len(zv.get('dropped_rois', []))} ROIs dropped.")
+        return Section("ABIDE", [Text(text), Table(["exclusion", "subjects"], rows, caption="In order of application.")])
 
     def run(self, params, inputs, out_dir):
-        from ..loaders import load_abide_fc
+        if params.data == "matrices":
+            import pandas as pd
 
-        fc, ph = load_abide_fc(inputs.get("root"), data_dir=params.data_dir)
-        save_array(out_dir / "fc.npy", fc)
-        save_table(out_dir / "phenotypes.tsv", ph)
-        counts = ph["diagnosis"].value_counts().to_dict() if "diagnosis" in ph else {}
-        save_json(out_dir / "info.json", {"n_subjects": fc.shape[0], "n_rois": fc.shape[1], "rois": ph.attrs.get("rois", []),
-                                          "diagnosis_counts": counts})
+            from ..kinds import Connectomes
+            from ..loaders import load_abide_fc
+
+            fc, ph = load_abide_fc(inputs.get("root"), data_dir=params.data_dir)
+            rois_names = ph.attrs.get("rois")
+            keep = np.ones(len(ph), bool)
+            if params.sites is not None:
+                known = set(ph["site"].astype(str))
+                unknown = sorted(set(params.sites) - known)
+                if unknown:
+                    raise bad_value("sites", f"sites of this release {sorted(known)}", unknown)
+                keep &= ph["site"].astype(str).isin(params.sites).to_numpy()
+            if params.subjects is not None:
+                keep &= ph["subject"].astype(str).isin(params.subjects).to_numpy()
+            if not keep.any():
+                raise bad_value("subjects", "filters leaving at least one subject", params.subjects)
+            fc, ph = fc[keep], ph[keep].reset_index(drop=True)
+            ph.attrs["rois"] = rois_names
+            if "group" not in ph and "diagnosis" in ph:
+                ph["group"] = (ph["diagnosis"].astype(str).str.upper() == "ASD").astype(int)
+            rois = pd.DataFrame({"name": ph.attrs.get("rois") or [str(k + 1) for k in range(fc.shape[1])]})
+            counts = ph["diagnosis"].value_counts().to_dict() if "diagnosis" in ph else {}
+            Connectomes(fc, ph, rois, {"measure": "correlation", "estimator": "release (Pearson)",
+                                       "dataset": "ABIDE FC release", "diagnosis_counts": counts}).save(out_dir)
+            return
+        from ..loaders import load_abide_timeseries
+
+        root = inputs.get("root")
+        if root is None and params.data_dir is not None:
+            root = Path(params.data_dir)
+            root = root if (root / "phenotypes.tsv").is_file() else root / f"abide_pcp_{params.atlas}"
+        cohort = load_abide_timeseries(root, atlas=params.atlas, sites=params.sites, subjects=params.subjects,
+                                       qc_columns=params.qc_columns or None, qc_accept=params.qc_accept,
+                                       max_mean_fd=params.max_mean_fd, min_timepoints=params.min_timepoints,
+                                       eyes=params.eyes, age_range=params.age_range, sex=params.sex,
+                                       zero_variance=params.zero_variance)
+        cohort.save(out_dir)
 
 
 class UeaParams(StageParams):

@@ -131,19 +131,21 @@ def _rest_sites(params) -> list[dict]:
 class SimulateRestFMRI(Stage):
     """Simulated multi-site resting-state ROI time series with planted group differences in known edges.
 
-    Read the artifact folder with ``RestingStateCohort.load(inputs[...].path)``.
+    The artifact folder is a ``roi_timeseries`` artifact (:class:`~neurocodec.datasets.kinds.RoiTimeseries`)
+    whose extras hold the planted ground truth (``covariance``, ``differing_edges``); read it with
+    ``RoiTimeseries.load(inputs[...])`` or ``RestingStateCohort.load(...)``.
     """
 
     name = "simulate_rest_fmri"
-    version = 1
+    version = 2
     Params = RestParams
     outputs = {
         "cohort": Output("./", "The whole folder, a roi_timeseries artifact.", kind="roi_timeseries"),
         "timeseries": Output("timeseries.npz", "One (n_times_i, n_rois) float32 array per subject, keyed by subject id."),
         "subjects": Output("subjects.tsv", "subject, site, group (0/1), tr, n_times, noise_sd, global_signal."),
         "rois": Output("rois.tsv", "name, x, y, z (MNI-like mm), network."),
-        "ground_truth": Output("ground_truth.npz", "covariance (2, n_rois, n_rois) per group, differing_edges (n_rois, n_rois) bool."),
-        "metadata": Output("cohort.json", "Simulation parameters (sites included)."),
+        "ground_truth": Output("extras.npz", "covariance (2, n_rois, n_rois) per group, differing_edges (n_rois, n_rois) bool."),
+        "metadata": Output("roi_timeseries.json", "Kind header; info.params: the simulation parameters (sites included)."),
     }
 
     report_impl = "._report:rest_section"
