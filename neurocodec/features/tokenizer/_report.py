@@ -43,9 +43,9 @@ def tokenize_section(artifact):
     hist = stats.get("history") or {}
     if hist.get("loss"):
         rows.append(["final tokenizer loss (recon + vq)", hist["loss"][-1]])
-    if "motif_mi_bits" in stats:
-        rows.append(["MI(token; planted motif) bits", stats["motif_mi_bits"]])
-        rows.append(["MI with shuffled motif labels (chance) bits", stats["motif_mi_chance_bits"]])
+    if "label_mi_bits" in stats:
+        rows.append(["MI(token; trial label) bits (training trials)", stats["label_mi_bits"]])
+        rows.append(["MI with shuffled trial labels (chance) bits", stats["label_mi_chance_bits"]])
     blocks.append(Table(["quantity", "value"], rows))
     if not hist.get("loss"):
         blocks.append(Text("Tokenizer reused from a pretrained step (no training here)."))
@@ -84,3 +84,19 @@ def evaluate_section(artifact):
     if len(tok):
         blocks.append(Table(list(tok.columns), tok.values.tolist(), caption="Class-discriminative tokens (training trials)"))
     return Section("TFM-Encoder evaluation", blocks)
+
+
+def cross_validate_section(artifact):
+    from ...pipeline.report import Section, Table
+
+    m = load_json(artifact.file("metrics"))
+    rows = []
+    for name, p in m["protocols"].items():
+        rows.append([name, " / ".join(p["classes"])] + [f"{p[k]['mean']:.3f} ± {p[k]['sd']:.3f}" for k in
+                                                         ("balanced_accuracy", "kappa", "weighted_f1", "auroc")]
+                    + [p.get("n_collapsed", 0), round(p["wall_s"], 1)])
+    cap = (f"{m['n_folds']}-fold cross-validation (stratified, whole {m['group']}s on one side; mean ± sd over folds)"
+           + ("; tokenizer pretrained elsewhere, frozen" if m.get("pretrained_tokenizer") else
+              "; tokenizer trained per fold on its training trials"))
+    return Section("TFM cross-validation", [Table(["protocol", "classes", "balanced accuracy", "kappa", "weighted F1",
+                                                   "AUROC", "collapsed fits", "encoder wall s"], rows, caption=cap)])
