@@ -11,9 +11,12 @@ import pytest
 import torch
 
 from neurocodec.datasets.simulate import simulate_eeg, simulate_eeg_trials
+from sklearn.base import clone
+
+from neurocodec.baselines import MiniRocketClassifier
 from neurocodec.features.tokenizer import (
-    MiniRocketClassifier,
     TFMClassifier,
+    TFMEnsembleClassifier,
     TFMTokenizer,
     TrainConfig,
     continuous_windows,
@@ -22,7 +25,7 @@ from neurocodec.features.tokenizer import (
     tokenize_signals,
     train_tokenizer,
 )
-from neurocodec.features.tokenizer._sources import frame_motif_labels
+from neurocodec.features.tokenizer._stats import frame_motif_labels
 
 ROOT = Path(__file__).resolve().parent.parent
 TINY = dict(n_codes=32, emb_size=16, n_heads=2, freq_depth=1, temporal_depth=1, decoder_depth=1, restart_after=3)
@@ -37,9 +40,9 @@ def test_tokens_are_motif_specific():
     signals = windows.reshape(-1, 2000)
     torch.manual_seed(0)
     model = TFMTokenizer(**dict(TINY, n_codes=16))
-    hist = train_tokenizer(model, signals, TrainConfig(epochs=3, batch_size=32, seed=0))
+    hist = train_tokenizer(model, signals, TrainConfig(epochs=3, batch_size=32, seed=0), sfreq=200.0)
     assert np.isfinite(hist["loss"]).all() and hist["active_codes"][-1] > 4
-    tokens = tokenize_signals(model, signals).reshape(len(windows), 6, -1).transpose(1, 0, 2).reshape(6, -1)[:, :n_frames]
+    tokens = tokenize_signals(model, signals, sfreq=200.0).reshape(len(windows), 6, -1).transpose(1, 0, 2).reshape(6, -1)[:, :n_frames]
     labels = frame_motif_labels(rec.motifs, rec.raw.ch_names, n_frames)
     assert (labels != "background").mean() > 0.1
     mi = mutual_information(tokens, labels)
@@ -49,72 +52,132 @@ def test_tokens_are_motif_specific():
     assert mi > 2 * np.mean(chance) and mi > max(chance) + 0.03, (mi, chance)
 
 
-def test_classifier_fit_predict_save_load(tmp_path):
+def _tiny_clf(**kw):
+    base = dict(tokenizer_config=TINY, encoder_config=dict(depth=1, n_heads=2), tokenizer_epochs=1, pretrain_epochs=1,
+                finetune_epochs=15, tokenizer_batch_size=64, batch_size=16, patience=0, val_fraction=0.25, lr=3e-3,
+                seed=0, scaling="channel", center="auto", threshold="auto")
+    return TFMClassifier(**dict(base, **kw))
+
+
+def test_classifier_fit_predict_save_load(tmp_path, single_thread):
     X, y = simulate_eeg_trials(n_trials=48, n_chans=4, sfreq=128.0, n_times=256, classes=("background", "slow_wave"),
                                seed=0)
-    clf = TFMClassifier(tokenizer_config=TINY, encoder_config=dict(depth=1, n_heads=2), tokenizer_epochs=1,
-                        pretrain_epochs=1, finetune_epochs=15, tokenizer_batch_size=64, batch_size=16, patience=0,
-                        val_fraction=0.25, lr=3e-3, seed=0, scaling="channel", center="auto", threshold="prior")
+    clf = _tiny_clf()
+    assert clone(clf).get_params() == clf.get_params()  # a scikit-learn estimator
     clf.fit(X, y, sfreq=128.0)
     assert clf.scale_.shape == (1, 4, 1) and np.isfinite(clf.history_["finetune"]["threshold"])
     proba = clf.predict_proba(X, sfreq=128.0)
     assert proba.shape == (48, 2) and np.allclose(proba.sum(1), 1, atol=1e-5)
     assert clf.transform(X[:2], sfreq=128.0).shape == (2, 4, 3)
-    assert set(clf.history_) == {"tokenizer", "pretrain", "finetune", "head"} and clf.history_["head"] == "encoder"
-    loss = clf.history_["finetune"]["loss"]
-    assert len(loss) == 15 and loss[-1] < loss[0]
-    assert len(clf.history_["finetune"]["val_score"]) == 15 and clf.history_["finetune"]["best_epoch"] is not None
+    assert set(clf.history_) == {"tokenizer", "pretrain", "finetune"}
+    fin = clf.history_["finetune"]
+    assert len(fin["loss"]) == 15 and max(fin["val_score"]) > fin["val_score"][0] and fin["best_epoch"] is not None
+    assert "detected" in clf.history_["finetune"]["collapse"]
     clf.save_pretrained(tmp_path / "clf")
     again = TFMClassifier.from_pretrained(tmp_path / "clf")
     np.testing.assert_allclose(again.predict_proba(X, sfreq=128.0), proba, atol=1e-6)
-    with pytest.raises(ValueError, match="'n_chans' of X must be 4"):
+    # bad input: another channel count or rate than the trained model, named with both
+    with pytest.raises(ValueError, match=r"The 'n_chans' of X must be 4 \(the channels the model was trained on\), "
+                                         r"got 3"):
         again.predict(X[:, :3], sfreq=128.0)
+    with pytest.raises(ValueError, match=r"The 'sfreq' of X must be 128 Hz \(the rate the model was trained at\), "
+                                         r"got <200 Hz>"):
+        again.predict(X, sfreq=200.0)
     with pytest.raises(RuntimeError, match="not fitted"):
         TFMClassifier().predict(X, sfreq=128.0)
-    with pytest.raises(ValueError, match="'threshold'"):
-        TFMClassifier(threshold="best").fit(X, y, sfreq=128.0)
-    # k-fold fine-tuning ensemble on the trained tokenizer: k encoders, averaged, saved and loaded
-    ens = TFMClassifier(tokenizer=clf.tokenizer_, encoder_config=dict(depth=1, n_heads=2), pretrain_epochs=0,
-                        finetune_epochs=2, batch_size=16, n_folds=2, seed=0).fit(X, y, sfreq=128.0)
-    assert len(ens.encoders_) == 2 and len(ens.history_["folds"]) == 2
-    p_ens = ens.predict_proba(X, sfreq=128.0)
-    from neurocodec.features.tokenizer._train import predict_proba as _pp
-    tok = ens.transform(X, sfreq=128.0)
-    np.testing.assert_allclose(p_ens, (_pp(ens.encoders_[0], tok) + _pp(ens.encoders_[1], tok)) / 2, atol=1e-6)
+    with pytest.raises(ValueError, match="'threshold' must be 'fixed' or 'auto'"):
+        TFMClassifier(threshold="prior").fit(X, y, sfreq=128.0)
+    # a frozen tokenizer (transfer): not trained again, its tokens unchanged
+    frozen = _tiny_clf(tokenizer=tmp_path / "clf" / "tokenizer", finetune_epochs=2).fit(X, y, sfreq=128.0)
+    assert "tokenizer" not in frozen.history_
+    np.testing.assert_array_equal(frozen.transform(X, sfreq=128.0), clf.transform(X, sfreq=128.0))
+
+
+def test_ensemble_is_cloned_members(tmp_path, single_thread):
+    X, y = simulate_eeg_trials(n_trials=32, n_chans=2, sfreq=200.0, n_times=400, classes=("background", "slow_wave"),
+                               seed=2)
+    ens = TFMEnsembleClassifier(_tiny_clf(finetune_epochs=2, seed=5), n_members=2)
+    assert clone(ens).get_params()["n_members"] == 2
+    ens.fit(X, y, sfreq=200.0)
+    assert [m.seed for m in ens.members_] == [5, 6]
+    p = ens.predict_proba(X, sfreq=200.0)
+    np.testing.assert_allclose(p, (ens.members_[0].predict_proba(X, sfreq=200.0)
+                                   + ens.members_[1].predict_proba(X, sfreq=200.0)) / 2, atol=1e-6)
     ens.save_pretrained(tmp_path / "ens")
-    np.testing.assert_allclose(TFMClassifier.from_pretrained(tmp_path / "ens").predict_proba(X, sfreq=128.0), p_ens,
-                               atol=1e-6)
+    np.testing.assert_allclose(TFMEnsembleClassifier.from_pretrained(tmp_path / "ens").predict_proba(X, sfreq=200.0),
+                               p, atol=1e-6)
 
 
-def test_classifier_shift_views(tmp_path):
-    """n_shifts: views on sub-hop frame grids, trained on all, probabilities averaged over views; saved."""
-    from neurocodec.features.tokenizer._train import predict_proba as _pp
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_collapse_is_detected_remedied_and_reported(n_classes, single_thread, caplog):
+    """Tiny data made to collapse: labels independent of the signals, a learning rate that saturates at once."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((36, 1, 400)).astype(np.float32)
+    y = np.arange(36) % n_classes
+    clf = _tiny_clf(lr=0.3, finetune_epochs=3, patience=1, pretrain_epochs=0, threshold="fixed", val_fraction=0.34)
+    with pytest.warns(RuntimeWarning, match="did not beat constant prediction"):
+        clf.fit(X, y, sfreq=200.0)
+    rec = clf.history_["finetune"]["collapse"]
+    assert rec["detected"] and not rec["resolved"] and rec["kept"] in ("first", "remedy")
+    assert rec["remedy"]["class_weight"] == "balanced" and rec["constant_score"] == (0.5 if n_classes == 2 else 0.0)
+    assert "did not beat constant prediction" in caplog.text
 
-    X, y = simulate_eeg_trials(n_trials=24, n_chans=3, sfreq=200.0, n_times=500, classes=("background", "slow_wave"),
-                               seed=1)
-    clf = TFMClassifier(tokenizer_config=TINY, encoder_config=dict(depth=1, n_heads=2), tokenizer_epochs=1,
-                        pretrain_epochs=1, finetune_epochs=2, tokenizer_batch_size=32, batch_size=16, patience=0,
-                        n_shifts=4, head="mean", seed=0).fit(X, y, sfreq=200.0)
-    views = clf.transform_views(X, sfreq=200.0)
-    assert views.shape == (4, 24, 3, 3)  # 500 - 100 samples per view: 3 frames
-    x = prepare_trials(X, 200.0)
-    # view i is the trial from sample 25 * i, tokenized like any signal
-    third = tokenize_signals(clf.tokenizer_, np.ascontiguousarray(x[:, :, 50:450]).reshape(72, -1)).reshape(24, 3, -1)
-    np.testing.assert_array_equal(views[2], third)
-    assert clf.transform(X, sfreq=200.0).shape == (24, 3, 4)  # the reference grid, whole trial
-    flat = views.reshape(-1, 3, 3)
-    expected = (_pp(clf.encoder_, flat).reshape(4, 24, 2).mean(0)
-                + clf.token_head_.predict_proba(flat).reshape(4, 24, 2).mean(0)) / 2
-    proba = clf.predict_proba(X, sfreq=200.0)
-    np.testing.assert_allclose(proba, expected, atol=1e-6)
-    clf.save_pretrained(tmp_path / "clf")
-    again = TFMClassifier.from_pretrained(tmp_path / "clf")
-    assert again.n_shifts == 4
-    np.testing.assert_allclose(again.predict_proba(X, sfreq=200.0), proba, atol=1e-6)
-    with pytest.raises(ValueError, match="'n_shifts' must be an integer >= 1, got 0"):
-        TFMClassifier(n_shifts=0).fit(X, y, sfreq=200.0)
-    with pytest.raises(ValueError, match="'n_times' of trials must be >= 300"):
-        clf.predict_proba(X[:, :, :250], sfreq=200.0)
+
+def test_epochs_kind_roundtrip_and_grouped_folds(tmp_path):
+    import pandas as pd
+
+    from neurocodec.datasets.kinds import EpochsData
+
+    rng = np.random.default_rng(0)
+    seg = np.repeat(np.arange(30), 4)  # 30 segments x 4 windows
+    y = (seg % 3).astype(np.int64)
+    ep = EpochsData(rng.standard_normal((120, 1, 50)), 100.0, ["Cz"], y=y, label_names=["a", "b", "c"],
+                    groups=pd.DataFrame({"segment": [f"s{i}" for i in seg]}), info={"source": "test"},
+                    extras={"truth": np.arange(120)})
+    again = EpochsData.load(ep.save(tmp_path / "ep"))
+    np.testing.assert_array_equal(again.X, ep.X)
+    assert again.X.dtype == np.float32 and again.labels()[:3].tolist() == ["a", "a", "a"]
+    assert list(again.groups.columns) == ["segment", "subject", "session", "recording"]
+    np.testing.assert_array_equal(again.extras["truth"], np.arange(120))
+    folds = again.folds(5, group="segment", seed=3)
+    tested = np.concatenate([te for _, te in folds])
+    assert sorted(tested.tolist()) == list(range(120))  # every window tested once
+    for tr, te in folds:
+        assert not set(again.groups.segment[tr]) & set(again.groups.segment[te])  # a segment never on both sides
+        assert np.bincount(y[te], minlength=3).min() >= 4  # stratified
+    with pytest.raises(ValueError, match="The 'n_folds' must be an integer in \\[2, 10\\]"):
+        again.folds(11)
+    with pytest.raises(ValueError, match="The 'y' of epochs must be integer class indices"):
+        EpochsData(ep.X, 100.0, ["Cz"], y=np.zeros(3), label_names=["a"])
+    with pytest.raises(ValueError, match="The 'ch_names' of epochs must be 1 names"):
+        EpochsData(ep.X, 100.0, ["Cz", "Pz"])
+    (tmp_path / "ep" / "epochs.json").write_text(json.dumps({"kind": "epochs", "version": 99}))
+    with pytest.raises(ValueError, match="The 'version' of .* must be 1"):
+        EpochsData.load(tmp_path / "ep")
+
+
+def test_cross_validate_protocols(single_thread):
+    import pandas as pd
+
+    from neurocodec.datasets.kinds import EpochsData
+    from neurocodec.features.tokenizer import cross_validate
+
+    X, lab = simulate_eeg_trials(n_trials=36, n_chans=1, sfreq=200.0, n_times=400,
+                                 classes=("background", "slow_wave", "alpha_burst"), seed=3)
+    lab = lab.astype(str)
+    names = sorted(set(lab))
+    seg = np.arange(36) // 2
+    ep = EpochsData(X, 200.0, ["EEG"], y=np.searchsorted(names, lab), label_names=names,
+                    groups=pd.DataFrame({"segment": seg.astype(str)}))
+    res = cross_validate(ep, {"two": [[names[0]], [names[1]]], "all": [[n] for n in names]},
+                         _tiny_clf(finetune_epochs=2, pretrain_epochs=0), n_folds=3, seed=0)
+    for name, k in (("two", 2), ("all", 3)):
+        p = res["protocols"][name]
+        assert len(p["folds"]) == 3 and p["classes"] == ([names[0], names[1]] if k == 2 else names)
+        assert set(p["balanced_accuracy"]) == {"mean", "sd"} and 0 <= p["balanced_accuracy"]["mean"] <= 1
+        pred = res["predictions"][name]
+        assert pred["proba"].shape[1] == k and len(np.unique(pred["trial"])) == len(pred["trial"])
+    assert len(res["predictions"]["all"]["trial"]) == 36
 
 
 def test_stages_end_to_end(tmp_path):

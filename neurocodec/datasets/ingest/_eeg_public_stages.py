@@ -13,6 +13,7 @@ from ._common import info_section
 class BonnParams(StageParams):
     sets: list[str] = Field(default_factory=lambda: ["A", "B", "C", "D", "E"], description="Sets to load (A, B healthy scalp; C, D interictal; E ictal), in label order.")
     n_windows: int = Field(4, ge=1, le=20, description="Equal non-overlapping windows cut from each 23.6-s segment (4: 5.9 s each).")
+    max_segments: Optional[int] = Field(None, ge=1, description="Keep the first segments of each set only (smoke runs; all when none).")
     data_dir: Optional[str] = Field(None, description="Folder holding bonn.npz when the 'root' input is not given (then $NEUROCODEC_DATA/bonn_eeg, ~/neurocodec_data/bonn_eeg).")
 
 
@@ -37,7 +38,8 @@ class LoadBonn(Stage):
     def run(self, params, inputs, out_dir):
         from ..loaders import load_bonn
 
-        ep = load_bonn(inputs.get("root", params.data_dir), sets=tuple(params.sets), n_windows=params.n_windows)
+        ep = load_bonn(inputs.get("root", params.data_dir), sets=tuple(params.sets), n_windows=params.n_windows,
+                       max_segments=params.max_segments)
         ep.save(out_dir / "epochs")
         labels = ep.labels()
         save_json(out_dir / "info.json", {"sets": list(params.sets), "n_trials": ep.n_trials, "n_windows": params.n_windows,

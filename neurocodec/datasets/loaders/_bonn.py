@@ -31,7 +31,8 @@ BONN_SETS = {"A": "healthy, scalp, eyes open", "B": "healthy, scalp, eyes closed
              "D": "interictal, intracranial, within the epileptogenic zone", "E": "ictal (seizure), intracranial"}
 
 
-def load_bonn(data_dir: Any = None, sets: tuple[str, ...] = ("A", "B", "C", "D", "E"), n_windows: int = 4):
+def load_bonn(data_dir: Any = None, sets: tuple[str, ...] = ("A", "B", "C", "D", "E"), n_windows: int = 4,
+              max_segments: int | None = None):
     """Bonn segments cut into equal non-overlapping windows, as ``epochs`` (kind).
 
     Parameters
@@ -43,6 +44,8 @@ def load_bonn(data_dir: Any = None, sets: tuple[str, ...] = ("A", "B", "C", "D",
     n_windows : int
         Windows cut from each 4097-sample segment (``4097 // n_windows``
         samples each; the remaining samples at the end are dropped).
+    max_segments : int, optional
+        Keep the first segments of each set only (smoke runs).
 
     Returns
     -------
@@ -63,6 +66,8 @@ def load_bonn(data_dir: Any = None, sets: tuple[str, ...] = ("A", "B", "C", "D",
         raise bad_value("sets", f"distinct names among {sorted(BONN_SETS)}", list(sets))
     check(isinstance(n_windows, (int, np.integer)) and 1 <= n_windows <= 4097 // 200, "n_windows",
           "an integer in [1, 20] (windows of >= 200 samples)", n_windows)
+    check(max_segments is None or (isinstance(max_segments, (int, np.integer)) and max_segments >= 1),
+          "max_segments", "None or an integer >= 1", max_segments)
     root = dataset_dir("bonn_eeg", data_dir)
     path = root / "bonn.npz"
     if not path.is_file():
@@ -76,7 +81,7 @@ def load_bonn(data_dir: Any = None, sets: tuple[str, ...] = ("A", "B", "C", "D",
         for ci, s in enumerate(sets):
             if s not in z.files:
                 raise bad_value("sets", f"keys of {path.name} ({z.files})", s)
-            seg = np.asarray(z[s], dtype=np.float32)
+            seg = np.asarray(z[s], dtype=np.float32)[:max_segments]
             if seg.ndim != 2 or seg.shape[1] < width * n_windows:
                 raise bad_value(s, "an array (n_segments, 4097)", f"<shape {seg.shape}>", of=path.name)
             check_finite(seg, s, of=path.name)

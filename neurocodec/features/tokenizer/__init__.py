@@ -13,7 +13,7 @@ from typing import Any
 # ``neurocodec.features.tokenizer.stages`` (the CLI does) does not import torch.
 _EXPORTS = {
     "TFMClassifier": "_classifier", "TFMEnsembleClassifier": "_ensemble",
-    "cross_validate": "_cv",
+    "cross_validate": "_cv", "protocol_labels": "_cv", "summarize_folds": "_cv",
     "TFMEncoder": "_encoder", "reference_key_map": "_encoder",
     "LinearAttention": "_layers", "LinearTransformer": "_layers",
     "EMAVectorQuantizer": "_model", "TFMTokenizer": "_model", "freq_time_masks": "_model",

@@ -384,7 +384,8 @@ class TFMClassifier(ClassifierMixin, BaseEstimator):
 
     def predict(self, X: Any, sfreq: float | None = None) -> np.ndarray:
         """Predicted labels (n_trials,)."""
-        return self.classes_[self.predict_proba(X, sfreq).argmax(1)]
+        proba = self.predict_proba(X, sfreq)  # checks the fitted state first
+        return self.classes_[proba.argmax(1)]
 
     def score(self, X: Any, y: Any, sfreq: float | None = None) -> float:
         """Balanced accuracy."""

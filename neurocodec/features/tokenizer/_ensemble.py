@@ -70,7 +70,8 @@ class TFMEnsembleClassifier(ClassifierMixin, BaseEstimator):
 
     def predict(self, X: Any, sfreq: float | None = None) -> np.ndarray:
         """Predicted labels (n_trials,)."""
-        return self.classes_[self.predict_proba(X, sfreq).argmax(1)]
+        proba = self.predict_proba(X, sfreq)  # checks the fitted state first
+        return self.classes_[proba.argmax(1)]
 
     def save_pretrained(self, directory: str | Path) -> Path:
         """Write ``member_k/`` (see :meth:`TFMClassifier.save_pretrained`) and ``config.json``."""
