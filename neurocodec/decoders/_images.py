@@ -2,7 +2,7 @@
 
 Every public function of :mod:`neurocodec.decoders` takes and returns images as
 ``(n_images, height, width, 3)`` float arrays in ``[0, 1]`` (channels last, the
-layout of ``VisualExperiment.stimuli``). Grayscale ``(n_images, height,
+layout of ``StimulusResponses.stimuli``). Grayscale ``(n_images, height,
 width)`` or ``(n_images, height, width, 1)`` inputs are replicated to three
 channels.
 """

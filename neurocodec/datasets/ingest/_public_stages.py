@@ -34,9 +34,10 @@ class LoadAbide(Stage):
     name = "load_abide"
     version = 1
     Params = AbideParams
-    inputs = {"root": Input("Folder with fc_upper.npz, phenotypes.tsv, rois.txt.", kind="path", required=False)}
+    inputs = {"root": Input("Folder with fc_upper.npz, phenotypes.tsv, rois.txt.", source="path", required=False)}
     outputs = {
         "fc": Output("fc.npy", "(n_subjects, n_rois, n_rois) float32 correlation matrices."),
+        "connectomes": Output("./", "The files above as a connectomes artifact.", kind="connectomes"),
         "phenotypes": Output("phenotypes.tsv", "One row per subject (site, subject, age, sex, diagnosis, ...)."),
         "info": Output("info.json", "n_subjects, n_rois, ROI names, diagnosis counts."),
     }
@@ -68,9 +69,9 @@ class LoadUeaEEG(Stage):
     name = "load_uea_eeg"
     version = 1
     Params = UeaParams
-    inputs = {"root": Input("Folder holding the problems (NAME/NAME.npz or NAME_TRAIN.ts).", kind="path", required=False)}
+    inputs = {"root": Input("Folder holding the problems (NAME/NAME.npz or NAME_TRAIN.ts).", source="path", required=False)}
     outputs = {
-        "data": Output("data.npz", "X_train, X_test (n_trials, n_chans, n_times) float32; y_train, y_test str."),
+        "data": Output("data.npz", kind="epochs", description="X_train, X_test (n_trials, n_chans, n_times) float32; y_train, y_test str."),
         "info": Output("info.json", "name, sfreq, channels (when known), shapes, classes."),
     }
 
@@ -108,7 +109,7 @@ class LoadHaxby(Stage):
     version = 1
     Params = HaxbyParams
     libraries = ("numpy", "nibabel", "nilearn")
-    inputs = {"root": Input("Haxby folder (holding sub00N/, models/).", kind="path", required=False)}
+    inputs = {"root": Input("Haxby folder (holding sub00N/, models/).", source="path", required=False)}
     outputs = {
         "samples": Output("samples.npz", "X (n_samples, n_voxels) float32, y (n_samples,) str, runs (n_samples,) int."),
         "info": Output("info.json", "subject, mask, n_voxels, t_r, conditions, counts per category."),
@@ -160,7 +161,7 @@ class LoadNSD(Stage):
     Params = NsdParams
     libraries = ("numpy", "nibabel", "scipy", "h5py")
     inputs = {"expdesign": Input("nsddata/experiments/nsd/nsd_expdesign.mat of the release (the release root is 3 levels up).",
-                                 kind="path", required=False)}
+                                 source="path", required=False)}
     outputs = {
         "train": Output("train.npz", "betas (n, n_voxels) float32, image_ids (n,) 0-based 73k ids, sessions (n,)."),
         "test": Output("test.npz", "betas (n_test, n_voxels) float32 averaged over repeats, image_ids (n_test,)."),
@@ -234,9 +235,9 @@ class LoadSleepEDF(Stage):
     version = 1
     Params = SleepParams
     libraries = ("numpy", "mne")
-    inputs = {"root": Input("Sleep-EDF folder (e.g. sleep-cassette/) with *-PSG.edf and *-Hypnogram.edf.", kind="path", required=False)}
+    inputs = {"root": Input("Sleep-EDF folder (e.g. sleep-cassette/) with *-PSG.edf and *-Hypnogram.edf.", source="path", required=False)}
     outputs = {
-        "epochs": Output("epochs.npz", "X (n_epochs, n_chans, n_times) float32 volts, y (n_epochs,) int, record (n_epochs,) int."),
+        "epochs": Output("epochs.npz", kind="epochs", description="X (n_epochs, n_chans, n_times) float32 volts, y (n_epochs,) int, record (n_epochs,) int."),
         "records": Output("records.tsv", "record, psg, hypnogram, n_epochs."),
         "info": Output("info.json", "sfreq, channels, stage codes, counts per stage."),
     }
@@ -290,9 +291,9 @@ class BidsInputs(Stage):
     version = 1
     Params = BidsParams
     libraries = ("numpy", "mne-bids")
-    inputs = {"root": Input("BIDS dataset or derivatives folder.", kind="path")}
+    inputs = {"root": Input("BIDS dataset or derivatives folder.", source="path")}
     outputs = {
-        "files": Output("files.tsv", "subject, session, task, run, datatype, suffix, extension, path per matched file."),
+        "files": Output("files.tsv", kind="file_table", description="subject, session, task, run, datatype, suffix, extension, path per matched file."),
         "entities": Output("entities.json", "All subjects, sessions, tasks, runs, datatypes found."),
     }
 

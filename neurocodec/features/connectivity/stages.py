@@ -11,7 +11,6 @@ from pydantic import Field
 
 from ...pipeline import Input, Output, Stage, StageParams, parallel_map, register_stage, runtime_field
 
-_FC_SOURCES = ("simulate_rest_fmri", "load_abide")
 
 
 # --------------------------------------------------------------------------- per-subject FC
@@ -38,9 +37,10 @@ class Connectivity(Stage):
     version = 1
     Params = ConnectivityParams
     libraries = ("numpy", "scikit-learn")
-    inputs = {"source": Input("Rest cohort (ROI time series) or ABIDE correlation matrices.", stages=_FC_SOURCES)}
+    inputs = {"source": Input("Rest cohort (ROI time series) or ABIDE correlation matrices.", kinds=("roi_timeseries", "connectomes"))}
     outputs = {
         "fc": Output("fc.npy", "(n_subjects, n_rois, n_rois) float64 connectivity matrices."),
+        "connectomes": Output("./", "The files above as a connectomes artifact.", kind="connectomes"),
         "subjects": Output("subjects.tsv", "subject, site, group (0/1) and the source's other columns."),
         "info": Output("info.json", "kind, estimator, n_subjects, n_rois, source stage."),
     }
@@ -95,11 +95,11 @@ class ConnectivityGroup(Stage):
     Params = GroupParams
     libraries = ("numpy", "scipy", "scikit-learn")
     inputs = {
-        "fc": Input("Per-subject connectivity matrices.", stages=("connectivity",)),
-        "cohort": Input("Simulated cohort, to score recovery of the planted edges.", stages=("simulate_rest_fmri",), required=False),
+        "fc": Input("Per-subject connectivity matrices.", kinds=("connectomes",)),
+        "cohort": Input("Simulated cohort, to score recovery of the planted edges.", kinds=("roi_timeseries",), required=False),
     }
     outputs = {
-        "vectors": Output("vectors.npy", "(n_subjects, n_features) float32 upper-triangle vectors (row-major)."),
+        "vectors": Output("vectors.npy", kind="connectome_vectors", description="(n_subjects, n_features) float32 upper-triangle vectors (row-major)."),
         "reference": Output("reference.npy", "(n_rois, n_rois) reference matrix (identity-free mean for kind=none)."),
         "subjects": Output("subjects.tsv", "Subjects with a 'split' column (train/test)."),
         "group_difference": Output("group_difference.npy", "(n_rois, n_rois) Welch t of group 1 vs 0 per edge (training subjects)."),
@@ -139,9 +139,9 @@ class GraphFeatures(Stage):
     version = 1
     Params = GraphParams
     libraries = ("numpy", "scipy", "networkx")
-    inputs = {"fc": Input("Per-subject connectivity matrices.", stages=("connectivity",))}
+    inputs = {"fc": Input("Per-subject connectivity matrices.", kinds=("connectomes",))}
     outputs = {
-        "nodes": Output("node_features.npz", "degree, strength, clustering, triangles, local_efficiency: (n_subjects, n_rois) each."),
+        "nodes": Output("node_features.npz", kind="graph_features", description="degree, strength, clustering, triangles, local_efficiency: (n_subjects, n_rois) each."),
         "globals": Output("global_features.tsv", "subject, density, global_efficiency, modularity, n_modules."),
     }
 
@@ -190,11 +190,11 @@ class PredictPhenotype(Stage):
     version = 2
     Params = PredictParams
     libraries = ("numpy", "scikit-learn")
-    inputs = {"fc": Input("Per-subject correlation matrices.", stages=("connectivity",))}
+    inputs = {"fc": Input("Per-subject correlation matrices.", kinds=("connectomes",))}
     outputs = {
         "per_site": Output("per_site.tsv", "site, n_subjects, accuracy, balanced_accuracy, auc."),
         "predictions": Output("predictions.tsv", "Out-of-fold score and prediction of each tested subject."),
-        "metrics": Output("metrics.json", "mean_accuracy, mean_auc (over sites), pooled accuracy/AUC, parameters."),
+        "metrics": Output("metrics.json", kind="phenotype_predictions", description="mean_accuracy, mean_auc (over sites), pooled accuracy/AUC, parameters."),
     }
 
     run_impl = "._group:run_predict"
@@ -228,9 +228,9 @@ class EEGConnectivity(Stage):
     version = 1
     Params = EEGConnParams
     libraries = ("numpy", "scipy", "mne", "mne-connectivity")
-    inputs = {"epochs": Input("Epochs (epochs.npz with X, labels; info.json with sfreq).", stages=("epoch_eeg",))}
+    inputs = {"epochs": Input("Epochs (epochs.npz with X, labels; info.json with sfreq).", kinds=("epochs",))}
     outputs = {
-        "connectivity": Output("connectivity.npz", "One array per method: (n_groups, n_bands, n_chans, n_chans)."),
+        "connectivity": Output("connectivity.npz", kind="eeg_connectivity", description="One array per method: (n_groups, n_bands, n_chans, n_chans)."),
         "info": Output("info.json", "groups (labels), n_epochs per group, bands, methods, ch_names, sfreq."),
     }
 
@@ -286,9 +286,9 @@ class DynamicConnectivity(Stage):
     version = 1
     Params = DynamicParams
     libraries = ("numpy", "scipy", "scikit-learn")
-    inputs = {"cohort": Input("Rest cohort with ROI time series.", stages=("simulate_rest_fmri",))}
+    inputs = {"cohort": Input("Rest cohort with ROI time series.", kinds=("roi_timeseries",))}
     outputs = {
-        "states": Output("states.npy", "(n_states, n_rois, n_rois) state correlation patterns, by occupancy."),
+        "states": Output("states.npy", kind="fc_states", description="(n_states, n_rois, n_rois) state correlation patterns, by occupancy."),
         "labels": Output("labels.npz", "State label of each window, one array per subject."),
         "dynamics": Output("dynamics.tsv", "subject, state, fraction, mean_dwell_s."),
         "transitions": Output("transitions.npy", "(n_subjects, n_states, n_states) transition probabilities."),

@@ -169,7 +169,7 @@ class TFMEvaluate(Stage):
         "model": Input("Fine-tuned encoder.", kinds=("tfm_classifier",)),
     }
     outputs = {
-        "metrics": Output("metrics.json", "balanced_accuracy, kappa, weighted_f1, auroc, n_test."),
+        "metrics": Output("metrics.json", "balanced_accuracy, kappa, weighted_f1, auroc, n_test.", kind="classification_scores"),
         "predictions": Output("predictions.tsv", "trial, label, predicted, p_<class>... for test trials."),
         "tokens": Output("discriminative_tokens.tsv", "Tokens most over-represented per class (training trials)."),
     }
