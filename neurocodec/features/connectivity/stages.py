@@ -228,7 +228,7 @@ class EEGConnectivity(Stage):
     version = 1
     Params = EEGConnParams
     libraries = ("numpy", "scipy", "mne", "mne-connectivity")
-    inputs = {"epochs": Input("Epochs (epochs.npz with X, labels; info.json with sfreq).", kinds=("epochs",))}
+    inputs = {"epochs": Input("Epochs (kind epochs: X, labels, sfreq, channels).", kinds=("epochs",))}
     outputs = {
         "connectivity": Output("connectivity.npz", kind="eeg_connectivity", description="One array per method: (n_groups, n_bands, n_chans, n_chans)."),
         "info": Output("info.json", "groups (labels), n_epochs per group, bands, methods, ch_names, sfreq."),
@@ -243,12 +243,13 @@ class EEGConnectivity(Stage):
         for m in params.methods:
             if m not in EEG_METHODS:
                 raise bad_value("methods", f"a subset of {EEG_METHODS}", m)
-        art = inputs["epochs"]
-        ep = art.load("epochs")
-        info = art.load("info")
-        X = ep["X"].astype(np.float64)
-        labels = ep["labels"].astype(str) if "labels" in ep and params.by_label else np.full(len(X), "all")
+        from ...datasets.kinds import EpochsData
+
+        ep = EpochsData.load(inputs["epochs"])
+        X = ep.X.astype(np.float64)
+        labels = ep.labels() if ep.y is not None and params.by_label else np.full(len(X), "all")
         groups = sorted(set(labels.tolist()))
+        info = {"sfreq": ep.sfreq, "ch_names": ep.ch_names}
         jobs = [(X[labels == g], float(info["sfreq"]), params.bands, params.methods, params.mode,
                  params.aec_orthogonalize) for g in groups]
         res = parallel_map(_eeg_group, jobs, desc="eeg connectivity")

@@ -343,8 +343,8 @@ def finetune_encoder(encoder, tokens: np.ndarray, y: np.ndarray, cfg: TrainConfi
     tokens : ndarray (n_trials, n_chans, n_frames)
     y : ndarray (n_trials,) class indices
     val : (tokens, y), optional
-        Validation set for early stopping (kappa, or AUROC when binary); the
-        best epoch's weights are restored.
+        Validation set for early stopping (kappa, or AUROC when binary; ties
+        broken by balanced accuracy); the best epoch's weights are restored.
 
     Returns
     -------
@@ -362,7 +362,7 @@ def finetune_encoder(encoder, tokens: np.ndarray, y: np.ndarray, cfg: TrainConfi
     opt, sched = _optimizer(encoder.parameters(), cfg, steps * cfg.epochs, steps)
     hist: dict[str, Any] = {"loss": [], "val_score": [], "best_epoch": None, "best_val_score": None,
                             "val_n_predicted": None}
-    best, best_state, waited = -np.inf, None, 0
+    best, best_state, waited = (-np.inf, -np.inf), None, 0
     for epoch in _epochs(cfg, "finetune"):
         encoder.train()
         tot = 0.0
@@ -385,8 +385,9 @@ def finetune_encoder(encoder, tokens: np.ndarray, y: np.ndarray, cfg: TrainConfi
         hist["val_score"].append(score)
         if epoch < cfg.min_best_epoch:
             continue
-        if score > best:
-            best, best_state, waited, hist["best_epoch"] = score, copy.deepcopy(encoder.state_dict()), 0, epoch
+        key = (score, m["balanced_accuracy"])  # ties (e.g. a saturated AUROC of 1.0) go to the better decisions
+        if key > best:
+            best, best_state, waited, hist["best_epoch"] = key, copy.deepcopy(encoder.state_dict()), 0, epoch
             hist["best_val_score"] = float(score)
             hist["val_n_predicted"] = int(len(np.unique(proba.argmax(1))))
         else:
