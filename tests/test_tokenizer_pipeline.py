@@ -180,16 +180,24 @@ def test_cross_validate_protocols(single_thread):
     assert len(res["predictions"]["all"]["trial"]) == 36
 
 
-def test_stages_end_to_end(tmp_path):
+TINY_STAGE = {"n_codes": 32, "emb_size": 16, "n_heads": 2, "freq_depth": 1, "temporal_depth": 1, "decoder_depth": 1,
+              "epochs": 1, "batch_size": 64, "restart_after": 2}
+
+
+def test_stages_end_to_end(tmp_path, single_thread):
+    """simulate_eeg -> epoch_eeg (windows labelled by their motif) -> tfm_tokenize -> pretrain -> finetune -> evaluate;
+    a second tokenize step reusing the first one's tokenizer gives the same tokens, and so does from_pretrained of
+    the saved tokenizer outside the pipeline."""
+    from neurocodec.datasets.kinds import EpochsData
     from neurocodec.pipeline import ArtifactStore, get_stage, run_pipeline
     from neurocodec.pipeline.report import Section
 
     config = {"stages": {
         "sim": {"stage": "simulate_eeg", "params": {"n_chans": 4, "sfreq": 200.0, "duration": 60.0,
                                                      "motifs": ["slow_wave"], "events_per_minute": 15.0}},
-        "tok": {"stage": "tfm_tokenize", "inputs": {"recording": "sim"},
-                "params": {"n_codes": 32, "emb_size": 16, "n_heads": 2, "freq_depth": 1, "temporal_depth": 1,
-                           "decoder_depth": 1, "epochs": 1, "batch_size": 64, "restart_after": 2}},
+        "win": {"stage": "epoch_eeg", "params": {"window": 2.0, "label_windows": True}, "inputs": {"raw": "sim"}},
+        "tok": {"stage": "tfm_tokenize", "inputs": {"epochs": "win"}, "params": TINY_STAGE},
+        "tok2": {"stage": "tfm_tokenize", "inputs": {"epochs": "win", "pretrained": "tok"}, "params": TINY_STAGE},
         "pre": {"stage": "tfm_pretrain", "inputs": {"tokens": "tok"}, "params": {"depth": 1, "n_heads": 2, "epochs": 1}},
         "fin": {"stage": "tfm_finetune", "inputs": {"tokens": "tok", "pretrained": "pre"}, "params": {"epochs": 2}},
         "ev": {"stage": "tfm_evaluate", "inputs": {"tokens": "tok", "model": "fin"}},
@@ -197,46 +205,68 @@ def test_stages_end_to_end(tmp_path):
     summary = run_pipeline(config, cache=tmp_path / "cache", show_progress=False, report=False)
     assert all(r.status == "ran" for r in summary.results), [(r.step_id, r.error) for r in summary.results]
     store = ArtifactStore(tmp_path / "cache")
-    arts = {r.stage: store.open(r.stage, r.key) for r in summary.results}
-    tok_dir = arts["tfm_tokenize"].path
-    tokens = np.load(tok_dir / "tokens.npy")
+    arts = {r.step_id: store.open(r.stage, r.key) for r in summary.results}
+    ep = EpochsData.load(arts["win"].file("epochs"))
+    assert ep.X.shape == (30, 4, 400) and set(ep.label_names) == {"background", "slow_wave"}
+    tokens = np.load(arts["tok"].path / "tokens.npy")
     assert tokens.shape == (30, 4, 3) and tokens.dtype == np.int32
-    assert np.load(tok_dir / "recording_tokens.npy").shape == (4, 119)
-    stats = json.loads((tok_dir / "stats.json").read_text())
-    assert stats["motif_mi_bits"] > stats["motif_mi_chance_bits"]
-    metrics = arts["tfm_evaluate"].load("metrics")
+    np.testing.assert_array_equal(np.load(arts["tok2"].path / "tokens.npy"), tokens)  # the frozen tokenizer
+    stats = json.loads((arts["tok"].path / "stats.json").read_text())
+    assert stats["label_mi_bits"] > stats["label_mi_chance_bits"] and not stats["pretrained"]
+    # the saved tokenizer, loaded anywhere, gives the same tokens of the same (scaled) trials
+    tok = TFMTokenizer.from_pretrained(arts["tok"].file("tokenizer"))
+    extra = TFMTokenizer.load_extra(arts["tok"].file("tokenizer"))
+    x = prepare_trials(ep.X, ep.sfreq, scaling="trial")
+    assert extra["scaling"] == "trial" and extra["sfreq_in"] == 200.0
+    again = tokenize_signals(tok, x.reshape(-1, x.shape[-1]), sfreq=200.0).reshape(tokens.shape)
+    np.testing.assert_array_equal(again, tokens)
+    metrics = arts["ev"].load("metrics")
     assert {"balanced_accuracy", "kappa", "weighted_f1", "auroc"} <= set(metrics)
-    for stage in ("tfm_tokenize", "tfm_pretrain", "tfm_finetune", "tfm_evaluate"):
-        section = get_stage(stage).report(arts[stage])
+    assert "collapse" in arts["fin"].load("history")
+    for sid in ("tok", "pre", "fin", "ev"):
+        section = get_stage(arts[sid].stage).report(arts[sid])
         assert isinstance(section, Section) and section.blocks
 
 
-def test_stages_offset_removal_and_threshold(tmp_path):
-    """center='auto' removes a constant amplifier offset (fitted on training trials); threshold='prior' is recorded;
-    dc='signed' reaches the saved tokenizer."""
-    from neurocodec.pipeline import ArtifactStore, run_pipeline
+def test_stages_offset_removal_and_kind_checks(tmp_path, single_thread):
+    """load_uea_eeg (official split kept) -> tfm_tokenize with center='auto' removing a constant amplifier offset
+    fitted on training trials; tfm_cross_validate on the same epochs; a wrong kind is refused at plan time."""
+    from neurocodec.pipeline import ArtifactStore, ConfigError, run_pipeline
 
     rng = np.random.default_rng(0)
     X = rng.standard_normal((40, 2, 400)).astype(np.float32)
     X[:, 1] += 500.0  # a DC-coupled electrode offset, the same in every trial
     y = np.repeat(["a", "b"], 20)
-    np.savez(tmp_path / "trials.npz", X=X, y=y, sfreq=200.0)
-    small = {"n_codes": 16, "emb_size": 16, "n_heads": 2, "freq_depth": 1, "temporal_depth": 1, "decoder_depth": 1,
-             "epochs": 1, "batch_size": 32, "restart_after": 0, "scaling": "channel", "center": "auto", "dc": "signed"}
+    (tmp_path / "Toy").mkdir()
+    np.savez(tmp_path / "Toy" / "Toy.npz", X_train=X[::2], y_train=y[::2], X_test=X[1::2], y_test=y[1::2])
+    (tmp_path / "Toy" / "Toy.json").write_text(json.dumps({"sfreq": 200.0}))
+    small = dict(TINY_STAGE, n_codes=16, scaling="channel", center="auto", restart_after=0)
     config = {"stages": {
-        "tok": {"stage": "tfm_tokenize", "inputs": {"source": str(tmp_path / "trials.npz")}, "params": small},
+        "uea": {"stage": "load_uea_eeg", "params": {"name": "Toy"}, "inputs": {"root": str(tmp_path)}},
+        "tok": {"stage": "tfm_tokenize", "inputs": {"epochs": "uea"}, "params": small},
         "fin": {"stage": "tfm_finetune", "inputs": {"tokens": "tok"},
-                "params": {"epochs": 1, "depth": 1, "threshold": "prior", "val_fraction": 0.3}},
+                "params": {"epochs": 1, "depth": 1, "threshold": "auto", "val_fraction": 0.3}},
+        "cv": {"stage": "tfm_cross_validate", "inputs": {"epochs": "uea"},
+               "params": {"protocols": {"ab": [["a"], ["b"]]}, "n_folds": 2, "group": "recording",
+                          "n_codes": 16, "emb_size": 16, "n_heads": 2, "freq_depth": 1, "temporal_depth": 1,
+                          "decoder_depth": 1, "depth": 1, "tokenizer_epochs": 1, "pretrain_epochs": 0,
+                          "finetune_epochs": 1}},
     }}
     summary = run_pipeline(config, cache=tmp_path / "cache", show_progress=False, report=False)
     assert all(r.status == "ran" for r in summary.results), [(r.step_id, r.error) for r in summary.results]
     store = ArtifactStore(tmp_path / "cache")
-    arts = {r.stage: store.open(r.stage, r.key) for r in summary.results}
-    offset = json.loads((arts["tfm_tokenize"].path / "stats.json").read_text())["offset"]
+    arts = {r.step_id: store.open(r.stage, r.key) for r in summary.results}
+    assert arts["tok"].load("split").tolist() == ["train"] * 20 + ["test"] * 20  # the official split
+    offset = json.loads((arts["tok"].path / "stats.json").read_text())["offset"]
     assert abs(offset[0]) < 1.0 and abs(offset[1] - 500.0) < 1.0  # only the constant offset is removed
-    assert json.loads((arts["tfm_tokenize"].path / "tokenizer" / "config.json").read_text())["dc"] == "signed"
-    history = json.loads((arts["tfm_finetune"].path / "history.json").read_text())
-    assert "threshold" in history and np.isfinite(history["threshold"])
+    history = arts["fin"].load("history")
+    assert np.isfinite(history["threshold"]) and "detected" in history["collapse"]
+    cv = arts["cv"].load("metrics")["protocols"]["ab"]
+    assert len(cv["folds"]) == 2 and {"mean", "sd"} == set(cv["kappa"])
+    bad = {"stages": {"uea": config["stages"]["uea"],
+                      "fin": {"stage": "tfm_finetune", "inputs": {"tokens": "uea"}, "params": {"epochs": 1}}}}
+    with pytest.raises(ConfigError, match="tfm_tokens"):
+        run_pipeline(bad, cache=tmp_path / "cache2", show_progress=False, report=False)
 
 
 def test_minirocket_separates_frequencies_and_checks_input():

@@ -28,7 +28,7 @@ def window_labels(starts_s: np.ndarray, window_s: float, onsets_s: np.ndarray, d
     ndarray (n_windows,) of str
     """
     starts = np.asarray(starts_s, dtype=float)
-    desc = np.asarray(descriptions).astype(str)
+    desc = np.array([str(d) for d in descriptions], dtype=object)
     names = sorted(set(desc.tolist()))
     score = np.zeros((len(starts), len(names)))
     for onset, dur, d in zip(np.asarray(onsets_s, float), np.asarray(durations_s, float), desc):
