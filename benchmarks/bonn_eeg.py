@@ -28,14 +28,24 @@ QUICK = {"tokenizer_epochs": 1, "max_signals_per_epoch": 32, "pretrain_epochs": 
 
 
 def _config(quick: bool) -> dict:
+    """The config, its shared-data paths pointed at SHARED_DATA (quick: tiny model and data)."""
     from neurocodec.pipeline import read_yaml
 
     cfg = read_yaml(CONFIG)
-    cfg["stages"]["bonn"].setdefault("inputs", {})["root"] = str(SHARED_DATA / "bonn_eeg")
     cfg.pop("cache", None)
+    prefix = "../../../shared/data/"
+    for step in cfg["stages"].values():
+        for name, ref in (step.get("inputs") or {}).items():
+            if isinstance(ref, str) and ref.startswith(prefix):
+                step["inputs"][name] = str(SHARED_DATA / ref[len(prefix):])
     if quick:
         cfg["stages"]["bonn"]["params"]["max_segments"] = 4
-        cfg["stages"]["bonn_tfm"]["params"].update(QUICK)
+        for sid in ("bonn_tfm", "bonn_tfm_transfer"):
+            cfg["stages"][sid]["params"].update(QUICK)
+        union = cfg["stages"]["union_tokenizer"]["params"]
+        union.update({k: v for k, v in QUICK.items() if k in ("n_codes", "emb_size", "n_heads", "freq_depth",
+                                                              "temporal_depth", "decoder_depth")},
+                     epochs=1, max_signals_per_epoch=32)
     return cfg
 
 
@@ -96,6 +106,7 @@ def main(argv=None) -> dict:
     store = ArtifactStore(cache)
     arts = {r.step_id: store.open(r.stage, r.key) for r in summary.results}
     tfm = arts["bonn_tfm"].load("metrics")
+    transfer = arts["bonn_tfm_transfer"].load("metrics") if "bonn_tfm_transfer" in arts else None
     epochs = EpochsData.load(arts["bonn"].file("epochs"))
     p = cfg["stages"]["bonn_tfm"]["params"]
     t1 = time.time()
@@ -113,10 +124,18 @@ def main(argv=None) -> dict:
                         per_fold_balanced_accuracy=[f["balanced_accuracy"] for f in row["folds"]]),
             "baseline": dict({k: b[k] for k in keys}, wall_s=b["wall_s"], method="MiniRocket (10k) + RidgeClassifierCV",
                              per_fold_balanced_accuracy=[f["balanced_accuracy"] for f in b["folds"]])}
+        if transfer is not None:
+            t = transfer["protocols"][name]
+            result["protocols"][name]["tfm_transfer"] = dict(
+                {k: t[k] for k in keys}, wall_s=t["wall_s"], n_collapsed=t["n_collapsed"],
+                per_fold_balanced_accuracy=[f["balanced_accuracy"] for f in t["folds"]],
+                tokenizer="union_tokenizer (UEA training trials + EEGLAB + yasa recordings), frozen")
     steps = {r.step_id: r.seconds for r in summary.results}
     result.update(tfm_tokenizer_wall_s=tfm["tokenizer_wall_s"], pipeline_wall_s=pipe_s, step_s=steps,
                   baseline_wall_s=base_s, baseline_features_wall_s=base["features_wall_s"],
                   wall_s=time.time() - t0, peak_rss_mb=peak_rss_mb(), load_avg_1min=os.getloadavg()[0])
+    if "union_tokenizer" in arts:
+        result["union_tokenizer"] = {k: v for k, v in arts["union_tokenizer"].load("stats").items() if k != "history"}
     for name, row in result["protocols"].items():
         print(name, "tfm %.3f +- %.3f" % (row["tfm"]["balanced_accuracy"]["mean"], row["tfm"]["balanced_accuracy"]["sd"]),
               "baseline %.3f +- %.3f" % (row["baseline"]["balanced_accuracy"]["mean"],

@@ -251,6 +251,9 @@ def test_stages_offset_removal_and_kind_checks(tmp_path, single_thread):
                           "n_codes": 16, "emb_size": 16, "n_heads": 2, "freq_depth": 1, "temporal_depth": 1,
                           "decoder_depth": 1, "depth": 1, "tokenizer_epochs": 1, "pretrain_epochs": 0,
                           "finetune_epochs": 1}},
+        "uni": {"stage": "tfm_train_tokenizer", "inputs": {"epochs": ["uea", "uea"]},
+                "params": dict({k: v for k, v in small.items() if k not in ("pad_short",)}, window_s=1.0)},
+        "tok_t": {"stage": "tfm_tokenize", "inputs": {"epochs": "uea", "pretrained": "uni"}, "params": small},
     }}
     summary = run_pipeline(config, cache=tmp_path / "cache", show_progress=False, report=False)
     assert all(r.status == "ran" for r in summary.results), [(r.step_id, r.error) for r in summary.results]
@@ -263,6 +266,11 @@ def test_stages_offset_removal_and_kind_checks(tmp_path, single_thread):
     assert np.isfinite(history["threshold"]) and "detected" in history["collapse"]
     cv = arts["cv"].load("metrics")["protocols"]["ab"]
     assert len(cv["folds"]) == 2 and {"mean", "sd"} == set(cv["kappa"])
+    uni = arts["uni"].load("stats")
+    assert [c["n_signals"] for c in uni["sets"]] == [2 * 20 * 2] * 2  # 20 training trials x 2 channels x 2 windows
+    assert json.loads((arts["tok_t"].path / "stats.json").read_text())["pretrained"]
+    tok_u = TFMTokenizer.from_pretrained(arts["uni"].file("tokenizer"))
+    assert tok_u.config == TFMTokenizer.from_pretrained(arts["tok_t"].file("tokenizer")).config
     bad = {"stages": {"uea": config["stages"]["uea"],
                       "fin": {"stage": "tfm_finetune", "inputs": {"tokens": "uea"}, "params": {"epochs": 1}}}}
     with pytest.raises(ConfigError, match="tfm_tokens"):
@@ -283,26 +291,3 @@ def test_minirocket_separates_frequencies_and_checks_input():
     np.testing.assert_array_equal(again.rocket_.transform(X[:5]), clf.rocket_.transform(X[:5]))
     with pytest.raises(ValueError, match="'n_chans'"):
         clf.predict(X[:, :1])
-
-
-def _run_bench(name, *args):
-    env = dict(os.environ, NEUROCODEC_THREADS="1")
-    out = subprocess.run([sys.executable, str(ROOT / "benchmarks" / f"{name}.py"), "--quick", *args], cwd=ROOT, env=env,
-                         capture_output=True, text=True, timeout=600)
-    assert out.returncode == 0, out.stderr[-2000:]
-    return json.loads(out.stdout.strip().splitlines()[-1])
-
-
-def test_speed_benchmark_quick():
-    res = _run_bench("tokenizer_speed", "--minutes", "0.2")
-    assert {"channel_hours_per_s", "train_step_s", "peak_rss_mb"} <= set(res)
-    assert res["channel_hours_per_s"] > 0 and res["train_step_s"] > 0
-
-
-@pytest.mark.realdata
-@pytest.mark.slow
-def test_uea_benchmark_quick(shared_data):
-    res = _run_bench("uea_eeg")
-    for row in res["datasets"].values():
-        for method in ("tfm", "baseline"):
-            assert {"balanced_accuracy", "kappa", "weighted_f1", "auroc"} <= set(row[method])

@@ -189,7 +189,7 @@ class EpochEEG(Stage):
         rec = Path(raw.filenames[0]).stem if raw.filenames and raw.filenames[0] else "recording"
         EpochsData(X, epochs.info["sfreq"], list(epochs.ch_names), epochs.get_channel_types(), y.astype(np.int64),
                    label_names.tolist(), {"recording": [rec] * len(X)}, None,
-                   {"source": "epoch_eeg", "unit": "V", "tmin": float(epochs.tmin)}).save(out_dir / "epochs")
+                   {"source": "epoch_eeg", "dataset": rec, "unit": "V", "tmin": float(epochs.tmin)}).save(out_dir / "epochs")
         save_table(out_dir / "events.tsv", {"sample": samples, "onset_s": samples / sfreq, "code": codes, "labels": labels})
         save_json(out_dir / "info.json", {
             "sfreq": epochs.info["sfreq"], "tmin": float(epochs.tmin), "n_times": int(X.shape[2]),

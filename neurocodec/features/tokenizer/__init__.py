@@ -14,6 +14,7 @@ from typing import Any
 _EXPORTS = {
     "TFMClassifier": "_classifier", "TFMEnsembleClassifier": "_ensemble",
     "cross_validate": "_cv", "protocol_labels": "_cv", "summarize_folds": "_cv",
+    "fit_union_tokenizer": "_transfer", "union_signals": "_transfer",
     "TFMEncoder": "_encoder", "reference_key_map": "_encoder",
     "LinearAttention": "_layers", "LinearTransformer": "_layers",
     "EMAVectorQuantizer": "_model", "TFMTokenizer": "_model", "freq_time_masks": "_model",

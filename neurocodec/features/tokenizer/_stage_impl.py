@@ -223,3 +223,25 @@ def run_cross_validate(params, inputs, out_dir: Path) -> None:
             rows[f"p_{k}"] += (pred["proba"][:, k] if k < pred["proba"].shape[1]
                                else np.full(len(pred["trial"]), np.nan)).tolist()
     save_table(out_dir / "predictions.tsv", rows)
+
+
+def run_train_tokenizer(params, inputs, out_dir: Path) -> None:
+    from ...datasets.kinds import EpochsData
+    from ._stats import codebook_usage
+    from ._train import TrainConfig, tokenize_signals
+    from ._transfer import fit_union_tokenizer, union_signals
+
+    sets = [EpochsData.load(a) for a in inputs["epochs"]]
+    cfg = TrainConfig(epochs=params.epochs, batch_size=params.batch_size, lr=params.lr, seed=params.seed,
+                      device=params.device, progress=params.progress, warmup_epochs=min(10.0, params.epochs / 10),
+                      max_examples_per_epoch=params.max_signals_per_epoch)
+    tok, record = fit_union_tokenizer(sets, _tokenizer_config(params), cfg, params.scaling, params.scale_quantile,
+                                      params.center, params.window_s, params.max_per_set)
+    signals, _ = union_signals(sets, params.scaling, params.scale_quantile, params.center, params.window_s,
+                               params.max_per_set, params.seed)
+    sample = signals[np.random.default_rng(params.seed).permutation(len(signals))[:2000]]
+    record["usage"] = codebook_usage(tokenize_signals(tok, sample, sfreq=tok.sfreq, device=params.device),
+                                     tok.quantizer.n_codes)
+    tok.save_pretrained(out_dir / "tokenizer", extra={"scaling": params.scaling, "scale_quantile": params.scale_quantile,
+                                                      "center": params.center, "trained_on": record["sets"]})
+    save_json(out_dir / "stats.json", record)

@@ -178,6 +178,39 @@ class TFMEvaluate(Stage):
     run_impl = "._stage_impl:run_evaluate"
 
 
+class UnionTokenizerParams(_TokenizerFields):
+    scaling: Literal["trial", "channel"] = Field("channel", description="Scaling of each set (fitted on its own training trials); see tfm_tokenize.")
+    scale_quantile: float = Field(0.95, gt=0, le=1, description="Quantile of |x| used for scaling.")
+    center: Literal["none", "auto"] = Field("auto", description="Per-set constant channel offsets removed ('auto') or not.")
+    window_s: float = Field(2.0, ge=1.0, description="Single-channel windows (s) cut from the trials (shorter ones zero-padded).")
+    max_per_set: int = Field(2000, ge=0, description="At most this many random windows of each set (0: all), so that a many-channel set does not dominate.")
+    epochs: int = Field(30, ge=1, description="Tokenizer training epochs.")
+    batch_size: int = Field(128, gt=0, description="Single-channel windows per step.")
+    max_signals_per_epoch: int = Field(256, ge=0, description="Random windows drawn per epoch (0: all).")
+    lr: float = Field(1e-3, gt=0, description="Peak AdamW learning rate.")
+    seed: int = Field(0, ge=0, description="Random seed.")
+    device: str = runtime_field("cpu", "Torch device.")
+    progress: bool = runtime_field(False, "Show progress bars.")
+
+
+@register_stage
+class TFMTrainTokenizer(Stage):
+    """Train one TFM-Tokenizer on the training trials of several epochs sets (each scaled on its own): a
+    tokenizer to freeze and use on another dataset (the ``pretrained`` input of tfm_tokenize / tfm_cross_validate)."""
+
+    name = "tfm_train_tokenizer"
+    version = 1
+    Params = UnionTokenizerParams
+    libraries = ("numpy", "torch", "scipy")
+    inputs = {"epochs": Input("Epochs sets (their 'train' trials; all trials when unsplit).", kinds=("epochs",),
+                              source="artifacts")}
+    outputs = {
+        "tokenizer": Output("tokenizer/", "TFMTokenizer weights (model.safetensors + config.json + extra.json).", kind="tfm_tokenizer"),
+        "stats": Output("stats.json", "Per set: trials, channels, rate, windows; training history; codebook usage."),
+    }
+    run_impl = "._stage_impl:run_train_tokenizer"
+
+
 class CrossValidateParams(_ScalingFields, _TokenizerFields):
     protocols: dict[str, list[list[str]]] = Field(description="Protocol name -> its classes, each a list of the labels it merges, e.g. {A_vs_E: [[A], [E]], AB_CD_E: [[A, B], [C, D], [E]]}.")
     n_folds: int = Field(10, ge=2, description="Folds over all trials, stratified by label, whole groups on one side.")
