@@ -96,7 +96,8 @@ def main(argv=None) -> dict:
         n_feat = 1000 if args.quick else 10_000
         base = MiniRocketClassifier(n_features=n_feat, random_state=args.seed).fit(X_tr, y_tr)
         row["baseline"] = classification_metrics(np.searchsorted(base.classes_, y_te), base.predict_proba(X_te))
-        row["baseline"].update(wall_s=time.time() - t0, cpu_s=_cpu_s() - c0, method="MiniRocket (numpy) + RidgeClassifierCV")
+        row["baseline"].update(wall_s=time.time() - t0, cpu_s=_cpu_s() - c0, method="MiniRocket (numpy) + "
+                                                                                    "RidgeClassifierCV")
         out["datasets"][name] = row
         print(name, json.dumps({k: row[k] for k in ("tfm", "baseline")}, default=float), file=sys.stderr, flush=True)
     out.update(wall_s=time.time() - t_all, cpu_s=_cpu_s() - c_all, peak_rss_mb=peak_rss_mb(),

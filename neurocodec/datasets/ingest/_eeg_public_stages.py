@@ -11,10 +11,15 @@ from ._common import info_section
 
 
 class BonnParams(StageParams):
-    sets: list[str] = Field(default_factory=lambda: ["A", "B", "C", "D", "E"], description="Sets to load (A, B healthy scalp; C, D interictal; E ictal), in label order.")
-    n_windows: int = Field(4, ge=1, le=20, description="Equal non-overlapping windows cut from each 23.6-s segment (4: 5.9 s each).")
-    max_segments: Optional[int] = Field(None, ge=1, description="Keep the first segments of each set only (smoke runs; all when none).")
-    data_dir: Optional[str] = Field(None, description="Folder holding bonn.npz when the 'root' input is not given (then $NEUROCODEC_DATA/bonn_eeg, ~/neurocodec_data/bonn_eeg).")
+    sets: list[str] = Field(default_factory=lambda: ["A", "B", "C", "D", "E"], description="Sets to load (A, B healthy "
+                                                                                           "scalp; C, D interictal; E "
+                                                                                           "ictal), in label order.")
+    n_windows: int = Field(4, ge=1, le=20, description="Equal non-overlapping windows cut from each 23.6-s segment (4: "
+                                                       "5.9 s each).")
+    max_segments: Optional[int] = Field(None, ge=1, description="Keep the first segments of each set only (smoke runs; "
+                                                                "all when none).")
+    data_dir: Optional[str] = Field(None, description="Folder holding bonn.npz when the 'root' input is not given "
+                                                      "(then $NEUROCODEC_DATA/bonn_eeg, ~/neurocodec_data/bonn_eeg).")
 
 
 @register_stage
@@ -27,7 +32,8 @@ class LoadBonn(Stage):
     inputs = {"root": Input("Folder with bonn.npz (keys A..E, (100, 4097) float32) [and files.json].",
                             source="path", required=False)}
     outputs = {
-        "epochs": Output("epochs/", "Windows (n, 1, 4097 // n_windows) in volts at 173.61 Hz; y the set; groups with segment.", kind="epochs"),
+        "epochs": Output("epochs/", "Windows (n, 1, 4097 // n_windows) in volts at 173.61 Hz; y the set; groups with "
+                                    "segment.", kind="epochs"),
         "info": Output("info.json", "sets, n_windows, window_s, counts per set."),
     }
 

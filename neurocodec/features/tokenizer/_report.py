@@ -35,7 +35,8 @@ def tokenize_section(artifact):
         ax[1].bar(range(k), prof["counts"][:k], color="#1f3b6f")
         ax[1].set_xlabel("rank")
         ax[1].set_ylabel("count")
-        blocks.append(Figure.from_matplotlib(fig, "Mean spectrum (log, 0-49 Hz) of the frames of each common token, and counts."))
+        blocks.append(Figure.from_matplotlib(fig, "Mean spectrum (log, 0-49 Hz) of the frames of each common token, "
+                                                  "and counts."))
     usage = stats["usage_all"]
     rows = [["trials x channels x frames", f"{stats['n_trials']} x {stats['n_chans']} x {stats['n_frames']}"],
             ["active codes / codebook", f"{usage['active_codes']} / {usage['n_codes']}"],
@@ -82,7 +83,8 @@ def evaluate_section(artifact):
                     caption="Test split")]
     tok = load_table(artifact.file("tokens"))
     if len(tok):
-        blocks.append(Table(list(tok.columns), tok.values.tolist(), caption="Class-discriminative tokens (training trials)"))
+        blocks.append(Table(list(tok.columns), tok.values.tolist(), caption="Class-discriminative tokens (training "
+                                                                            "trials)"))
     return Section("TFM-Encoder evaluation", blocks)
 
 

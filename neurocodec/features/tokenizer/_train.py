@@ -202,7 +202,7 @@ def train_tokenizer(model, signals: np.ndarray, cfg: TrainConfig, sfreq: float |
 
 
 @torch.no_grad()
-def tokenize_signals(model, signals: np.ndarray, sfreq: float | None = None, batch_size: int = 256,
+def tokenize_signals(model, signals: np.ndarray, sfreq: float | None = None, batch_size: int = 512,
                      device: str = "cpu") -> np.ndarray:
     """Token indices (n_signals, n_frames) int32 of scaled single-channel signals.
 
