@@ -54,15 +54,46 @@ def load(name: str):
         return d["X_train"], d["y_train"], d["X_test"], d["y_test"], sfreq
 
 
+def union_tokenizer(budget: dict, seed: int, quick: bool):
+    """A tokenizer trained on the union of the real EEG here: the UEA sets' training trials, the Bonn segments
+    and the vendor recordings (EEGLAB, yasa: 2-s windows); each set scaled on its own (``fit_union_tokenizer``)."""
+    import numpy as np
+
+    from neurocodec.datasets import make_epochs, read_raw
+    from neurocodec.datasets.kinds import EpochsData
+    from neurocodec.datasets.loaders import load_bonn
+    from neurocodec.features.tokenizer import TrainConfig, fit_union_tokenizer
+
+    sets = []
+    for name in DATASETS:
+        X_tr, y_tr, _, _, sfreq = load(name)
+        sets.append(EpochsData(X_tr, sfreq, [f"EEG{i:03d}" for i in range(X_tr.shape[1])], info={"dataset": name}))
+    sets.append(load_bonn(SHARED_DATA / "bonn_eeg", n_windows=2, max_segments=4 if quick else None))
+    for rec in ("EEGLAB/test_raw.set", "yasa/data_resting_EO_200Hz_raw.fif"):
+        path = SHARED_DATA / "recordings" / rec
+        if path.is_file():
+            ep = make_epochs(read_raw(path), window=2.0)
+            sets.append(EpochsData(ep.get_data().astype(np.float32), ep.info["sfreq"], ep.ch_names,
+                                   info={"dataset": path.name}))
+    n = 32 if quick else 256
+    cfg = TrainConfig(epochs=1 if quick else 30, batch_size=budget["tokenizer_batch_size"], seed=seed,
+                      max_examples_per_epoch=n, warmup_epochs=0.1 if quick else 3.0)
+    return fit_union_tokenizer(sets, budget["tokenizer_config"], cfg, budget["scaling"], center=budget["center"],
+                               window_s=2.0, max_per_set=200 if quick else 2000)
+
+
 def main(argv=None) -> dict:
     args = parse_args(__doc__.splitlines()[0], argv, extra=lambda p: (
         p.add_argument("--datasets", default=None), p.add_argument("--device", default="cpu"),
         p.add_argument("--seed", type=int, default=0),
-        p.add_argument("--members", type=int, default=None, help="Override the recipe's seed-ensemble size.")))
+        p.add_argument("--members", type=int, default=None, help="Override the recipe's seed-ensemble size."),
+        p.add_argument("--no-transfer", action="store_true", help="Skip the tfm_transfer rows.")))
     import numpy as np
     import torch
 
     from neurocodec.baselines import MiniRocketClassifier
+    from sklearn.base import clone
+
     from neurocodec.features.tokenizer import TFMClassifier, TFMEnsembleClassifier, classification_metrics
 
     torch.set_num_threads(int(os.environ.get("NEUROCODEC_THREADS", "1")))
@@ -72,6 +103,12 @@ def main(argv=None) -> dict:
     out = {"datasets": {}, "budget": dict(budget, n_members=n_members), "quick": args.quick, "seed": args.seed}
     t_all, c_all = time.time(), _cpu_s()
     names = args.datasets.split(",") if args.datasets else (["EyesOpenShut"] if args.quick else DATASETS)
+    union = None
+    if not args.no_transfer:
+        t0 = time.time()
+        union, union_record = union_tokenizer(budget, args.seed, args.quick)
+        out["union_tokenizer"] = dict({k: v for k, v in union_record.items() if k != "history"},
+                                      wall_s=time.time() - t0)
     for name in names:
         X_tr, y_tr, X_te, y_te, sfreq = load(name)
         if args.quick:  # a few trials per class, seconds-long
@@ -92,6 +129,14 @@ def main(argv=None) -> dict:
             "codebook_perplexity": m.history_["tokenizer"]["perplexity"][-1],
             "best_epoch": m.history_["finetune"]["best_epoch"], "collapse": m.history_["finetune"]["collapse"],
             "logit_threshold": m.history_["finetune"]["threshold"]} for m in tfm.members_]
+        if union is not None:  # the same recipe, the tokenizer trained on the union and frozen
+            t0, c0 = time.time(), _cpu_s()
+            frozen = TFMEnsembleClassifier(clone(template).set_params(tokenizer=union), n_members=n_members)
+            frozen.fit(X_tr, y_tr, sfreq=sfreq)
+            row["tfm_transfer"] = classification_metrics(y_idx, frozen.predict_proba(X_te, sfreq=sfreq))
+            row["tfm_transfer"].update(wall_s=time.time() - t0, cpu_s=_cpu_s() - c0, n_members=n_members,
+                                       n_collapsed=sum(bool(m.history_["finetune"]["collapse"]["detected"])
+                                                       for m in frozen.members_))
         t0, c0 = time.time(), _cpu_s()
         n_feat = 1000 if args.quick else 10_000
         base = MiniRocketClassifier(n_features=n_feat, random_state=args.seed).fit(X_tr, y_tr)
@@ -99,7 +144,12 @@ def main(argv=None) -> dict:
         row["baseline"].update(wall_s=time.time() - t0, cpu_s=_cpu_s() - c0, method="MiniRocket (numpy) + "
                                                                                     "RidgeClassifierCV")
         out["datasets"][name] = row
-        print(name, json.dumps({k: row[k] for k in ("tfm", "baseline")}, default=float), file=sys.stderr, flush=True)
+        print(name, json.dumps({k: row[k] for k in ("tfm", "tfm_transfer", "baseline") if k in row}, default=float),
+              file=sys.stderr, flush=True)
+    if union is not None:
+        done = [n for n in names if "tfm_transfer" in out["datasets"][n]]
+        out["transfer_mean_balanced_accuracy"] = {
+            m: float(np.mean([out["datasets"][n][m]["balanced_accuracy"] for n in done])) for m in ("tfm", "tfm_transfer")}
     out.update(wall_s=time.time() - t_all, cpu_s=_cpu_s() - c_all, peak_rss_mb=peak_rss_mb(),
                load_avg_1min=os.getloadavg()[0])
     name = "uea_eeg" + (f"_seed{args.seed}" if args.seed else "")

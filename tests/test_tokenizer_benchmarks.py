@@ -45,5 +45,6 @@ def test_bonn_benchmark_quick(shared_data):
 def test_uea_benchmark_quick(shared_data):
     res = _run_bench("uea_eeg", shared=shared_data)
     for row in res["datasets"].values():
-        for method in ("tfm", "baseline"):
+        for method in ("tfm", "tfm_transfer", "baseline"):
             assert METRICS <= set(row[method])
+    assert set(res["transfer_mean_balanced_accuracy"]) == {"tfm", "tfm_transfer"}
