@@ -139,5 +139,5 @@ def test_rsa_kriegeskorte_quick(shared_data):
     proc = subprocess.run([sys.executable, str(script), "--quick"], capture_output=True, text=True, timeout=300, env=env)
     assert proc.returncode == 0, proc.stderr[-2000:]
     res = json.loads(proc.stdout.strip().splitlines()[-1])
-    assert set(res["mean_spearman"]) == {"blocks.2", "global_pool"}
-    assert res["category_model"]["mean_spearman"] > 0.1
+    assert set(res["mean_spearman"]) == {"blocks_2", "global_pool"}
+    assert res["anchors"]["category_model"] > 0.1 and res["noise_ceiling"]["lower"] > 0.1

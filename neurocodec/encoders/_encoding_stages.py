@@ -284,3 +284,46 @@ class ScoreEncoder(Stage):
         save_json(out_dir / "summary.json", summary)
         save_json(out_dir / "ground_truth.json", {"ground_truth": "simulated" if exp.has_truth else
                                                   "absent: ceilings from the repeats' ncsnr, no true pRF centres"})
+
+
+class RSAParams(StageParams):
+    metric: Literal["correlation", "euclidean"] = Field("correlation", description="Model RDM: 1 - Pearson r "
+                                                                                   "(Kriegeskorte 2008) or Euclidean.")
+    method: Literal["spearman", "pearson", "kendall"] = Field("spearman", description="RDM comparison.")
+
+
+@register_stage
+class RSA(Stage):
+    """Representational similarity: every feature set's RDM against each subject's brain RDM, with the noise ceiling."""
+
+    name = "rsa"
+    version = 1
+    Params = RSAParams
+    libraries = ("numpy", "scipy")
+    inputs = {"features": Input("Model features of the stimuli.", kinds=("stimulus_features",)),
+              "rdms": Input("Brain RDMs over the same stimuli.", kinds=("rdms",))}
+    outputs = {"scores": Output("rsa.tsv", "model, subject, r per feature set and subject.", kind="rsa_scores"),
+               "summary": Output("rsa.json", "Mean r per feature set, the best set, noise ceiling (lower, upper).")}
+
+    def run(self, params, inputs, out_dir):
+        import pandas as pd
+
+        from ..datasets.kinds import RDMs, StimulusFeatures
+        from ..pipeline import save_json, save_table
+        from .rsa import rdm, rsa_scores
+
+        feats, brain = StimulusFeatures.load(inputs["features"]), RDMs.load(inputs["rdms"])
+        n = brain.matrices.shape[1]
+        models = {}
+        for name, x in feats.sets.items():
+            if len(x) != n:
+                raise bad_value("features", f"one row per stimulus of the RDMs ({n})", f"<{len(x)} rows in {name!r}>")
+            models[name] = rdm(x, params.metric)
+        rows, ceiling = rsa_scores(models, brain.matrices, brain.table["subject"], params.method)
+        table = pd.DataFrame(rows)
+        save_table(out_dir / "rsa.tsv", table)
+        means = table.groupby("model", sort=False)["r"].mean()
+        save_json(out_dir / "rsa.json", {"mean_r": [[k, float(v)] for k, v in means.items()],
+                                         "best": str(means.idxmax()), "best_mean_r": float(means.max()),
+                                         "noise_ceiling": ceiling, "n_stimuli": int(n), "method": params.method,
+                                         "metric": params.metric, "n_subjects": int(table["subject"].nunique())})

@@ -14,3 +14,5 @@ register_kind("incontext_model", version=1, reader="neurocodec.encoders.incontex
 register_kind("incontext_encoders", version=1, reader="neurocodec.pipeline:load_arrays",
               description="Voxelwise encoders a BraInCoRL built in context: weights.npz (per subject coef (E, n_voxels), "
                           "intercept), attention.npz, scaling tables, summary.json.")
+register_kind("rsa_scores", version=1, reader="neurocodec.pipeline:load_table",
+              description="rsa.tsv (model, subject, r) + rsa.json (mean r per feature set, noise ceiling).")

@@ -88,7 +88,7 @@ def _cmd_status(args: argparse.Namespace) -> int:
             print(f"{'':{width}}  missing: {m}")
     missing = sum(bool(r["missing"]) for r in rows)
     print(f"{sum(r['cached'] for r in rows)}/{len(rows)} steps cached; {missing} with missing inputs.")
-    return 0
+    return 1 if missing else 0
 
 
 def _cmd_clean(args: argparse.Namespace) -> int:

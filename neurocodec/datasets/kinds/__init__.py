@@ -10,9 +10,10 @@ from ...pipeline import register_kind
 from ._epochs import EpochsData
 from ._features import StimulusFeatures
 from ._raw import RawRecording
+from ._rdms import RDMs
 from ._stimulus import StimulusResponses, SubjectResponses
 
-__all__ = ["EpochsData", "RawRecording", "StimulusFeatures", "StimulusResponses", "SubjectResponses"]
+__all__ = ["EpochsData", "RDMs", "RawRecording", "StimulusFeatures", "StimulusResponses", "SubjectResponses"]
 
 register_kind("raw", version=RawRecording.VERSION, reader="neurocodec.datasets.kinds:RawRecording",
               description="One continuous recording: an MNE Raw saved as raw.fif (channels, types, sfreq, montage, "
@@ -41,3 +42,6 @@ register_kind("stimulus_features", version=1, reader="neurocodec.datasets.kinds:
 register_kind("file_table", version=1, reader="neurocodec.pipeline:load_table",
               description="files.tsv: one row per matched file (subject, session, task, run, datatype, suffix, "
                           "extension, path) + entities.json.")
+register_kind("rdms", version=1, reader="neurocodec.datasets.kinds:RDMs",
+              description="Representational dissimilarity matrices: rdms.npy (n_rdms, n_stimuli, n_stimuli) float32, "
+                          "rdms.tsv (name, subject, session, region), rdms.json (dissimilarity).")

@@ -6,7 +6,7 @@ extras), the NSD loader, Haxby and a user's own experiment (:func:`~neurocodec.d
 On disk (format version 1)::
 
     stimulus_responses.json     kind, version, category_names, subjects, feature_names, info
-    stimuli.npy                 (n_images, H, W, 3) float32 RGB in [0, 1]   (absent when no images are known)
+    stimuli.npy                 (n_images, H, W, 3) float32 RGB in [0, 1] or uint8 (absent when no images are known)
     images.tsv                  image_id, name, category, category_name, split [, caption]
     splits.npz                  categories (n_images,), train_image_ids, test_image_ids (int64)
     features.npy                (n_images, n_features) float32 true model features (simulations only)
@@ -141,8 +141,9 @@ class StimulusResponses:
 
     Attributes
     ----------
-    stimuli : ndarray, shape (n_images, H, W, 3), float32 in [0, 1], or None
-        The images (None when the experiment's images are not available, e.g. Haxby's blocks).
+    stimuli : ndarray, shape (n_images, H, W, 3), float32 in [0, 1] (or uint8 before saving), or None
+        The images (None when the experiment's images are not available, e.g. Haxby's blocks). uint8
+        images are stored as uint8 and read back as float32 / 255.
     categories : ndarray, shape (n_images,), int64
         Category index of each image (into ``category_names``; -1 when unknown).
     category_names : list of str
@@ -178,8 +179,9 @@ class StimulusResponses:
         if self.stimuli is not None:
             st = np.asarray(self.stimuli)
             check(st.ndim == 4 and st.shape[-1] == 3, "stimuli", "an array (n_images, H, W, 3)", f"<shape {st.shape}>")
-            check(st.dtype.kind == "f" and float(st.min(initial=0)) >= 0 and float(st.max(initial=0)) <= 1,
-                  "stimuli", "float RGB in [0, 1] (divide uint8 images by 255)",
+            ok = st.dtype == np.uint8 or (st.dtype.kind == "f" and float(st.min(initial=0)) >= 0
+                                          and float(st.max(initial=0)) <= 1)
+            check(ok, "stimuli", "uint8 RGB or float RGB in [0, 1]",
                   f"<dtype {st.dtype}, range [{st.min(initial=0)}, {st.max(initial=0)}]>")
         for name, sub in self.subjects.items():
             for split in ("train", "test"):
@@ -203,8 +205,9 @@ class StimulusResponses:
 
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
-        if self.stimuli is not None:
-            save_array(folder / "stimuli.npy", np.asarray(self.stimuli, np.float32))
+        if self.stimuli is not None:  # uint8 stays uint8 on disk (NSD-size image sets)
+            st = np.asarray(self.stimuli)
+            save_array(folder / "stimuli.npy", st if st.dtype == np.uint8 else st.astype(np.float32))
         if self.features is not None:
             save_array(folder / "features.npy", np.asarray(self.features, np.float32))
         save_arrays(folder / "splits.npz", categories=np.asarray(self.categories, np.int64),
@@ -236,6 +239,8 @@ class StimulusResponses:
         splits = load_arrays(folder / "splits.npz")
         images = pd.read_csv(folder / "images.tsv", sep="\t", keep_default_na=False, dtype={"name": str})
         stimuli = np.load(folder / "stimuli.npy", allow_pickle=False) if (folder / "stimuli.npy").is_file() else None
+        if stimuli is not None and stimuli.dtype == np.uint8:
+            stimuli = stimuli.astype(np.float32) / 255.0
         features = np.load(folder / "features.npy", allow_pickle=False) if (folder / "features.npy").is_file() else None
         return cls(
             stimuli=stimuli, categories=splits["categories"], category_names=list(meta["category_names"]),

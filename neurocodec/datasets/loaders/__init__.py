@@ -21,6 +21,7 @@ from ._nsd import (
 from ._sleep_edf import SLEEP_EDF_URL, SLEEP_STAGES, load_sleep_edf_record, read_hypnogram, sleep_edf_pairs
 from ._tuh import TUEV_LABELS, TUH_URL, read_tuev_rec, tuab_index, tuev_index
 from ._uea import UEA_URL, load_uea, load_uea_info, read_ts
+from ._user import load_stimulus_responses, read_images
 
 __all__ = [
     "ABIDE_URL", "BONN_SETS", "BONN_SFREQ", "BONN_URL", "HAXBY_URL", "KRIEGESKORTE_URL", "NSD_SESSIONS", "NSD_URL", "SLEEP_EDF_URL", "SLEEP_STAGES",
@@ -29,5 +30,5 @@ __all__ = [
     "average_repeats", "fc_from_upper", "haxby_volume_samples", "load_abide_fc", "load_bonn", "load_haxby", "load_kriegeskorte92",
     "load_nsd_betas", "load_nsd_captions", "load_nsd_design", "load_nsd_images", "load_roi_timeseries",
     "load_sleep_edf_record", "load_uea", "load_uea_info", "nsd_shared_test_ids", "nsd_trials", "read_hypnogram",
-    "read_ts", "read_tuev_rec", "sleep_edf_pairs", "tuab_index", "tuev_index",
+    "read_images", "read_ts", "read_tuev_rec", "load_stimulus_responses", "sleep_edf_pairs", "tuab_index", "tuev_index",
 ]

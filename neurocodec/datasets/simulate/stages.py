@@ -160,8 +160,8 @@ class SimulateRestFMRI(Stage):
 class EEGParams(StageParams):
     kind: Literal["eeg", "seeg", "ecog"] = Field("eeg", description="Channel type: scalp EEG, sEEG shafts (LA1..LA8, ...) or an ECoG grid.")
     n_chans: int = Field(32, gt=0, description="Channels (<= 86 for EEG; sEEG: shafts of contacts_per_shaft contacts).")
-    sfreq: float = Field(256.0, description="Sampling frequency in Hz (>= 64).")
-    duration: float = Field(60.0, description="Recording length in seconds (> 0).")
+    sfreq: float = Field(256.0, ge=64, description="Sampling frequency in Hz (>= 64).")
+    duration: float = Field(60.0, gt=0, description="Recording length in seconds (> 0).")
     motifs: list[str] = Field(["alpha_burst", "spindle", "spike", "slow_wave"],
                               description="Motif types to plant: alpha_burst, spindle, spike, slow_wave.")
     events_per_minute: float = Field(4.0, ge=0, description="Occurrences of each motif type per minute.")

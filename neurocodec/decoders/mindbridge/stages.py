@@ -6,7 +6,7 @@ from typing import Literal, Optional
 
 from pydantic import Field
 
-from ...pipeline import Input, Output, Stage, StageParams, register_stage, runtime_field
+from ...pipeline import Input, Output, Stage, StageParams, bad_value, register_stage, runtime_field
 
 __all__ = ["MindBridgeTargets", "MindBridgeTrain", "MindBridgeResetTune", "MindBridgeReconstruct", "subsample_trials"]
 
@@ -144,7 +144,12 @@ class MindBridgeTargets(Stage):
             source = "efficientnet_lite0"
         save_array(out_dir / "image_tokens.npy", image)
         if params.text_tokens > 0:
-            names = [exp.category_names[c] for c in exp.categories]
+            if exp.captions is not None:  # NSD / a user's captions
+                names = exp.captions
+            elif exp.category_names and (np.asarray(exp.categories) >= 0).all():
+                names = [exp.category_names[c] for c in exp.categories]
+            else:
+                raise bad_value("text_tokens", "0 for stimuli without captions or category labels", params.text_tokens)
             text = text_token_targets(names, params.text_tokens, params.text_dim, params.seed)
         else:
             text = np.zeros((0, 0, 0), dtype=np.float32)

@@ -204,8 +204,9 @@ class PredictPhenotype(Stage):
 
 # --------------------------------------------------------------------------- EEG
 class EEGConnParams(StageParams):
-    methods: list[str] = Field(["coh", "imcoh", "plv", "pli", "wpli", "wpli2_debiased", "aec"],
-                               description="Measures: coh, imcoh, plv, pli, wpli, wpli2_debiased, aec.")
+    methods: list[Literal["coh", "imcoh", "plv", "pli", "wpli", "wpli2_debiased", "aec"]] = Field(
+        ["coh", "imcoh", "plv", "pli", "wpli", "wpli2_debiased", "aec"], min_length=1,
+        description="Measures: coh, imcoh, plv, pli, wpli, wpli2_debiased, aec.")
     bands: dict[str, list[float]] = Field({"theta": [4.0, 8.0], "alpha": [8.0, 13.0], "beta": [13.0, 30.0]},
                                           description="Frequency bands {name: [fmin, fmax]} in Hz.")
     mode: Literal["multitaper", "fourier", "cwt_morlet"] = Field("multitaper", description="Spectral estimator.")
