@@ -14,7 +14,7 @@ from stage_examples import DEFAULT_PRODUCER, EXAMPLES
 STAGES = {n: c for n, c in registered_stages().items() if c.__module__.startswith("neurocodec.")}
 #: Loaders of public releases whose fixtures live in their own tests (tests/test_ingest_*.py); not paired yet.
 NO_EXAMPLE = {"bids_inputs", "load_fmri", "fmri_single_trial_betas", "load_haxby", "load_abide", "load_uea_eeg",
-              "load_sleep_edf"}
+              "load_sleep_edf", "load_bonn"}
 
 
 def _producers(kind):

@@ -150,7 +150,7 @@ class EpochEEG(Stage):
     libraries = _LIBS
     inputs = {"raw": Input("A raw recording (load_eeg or a simulation).", kinds=("raw",))}
     outputs = {
-        "epochs": Output("epochs/", "X (n_epochs, n_chans, n_times) float32 volts, y index into label_names (the event names), groups (recording), sfreq, channels.", kind="epochs"),
+        "epochs": Output("epochs/", "X (n_epochs, n_chans, n_times) float32 volts, y index into label_names (the event names), groups (recording, epoch), sfreq, channels.", kind="epochs"),
         "events": Output("events.tsv", "sample, onset_s, code, label per kept epoch."),
         "info": Output("info.json", "sfreq, tmin, ch_names, ch_types, event_id, n_epochs, n_dropped."),
     }
@@ -188,7 +188,7 @@ class EpochEEG(Stage):
         label_names, y = np.unique(labels, return_inverse=True)
         rec = Path(raw.filenames[0]).stem if raw.filenames and raw.filenames[0] else "recording"
         EpochsData(X, epochs.info["sfreq"], list(epochs.ch_names), epochs.get_channel_types(), y.astype(np.int64),
-                   label_names.tolist(), {"recording": [rec] * len(X)}, None,
+                   label_names.tolist(), {"recording": [rec] * len(X), "epoch": np.arange(len(X))}, None,
                    {"source": "epoch_eeg", "dataset": rec, "unit": "V", "tmin": float(epochs.tmin)}).save(out_dir / "epochs")
         save_table(out_dir / "events.tsv", {"sample": samples, "onset_s": samples / sfreq, "code": codes, "labels": labels})
         save_json(out_dir / "info.json", {
