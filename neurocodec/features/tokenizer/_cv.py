@@ -12,6 +12,7 @@ trials. No test trial enters any fit.
 from __future__ import annotations
 
 import copy
+import logging
 import time
 from typing import Any
 
@@ -22,6 +23,7 @@ from ...pipeline import bad_value, check
 __all__ = ["cross_validate", "protocol_labels", "summarize_folds"]
 
 METRICS = ("balanced_accuracy", "kappa", "weighted_f1", "auroc")
+log = logging.getLogger("neurocodec.features.tokenizer")
 
 
 def protocol_labels(labels: np.ndarray, classes: list[list[str]]) -> tuple[np.ndarray, list[str]]:
@@ -119,6 +121,8 @@ def cross_validate(epochs: Any, protocols: dict[str, list[list[str]]], estimator
             row.update(fold=k, n_train=int(len(tr)), n_test=int(len(te)), best_epoch=fin["best_epoch"],
                        collapse=fin["collapse"], wall_s=time.time() - t1)
             res[name]["folds"].append(row)
+            log.info("fold %d/%d %s: balanced accuracy %.3f, AUROC %.3f (%.0f s)", k + 1, len(folds), name,
+                     row["balanced_accuracy"], row["auroc"], row["wall_s"])
             res[name]["wall_s"] += row["wall_s"]
             preds[name]["trial"].append(te)
             preds[name]["fold"].append(np.full(len(te), k))
