@@ -1,19 +1,14 @@
 """TFM-Tokenizer on simulated EEG: motif-specific tokens, classifier, stages, MiniRocket, benchmarks."""
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
-
-from neurocodec.datasets.simulate import simulate_eeg, simulate_eeg_trials
 from sklearn.base import clone
 
 from neurocodec.baselines import MiniRocketClassifier
+from neurocodec.datasets.simulate import simulate_eeg, simulate_eeg_trials
 from neurocodec.features.tokenizer import (
     TFMClassifier,
     TFMEnsembleClassifier,
@@ -27,7 +22,6 @@ from neurocodec.features.tokenizer import (
 )
 from neurocodec.features.tokenizer._stats import frame_motif_labels
 
-ROOT = Path(__file__).resolve().parent.parent
 TINY = dict(n_codes=32, emb_size=16, n_heads=2, freq_depth=1, temporal_depth=1, decoder_depth=1, restart_after=3)
 
 
