@@ -15,7 +15,7 @@ STAGES = {n: c for n, c in registered_stages().items() if c.__module__.startswit
 #: Loaders of public releases whose fixtures live in their own tests (tests/test_ingest_*.py), and rsa, whose
 #: only rdms producer reads the real Kriegeskorte files (tests/test_encoders_features.py, realdata); not paired yet.
 NO_EXAMPLE = {"bids_inputs", "load_fmri", "fmri_single_trial_betas", "load_haxby", "load_abide", "load_uea_eeg",
-              "load_sleep_edf", "load_kriegeskorte92", "rsa"}
+              "load_sleep_edf", "load_kriegeskorte92", "rsa", "load_bonn"}
 
 
 def _producers(kind):
