@@ -56,7 +56,8 @@ class _Builder:
                 inputs[name] = forced[name]
             elif decl.required or name in ex.get("wire", ()):
                 producer = DEFAULT_PRODUCER[decl.kinds[0]]
-                passed = {k: v for k, v in self._upstream_of(forced).items() if k in STAGES[producer].inputs}
+                passed = {k: v for k, v in self._upstream_of(forced).items() if k in STAGES[producer].inputs
+                          and set(STAGES[producer].inputs[k].kinds) & set(STAGES[self.steps[v]["stage"]].produced_kinds())}
                 inputs[name] = self.add(producer, passed)
         params = dict(ex.get("params", {}))
         sid = stage + "".join(f"__{v}" for _, v in sorted(forced.items()))
