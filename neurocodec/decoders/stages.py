@@ -6,3 +6,4 @@ its own stages on import (keep those imports cheap: no torch/mne at top level).
 """
 from .mindbridge import stages as _mindbridge_stages  # noqa: F401
 from .brain_diffuser import stages as _brain_diffuser_stages  # noqa: F401
+from .braindive import stages as _braindive_stages  # noqa: F401
