@@ -46,6 +46,30 @@ def quick_config(cfg):
     return cfg
 
 
+def with_seed(cfg, seed):
+    """The config with another simulation and generator seed (a fresh experiment)."""
+    cfg = copy.deepcopy(cfg)
+    cfg["stages"]["sim_visual"]["params"]["seed"] = seed
+    cfg["stages"]["generator"]["params"]["seed"] = seed
+    return cfg
+
+
+def generator_ceiling(generator_dir, exp, proba, n_images=8, steps=30):
+    """Per category: share of the generator's samples, conditioned on the TRUE embeddings of training images of that
+    category (no brain guidance), that the classifier assigns to it: what the generator can render at all."""
+    import numpy as np
+
+    from neurocodec.decoders.generation import EmbeddedLatentDiffusion
+
+    gen = EmbeddedLatentDiffusion.from_pretrained(generator_dir)
+    out = {}
+    for c, name in enumerate(exp.category_names):
+        ids = exp.train_image_ids[exp.categories[exp.train_image_ids] == c][:n_images]
+        images = gen.generate(gen.embed_images(exp.stimuli[ids]), num_inference_steps=steps, guidance_scale=3.0, seed=0)
+        out[name] = float((proba(images).argmax(1) == c).mean())
+    return out
+
+
 def classifier(exp):
     """Category classifier trained on the training stimuli; returns (predict_proba, test accuracy)."""
     import numpy as np
@@ -111,8 +135,11 @@ def score(exp, subject, images, voxels, proba, natural_top, category=None, centr
 
 
 def main(argv=None):
-    args = parse_args(__doc__.splitlines()[0], argv, extra=lambda p: p.add_argument(
-        "--cache", default=None, help="Artifact store (default: a temporary folder)."))
+    def extra(p):
+        p.add_argument("--cache", default=None, help="Artifact store (default: a temporary folder).")
+        p.add_argument("--seed", type=int, default=None, help="Simulation and generator seed (default: the config's).")
+
+    args = parse_args(__doc__.splitlines()[0], argv, extra=extra)
     import numpy as np
     import torch
 
@@ -123,6 +150,8 @@ def main(argv=None):
     cfg = read_yaml(CONFIG)
     if args.quick:
         cfg = quick_config(cfg)
+    if args.seed is not None:
+        cfg = with_seed(cfg, args.seed)
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         cache = Path(args.cache or tmp)
@@ -160,6 +189,9 @@ def main(argv=None):
                     row["true_gain_unguided"] = score(exp, subject, images[f"{name}_unguided"], voxels, proba,
                                                       natural_top)["true_gain_vs_top1pct"]
                 result[f"{kind}/{name}"] = row
+        if not args.quick:
+            result["generator_ceiling_classifier_share"] = generator_ceiling(art["generator"].path / "generator", exp,
+                                                                             proba)
         t_eval = time.perf_counter() - t1
 
     def mean_of(kind, key, prefix=""):
@@ -180,7 +212,7 @@ def main(argv=None):
         "roi_prf_centre_error_mean": mean_of("roi", "prf_centre_error", "prf"),
         "roi_prf_true_gain_mean": mean_of("roi", "true_gain_vs_top1pct", "prf"),
     }
-    result.update(quick=bool(args.quick), seconds_pipeline=round(t_pipeline, 1), seconds_evaluation=round(t_eval, 1),
+    result.update(quick=bool(args.quick), seed=cfg["stages"]["sim_visual"]["params"]["seed"], seconds_pipeline=round(t_pipeline, 1), seconds_evaluation=round(t_eval, 1),
                   seconds_total=round(time.perf_counter() - t0, 1), peak_rss_mb=round(peak_rss_mb(), 1),
                   steps={r.step_id: round(r.seconds, 1) for r in run.results})
     return emit("braindive", result, quick=args.quick)
