@@ -144,7 +144,7 @@ def main(argv=None):
     import torch
 
     torch.set_num_threads(1)
-    from neurocodec.datasets.simulate import VisualExperiment
+    from neurocodec.datasets.kinds import StimulusResponses
     from neurocodec.pipeline import ArtifactStore, load_arrays, load_json, read_yaml, run_pipeline
 
     cfg = read_yaml(CONFIG)
@@ -162,7 +162,7 @@ def main(argv=None):
         t_pipeline = time.perf_counter() - t0
         store = ArtifactStore(cache)
         art = {r.step_id: store.open(r.stage, r.key) for r in run.results}
-        exp = VisualExperiment.load(art["sim_visual"].path)
+        exp = StimulusResponses.load(art["sim_visual"])
         t1 = time.perf_counter()
         proba, clf_acc = classifier(exp)
         result = {"classifier_test_accuracy": clf_acc}
@@ -172,7 +172,7 @@ def main(argv=None):
             a = art[step]
             summary, images = load_json(a.file("summary")), load_arrays(a.file("images"))
             subject, sub = summary["subject"], exp.subjects[summary["subject"]]
-            table = sub.prf
+            table = sub.voxels
             for name, t in summary["targets"].items():
                 voxels = np.asarray(t["voxels"])
                 natural = sub.noiseless[exp.train_image_ids][:, voxels].mean(1)

@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from neurocodec.features.connectivity import FCStates, sliding_window_fc, state_dynamics, window_taper
+from neurocodec.features.connectivity import FCStates, sliding_window_fc, state_dynamics
+from neurocodec.features.connectivity._dynamic import window_taper
 
 
 def test_rectangular_windows_equal_corrcoef():

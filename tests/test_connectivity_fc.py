@@ -6,14 +6,13 @@ import pytest
 from neurocodec.features.connectivity import (
     FunctionalConnectivity,
     TangentSpace,
-    check_spd,
     covariances,
     geometric_mean,
-    log_euclidean_mean,
     shrink_to_spd,
     unvectorize,
     vectorize,
 )
+from neurocodec.features.connectivity._spd import check_spd, log_euclidean_mean
 
 
 def _series(n_subjects=6, n_rois=8, seed=0, lengths=(20, 40)):
@@ -91,7 +90,7 @@ def test_vectorize_roundtrip_and_norm():
     np.testing.assert_allclose(np.linalg.norm(v, axis=1), np.linalg.norm(sym_matrix_to_vec(sym), axis=1))
     v0 = vectorize(sym, discard_diagonal=True)
     assert v0.shape == (3, 10)
-    np.testing.assert_allclose(v0[0], sym[0][np.triu_indices(5, 1)])
+    np.testing.assert_allclose(v0[0], sym[0][np.tril_indices(5, -1)])  # nilearn's order
     back = unvectorize(v0, discard_diagonal=True, diagonal=np.diagonal(sym, axis1=1, axis2=2))
     np.testing.assert_allclose(back, sym)
 
@@ -139,3 +138,17 @@ def test_bad_inputs():
         ts.transform(covariances(_series(3, 4)))
     with pytest.raises(ValueError, match="'vec' must be of length"):
         unvectorize(np.zeros(7))
+
+
+def test_anderson_mean_converges_to_the_same_mean():
+    covs = covariances(_series(30, 12, seed=3, lengths=(10, 14)))  # fewer time points than ROIs: ill-conditioned
+    tight = geometric_mean(covs, tol=1e-12, max_iter=200)
+    fast = geometric_mean(covs, solver="anderson", tol=1e-12, max_iter=60)
+    np.testing.assert_allclose(fast, tight, atol=1e-8 * np.abs(tight).max())
+    ts = TangentSpace(mean_solver="anderson")
+    out = ts.fit_transform(covs)  # the last iteration's logs, at the returned mean
+    np.testing.assert_allclose(out, ts.transform(covs), atol=1e-10)
+    single = TangentSpace(mean_solver="anderson", mean_precision="single", vectorize=True)
+    np.testing.assert_allclose(single.fit_transform(covs), single.transform(covs), atol=1e-4)
+    with pytest.raises(ValueError, match="'mean_solver' must be 'gradient' or 'anderson'"):
+        TangentSpace(mean_solver="newton").fit(covs)

@@ -65,7 +65,7 @@ def test_gabor_encoder_reaches_noise_ceiling_and_recovers_prf_centres():
         gap = float(np.mean(sr.noise_ceiling[prf] - r[prf]))
         assert gap < 0.05, (name, gap)
         est = prf_centres(m.coef_[:, prf], g.centers_, g.frequencies_, g.sigmas_)
-        true = sr.prf[["x", "y"]].to_numpy()[prf]
+        true = sr.voxels[["x", "y"]].to_numpy()[prf]
         err = np.hypot(*(est - true).T)
         assert np.median(err) < 0.08, (name, np.median(err))  # pRF sizes are ~0.1 image width (measured 0.05-0.06)
         assert np.corrcoef(est[:, 0], true[:, 0])[0, 1] > 0.9 and np.corrcoef(est[:, 1], true[:, 1])[0, 1] > 0.9

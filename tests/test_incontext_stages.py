@@ -46,7 +46,7 @@ def test_stages_end_to_end(tmp_path):
     train = _artifact(tmp_path, "metatrain_incontext")
     summary = load_json(train.file("summary"))
     assert summary["train_subjects"] == ["sub-01", "sub-02"] and summary["heldout_subjects"] == ["sub-03"]
-    assert summary["feature_key"] == "features:gabor" and summary["embed_dim"] == 8
+    assert summary["feature_key"] == "gabor" and summary["embed_dim"] == 8
     model = BraInCoRL.from_pretrained(train.file("model"))
     assert model.embed_dim == 8 and model.config.n_layers == 1
     assert len(load_table(train.file("history"))) == 2
@@ -63,10 +63,10 @@ def test_stages_end_to_end(tmp_path):
     vox = load_arrays(fit.file("voxelwise"))
     assert vox["sub-03/incontext/ev"].shape == (2, 2, 40)
     # the stored weights are the estimator's output on the stored context images
-    from neurocodec.datasets.simulate import VisualExperiment
+    from neurocodec.datasets.kinds import StimulusResponses
     from neurocodec.encoders.incontext._stage_impl import apply_projection, load_embeddings
 
-    exp = VisualExperiment.load(_artifact(tmp_path, "simulate_visual_fmri").path)
+    exp = StimulusResponses.load(_artifact(tmp_path, "simulate_visual_fmri").path)
     raw, _ = load_embeddings(_artifact(tmp_path, "features"), len(exp.stimuli))
     emb = apply_projection(raw, load_arrays(train.file("projection")))
     ids, betas = exp.subjects["sub-03"].mean_betas("train")

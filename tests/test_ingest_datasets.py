@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 from scipy.io import savemat
 
+from neurocodec.datasets.kinds import StimulusResponses
 from neurocodec.datasets import (bids_entities, bids_pipeline_steps, find_bids_files, load_nsd_betas, load_nsd_captions,
                                  load_nsd_images, read_tuev_rec, sleep_edf_pairs, tuab_index, tuev_index)
 from neurocodec.pipeline import ArtifactStore, run_pipeline
@@ -27,6 +28,9 @@ def _fake_nsd(root, seed=0, n_sessions=2):
     order = rng.integers(1, N_IMAGES + 1, size=750 * n_sessions)  # 1-based into subjectim columns
     subjectim = np.stack([rng.permutation(np.arange(1, 101))[:N_IMAGES] for _ in range(8)])  # 1-based 73k ids (100 here)
     shared = subjectim[0, :4]
+    for row in subjectim[1:]:  # as in NSD, every subject sees the shared images (at the same positions)
+        rest = [i for i in row if i not in shared]
+        row[:] = np.concatenate([shared, rest[:N_IMAGES - 4]]) if len(rest) >= N_IMAGES - 4 else row
     savemat(exp / "nsd_expdesign.mat", {"masterordering": order[None], "subjectim": subjectim, "sharedix": shared[None]})
     pd.DataFrame({"nsdId": np.arange(100), "cocoId": 1000 + np.arange(100), "cocoSplit": "train2017"}).to_csv(exp / "nsd_stim_info_merged.csv")
     roi = root / "nsddata/ppdata/subj01/func1pt8mm/roi"
@@ -59,19 +63,23 @@ def test_nsd_fake_tree(tmp_path):
     np.testing.assert_allclose(betas[5, 0], raw[1, 0, 0, 5] / 300.0, rtol=1e-6)
     assert load_nsd_images(tmp_path, [7, 3])[:, 0, 0, 0].tolist() == [7, 3]
     assert load_nsd_captions(tmp_path, [5]) == [["image 5"]]
-    cfg = {"stages": {"nsd": {"stage": "load_nsd", "params": {"subject": 1, "sessions": [1, 2], "zscore_sessions": False,
+    cfg = {"stages": {"nsd": {"stage": "load_nsd", "params": {"subjects": [1], "sessions": [1, 2], "zscore_sessions": False,
                                                                 "save_images": True, "image_size": 4, "save_captions": True},
                               "inputs": {"expdesign": str(tmp_path / "nsddata/experiments/nsd/nsd_expdesign.mat")}}}}
     s = run_pipeline(cfg, cache=tmp_path / "cache", show_progress=False, report=False)
     assert s.ok, [r.error for r in s.results]
-    art = ArtifactStore(s.cache).open("load_nsd", s.results[0].key)
-    test, train = art.load("test"), art.load("train")
+    exp = StimulusResponses.load(ArtifactStore(s.cache).open("load_nsd", s.results[0].key).path)
+    sub = exp.subjects["subj01"]
     shown = trials.image_ids
+    names = np.asarray(exp.image_names, dtype=np.int64)  # NSD 73k ids of the artifact's images
     test_ids = [i for i in shared if (shown == i).sum() >= 3]
-    assert list(test["image_ids"]) == sorted(test_ids)
-    np.testing.assert_allclose(test["betas"][0], betas[shown == test["image_ids"][0]].mean(0), rtol=1e-5)
-    assert not np.isin(train["image_ids"], test["image_ids"]).any()
-    assert (art.path / "extras" / "stimuli.npy").is_file()
+    assert sorted(names[exp.test_image_ids]) == sorted(test_ids)
+    ids, mean_test = sub.mean_betas("test")
+    np.testing.assert_allclose(mean_test[0], betas[shown == names[ids[0]]].mean(0), rtol=1e-5)
+    assert len(sub.trial_image_ids_train) + len(sub.trial_image_ids_test) == len(shown)  # every trial kept
+    assert not np.isin(sub.trial_image_ids_train, exp.test_image_ids).any()
+    assert exp.stimuli.shape == (len(names), 4, 4, 3) and exp.captions[0] == f"image {names[0]}"
+    np.testing.assert_allclose(exp.stimuli[3, 0, 0, 0], names[3] / 255.0, atol=1e-6)
 
 
 def test_nsd_bad_inputs(tmp_path):
@@ -185,7 +193,8 @@ def test_dataset_configs_status_without_data(name, tmp_path, monkeypatch):
 
     monkeypatch.setenv("HOME", str(tmp_path))
     rows = pipeline_status(ROOT / "configs" / f"{name}.yaml", cache=tmp_path / "cache")
-    assert rows and all(r["missing"] and "must be an existing file or folder" in r["missing"][0] for r in rows)
+    assert rows and all((r["missing"] and "must be an existing file or folder" in r["missing"][0]) or r["blocked_by"]
+                        for r in rows)
 
 
 @pytest.mark.realdata

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from neurocodec.datasets import fc_from_upper, get_data_home, load_abide_fc, load_roi_timeseries, load_uea, load_uea_info, read_ts
+from neurocodec.datasets import fc_from_upper, get_data_home, load_abide_fc, load_uea, load_uea_info, read_ts
 
 
 def _fake_fc_tree(tmp_path, n_sub=3, n_rois=5, seed=0):
@@ -48,18 +48,6 @@ def test_data_home_rule(tmp_path, monkeypatch):
     _fake_fc_tree(tmp_path / "abide_schaefer200")
     fc, _ = load_abide_fc(data_dir=tmp_path)
     assert fc.shape == (3, 5, 5)
-
-
-def test_pcp_roi_timeseries(tmp_path):
-    rng = np.random.default_rng(1)
-    for sub in (50001, 50002):
-        np.savetxt(tmp_path / f"NYU_00{sub}_rois_cc200.1D", rng.standard_normal((30, 4)), header="#1 #2 #3 #4")
-    pd.DataFrame({"SUB_ID": [50001, 50002], "DX_GROUP": [1, 2]}).to_csv(tmp_path / "pheno.csv", index=False)
-    series, table = load_roi_timeseries(tmp_path, "cc200", tmp_path / "pheno.csv")
-    assert [s.shape for s in series] == [(30, 4), (30, 4)]
-    assert list(table["DX_GROUP"]) == [1, 2]
-    with pytest.raises(FileNotFoundError, match="'atlas'"):
-        load_roi_timeseries(tmp_path, "aal")
 
 
 @pytest.mark.realdata

@@ -7,9 +7,10 @@ import inspect
 import pytest
 from pydantic import BaseModel
 
-from neurocodec.pipeline import Input, Output, Stage, StageParams, registered_stages
+from neurocodec.pipeline import Input, Output, Stage, StageParams, registered_kinds, registered_stages
 
 STAGES = registered_stages()
+KINDS = registered_kinds()
 
 
 def test_every_stage_module_imports():
@@ -48,9 +49,11 @@ def test_stage_contract(name):
         assert isinstance(out, Output) and out.path and out.description, f"{name}.outputs.{oname}"
     for iname, inp in cls.inputs.items():
         assert isinstance(inp, Input) and inp.description, f"{name}.inputs.{iname}"
-        assert inp.kind in ("artifact", "artifacts", "path")
-        for up in inp.stages:
-            assert up in STAGES, f"{name}.inputs.{iname} accepts unknown stage {up!r}"
+        assert inp.source in ("artifact", "artifacts", "path")
+        for kind in inp.kinds:
+            assert kind in KINDS, f"{name}.inputs.{iname} accepts unregistered kind {kind!r}"
+    for kind in cls.produced_kinds():
+        assert kind in KINDS, f"{name} produces unregistered kind {kind!r}"
     assert isinstance(cls.libraries, tuple) and all(isinstance(x, str) for x in cls.libraries)
     sig = inspect.signature(cls.run)
     assert list(sig.parameters)[:4] == ["self", "params", "inputs", "out_dir"]

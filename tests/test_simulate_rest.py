@@ -42,8 +42,12 @@ def test_contract(cohort, tmp_path):
     np.testing.assert_array_equal(back.timeseries[7], c.timeseries[7])
     np.testing.assert_array_equal(back.differing_edges, c.differing_edges)
     np.testing.assert_allclose(back.roi_coords, c.roi_coords, rtol=1e-6)
-    with pytest.raises(FileNotFoundError, match="'folder'"):
+    with pytest.raises(FileNotFoundError, match="'source' must be a roi_timeseries folder"):
         RestingStateCohort.load(tmp_path)
+    from neurocodec.datasets.kinds import RoiTimeseries
+
+    kind = RoiTimeseries.load(tmp_path / "rest")  # the simulator writes the roi_timeseries kind
+    assert kind.n_subjects == len(c.subjects) and set(kind.extras) == {"covariance", "differing_edges"}
 
 
 def test_correlation_recovers_planted_covariance(cohort):

@@ -8,12 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from neurocodec.datasets.simulate import (
-    RestingStateCohort,
-    SimulatedRecording,
-    VisualExperiment,
-    fit_glm_betas,
-)
+from neurocodec.datasets.kinds import StimulusResponses
+from neurocodec.datasets.simulate import RestingStateCohort, SimulatedRecording, fit_glm_betas
 from neurocodec.pipeline import ArtifactStore, get_stage, run_pipeline
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -36,7 +32,7 @@ def test_stages_write_loadable_artifacts(tmp_path):
     summary = run_pipeline(_config(), cache=tmp_path / "cache", show_progress=False, report=False)
     assert summary.ok, [r.error for r in summary.results]
     arts = {a.stage: a for a in ArtifactStore(tmp_path / "cache").iter_artifacts()}
-    exp = VisualExperiment.load(arts["simulate_visual_fmri"].path)
+    exp = StimulusResponses.load(arts["simulate_visual_fmri"].path)
     assert exp.stimuli.shape == (26, 16, 16, 3) and list(exp.subjects) == ["sub-01", "sub-02"]
     assert arts["simulate_visual_fmri"].load("metadata")["subjects"] == ["sub-01", "sub-02"]
     bold = np.load(arts["simulate_visual_fmri"].path / "subjects" / "sub-02" / "bold.npz")

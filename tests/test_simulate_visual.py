@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from neurocodec.datasets.simulate import CATEGORY_NAMES, VisualExperiment, make_stimuli, simulate_visual_experiment
+from neurocodec.datasets.kinds import StimulusResponses
+from neurocodec.datasets.simulate import CATEGORY_NAMES, make_stimuli, simulate_visual_experiment
 
 
 def _corr(a, b):
@@ -40,9 +41,9 @@ def test_contract_shapes_and_types(small_exp):
         assert sr.noiseless.shape == (75, nv) and sr.noise_ceiling.shape == (nv,)
         assert ((sr.noise_ceiling > 0) & (sr.noise_ceiling < 1)).all()
         assert set(sr.voxel_kind) == {"prf", "linear_prf", "category", "global"}
-        assert {"x", "y", "sigma", "orientation", "spatial_frequency"} <= set(sr.prf.columns) and len(sr.prf) == nv
+        assert {"x", "y", "sigma", "orientation", "spatial_frequency"} <= set(sr.voxels.columns) and len(sr.voxels) == nv
         is_prf = np.isin(sr.voxel_kind, ["prf", "linear_prf"])
-        assert sr.prf.loc[is_prf, "x"].between(0, 1).all() and sr.prf.loc[~is_prf, "x"].isna().all()
+        assert sr.voxels.loc[is_prf, "x"].between(0, 1).all() and sr.voxels.loc[~is_prf, "x"].isna().all()
         np.testing.assert_allclose(exp.features @ sr.weights + sr.intercept, sr.noiseless, rtol=1e-4, atol=1e-4)
     # Per-subject train sets differ when train_fraction < 1.
     a, b = (set(exp.subjects[s].trial_image_ids_train) for s in exp.subjects)
@@ -53,18 +54,19 @@ def test_contract_shapes_and_types(small_exp):
 
 def test_save_load_roundtrip(small_exp, tmp_path):
     small_exp.save(tmp_path / "exp")
-    back = VisualExperiment.load(tmp_path / "exp")
+    back = StimulusResponses.load(tmp_path / "exp")
     for key in ("stimuli", "categories", "train_image_ids", "test_image_ids", "features"):
         np.testing.assert_array_equal(getattr(back, key), getattr(small_exp, key))
     assert back.category_names == small_exp.category_names and back.feature_names == small_exp.feature_names
     for name, sr in small_exp.subjects.items():
         b = back.subjects[name]
-        for key in sr._ARRAYS:
+        for key in ("trial_image_ids_train", "betas_train", "trial_image_ids_test", "betas_test", "noiseless",
+                    "noise_ceiling", "voxel_kind", "weights", "intercept", "noise_sd"):
             np.testing.assert_array_equal(getattr(b, key), getattr(sr, key))
-        assert list(b.prf["category"]) == list(sr.prf["category"])
-        np.testing.assert_allclose(b.prf["sigma"].to_numpy(), sr.prf["sigma"].to_numpy())
-    with pytest.raises(FileNotFoundError, match="'folder'"):
-        VisualExperiment.load(tmp_path)
+        assert list(b.voxels["category"]) == list(sr.voxels["category"])
+        np.testing.assert_allclose(b.voxels["sigma"].to_numpy(), sr.voxels["sigma"].to_numpy())
+    with pytest.raises(FileNotFoundError, match="'source'"):
+        StimulusResponses.load(tmp_path)
 
 
 def test_seeded():
@@ -108,7 +110,7 @@ def test_prf_table_matches_true_weights():
     # The pRF table (x, y, orientation, spatial frequency) is where each voxel's Gabor weights peak.
     exp = simulate_visual_experiment(n_subjects=1, n_voxels=40, image_size=32, n_train_images=30, n_test_images=10,
                                      fraction_prf=1.0, fraction_category=0.0, linear_fraction=0.0, seed=2)
-    sr, p = exp.subjects["sub-01"], exp.params
+    sr, p = exp.subjects["sub-01"], exp.info["params"]
     n_o, n_s, g = len(p["orientations"]), len(p["spatial_frequencies"]), p["grid"]
     assert exp.feature_names[0] == "gabor_o0_sf0_y0_x0" and exp.feature_names[n_o * n_s * g * g - 1].startswith(
         f"gabor_o{n_o - 1}_sf{n_s - 1}")
@@ -116,9 +118,9 @@ def test_prf_table_matches_true_weights():
     space = w.sum((0, 1))
     for v in range(sr.n_voxels):
         row, col = np.unravel_index(space[..., v].argmax(), (g, g))
-        assert abs((col + 0.5) / g - sr.prf.x[v]) <= 1.0 / g and abs((row + 0.5) / g - sr.prf.y[v]) <= 1.0 / g
-        assert np.isclose(p["orientations"][w[..., v].sum((1, 2, 3)).argmax()], sr.prf.orientation[v])
-        assert np.isclose(p["spatial_frequencies"][w[..., v].sum((0, 2, 3)).argmax()], sr.prf.spatial_frequency[v])
+        assert abs((col + 0.5) / g - sr.voxels.x[v]) <= 1.0 / g and abs((row + 0.5) / g - sr.voxels.y[v]) <= 1.0 / g
+        assert np.isclose(p["orientations"][w[..., v].sum((1, 2, 3)).argmax()], sr.voxels.orientation[v])
+        assert np.isclose(p["spatial_frequencies"][w[..., v].sum((0, 2, 3)).argmax()], sr.voxels.spatial_frequency[v])
     # Responses of pRF voxels vary with the stimulus (not constant) and betas are finite.
     assert (sr.noiseless.std(0) > 0).all() and np.isfinite(sr.betas_train).all()
 
@@ -131,10 +133,10 @@ def test_linear_prf_voxels_are_gaussian_weighted_luminance():
 
     exp = simulate_visual_experiment(n_subjects=1, n_voxels=50, image_size=16, n_train_images=40, n_test_images=10,
                                      fraction_prf=0.8, fraction_category=0.1, linear_fraction=0.5, seed=3)
-    sr, g = exp.subjects["sub-01"], exp.params["luminance_grid"]
+    sr, g = exp.subjects["sub-01"], exp.info["params"]["luminance_grid"]
     lin = sr.voxel_kind == "linear_prf"
     assert lin.sum() == 20 and (sr.voxel_kind == "prf").sum() == 20 and g == 8
-    assert sr.prf.loc[lin, "orientation"].isna().all() and sr.prf.loc[lin, "sigma"].gt(0).all()
+    assert sr.voxels.loc[lin, "orientation"].isna().all() and sr.voxels.loc[lin, "sigma"].gt(0).all()
     gray = exp.stimuli @ np.array([0.299, 0.587, 0.114], np.float32)
     cells = luminance_contrast(gray - gray.mean(axis=(1, 2), keepdims=True), g).reshape(len(gray), -1)
     # Weights act on standardised features: in raw luminance units they are weights / feature sd (= gain * G).
@@ -146,7 +148,7 @@ def test_linear_prf_voxels_are_gaussian_weighted_luminance():
     # Peak of the weights at the table's pRF centre.
     for v, col in zip(np.flatnonzero(lin), w_lum.T):
         row, c = np.unravel_index(col.argmax(), (g, g))
-        assert abs((c + 0.5) / g - sr.prf.x[v]) <= 1.0 / g and abs((row + 0.5) / g - sr.prf.y[v]) <= 1.0 / g
+        assert abs((c + 0.5) / g - sr.voxels.x[v]) <= 1.0 / g and abs((row + 0.5) / g - sr.voxels.y[v]) <= 1.0 / g
     # Phase sensitivity: the reversed-contrast image drives linear pRFs the opposite way, not Gabor-energy ones.
     assert np.allclose((-cells) @ w_lum, -resp)
     none = simulate_visual_experiment(n_subjects=1, n_voxels=20, image_size=16, n_train_images=10, n_test_images=5,

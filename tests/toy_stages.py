@@ -9,7 +9,12 @@ from pathlib import Path
 import numpy as np
 from pydantic import Field
 
-from neurocodec.pipeline import Input, Output, Stage, StageParams, parallel_map, register_stage, runtime_field, save_array
+from neurocodec.pipeline import (Input, Output, Stage, StageParams, parallel_map, register_kind, register_stage, runtime_field,
+                                 save_array)
+
+register_kind("toy_values", version=1, reader="numpy:load", description="values.npy: random values (n,).")
+register_kind("toy_scaled", version=1, reader="numpy:load", description="scaled.npy + squared.npy.")
+register_kind("toy_total", version=1, reader="numpy:load", description="total.npy.")
 
 
 class MakeParams(StageParams):
@@ -26,7 +31,7 @@ class ToyMake(Stage):
     name = "toy_make"
     version = 1
     Params = MakeParams
-    outputs = {"values": Output("values.npy", "Random values (n,).")}
+    outputs = {"values": Output("values.npy", "Random values (n,).", kind="toy_values")}
 
     def run(self, params, inputs, out_dir):
         x = np.random.default_rng(params.seed).standard_normal(params.n)
@@ -55,8 +60,8 @@ class ToyScale(Stage):
     name = "toy_scale"
     version = 1
     Params = ScaleParams
-    inputs = {"source": Input("Upstream toy_make step.", stages=("toy_make",))}
-    outputs = {"scaled": Output("scaled.npy", "Scaled values."), "squared": Output("squared.npy", "Squares.")}
+    inputs = {"source": Input("Upstream toy_make step.", kinds=("toy_values",))}
+    outputs = {"scaled": Output("scaled.npy", "Scaled values.", kind="toy_scaled"), "squared": Output("squared.npy", "Squares.")}
 
     def run(self, params, inputs, out_dir):
         x = inputs["source"].load("values")
@@ -80,10 +85,10 @@ class ToySum(Stage):
     version = 1
     Params = SumParams
     inputs = {
-        "parts": Input("Upstream steps with a 'scaled' output.", kind="artifacts"),
-        "extra": Input("Text file with one number per line.", kind="path", required=False),
+        "parts": Input("Upstream steps with a 'scaled' output.", kinds=("toy_scaled",), source="artifacts"),
+        "extra": Input("Text file with one number per line.", source="path", required=False),
     }
-    outputs = {"total": Output("total.npy", "Sum.")}
+    outputs = {"total": Output("total.npy", "Sum.", kind="toy_total")}
 
     def run(self, params, inputs, out_dir):
         total = sum(float(a.load("scaled").sum()) for a in inputs["parts"])

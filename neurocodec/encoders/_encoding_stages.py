@@ -5,13 +5,14 @@ Cheap to import: numpy, torch and scikit-learn work happens inside ``run``.
 
 from __future__ import annotations
 
+import logging
 from typing import Literal, Optional, Union
 
 from pydantic import Field
 
 from ..pipeline import Input, Output, Stage, StageParams, bad_value, parallel_map, register_stage, runtime_field
 
-_EXP = ("simulate_visual_fmri",)
+log = logging.getLogger("neurocodec")
 _IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
 
 
@@ -35,10 +36,13 @@ def _load_images(inputs):
     import numpy as np
 
     if "experiment" in inputs:
-        from ..datasets.simulate import VisualExperiment
+        from ..datasets.kinds import StimulusResponses
 
-        exp = VisualExperiment.load(inputs["experiment"].path)
-        return exp.stimuli, [str(i) for i in range(len(exp.stimuli))]
+        exp = StimulusResponses.load(inputs["experiment"])
+        if exp.stimuli is None:
+            raise bad_value("experiment", "stimulus_responses that hold the stimulus images", "<no stimuli.npy>",
+                            of="features")
+        return exp.stimuli, exp.image_names or [str(i) for i in range(exp.n_images)]
     if "images" in inputs:
         from PIL import Image
 
@@ -64,13 +68,14 @@ class Features(Stage):
     Params = FeaturesParams
     libraries = ("numpy", "torch", "timm", "open_clip_torch")
     inputs = {
-        "experiment": Input("Simulated visual experiment (its stimuli).", stages=_EXP, required=False),
-        "images": Input("Folder of image files (read in sorted order) instead of an experiment.", kind="path", required=False),
+        "experiment": Input("Stimuli (and responses) of an experiment: its stimuli are used.", kinds=("stimulus_responses",), required=False),
+        "images": Input("Folder of image files (read in sorted order) instead of an experiment.", source="path", required=False),
     }
     outputs = {
         "features": Output("features.npz", "One (n_images, n_features) float32 array per feature set (Gabor: 'gabor'; CNN: layer names)."),
         "channels": Output("channels.npz", "Gabor channel centres (n, 2) x/y, frequencies, orientations, sigmas (empty arrays otherwise)."),
-        "info": Output("features.json", "Extractor, feature sets and shapes, image names."),
+        "info": Output("stimulus_features.json", "Extractor, feature sets and shapes, image names."),
+        "stimulus_features": Output("./", "The folder above as a stimulus_features artifact.", kind="stimulus_features"),
     }
 
     def run(self, params, inputs, out_dir):
@@ -98,10 +103,10 @@ class Features(Stage):
 
             feats = OpenClipFeatures(params.model_name, params.pretrained, batch_size=params.batch_size,
                                      device=params.device).transform(images)
-        save_arrays(out_dir / "features.npz", **{k.replace(".", "_"): v for k, v in feats.items()})
-        save_arrays(out_dir / "channels.npz", **chan)
-        save_json(out_dir / "features.json", dict(extractor=params.extractor, image_names=names,
-                                                  sets={k.replace(".", "_"): list(v.shape) for k, v in feats.items()}))
+        from ..datasets.kinds import StimulusFeatures
+
+        StimulusFeatures(sets={k.replace(".", "_"): v for k, v in feats.items()}, extractor=params.extractor,
+                         image_names=names, channels=chan).save(out_dir)
 
 
 class FitParams(StageParams):
@@ -114,19 +119,15 @@ class FitParams(StageParams):
 
 
 def _feature_set(features_artifact, name):
-    from ..pipeline import load_arrays
+    from ..datasets.kinds import StimulusFeatures
 
-    sets = load_arrays(features_artifact.file("features"))
-    key = name if name is not None else list(sets)[-1]
-    if key not in sets:
-        raise bad_value("feature_set", f"one of {list(sets)}", name)
-    return key, sets[key]
+    return StimulusFeatures.load(features_artifact).get(name)
 
 
 def _fit_one(job):
     import numpy as np
 
-    from ..datasets.simulate import SubjectResponses
+    from ..datasets.kinds import SubjectResponses
     from ..pipeline import save_arrays
     from ._estimators import RidgeCV
 
@@ -149,27 +150,27 @@ class FitEncoder(Stage):
     version = 1
     Params = FitParams
     libraries = ("numpy", "scikit-learn", "torch")
-    inputs = {"experiment": Input("Simulated visual experiment.", stages=_EXP),
-              "features": Input("Stimulus features of the experiment's images.", stages=("features",))}
-    outputs = {"encoders": Output("encoders/", "sub-XX.npz: coef (n_features, n_voxels), intercept, alphas, cv_scores (n_voxels,)."),
+    inputs = {"experiment": Input("Stimuli and single-trial responses.", kinds=("stimulus_responses",)),
+              "features": Input("Stimulus features of the experiment's images.", kinds=("stimulus_features",))}
+    outputs = {"encoders": Output("encoders/", kind="voxel_encoders", description="sub-XX.npz: coef (n_features, n_voxels), intercept, alphas, cv_scores (n_voxels,)."),
                "summary": Output("summary.json", "Feature set, per-subject training sizes and median alpha.")}
 
     def run(self, params, inputs, out_dir):
-        from ..datasets.simulate import VisualExperiment
+        from ..datasets.kinds import StimulusResponses
         from ..pipeline import save_json
         from ._estimators import _check_alphas
 
         _check_alphas(params.alphas)
-        meta_subjects = list(VisualExperiment.load(inputs["experiment"].path).subjects) if params.subjects is None \
+        meta_subjects = list(StimulusResponses.load(inputs["experiment"]).subjects) if params.subjects is None \
             else params.subjects
         key, _ = _feature_set(inputs["features"], params.feature_set)
         (out_dir / "encoders").mkdir()
-        subj_root = inputs["experiment"].path / "subjects"
+        subj_root = inputs["experiment"].kind_path / "subjects"
         jobs = []
         for s in meta_subjects:
             if not (subj_root / s).is_dir():
                 raise bad_value("subjects", f"subjects of the experiment {sorted(p.name for p in subj_root.iterdir())}", s)
-            jobs.append(dict(name=s, subject_dir=str(subj_root / s), features_file=str(inputs["features"].file("features")),
+            jobs.append(dict(name=s, subject_dir=str(subj_root / s), features_file=str(inputs["features"].kind_path / "features.npz"),
                              key=key, alphas=list(params.alphas), cv=params.cv, backend=params.backend,
                              n_targets_batch=params.n_targets_batch, out=str(out_dir / "encoders" / f"{s}.npz")))
         rows = parallel_map(_fit_one, jobs, desc="fit_encoder")
@@ -216,10 +217,11 @@ class ScoreEncoder(Stage):
     version = 2
     Params = ScoreParams
     libraries = ("numpy",)
-    inputs = {"experiment": Input("Simulated visual experiment.", stages=_EXP),
-              "features": Input("Stimulus features used by the encoders.", stages=("features",)),
-              "encoders": Input("Fitted encoders.", stages=("fit_encoder",))}
-    outputs = {"scores": Output("scores/", "sub-XX.tsv per voxel: kind, r, r2, ceiling (true), ceiling_ncsnr, r_normalized, pRF x/y true and estimated."),
+    inputs = {"experiment": Input("Stimuli and single-trial responses.", kinds=("stimulus_responses",)),
+              "features": Input("Stimulus features used by the encoders.", kinds=("stimulus_features",)),
+              "encoders": Input("Fitted encoders.", kinds=("voxel_encoders",))}
+    outputs = {"scores": Output("scores/", kind="encoder_scores", description="sub-XX.tsv per voxel: kind, r, r2, ceiling (true), ceiling_ncsnr, r_normalized, pRF x/y true and estimated."),
+               "ground_truth": Output("ground_truth.json", "Whether simulated ground truth was used or is absent."),
                "summary": Output("summary.json", "Per subject and kind: mean r, mean ceiling, mean |ceiling - r|; pRF centre errors.")}
 
     report_impl = "._encoding_report:score_section"
@@ -228,14 +230,19 @@ class ScoreEncoder(Stage):
         import numpy as np
         import pandas as pd
 
-        from ..datasets.simulate import VisualExperiment
+        from ..datasets.kinds import StimulusResponses
         from ..pipeline import load_arrays, load_json, save_json, save_table
         from . import scores as S
 
-        exp = VisualExperiment.load(inputs["experiment"].path)
+        exp = StimulusResponses.load(inputs["experiment"])
         key = load_json(inputs["encoders"].file("summary"))["feature_set"]
         _, feats = _feature_set(inputs["features"], key)
-        channels = load_arrays(inputs["features"].file("channels"))
+        from ..datasets.kinds import StimulusFeatures
+
+        channels = StimulusFeatures.load(inputs["features"]).channels
+        if not exp.has_truth:
+            log.info("score_encoder: %s carries no simulated ground truth; true ceilings and pRF centres are NaN.",
+                     inputs["experiment"].stage)
         (out_dir / "scores").mkdir()
         summary = {}
         for enc_file in sorted(inputs["encoders"].file("encoders").glob("*.npz")):
@@ -250,12 +257,17 @@ class ScoreEncoder(Stage):
                 b = sr.betas_test[order].reshape(len(ids), reps.min(), -1)
                 ceil_ncsnr = S.ncsnr_to_ceiling(S.noise_ceiling_ncsnr(b), n_average=int(reps.min()))
             r = S.pearson_r(y, pred)
-            tab = pd.DataFrame(dict(voxel=np.arange(y.shape[1]), kind=np.asarray(sr.voxel_kind), r=r,
-                                    r2=S.r2_score(y, pred), ceiling=sr.noise_ceiling, ceiling_ncsnr=ceil_ncsnr,
-                                    r_normalized=S.normalize_by_ceiling(r, sr.noise_ceiling, params.min_ceiling),
+            kinds = sr.voxel_kind if sr.voxel_kind is not None else sr.voxels.get("kind", ["voxel"] * len(r))
+            ceiling = sr.noise_ceiling if sr.noise_ceiling is not None else ceil_ncsnr
+            tab = pd.DataFrame(dict(voxel=np.arange(y.shape[1]), kind=np.asarray(kinds), r=r,
+                                    r2=S.r2_score(y, pred), ceiling=ceiling, ceiling_ncsnr=ceil_ncsnr,
+                                    r_normalized=S.normalize_by_ceiling(r, ceiling, params.min_ceiling),
                                     alpha=enc["alphas"], cv_score=enc["cv_scores"]))
-            est = prf_centres(enc["coef"], channels["centers"], channels["frequencies"], channels["sigmas"])
-            tab["x_true"], tab["y_true"] = sr.prf["x"].to_numpy(), sr.prf["y"].to_numpy()
+            est = prf_centres(enc["coef"], channels["centers"], channels["frequencies"], channels["sigmas"]) \
+                if "centers" in channels else None
+            nan = np.full(len(r), np.nan)
+            tab["x_true"] = sr.voxels["x"].to_numpy() if "x" in sr.voxels else nan
+            tab["y_true"] = sr.voxels["y"].to_numpy() if "y" in sr.voxels else nan
             tab["x_hat"], tab["y_hat"] = (est[:, 0], est[:, 1]) if est is not None else (np.nan, np.nan)
             save_table(out_dir / "scores" / f"{name}.tsv", tab)
             sub = {}
@@ -270,3 +282,48 @@ class ScoreEncoder(Stage):
                 sub["prf"]["centre_corr_y"] = float(np.corrcoef(prf.y_hat, prf.y_true)[0, 1])
             summary[name] = sub
         save_json(out_dir / "summary.json", summary)
+        save_json(out_dir / "ground_truth.json", {"ground_truth": "simulated" if exp.has_truth else
+                                                  "absent: ceilings from the repeats' ncsnr, no true pRF centres"})
+
+
+class RSAParams(StageParams):
+    metric: Literal["correlation", "euclidean"] = Field("correlation", description="Model RDM: 1 - Pearson r "
+                                                                                   "(Kriegeskorte 2008) or Euclidean.")
+    method: Literal["spearman", "pearson", "kendall"] = Field("spearman", description="RDM comparison.")
+
+
+@register_stage
+class RSA(Stage):
+    """Representational similarity: every feature set's RDM against each subject's brain RDM, with the noise ceiling."""
+
+    name = "rsa"
+    version = 1
+    Params = RSAParams
+    libraries = ("numpy", "scipy")
+    inputs = {"features": Input("Model features of the stimuli.", kinds=("stimulus_features",)),
+              "rdms": Input("Brain RDMs over the same stimuli.", kinds=("rdms",))}
+    outputs = {"scores": Output("rsa.tsv", "model, subject, r per feature set and subject.", kind="rsa_scores"),
+               "summary": Output("rsa.json", "Mean r per feature set, the best set, noise ceiling (lower, upper).")}
+
+    def run(self, params, inputs, out_dir):
+        import pandas as pd
+
+        from ..datasets.kinds import RDMs, StimulusFeatures
+        from ..pipeline import save_json, save_table
+        from .rsa import rdm, rsa_scores
+
+        feats, brain = StimulusFeatures.load(inputs["features"]), RDMs.load(inputs["rdms"])
+        n = brain.matrices.shape[1]
+        models = {}
+        for name, x in feats.sets.items():
+            if len(x) != n:
+                raise bad_value("features", f"one row per stimulus of the RDMs ({n})", f"<{len(x)} rows in {name!r}>")
+            models[name] = rdm(x, params.metric)
+        rows, ceiling = rsa_scores(models, brain.matrices, brain.table["subject"], params.method)
+        table = pd.DataFrame(rows)
+        save_table(out_dir / "rsa.tsv", table)
+        means = table.groupby("model", sort=False)["r"].mean()
+        save_json(out_dir / "rsa.json", {"mean_r": [[k, float(v)] for k, v in means.items()],
+                                         "best": str(means.idxmax()), "best_mean_r": float(means.max()),
+                                         "noise_ceiling": ceiling, "n_stimuli": int(n), "method": params.method,
+                                         "metric": params.metric, "n_subjects": int(table["subject"].nunique())})

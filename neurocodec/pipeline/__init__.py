@@ -19,7 +19,7 @@ from ._io import (
     save_table,
     save_weights,
 )
-from ._registry import get_stage, load_plugins, register_stage, registered_stages
+from ._registry import KindInfo, get_stage, load_plugins, register_kind, register_stage, registered_kinds, registered_stages
 from ._runner import RunSummary, pipeline_status, resolve_cache, run_pipeline
 from ._stage import Input, Output, Stage, StageParams, is_key_field, runtime_field
 from ._store import Artifact, ArtifactStore, FileHasher, canonical_json, hash_key, library_versions
@@ -31,6 +31,7 @@ __all__ = [
     "DaskExecutor",
     "FileHasher",
     "Input",
+    "KindInfo",
     "LocalExecutor",
     "NeuroCodecError",
     "Output",
@@ -63,7 +64,9 @@ __all__ = [
     "plan_run",
     "progress",
     "read_yaml",
+    "register_kind",
     "register_stage",
+    "registered_kinds",
     "registered_stages",
     "resolve_cache",
     "run_pipeline",

@@ -138,6 +138,8 @@ class PlannedStep:
     key_doc: dict[str, Any] = field(default_factory=dict)
     upstream: list[str] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
+    #: upstream step id -> the artifact kind this step reads from it
+    kinds: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -181,6 +183,46 @@ def load_config(source: str | Path | dict[str, Any]) -> tuple[RunConfig, Path]:
         raise _first_error(err, "", data) from None
 
 
+def _check_suffix(key: str, decl: Any, path: Path) -> None:
+    """A path input's file type against the suffixes its stage reads (checked before anything runs)."""
+    if not decl.suffixes or (path.is_dir() and "/" in decl.suffixes):
+        return
+    name = path.name.lower()
+    if path.is_dir() or not any(name.endswith(sfx) for sfx in decl.suffixes if sfx != "/"):
+        wanted = ", ".join("a folder" if s == "/" else s for s in decl.suffixes)
+        got = f"the folder {str(path)!r}" if path.is_dir() else repr(str(path))
+        raise ConfigError(f"The '{key}' must be one of {wanted}, got {got}.")
+
+
+def _check_kinds(steps: dict[str, PlannedStep]) -> None:
+    """Every artifact input against the kinds its upstream step produces (before anything runs)."""
+    from ._registry import registered_kinds
+
+    known = registered_kinds()
+    produced: dict[str, tuple[str, ...]] = {}
+    for sid, step in steps.items():
+        stage = get_stage(step.stage)
+        produced[sid] = stage.produced_kinds(stage.Params.model_validate(step.params))
+    for sid, step in steps.items():
+        stage = get_stage(step.stage)
+        for name, (source, ref) in step.inputs.items():
+            if source == "path":
+                continue
+            decl = stage.inputs[name]
+            for kind in decl.kinds:
+                if kind not in known:
+                    raise ConfigError(f"The input {name!r} of stage {stage.name!r} accepts kind {kind!r}, which no "
+                                      f"package registers (known kinds: {', '.join(sorted(known))}).")
+            for r in [ref] if source == "artifact" else ref:
+                match = [k for k in produced[r] if k in decl.kinds]
+                if not match:
+                    gives = ", ".join(produced[r]) or "no artifact kind"
+                    raise ConfigError(
+                        f"The 'stages.{sid}.inputs.{name}' must be a step producing kind {' or '.join(decl.kinds)}, "
+                        f"got {r!r} (stage {steps[r].stage!r} produces {gives}).")
+                step.kinds[r] = match[0]
+
+
 def plan_run(source: str | Path | dict[str, Any], cache_root: Path | None = None, *, check_paths: bool = True) -> Plan:
     """Validate a run config completely and compute every step's cache key.
 
@@ -212,27 +254,25 @@ def plan_run(source: str | Path | dict[str, Any], cache_root: Path | None = None
                     f"The '{key}' is not an input of stage {stage.name!r} (inputs: {sorted(stage.inputs)}), got {ref!r}."
                 )
             decl = stage.inputs[name]
-            if decl.kind == "path":
-                if not isinstance(ref, str):
-                    raise ConfigError(f"The '{key}' must be a file or folder path, got {ref!r}.")
+            if decl.source == "path":
+                if not isinstance(ref, str) or ref in config.stages:
+                    what = f"a step id ({ref!r} names a step)" if isinstance(ref, str) else repr(ref)
+                    raise ConfigError(f"The '{key}' must be a file or folder path, got {what}.")
                 p = Path(ref).expanduser()
-                inputs[name] = ("path", p if p.is_absolute() else (base / p))
+                p = p if p.is_absolute() else (base / p)
+                _check_suffix(key, decl, p)
+                inputs[name] = ("path", p)
                 continue
             refs = [ref] if isinstance(ref, str) else list(ref)
-            if decl.kind == "artifact" and not isinstance(ref, str):
+            if decl.source == "artifact" and not isinstance(ref, str):
                 raise ConfigError(f"The '{key}' must be one step id, got {ref!r}.")
             for r in refs:
                 if r not in config.stages:
                     raise ConfigError(f"The '{key}' must name a step of this config, got {r!r} (missing input).")
                 if r == sid:
                     raise ConfigError(f"The '{key}' must not name its own step, got {r!r} (cycle).")
-                up_stage = config.stages[r].stage
-                if decl.stages and up_stage not in decl.stages:
-                    raise ConfigError(
-                        f"The '{key}' must name a step of stage {' or '.join(decl.stages)}, got {r!r} (stage {up_stage!r})."
-                    )
             upstream += [r for r in refs if r not in upstream]
-            inputs[name] = ("artifact", refs[0]) if decl.kind == "artifact" else ("artifacts", refs)
+            inputs[name] = ("artifact", refs[0]) if decl.source == "artifact" else ("artifacts", refs)
         for name, decl in stage.inputs.items():
             if decl.required and name not in inputs:
                 raise ConfigError(f"The 'stages.{sid}.inputs.{name}' must be given ({decl.description}), got nothing.")
@@ -244,6 +284,7 @@ def plan_run(source: str | Path | dict[str, Any], cache_root: Path | None = None
     except graphlib.CycleError as err:
         cycle = " -> ".join(err.args[1])
         raise ConfigError(f"The 'stages' must form a DAG, got a cycle: {cycle}.") from None
+    _check_kinds(steps)
 
     hasher = FileHasher(cache_root)
     for sid in order:

@@ -154,7 +154,8 @@ def execute_step(
                 art = store.open(up_stage, up_key)
                 if art is None:
                     raise StageError(f"Upstream step {r!r} of {step['step_id']!r} has no artifact {up_key[:12]}.")
-                arts.append(art)
+                up_kind = step.get("kinds", {}).get(r)
+                arts.append(art.as_kind(up_kind, get_stage(up_stage).kind_output(up_kind).path) if up_kind else art)
             inputs[name] = arts[0] if kind == "artifact" else arts
         params = stage_cls.Params.model_validate(step["params"])
         tmp = store.new_tmp_dir(stage_cls.name, key)
@@ -174,6 +175,7 @@ def execute_step(
             "key_inputs": step["key_doc"],
             "params": step["params"],
             "declared_outputs": {n: o.path for n, o in stage_cls.outputs.items()},
+            "kinds": {k: stage_cls.kind_output(k).path for k in stage_cls.produced_kinds(params)},
             "upstream": {r: list(v) for r, v in step["stage_keys"].items()},
             "timings": {"run_s": round(seconds, 4)},
             "neurocodec_version": _package_version(),

@@ -12,16 +12,19 @@ from __future__ import annotations
 import importlib
 import logging
 import os
+from dataclasses import dataclass
 from importlib.metadata import entry_points
 
 from ._errors import ConfigError
 from ._stage import Stage
 
-__all__ = ["register_stage", "get_stage", "registered_stages", "load_plugins"]
+__all__ = ["register_stage", "get_stage", "registered_stages", "load_plugins", "register_kind", "registered_kinds",
+           "KindInfo"]
 
 log = logging.getLogger("neurocodec")
 
 _STAGES: dict[str, type[Stage]] = {}
+_KINDS: dict[str, "KindInfo"] = {}
 _LOADED = False
 #: module -> error text, for stage modules that failed to import
 PLUGIN_ERRORS: dict[str, str] = {}
@@ -41,6 +44,46 @@ def register_stage(cls: type[Stage]) -> type[Stage]:
         )
     _STAGES[name] = cls
     return cls
+
+
+@dataclass(frozen=True)
+class KindInfo:
+    """A registered artifact kind: its name, on-disk format version, description and reader class."""
+
+    name: str
+    version: int
+    description: str
+    reader: str
+
+
+def register_kind(name: str, *, version: int, description: str, reader: str) -> KindInfo:
+    """Declare an artifact kind (the engine knows its name only; the owning package reads and writes it).
+
+    Parameters
+    ----------
+    name : str
+        Kind name used by :class:`~neurocodec.pipeline.Input` ``kinds`` and :class:`~neurocodec.pipeline.Output` ``kind``.
+    version : int
+        Version of the on-disk format.
+    description : str
+        One paragraph documenting the format (shown by ``neurocodec docs``).
+    reader : str
+        ``"module:Class"`` of the reader/writer class (``Class.load(artifact_or_path)``, ``obj.save(folder)``).
+    """
+    if not isinstance(name, str) or not name.isidentifier():
+        raise TypeError(f"The 'name' of a kind must be an identifier, got {name!r}.")
+    info = KindInfo(name, int(version), description, reader)
+    previous = _KINDS.get(name)
+    if previous is not None and previous.reader != reader:
+        raise ValueError(f"Kind {name!r} is already registered by {previous.reader}.")
+    _KINDS[name] = info
+    return info
+
+
+def registered_kinds() -> dict[str, KindInfo]:
+    """All registered artifact kinds, by name (plugins loaded first)."""
+    load_plugins()
+    return dict(sorted(_KINDS.items()))
 
 
 def load_plugins() -> None:

@@ -79,6 +79,7 @@ def step_payload(plan: Plan, sid: str) -> dict[str, Any]:
         "key": s.key,
         "key_doc": s.key_doc,
         "stage_keys": stage_keys,
+        "kinds": dict(s.kinds),
         "upstream": list(s.upstream),
     }
 
@@ -144,7 +145,10 @@ def run_pipeline(
         msg = {"hit": "reused", "ran": "ran", "failed": "FAILED", "skipped": "skipped"}[res.status]
         log.info("%-24s %-8s %6.2f s  %s", res.step_id, msg, res.seconds, res.key[:12])
         if res.status == "failed":
-            log.error("%s failed: %s", res.step_id, res.error)
+            first, _, rest = (res.error or "").partition("\n")
+            log.error("%s failed: %s", res.step_id, first)
+            if rest.strip():  # the traceback: with -v, and always in the run record (run.json)
+                log.debug("%s", rest.rstrip())
 
     try:
         results = ex.run(str(root), payloads, forced, on_error, show_progress, _log)

@@ -72,28 +72,49 @@ class Input:
     ----------
     description : str
         What the input is.
-    kind : {"artifact", "artifacts", "path"}
+    kinds : tuple of str
+        Artifact kinds accepted upstream (see :func:`~neurocodec.pipeline.register_kind`); the planner
+        refuses a step whose upstream produces none of them. Required for artifact inputs.
+    source : {"artifact", "artifacts", "path"}
         ``"artifact"``: one upstream step (given by its step id in the config);
-        ``"artifacts"``: a list of upstream steps; ``"path"``: a file or folder
-        on disk, hashed by content.
-    stages : tuple of str
-        Stage names accepted upstream (empty: any).
+        ``"artifacts"``: a list of upstream steps; ``"path"``: a file or folder on disk, hashed by content.
     required : bool
         Whether the config must give it.
+    suffixes : tuple of str
+        For path inputs: accepted file suffixes (lower case, e.g. ``(".fif", ".npz")``), checked at plan
+        time; a folder is accepted when ``"/"`` is listed. Empty: anything.
     """
 
     description: str
-    kind: Literal["artifact", "artifacts", "path"] = "artifact"
-    stages: tuple[str, ...] = ()
+    kinds: tuple[str, ...] = ()
+    source: Literal["artifact", "artifacts", "path"] = "artifact"
     required: bool = True
+    suffixes: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if isinstance(self.kinds, str):
+            object.__setattr__(self, "kinds", (self.kinds,))
+        if self.source != "path" and not self.kinds:
+            raise TypeError(f"The 'kinds' of an artifact input must name at least one kind, got {self.kinds!r}.")
 
 
 @dataclass(frozen=True)
 class Output:
-    """A named output of a stage: a file (or folder, ending in ``/``) in ``out_dir``."""
+    """A named output of a stage: a file (or folder, ending in ``/``) in ``out_dir``.
+
+    Parameters
+    ----------
+    path : str
+        File or folder (ending in ``/``) relative to the artifact folder.
+    description : str
+        What it holds.
+    kind : str, optional
+        The artifact kind this output holds (its root for the kind's reader class).
+    """
 
     path: str
     description: str
+    kind: str | None = None
 
 
 class Stage(abc.ABC):
@@ -116,6 +137,23 @@ class Stage(abc.ABC):
     #: ``function(artifact) -> Section | None`` (None: the stage adds no report section).
     report_impl: ClassVar[str | None] = None
 
+    @classmethod
+    def produced_kinds(cls, params: StageParams | None = None) -> tuple[str, ...]:
+        """The artifact kinds this stage's artifact holds (default: the kinds of its declared outputs).
+
+        Stages whose produced kinds depend on their parameters override it; ``params`` is None when
+        the planner asks for every kind the stage can produce (``neurocodec ls stages``).
+        """
+        return tuple(dict.fromkeys(o.kind for o in cls.outputs.values() if o.kind))
+
+    @classmethod
+    def kind_output(cls, kind: str) -> Output:
+        """The declared output that holds ``kind``."""
+        for out in cls.outputs.values():
+            if out.kind == kind:
+                return out
+        raise KeyError(f"The 'kind' must be one of stage {cls.name!r}'s kinds {cls.produced_kinds()}, got {kind!r}.")
+
     def run(self, params: StageParams, inputs: Mapping[str, Any], out_dir: Path) -> None:
         """Compute the outputs (default: call :attr:`run_impl`).
 
@@ -124,10 +162,11 @@ class Stage(abc.ABC):
         params : StageParams
             Validated parameters (an instance of ``self.Params``).
         inputs : mapping
-            Input name -> :class:`~neurocodec.pipeline.Artifact` (kind
+            Input name -> :class:`~neurocodec.pipeline.Artifact` (source
             ``"artifact"``), list of artifacts (``"artifacts"``) or
-            :class:`pathlib.Path` (``"path"``). Optional inputs that the config
-            does not give are absent.
+            :class:`pathlib.Path` (``"path"``). Each artifact carries the matched
+            ``kind`` and its ``kind_path``. Optional inputs that the config does not
+            give are absent.
         out_dir : pathlib.Path
             Empty folder to write every declared output into.
         """

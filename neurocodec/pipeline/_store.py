@@ -134,6 +134,14 @@ class Artifact:
     key: str
     path: Path
     manifest: dict[str, Any] = field(repr=False)
+    #: the artifact kind a consumer reads from it (set by the engine for stage inputs)
+    kind: str | None = None
+    #: folder or file of that kind inside :attr:`path`
+    kind_path: Path | None = None
+
+    def as_kind(self, kind: str, rel: str) -> "Artifact":
+        """This artifact as an input of ``kind``, whose root is ``rel`` inside it."""
+        return Artifact(self.stage, self.key, self.path, self.manifest, kind=kind, kind_path=self.path / rel)
 
     def file(self, output: str) -> Path:
         """Path of declared output ``output`` (or of a relative file name)."""

@@ -88,7 +88,7 @@ def _cmd_status(args: argparse.Namespace) -> int:
             print(f"{'':{width}}  missing: {m}")
     missing = sum(bool(r["missing"]) for r in rows)
     print(f"{sum(r['cached'] for r in rows)}/{len(rows)} steps cached; {missing} with missing inputs.")
-    return 0
+    return 1 if missing else 0
 
 
 def _cmd_clean(args: argparse.Namespace) -> int:
@@ -134,7 +134,9 @@ def _cmd_ls(args: argparse.Namespace) -> int:
         from ._registry import registered_stages
 
         for name, cls in registered_stages().items():
-            print(f"{name:<30} v{cls.version}  {cls.describe()}")
+            takes = "; ".join(f"{i}: {'path' if d.source == 'path' else '|'.join(d.kinds)}" for i, d in cls.inputs.items())
+            gives = ", ".join(cls.produced_kinds()) or "-"
+            print(f"{name:<24} v{cls.version}  [{takes or 'no inputs'}] -> {gives}\n{'':<28}{cls.describe()}")
         return 0
     root = resolve_cache(args.cache, None)
     store = ArtifactStore(root)

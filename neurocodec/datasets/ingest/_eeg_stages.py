@@ -80,12 +80,12 @@ class LoadEEG(Stage):
     Params = LoadEEGParams
     libraries = _LIBS
     inputs = {
-        "recording": Input("Recording (EDF/BDF, .vhdr, .fif, .set, .EEG, .lay, ...) or folder of them.", kind="path", required=False),
-        "raw": Input("Upstream artifact holding a raw .fif (e.g. simulate_eeg); alternative to 'recording'.", required=False),
-        "electrodes": Input("BIDS-like electrodes TSV with 'name' and a region column.", kind="path", required=False),
+        "recording": Input("Recording (EDF/BDF, .vhdr, .fif, .set, .EEG, .lay, ...) or folder of them.", source="path", required=False),
+        "raw": Input("A raw recording (e.g. simulate_eeg); alternative to 'recording'.", kinds=("raw",), required=False),
+        "electrodes": Input("BIDS-like electrodes TSV with 'name' and a region column.", source="path", required=False),
     }
     outputs = {
-        "raw": Output("raw.fif", "Preprocessed recording (MNE FIF)."),
+        "raw": Output("raw.fif", "Preprocessed recording (MNE FIF).", kind="raw"),
         "summary": Output("summary.json", "sfreq, n_chans, n_times, duration, channels and types, annotation counts, steps."),
     }
 
@@ -147,9 +147,9 @@ class EpochEEG(Stage):
     version = 1
     Params = EpochParams
     libraries = _LIBS
-    inputs = {"raw": Input("Upstream step holding a raw .fif (load_eeg or a simulation).")}
+    inputs = {"raw": Input("A raw recording (load_eeg or a simulation).", kinds=("raw",))}
     outputs = {
-        "epochs": Output("epochs.npz", "X (n_epochs, n_chans, n_times) float32, y (n_epochs,) int codes, labels (n_epochs,) str."),
+        "epochs": Output("epochs.npz", kind="epochs", description="X (n_epochs, n_chans, n_times) float32, y (n_epochs,) int codes, labels (n_epochs,) str."),
         "events": Output("events.tsv", "sample, onset_s, code, label per kept epoch."),
         "info": Output("info.json", "sfreq, tmin, ch_names, ch_types, event_id, n_epochs, n_dropped."),
     }

@@ -72,11 +72,12 @@ class LoadFMRI(Stage):
     Params = LoadFMRIParams
     libraries = _LIBS
     inputs = {
-        "bold": Input("4-D NIfTI run, or folder of runs (see 'pattern').", kind="path", required=False),
-        "source": Input("Upstream artifact holding NIfTI runs (alternative to 'bold').", required=False),
-        "mask": Input("3-D brain mask on the runs' grid.", kind="path", required=False),
-        "atlas": Input("3-D label image or 4-D probabilistic atlas on the runs' grid.", kind="path", required=False),
-        "confounds": Input("Confound TSV (one run) or folder of per-run TSVs.", kind="path", required=False),
+        "bold": Input("4-D NIfTI run, or folder of runs (see 'pattern').", source="path", required=False),
+        "source": Input("Upstream artifact holding NIfTI runs, e.g. a bids_inputs file table (alternative to 'bold').",
+                        kinds=("file_table",), required=False),
+        "mask": Input("3-D brain mask on the runs' grid.", source="path", required=False),
+        "atlas": Input("3-D label image or 4-D probabilistic atlas on the runs' grid.", source="path", required=False),
+        "confounds": Input("Confound TSV (one run) or folder of per-run TSVs.", source="path", required=False),
     }
     outputs = {
         "signals": Output("signals.npy", "(n_times_total, n_features) float32 cleaned series, runs concatenated."),
@@ -188,10 +189,10 @@ class FMRISingleTrialBetas(Stage):
     Params = BetasParams
     libraries = _LIBS
     inputs = {
-        "bold": Input("4-D NIfTI run or folder of runs.", kind="path"),
-        "mask": Input("3-D mask on the runs' grid.", kind="path"),
-        "events": Input("events.tsv or folder of them (default: beside each run).", kind="path", required=False),
-        "confounds": Input("Confound TSV or folder of per-run TSVs (all columns added to the design).", kind="path", required=False),
+        "bold": Input("4-D NIfTI run or folder of runs.", source="path"),
+        "mask": Input("3-D mask on the runs' grid.", source="path"),
+        "events": Input("events.tsv or folder of them (default: beside each run).", source="path", required=False),
+        "confounds": Input("Confound TSV or folder of per-run TSVs (all columns added to the design).", source="path", required=False),
     }
     outputs = {
         "betas": Output("betas.npy", "(n_trials, n_voxels) float32 single-trial betas."),

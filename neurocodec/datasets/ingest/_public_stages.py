@@ -10,7 +10,7 @@ at run time. NSD is not hashed as a whole: its path input is the small
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import Literal, Optional
 
 import numpy as np
 from pydantic import Field
@@ -24,36 +24,116 @@ def _data_dir_field():
 
 
 class AbideParams(StageParams):
+    data: Literal["timeseries", "matrices"] = Field(
+        "timeseries", description="ROI time series (PCP release or download layout -> roi_timeseries) or an FC "
+                                  "release of correlation matrices (fc_upper.npz, e.g. Schaefer-200 -> connectomes).")
+    atlas: Literal["cc200", "cc400", "aal", "ho", "tt", "ez", "dosenbach160"] = Field(
+        "cc200", description="PCP atlas of the time series (data: timeseries).")
+    sites: Optional[list[str]] = Field(None, description="Keep only these sites (SITE_ID; None: all).")
+    subjects: Optional[list[str]] = Field(None, description="Keep only these subjects (FILE_ID / SUB_ID; matrices: "
+                                                              "the 'subject' column; None: all).")
+    qc_columns: list[str] = Field([], description="QC rating columns that must be in qc_accept, e.g. "
+                                                  "[qc_rater_1, qc_func_rater_2, qc_func_rater_3] (empty: no QC filter).")
+    qc_accept: list[str] = Field(["OK"], description="Accepted QC ratings (PCP raters write OK, maybe, fail).")
+    max_mean_fd: Optional[float] = Field(None, gt=0, description="Keep subjects with mean framewise displacement "
+                                                                 "(func_mean_fd, mm) at most this.")
+    min_timepoints: int = Field(10, ge=3, description="Keep subjects with at least this many time points.")
+    eyes: Optional[Literal["open", "closed"]] = Field(None, description="Keep subjects scanned with eyes open / closed.")
+    age_range: Optional[list[float]] = Field(None, min_length=2, max_length=2, description="[low, high] ages kept (years).")
+    sex: Optional[Literal["male", "female"]] = Field(None, description="Keep one sex only.")
+    zero_variance: Literal["drop_subject", "drop_roi", "error"] = Field(
+        "drop_subject", description="ROIs with zero variance in a subject (outside its field of view): drop those "
+                                    "subjects, drop those ROIs cohort-wide, or fail. Recorded in the artifact's info.")
     data_dir: Optional[str] = _data_dir_field()
 
 
 @register_stage
 class LoadAbide(Stage):
-    """ABIDE-style FC release (upper triangles + phenotypes) -> full FC matrices and phenotype table."""
+    """ABIDE ROI time series (PCP, any atlas; filters, zero-variance policy) or an FC release of matrices."""
 
     name = "load_abide"
-    version = 1
+    version = 2
     Params = AbideParams
-    inputs = {"root": Input("Folder with fc_upper.npz, phenotypes.tsv, rois.txt.", kind="path", required=False)}
+    libraries = ("numpy", "pandas", "nibabel")
+    inputs = {"root": Input("Release folder (timeseries.npz + phenotypes.tsv, or PCP rois_<atlas>/*.1D + "
+                            "Phenotypic_V1_0b_preprocessed1.csv; data: matrices: fc_upper.npz + phenotypes.tsv).",
+                            source="path", required=False)}
     outputs = {
-        "fc": Output("fc.npy", "(n_subjects, n_rois, n_rois) float32 correlation matrices."),
-        "phenotypes": Output("phenotypes.tsv", "One row per subject (site, subject, age, sex, diagnosis, ...)."),
-        "info": Output("info.json", "n_subjects, n_rois, ROI names, diagnosis counts."),
+        "cohort": Output("./", "data: timeseries: the whole folder, a roi_timeseries artifact.", kind="roi_timeseries"),
+        "connectomes": Output("./", "data: matrices: the whole folder, a connectomes artifact (correlation).",
+                              kind="connectomes"),
+        "subjects": Output("subjects.tsv", "One row per subject: subject, site, group (1 ASD, 0 control), diagnosis, "
+                                           "age, sex, eyes, mean_fd, n_times + the phenotype file's columns."),
+        "rois": Output("rois.tsv", "name (atlas label) and x, y, z (MNI mm) when the atlas image is present."),
     }
 
     @classmethod
+    def produced_kinds(cls, params=None):
+        if params is None:
+            return ("roi_timeseries", "connectomes")
+        return ("roi_timeseries",) if params.data == "timeseries" else ("connectomes",)
+
+    @classmethod
     def report(cls, artifact):
-        return info_section("ABIDE FC", artifact, "info", ("n_subjects", "n_rois", "diagnosis_counts"))
+        from ...pipeline.report import Section, Table, Text
+
+        meta = next((artifact.path / f"{k}.json" for k in ("roi_timeseries", "connectomes")
+                     if (artifact.path / f"{k}.json").is_file()), None)
+        if meta is None:
+            return None
+        from ...pipeline import load_json
+
+        head = load_json(meta)
+        info = head.get("info", {})
+        rows = [[e["reason"], e["n_subjects"]] for e in info.get("exclusions", [])]
+        zv = info.get("zero_variance", {})
+        text = (f"{head['n_subjects']} subjects x {head['n_rois']} ROIs ({head['kind']}, {info.get('atlas', '')}); "
+                f"zero-variance policy {zv.get('policy', 'n/a')}: {zv.get('n_subjects_with_zero_variance_rois', 0)} "
+                f"subjects affected, {len(zv.get('dropped_subjects', []))} dropped, "
+                f"{len(zv.get('dropped_rois', []))} ROIs dropped.")
+        return Section("ABIDE", [Text(text), Table(["exclusion", "subjects"], rows, caption="In order of application.")])
 
     def run(self, params, inputs, out_dir):
-        from ..loaders import load_abide_fc
+        if params.data == "matrices":
+            import pandas as pd
 
-        fc, ph = load_abide_fc(inputs.get("root"), data_dir=params.data_dir)
-        save_array(out_dir / "fc.npy", fc)
-        save_table(out_dir / "phenotypes.tsv", ph)
-        counts = ph["diagnosis"].value_counts().to_dict() if "diagnosis" in ph else {}
-        save_json(out_dir / "info.json", {"n_subjects": fc.shape[0], "n_rois": fc.shape[1], "rois": ph.attrs.get("rois", []),
-                                          "diagnosis_counts": counts})
+            from ..kinds import Connectomes
+            from ..loaders import load_abide_fc
+
+            fc, ph = load_abide_fc(inputs.get("root"), data_dir=params.data_dir)
+            rois_names = ph.attrs.get("rois")
+            keep = np.ones(len(ph), bool)
+            if params.sites is not None:
+                known = set(ph["site"].astype(str))
+                unknown = sorted(set(params.sites) - known)
+                if unknown:
+                    raise bad_value("sites", f"sites of this release {sorted(known)}", unknown)
+                keep &= ph["site"].astype(str).isin(params.sites).to_numpy()
+            if params.subjects is not None:
+                keep &= ph["subject"].astype(str).isin(params.subjects).to_numpy()
+            if not keep.any():
+                raise bad_value("subjects", "filters leaving at least one subject", params.subjects)
+            fc, ph = fc[keep], ph[keep].reset_index(drop=True)
+            ph.attrs["rois"] = rois_names
+            if "group" not in ph and "diagnosis" in ph:
+                ph["group"] = (ph["diagnosis"].astype(str).str.upper() == "ASD").astype(int)
+            rois = pd.DataFrame({"name": ph.attrs.get("rois") or [str(k + 1) for k in range(fc.shape[1])]})
+            counts = ph["diagnosis"].value_counts().to_dict() if "diagnosis" in ph else {}
+            Connectomes(fc, ph, rois, {"measure": "correlation", "estimator": "release (Pearson)",
+                                       "dataset": "ABIDE FC release", "diagnosis_counts": counts}).save(out_dir)
+            return
+        from ..loaders import load_abide_timeseries
+
+        root = inputs.get("root")
+        if root is None and params.data_dir is not None:
+            root = Path(params.data_dir)
+            root = root if (root / "phenotypes.tsv").is_file() else root / f"abide_pcp_{params.atlas}"
+        cohort = load_abide_timeseries(root, atlas=params.atlas, sites=params.sites, subjects=params.subjects,
+                                       qc_columns=params.qc_columns or None, qc_accept=params.qc_accept,
+                                       max_mean_fd=params.max_mean_fd, min_timepoints=params.min_timepoints,
+                                       eyes=params.eyes, age_range=params.age_range, sex=params.sex,
+                                       zero_variance=params.zero_variance)
+        cohort.save(out_dir)
 
 
 class UeaParams(StageParams):
@@ -68,9 +148,9 @@ class LoadUeaEEG(Stage):
     name = "load_uea_eeg"
     version = 1
     Params = UeaParams
-    inputs = {"root": Input("Folder holding the problems (NAME/NAME.npz or NAME_TRAIN.ts).", kind="path", required=False)}
+    inputs = {"root": Input("Folder holding the problems (NAME/NAME.npz or NAME_TRAIN.ts).", source="path", required=False)}
     outputs = {
-        "data": Output("data.npz", "X_train, X_test (n_trials, n_chans, n_times) float32; y_train, y_test str."),
+        "data": Output("data.npz", kind="epochs", description="X_train, X_test (n_trials, n_chans, n_times) float32; y_train, y_test str."),
         "info": Output("info.json", "name, sfreq, channels (when known), shapes, classes."),
     }
 
@@ -108,7 +188,7 @@ class LoadHaxby(Stage):
     version = 1
     Params = HaxbyParams
     libraries = ("numpy", "nibabel", "nilearn")
-    inputs = {"root": Input("Haxby folder (holding sub00N/, models/).", kind="path", required=False)}
+    inputs = {"root": Input("Haxby folder (holding sub00N/, models/).", source="path", required=False)}
     outputs = {
         "samples": Output("samples.npz", "X (n_samples, n_voxels) float32, y (n_samples,) str, runs (n_samples,) int."),
         "info": Output("info.json", "subject, mask, n_voxels, t_r, conditions, counts per category."),
@@ -135,8 +215,10 @@ class LoadHaxby(Stage):
 
 
 class NsdParams(StageParams):
-    subject: int = Field(1, ge=1, le=8, description="NSD subject (1-8).")
-    sessions: list[int] = Field(default_factory=list, description="Sessions to load (1-based); all of the subject's when empty.")
+    subjects: list[int] = Field([1], min_length=1, description="NSD subjects (1-8); several share one image set "
+                                                               "(their union), e.g. for MindBridge.")
+    sessions: list[int] = Field(default_factory=list, description="Sessions to load (1-based); all of each subject's when "
+                                                                  "empty.")
     space: str = Field("func1pt8mm", description="Beta space (func1pt8mm or func1mm).")
     roi: str = Field("nsdgeneral", description="ROI file name under ppdata/subjNN/<space>/roi/.")
     roi_labels: list[int] = Field(default_factory=list, description="ROI label values to keep (> 0 when empty).")
@@ -144,77 +226,96 @@ class NsdParams(StageParams):
     test_subjects: list[int] = Field(default_factory=list,
                                      description="Subjects whose loaded sessions define the test set (shared images with all repeats); "
                                                  "[1, 2, 5, 7] with 37 sessions gives the 982-image set. Empty: this subject.")
-    average_train: bool = Field(True, description="Average repeats of training images (else keep single trials).")
-    save_images: bool = Field(False, description="Also write the stimuli (from nsd_stimuli.hdf5).")
-    image_size: int = Field(425, gt=0, le=425, description="Side of the written stimuli (resized with PIL).")
+    save_images: bool = Field(True, description="Write the stimuli (from nsd_stimuli.hdf5); without them only "
+                                                "response-side stages (no features / decoders) can follow.")
+    image_size: int = Field(224, gt=0, le=425, description="Side of the written stimuli (resized from 425 with PIL; "
+                                                           "uint8 on disk).")
     save_captions: bool = Field(False, description="Also write the COCO captions of every image.")
     data_dir: Optional[str] = _data_dir_field()
 
 
 @register_stage
 class LoadNSD(Stage):
-    """Natural Scenes Dataset subject -> ROI betas: training images, shared test images (3 repeats averaged)."""
+    """Natural Scenes Dataset subject -> stimulus_responses: single-trial ROI betas, the COCO images and captions.
+
+    Every trial is kept (repeats included); the shared images seen 3 times by the test subjects form the test
+    split, the subject's other images the training split. Images are indexed 0..n-1 in the artifact; their
+    NSD 73k ids (0-based) are the image names.
+    """
 
     name = "load_nsd"
-    version = 1
+    version = 2
     Params = NsdParams
     libraries = ("numpy", "nibabel", "scipy", "h5py")
-    inputs = {"expdesign": Input("nsddata/experiments/nsd/nsd_expdesign.mat of the release (the release root is 3 levels up).",
-                                 kind="path", required=False)}
+    inputs = {"expdesign": Input("nsddata/experiments/nsd/nsd_expdesign.mat of the release (the release root is 3 "
+                                 "levels up).", source="path", required=False, suffixes=(".mat",))}
     outputs = {
-        "train": Output("train.npz", "betas (n, n_voxels) float32, image_ids (n,) 0-based 73k ids, sessions (n,)."),
-        "test": Output("test.npz", "betas (n_test, n_voxels) float32 averaged over repeats, image_ids (n_test,)."),
-        "voxels": Output("voxels.npy", "(n_voxels, 3) int voxel indices in the beta space."),
-        "info": Output("info.json", "subject, sessions, n_voxels, n_train, n_test, test set definition."),
-        "extras": Output("extras/", "stimuli.npy (n_images, S, S, 3) uint8 and captions.tsv when asked."),
+        "responses": Output("./", "The whole folder, a stimulus_responses artifact.", kind="stimulus_responses"),
+        "metadata": Output("stimulus_responses.json", "Subjects, sessions, ROI, test-set definition."),
+        "images": Output("images.tsv", "image_id, name (NSD 73k id), split [, caption]."),
+        "subjects": Output("subjects/", "subjNN/responses.npz (single-trial betas, trial image ids) + voxels.tsv "
+                                        "(voxel, i, j, k in the beta space, roi)."),
     }
 
     @classmethod
     def report(cls, artifact):
-        return info_section("NSD betas", artifact, "info", ("subject", "sessions", "roi", "space", "n_voxels", "n_train", "n_test", "test_subjects"))
+        return info_section("NSD betas", artifact, "metadata", ("subjects", "info"))
 
     def run(self, params, inputs, out_dir):
-        from ..loaders import NSD_SESSIONS, average_repeats, load_nsd_betas, load_nsd_design, nsd_shared_test_ids
+        import pandas as pd
+
+        from ..kinds import StimulusResponses, SubjectResponses
+        from ..loaders import NSD_SESSIONS, load_nsd_betas, load_nsd_design, nsd_shared_test_ids
         from ..loaders._nsd import nsd_root
 
         root = Path(inputs["expdesign"]).parents[3] if "expdesign" in inputs else nsd_root(None, params.data_dir)
-        sessions = list(params.sessions) or list(range(1, NSD_SESSIONS[params.subject] + 1))
-        betas, trials, voxels = load_nsd_betas(root, params.subject, sessions, space=params.space, roi=params.roi,
-                                               roi_labels=list(params.roi_labels), zscore_sessions=params.zscore_sessions)
+        for subject in params.subjects:
+            if subject not in NSD_SESSIONS:
+                raise bad_value("subjects", "NSD subjects 1-8", subject)
         design = load_nsd_design(root)
-        n_sess = max(sessions)
-        per_subject = {s: min(n_sess, NSD_SESSIONS[s]) for s in (params.test_subjects or [params.subject])}
-        test_ids = np.intersect1d(nsd_shared_test_ids(design, per_subject), trials.image_ids)
-        test, test_ids = average_repeats(betas, trials.image_ids, test_ids)
-        is_train = ~np.isin(trials.image_ids, test_ids)
-        if params.average_train:
-            train, train_ids = average_repeats(betas[is_train], trials.image_ids[is_train])
-            train_sess = np.full(len(train_ids), -1)
-        else:
-            train, train_ids, train_sess = betas[is_train], trials.image_ids[is_train], trials.sessions[is_train]
-        save_arrays(out_dir / "train.npz", betas=train, image_ids=train_ids, sessions=train_sess)
-        save_arrays(out_dir / "test.npz", betas=test, image_ids=test_ids)
-        save_array(out_dir / "voxels.npy", voxels)
-        extras = out_dir / "extras"
-        extras.mkdir()
-        all_ids = np.concatenate([train_ids, test_ids])
+        loaded, n_sess = {}, 0
+        for subject in params.subjects:
+            sessions = list(params.sessions) or list(range(1, NSD_SESSIONS[subject] + 1))
+            loaded[subject] = load_nsd_betas(root, subject, sessions, space=params.space, roi=params.roi,
+                                             roi_labels=list(params.roi_labels), zscore_sessions=params.zscore_sessions)
+            n_sess = max(n_sess, max(sessions))
+        per_subject = {s: min(n_sess, NSD_SESSIONS[s]) for s in (params.test_subjects or params.subjects)}
+        nsd_ids = np.unique(np.concatenate([trials.image_ids for _, trials, _ in loaded.values()]))
+        test73k = np.intersect1d(nsd_shared_test_ids(design, per_subject), nsd_ids)
+        if len(test73k) == 0:
+            raise bad_value("test_subjects", "subjects whose loaded sessions show shared images 3 times",
+                            list(per_subject))
+        subjects = {}
+        for subject, (betas, trials, voxels) in loaded.items():
+            local = np.searchsorted(nsd_ids, trials.image_ids)
+            is_test = np.isin(trials.image_ids, test73k)
+            vox = pd.DataFrame({"voxel": np.arange(len(voxels)), "i": voxels[:, 0], "j": voxels[:, 1],
+                                "k": voxels[:, 2], "roi": params.roi})
+            subjects[f"subj{subject:02d}"] = SubjectResponses(local[~is_test], betas[~is_test], local[is_test],
+                                                             betas[is_test], voxels=vox)
+        stimuli = None
         if params.save_images:
             from PIL import Image
 
             from ..loaders import load_nsd_images
 
-            imgs = load_nsd_images(root, all_ids)
+            imgs = load_nsd_images(root, nsd_ids)
             if params.image_size != imgs.shape[1]:
-                imgs = np.stack([np.asarray(Image.fromarray(im).resize((params.image_size,) * 2, Image.BICUBIC)) for im in imgs])
-            save_array(extras / "stimuli.npy", imgs)
+                imgs = np.stack([np.asarray(Image.fromarray(im).resize((params.image_size,) * 2, Image.BICUBIC))
+                                 for im in imgs])
+            stimuli = imgs
+        captions = None
         if params.save_captions:
             from ..loaders import load_nsd_captions
 
-            caps = load_nsd_captions(root, all_ids)
-            save_table(extras / "captions.tsv", {"image_id": all_ids, "captions": [" | ".join(c) for c in caps]})
-        save_json(out_dir / "info.json", {"subject": params.subject, "sessions": sessions, "n_voxels": int(betas.shape[1]),
-                                          "n_train": int(len(train)), "n_test": int(len(test)), "test_subjects": per_subject,
-                                          "roi": params.roi, "space": params.space})
+            captions = [" | ".join(c) for c in load_nsd_captions(root, nsd_ids)]
+        StimulusResponses(
+            stimuli=stimuli, categories=np.full(len(nsd_ids), -1, np.int64), category_names=[],
+            train_image_ids=np.flatnonzero(~np.isin(nsd_ids, test73k)), test_image_ids=np.searchsorted(nsd_ids, test73k),
+            subjects=subjects, image_names=[str(i) for i in nsd_ids], captions=captions,
+            info={"producer": "load_nsd", "subjects": list(params.subjects), "sessions": list(params.sessions) or "all", "roi": params.roi,
+                  "space": params.space, "test_subjects": per_subject, "zscore_sessions": params.zscore_sessions},
+        ).save(out_dir)
 
 
 class SleepParams(StageParams):
@@ -234,9 +335,9 @@ class LoadSleepEDF(Stage):
     version = 1
     Params = SleepParams
     libraries = ("numpy", "mne")
-    inputs = {"root": Input("Sleep-EDF folder (e.g. sleep-cassette/) with *-PSG.edf and *-Hypnogram.edf.", kind="path", required=False)}
+    inputs = {"root": Input("Sleep-EDF folder (e.g. sleep-cassette/) with *-PSG.edf and *-Hypnogram.edf.", source="path", required=False)}
     outputs = {
-        "epochs": Output("epochs.npz", "X (n_epochs, n_chans, n_times) float32 volts, y (n_epochs,) int, record (n_epochs,) int."),
+        "epochs": Output("epochs.npz", kind="epochs", description="X (n_epochs, n_chans, n_times) float32 volts, y (n_epochs,) int, record (n_epochs,) int."),
         "records": Output("records.tsv", "record, psg, hypnogram, n_epochs."),
         "info": Output("info.json", "sfreq, channels, stage codes, counts per stage."),
     }
@@ -290,9 +391,9 @@ class BidsInputs(Stage):
     version = 1
     Params = BidsParams
     libraries = ("numpy", "mne-bids")
-    inputs = {"root": Input("BIDS dataset or derivatives folder.", kind="path")}
+    inputs = {"root": Input("BIDS dataset or derivatives folder.", source="path")}
     outputs = {
-        "files": Output("files.tsv", "subject, session, task, run, datatype, suffix, extension, path per matched file."),
+        "files": Output("files.tsv", kind="file_table", description="subject, session, task, run, datatype, suffix, extension, path per matched file."),
         "entities": Output("entities.json", "All subjects, sessions, tasks, runs, datatypes found."),
     }
 

@@ -1,6 +1,6 @@
 """Simulated data with known ground truth for every modality (all seeded).
 
-- :func:`simulate_visual_experiment` -> :class:`VisualExperiment`: NSD-like image
+- :func:`simulate_visual_experiment` -> :class:`~neurocodec.datasets.kinds.StimulusResponses`: NSD-like image
   viewing fMRI (Gabor-pRF, category and global-feature voxels, repeats, noise ceiling);
 - :func:`simulate_bold` -> :class:`SimulatedBold`: event-related BOLD (HRF, TR, drift, AR(1)
   noise) from single-trial betas; :func:`fit_glm_betas` recovers them;
@@ -20,8 +20,7 @@ from ._eeg import MOTIFS, SimulatedRecording, channel_layout, simulate_eeg, simu
 from ._hrf import spm_hrf
 from ._images import CATEGORY_NAMES, gabor_energy, make_stimuli
 from ._rest import DEFAULT_SITES, RestingStateCohort, simulate_rest_cohort
-from ._visual import (SubjectResponses, VisualExperiment, luminance_contrast, noiseless_responses,
-                      simulate_visual_experiment, stimulus_features)
+from ._visual import luminance_contrast, noiseless_responses, simulate_visual_experiment, stimulus_features
 
 __all__ = [
     "CATEGORY_NAMES",
@@ -30,8 +29,6 @@ __all__ = [
     "RestingStateCohort",
     "SimulatedBold",
     "SimulatedRecording",
-    "SubjectResponses",
-    "VisualExperiment",
     "channel_layout",
     "fit_glm_betas",
     "gabor_energy",

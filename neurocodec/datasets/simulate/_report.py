@@ -17,9 +17,9 @@ def _plt():
 
 
 def visual_section(artifact) -> Section:
-    from ._visual import VisualExperiment
+    from ._visual import StimulusResponses
 
-    exp = VisualExperiment.load(artifact.path)
+    exp = StimulusResponses.load(artifact)
     plt = _plt()
     fig, axes = plt.subplots(2, 8, figsize=(10, 2.8))
     for c, ax in enumerate(axes.ravel()):

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from ...pipeline import bad_value, check, load_arrays, load_json, save_arrays, save_json, save_table
+from ...pipeline import bad_value, check
 from ._hrf import blas_single_thread, convolve_hrf, spm_hrf
 
 __all__ = ["RestingStateCohort", "simulate_rest_cohort", "DEFAULT_SITES"]
@@ -70,39 +70,44 @@ class RestingStateCohort:
     def n_rois(self) -> int:
         return len(self.roi_names)
 
-    def save(self, folder: str | Path) -> Path:
-        """Write ``timeseries.npz`` (one key per subject), ``subjects.tsv``, ``rois.tsv``,
-        ``ground_truth.npz`` and ``cohort.json`` into ``folder``."""
+    def to_kind(self):
+        """This cohort as the ``roi_timeseries`` kind; the planted ground truth (``covariance``,
+        ``differing_edges``) goes into its extras, the simulation parameters into its info."""
         import pandas as pd
 
-        folder = Path(folder)
-        folder.mkdir(parents=True, exist_ok=True)
-        save_arrays(folder / "timeseries.npz", **dict(zip(self.subjects["subject"], self.timeseries)))
-        save_table(folder / "subjects.tsv", self.subjects)
-        x, y, z = np.asarray(self.roi_coords).T
-        save_table(folder / "rois.tsv", pd.DataFrame({"name": self.roi_names, "x": x, "y": y, "z": z,
-                                                      "network": self.network_labels}))
-        save_arrays(folder / "ground_truth.npz", covariance=self.covariance, differing_edges=self.differing_edges)
-        save_json(folder / "cohort.json", {"format": FORMAT, "version": 1, "params": self.params})
-        return folder
+        from ..kinds import RoiTimeseries
+
+        x, y, z = np.asarray(self.roi_coords, dtype=np.float64).T
+        rois = pd.DataFrame({"name": self.roi_names, "x": x, "y": y, "z": z, "network": self.network_labels})
+        series = dict(zip(self.subjects["subject"].astype(str), self.timeseries))
+        return RoiTimeseries(series, self.subjects, rois,
+                             info={"dataset": "simulated resting-state cohort", "source": FORMAT,
+                                   "params": self.params},
+                             extras={"covariance": self.covariance, "differing_edges": self.differing_edges})
 
     @classmethod
-    def load(cls, folder: str | Path) -> "RestingStateCohort":
-        """Read a folder written by :meth:`save`."""
-        import pandas as pd
+    def from_kind(cls, data) -> "RestingStateCohort":
+        """Rebuild a simulated cohort from its ``roi_timeseries`` kind (the ground truth must be in its extras)."""
+        for key in ("covariance", "differing_edges"):
+            if key not in data.extras:
+                raise bad_value("extras", "the simulator's ground truth (covariance, differing_edges)",
+                                f"<extras {sorted(data.extras)}>")
+        rois = data.rois
+        return cls(data.series(), data.subjects, list(rois["name"]), rois[["x", "y", "z"]].to_numpy(np.float32),
+                   rois["network"].to_numpy(str), data.extras["covariance"],
+                   data.extras["differing_edges"].astype(bool),
+                   data.info.get("params", {}))
 
-        folder = Path(folder)
-        if not (folder / "cohort.json").is_file():
-            raise bad_value("folder", "a resting-state cohort folder holding cohort.json", str(folder),
-                            exc=FileNotFoundError)
-        meta = load_json(folder / "cohort.json")
-        subjects = pd.read_csv(folder / "subjects.tsv", sep="\t")
-        rois = pd.read_csv(folder / "rois.tsv", sep="\t")
-        ts = load_arrays(folder / "timeseries.npz")
-        truth = load_arrays(folder / "ground_truth.npz")
-        return cls([ts[s] for s in subjects["subject"]], subjects, list(rois["name"]),
-                   rois[["x", "y", "z"]].to_numpy(float), rois["network"].to_numpy(str),
-                   truth["covariance"], truth["differing_edges"], meta["params"])
+    def save(self, folder: str | Path) -> Path:
+        """Write the cohort into ``folder`` in the ``roi_timeseries`` kind's format (see :meth:`to_kind`)."""
+        return self.to_kind().save(folder)
+
+    @classmethod
+    def load(cls, folder) -> "RestingStateCohort":
+        """Read a folder written by :meth:`save` (a path or an Artifact holding the kind)."""
+        from ..kinds import RoiTimeseries
+
+        return cls.from_kind(RoiTimeseries.load(folder))
 
 
 def _layout(rng, n_rois, n_networks):

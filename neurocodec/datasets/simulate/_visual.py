@@ -9,203 +9,22 @@ applied to luminance: the response is the Gaussian-weighted sum of the image's
 luminance contrast (grey level minus the image mean, optionally compressed per
 cell), so it is phase sensitive and carries the pixel layout. Higher-level
 voxels are tuned to the stimulus category or to global image statistics. Every
-response is linear in the standardised true features ``VisualExperiment.features``
+response is linear in the standardised true features ``StimulusResponses.features``
 so the ground truth (weights, noiseless responses, noise ceiling) is exact.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
-
 import numpy as np
 
-from ...pipeline import bad_value, check, load_arrays, load_json, save_array, save_arrays, save_json, save_table
+from ...pipeline import bad_value, check
+from ..kinds import StimulusResponses, SubjectResponses
 from ._hrf import blas_single_thread
 from ._images import CATEGORY_NAMES, cell_centres, gabor_energy, make_stimuli
 
-__all__ = ["SubjectResponses", "VisualExperiment", "noiseless_responses", "simulate_visual_experiment", "stimulus_features",
-           "luminance_contrast"]
+__all__ = ["noiseless_responses", "simulate_visual_experiment", "stimulus_features", "luminance_contrast"]
 
-FORMAT = "neurocodec.visual_experiment"
 _GLOBAL = ["luminance", "contrast", "red", "green", "blue", "saturation", "edge_density"]
-
-
-@dataclass
-class SubjectResponses:
-    """One simulated subject: single-trial betas and the ground truth behind them.
-
-    Attributes
-    ----------
-    trial_image_ids_train, trial_image_ids_test : ndarray, shape (n_trials,), int64
-        Image shown on each trial (indices into ``VisualExperiment.stimuli``),
-        repeats included, in presentation order.
-    betas_train, betas_test : ndarray, shape (n_trials, n_voxels), float32
-        Single-trial betas (true response + trial noise).
-    noiseless : ndarray, shape (n_images, n_voxels), float32
-        True response of every voxel to every image.
-    noise_ceiling : ndarray, shape (n_voxels,), float32
-        Pearson r between the noiseless response and the repeat-averaged test
-        betas expected from the noise level: ``sqrt(s2 / (s2 + noise_sd**2 / n_repeats))``
-        with ``s2`` the variance of the noiseless response over the test images.
-    voxel_kind : ndarray, shape (n_voxels,), str
-        ``"prf"`` (Gabor-energy pRF), ``"linear_prf"`` (linear luminance pRF),
-        ``"category"`` or ``"global"``.
-    prf : pandas.DataFrame
-        One row per voxel: ``voxel, kind, x, y, sigma`` (pRF centre and size in
-        image-width fractions, x rightwards and y downwards from the top-left
-        corner; NaN for non-pRF voxels), ``orientation`` (radians),
-        ``spatial_frequency`` (cycles per image; both NaN for ``linear_prf``
-        voxels, which have no orientation or frequency tuning), ``category`` (preferred
-        category name or ``"none"``), ``snr``, ``noise_sd``, ``intercept``.
-    weights : ndarray, shape (n_features, n_voxels), float32
-        True weights: ``noiseless = features @ weights + intercept``.
-    intercept : ndarray, shape (n_voxels,), float32
-    noise_sd : ndarray, shape (n_voxels,), float32
-        Standard deviation of the single-trial noise.
-    """
-
-    trial_image_ids_train: np.ndarray
-    betas_train: np.ndarray
-    trial_image_ids_test: np.ndarray
-    betas_test: np.ndarray
-    noiseless: np.ndarray
-    noise_ceiling: np.ndarray
-    voxel_kind: np.ndarray
-    prf: Any
-    weights: np.ndarray
-    intercept: np.ndarray
-    noise_sd: np.ndarray
-
-    @property
-    def n_voxels(self) -> int:
-        return self.noiseless.shape[1]
-
-    def mean_betas(self, split: str = "test") -> tuple[np.ndarray, np.ndarray]:
-        """Betas averaged over the repeats of each image.
-
-        Parameters
-        ----------
-        split : {"train", "test"}
-
-        Returns
-        -------
-        image_ids : ndarray, shape (n_unique,), int64
-            Sorted unique image ids.
-        betas : ndarray, shape (n_unique, n_voxels), float32
-        """
-        if split not in ("train", "test"):
-            raise bad_value("split", "'train' or 'test'", split)
-        ids = getattr(self, f"trial_image_ids_{split}")
-        betas = getattr(self, f"betas_{split}")
-        uniq, inv = np.unique(ids, return_inverse=True)
-        sums = np.zeros((len(uniq), betas.shape[1]), np.float64)
-        np.add.at(sums, inv, betas)
-        counts = np.bincount(inv, minlength=len(uniq))[:, None]
-        return uniq.astype(np.int64), (sums / counts).astype(np.float32)
-
-    _ARRAYS = ("trial_image_ids_train", "betas_train", "trial_image_ids_test", "betas_test", "noiseless",
-               "noise_ceiling", "voxel_kind", "weights", "intercept", "noise_sd")
-
-    def save(self, folder: str | Path) -> Path:
-        folder = Path(folder)
-        folder.mkdir(parents=True, exist_ok=True)
-        save_arrays(folder / "responses.npz", **{k: getattr(self, k) for k in self._ARRAYS})
-        save_table(folder / "voxels.tsv", self.prf)
-        return folder
-
-    @classmethod
-    def load(cls, folder: str | Path) -> "SubjectResponses":
-        import pandas as pd
-
-        folder = Path(folder)
-        arrays = load_arrays(folder / "responses.npz")
-        prf = pd.read_csv(folder / "voxels.tsv", sep="\t", keep_default_na=False, na_values=["", "nan", "NaN"])
-        return cls(prf=prf, **arrays)
-
-
-@dataclass
-class VisualExperiment:
-    """A simulated image-viewing fMRI experiment (see :func:`simulate_visual_experiment`).
-
-    Attributes
-    ----------
-    stimuli : ndarray, shape (n_images, H, W, 3), float32 in [0, 1]
-    categories : ndarray, shape (n_images,), int64
-    category_names : list of str
-    train_image_ids : ndarray, shape (n_train_images,), int64
-    test_image_ids : ndarray, shape (n_test_images,), int64
-        Shared test images seen by every subject ``n_repeats`` times.
-    subjects : dict of str to SubjectResponses
-        Keys ``"sub-01"``, ``"sub-02"``, ...
-    features : ndarray, shape (n_images, n_features), float32
-        The true (standardised) features of the encoding model.
-    feature_names : list of str
-    params : dict
-        The simulation parameters (orientations, spatial frequencies, grid, ...).
-    """
-
-    stimuli: np.ndarray
-    categories: np.ndarray
-    category_names: list[str]
-    train_image_ids: np.ndarray
-    test_image_ids: np.ndarray
-    subjects: dict[str, SubjectResponses]
-    features: np.ndarray
-    feature_names: list[str]
-    params: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def n_images(self) -> int:
-        return self.stimuli.shape[0]
-
-    def save(self, folder: str | Path) -> Path:
-        """Write the experiment to ``folder`` (npy/npz + TSV + JSON, no pickle).
-
-        Layout: ``experiment.json``, ``stimuli.npy``, ``features.npy``,
-        ``splits.npz`` (categories, train/test ids), ``images.tsv`` and
-        ``subjects/<sub-XX>/{responses.npz, voxels.tsv}``.
-        """
-        import pandas as pd
-
-        folder = Path(folder)
-        folder.mkdir(parents=True, exist_ok=True)
-        save_array(folder / "stimuli.npy", self.stimuli.astype(np.float32))
-        save_array(folder / "features.npy", self.features.astype(np.float32))
-        save_arrays(folder / "splits.npz", categories=self.categories, train_image_ids=self.train_image_ids,
-                    test_image_ids=self.test_image_ids)
-        split = np.full(self.n_images, "unused", dtype=object)
-        split[self.train_image_ids] = "train"
-        split[self.test_image_ids] = "test"
-        save_table(folder / "images.tsv", pd.DataFrame({
-            "image_id": np.arange(self.n_images), "category": self.categories,
-            "category_name": np.asarray(self.category_names)[self.categories], "split": split}))
-        for name, sub in self.subjects.items():
-            sub.save(folder / "subjects" / name)
-        save_json(folder / "experiment.json", {
-            "format": FORMAT, "version": 1, "category_names": list(self.category_names),
-            "feature_names": list(self.feature_names), "subjects": list(self.subjects), "params": self.params})
-        return folder
-
-    @classmethod
-    def load(cls, folder: str | Path) -> "VisualExperiment":
-        """Read a folder written by :meth:`save` (e.g. ``inputs["experiment"].path``)."""
-        folder = Path(folder)
-        meta_path = folder / "experiment.json"
-        if not meta_path.is_file():
-            raise bad_value("folder", "a visual experiment folder holding experiment.json", str(folder),
-                            exc=FileNotFoundError)
-        meta = load_json(meta_path)
-        check(meta.get("format") == FORMAT, "format", repr(FORMAT), meta.get("format"), of="experiment.json")
-        splits = load_arrays(folder / "splits.npz")
-        return cls(
-            stimuli=np.load(folder / "stimuli.npy", allow_pickle=False),
-            categories=splits["categories"], category_names=list(meta["category_names"]),
-            train_image_ids=splits["train_image_ids"], test_image_ids=splits["test_image_ids"],
-            subjects={s: SubjectResponses.load(folder / "subjects" / s) for s in meta["subjects"]},
-            features=np.load(folder / "features.npy", allow_pickle=False),
-            feature_names=list(meta["feature_names"]), params=meta["params"])
 
 
 def luminance_contrast(gray, grid, exponent=1.0):
@@ -380,15 +199,16 @@ def _subject(rng, name, n_vox, feats, categories, category_names, train_pool, te
     ceiling = np.sqrt(s2 / (s2 + noise_sd**2 / p["n_repeats"]))
     table = pd.DataFrame({"voxel": np.arange(n_vox), "kind": kinds, **cols, "category": pref_cat,
                           "snr": snr, "noise_sd": noise_sd, "intercept": intercept})
-    return SubjectResponses(ids_tr, b_tr, ids_te, b_te, noiseless.astype(np.float32), ceiling.astype(np.float32),
-                            kinds, table, w.astype(np.float32), intercept.astype(np.float32), noise_sd.astype(np.float32))
+    return SubjectResponses(ids_tr, b_tr, ids_te, b_te, voxels=table, noiseless=noiseless.astype(np.float32),
+                            noise_ceiling=ceiling.astype(np.float32), voxel_kind=kinds, weights=w.astype(np.float32),
+                            intercept=intercept.astype(np.float32), noise_sd=noise_sd.astype(np.float32))
 
 
 def simulate_visual_experiment(n_subjects=4, n_voxels=None, image_size=32, n_train_images=400, n_test_images=50,
                                n_repeats=3, n_repeats_train=1, snr=1.0, snr_spread=0.3, fraction_prf=0.6,
                                fraction_category=0.25, n_orientations=4, spatial_frequencies=None, grid=None,
                                noise_correlation=0.1, train_fraction=1.0, linear_fraction=0.3,
-                               linear_exponent=1.0, seed=0) -> VisualExperiment:
+                               linear_exponent=1.0, seed=0) -> StimulusResponses:
     """Simulate an NSD-like visual fMRI experiment with known ground truth.
 
     Parameters
@@ -442,7 +262,7 @@ def simulate_visual_experiment(n_subjects=4, n_voxels=None, image_size=32, n_tra
 
     Returns
     -------
-    VisualExperiment
+    StimulusResponses
     """
     with blas_single_thread():
         return _simulate_visual_experiment(n_subjects=n_subjects, n_voxels=n_voxels, image_size=image_size,
@@ -515,8 +335,9 @@ def _simulate_visual_experiment(n_subjects=4, n_voxels=None, image_size=32, n_tr
         name = f"sub-{i + 1:02d}"
         subjects[name] = _subject(child, name, nv, feats, categories, CATEGORY_NAMES, train_ids, test_ids,
                                   p | {"_luminance_sd": np.where(lum_sd > 1e-8, lum_sd, 1.0)})
-    return VisualExperiment(stimuli, categories, list(CATEGORY_NAMES), train_ids.astype(np.int64),
-                            test_ids.astype(np.int64), subjects, feats, names, p)
+    return StimulusResponses(stimuli, categories, list(CATEGORY_NAMES), train_ids.astype(np.int64),
+                             test_ids.astype(np.int64), subjects, features=feats, feature_names=names,
+                             info={"producer": "simulate_visual_fmri", "params": p})
 
 
 def noiseless_responses(experiment, subject, images, categories):
@@ -532,7 +353,8 @@ def noiseless_responses(experiment, subject, images, categories):
 
     Parameters
     ----------
-    experiment : VisualExperiment
+    experiment : StimulusResponses
+        A simulated experiment (its ``info["params"]`` and ground truth).
     subject : str
         Key of ``experiment.subjects``.
     images : ndarray, shape (n_images, H, W, 3), float in [0, 1]
@@ -555,7 +377,7 @@ def noiseless_responses(experiment, subject, images, categories):
     onehot = np.eye(k, dtype=np.float32)[cats.astype(np.int64)] if cats.ndim == 1 else cats.astype(np.float32)
     check(onehot.shape == (len(images), k), "categories", f"{len(images)} labels or an array ({len(images)}, {k})",
           f"<shape {cats.shape}>")
-    p = experiment.params
+    p = experiment.info["params"]
     args = (p["orientations"], p["spatial_frequencies"], p["grid"], p["luminance_grid"], p["linear_exponent"])
     natural, scale = _raw_features(experiment.stimuli, np.eye(k, dtype=np.float32)[experiment.categories], *args)
     new, _ = _raw_features(images, onehot, *args, scale=scale)

@@ -59,8 +59,9 @@ def _write_bold(exp, out_dir, tr, snr, seed):
 class SimulateVisualFMRI(Stage):
     """Simulated NSD-like visual fMRI experiment (Gabor/linear pRF, category, global voxels) with ground truth.
 
-    The artifact folder is exactly what :meth:`VisualExperiment.save` writes;
-    consumers read it with ``VisualExperiment.load(inputs["experiment"].path)``.
+    The artifact folder is a ``stimulus_responses`` artifact (what :meth:`StimulusResponses.save` writes)
+    with the simulator's ground truth as extras (true features, noiseless responses, weights, noise ceilings);
+    consumers read it with ``StimulusResponses.load(inputs["experiment"])``.
     """
 
     name = "simulate_visual_fmri"
@@ -68,9 +69,12 @@ class SimulateVisualFMRI(Stage):
     Params = VisualParams
     libraries = ("numpy", "scipy", "scikit-image")
     outputs = {
-        "metadata": Output("experiment.json", "Category and feature names, subject ids, simulation parameters."),
+        "responses": Output("./", "The whole folder, a stimulus_responses artifact.", kind="stimulus_responses"),
+        "metadata": Output("stimulus_responses.json", "Category and feature names, subject ids, simulation parameters."),
         "stimuli": Output("stimuli.npy", "(n_images, H, W, 3) float32 RGB stimuli in [0, 1]."),
         "features": Output("features.npy", "(n_images, n_features) float32 true standardised model features."),
+        "true_features": Output("true_features/", "The true features as a stimulus_features artifact (set 'true').",
+                                kind="stimulus_features"),
         "splits": Output("splits.npz", "categories (n_images,), train_image_ids, test_image_ids (int64)."),
         "images": Output("images.tsv", "image_id, category, category_name, split."),
         "subjects": Output("subjects/", "sub-XX/responses.npz (betas, noiseless, noise ceiling, weights) + voxels.tsv "
@@ -80,12 +84,15 @@ class SimulateVisualFMRI(Stage):
     report_impl = "._report:visual_section"
 
     def run(self, params, inputs, out_dir):
+        from ..kinds import StimulusFeatures
         from ._visual import simulate_visual_experiment
 
         kw = params.model_dump()
         bold_tr, bold_snr = kw.pop("bold_tr"), kw.pop("bold_snr")
         exp = simulate_visual_experiment(**kw)
         exp.save(out_dir)
+        StimulusFeatures(sets={"true": exp.features}, extractor="simulation", image_names=exp.image_names or
+                         [str(i) for i in range(exp.n_images)]).save(out_dir / "true_features")
         if bold_tr is not None:
             _write_bold(exp, out_dir, bold_tr, bold_snr, params.seed)
 
@@ -124,18 +131,21 @@ def _rest_sites(params) -> list[dict]:
 class SimulateRestFMRI(Stage):
     """Simulated multi-site resting-state ROI time series with planted group differences in known edges.
 
-    Read the artifact folder with ``RestingStateCohort.load(inputs[...].path)``.
+    The artifact folder is a ``roi_timeseries`` artifact (:class:`~neurocodec.datasets.kinds.RoiTimeseries`)
+    whose extras hold the planted ground truth (``covariance``, ``differing_edges``); read it with
+    ``RoiTimeseries.load(inputs[...])`` or ``RestingStateCohort.load(...)``.
     """
 
     name = "simulate_rest_fmri"
-    version = 1
+    version = 2
     Params = RestParams
     outputs = {
+        "cohort": Output("./", "The whole folder, a roi_timeseries artifact.", kind="roi_timeseries"),
         "timeseries": Output("timeseries.npz", "One (n_times_i, n_rois) float32 array per subject, keyed by subject id."),
         "subjects": Output("subjects.tsv", "subject, site, group (0/1), tr, n_times, noise_sd, global_signal."),
         "rois": Output("rois.tsv", "name, x, y, z (MNI-like mm), network."),
-        "ground_truth": Output("ground_truth.npz", "covariance (2, n_rois, n_rois) per group, differing_edges (n_rois, n_rois) bool."),
-        "metadata": Output("cohort.json", "Simulation parameters (sites included)."),
+        "ground_truth": Output("extras.npz", "covariance (2, n_rois, n_rois) per group, differing_edges (n_rois, n_rois) bool."),
+        "metadata": Output("roi_timeseries.json", "Kind header; info.params: the simulation parameters (sites included)."),
     }
 
     report_impl = "._report:rest_section"
@@ -152,8 +162,8 @@ class SimulateRestFMRI(Stage):
 class EEGParams(StageParams):
     kind: Literal["eeg", "seeg", "ecog"] = Field("eeg", description="Channel type: scalp EEG, sEEG shafts (LA1..LA8, ...) or an ECoG grid.")
     n_chans: int = Field(32, gt=0, description="Channels (<= 86 for EEG; sEEG: shafts of contacts_per_shaft contacts).")
-    sfreq: float = Field(256.0, description="Sampling frequency in Hz (>= 64).")
-    duration: float = Field(60.0, description="Recording length in seconds (> 0).")
+    sfreq: float = Field(256.0, ge=64, description="Sampling frequency in Hz (>= 64).")
+    duration: float = Field(60.0, gt=0, description="Recording length in seconds (> 0).")
     motifs: list[str] = Field(["alpha_burst", "spindle", "spike", "slow_wave"],
                               description="Motif types to plant: alpha_burst, spindle, spike, slow_wave.")
     events_per_minute: float = Field(4.0, ge=0, description="Occurrences of each motif type per minute.")
@@ -179,7 +189,7 @@ class SimulateEEG(Stage):
     Params = EEGParams
     libraries = ("numpy", "mne")
     outputs = {
-        "raw": Output("raw.fif", "mne Raw (channel types, montage, one annotation per motif occurrence)."),
+        "raw": Output("raw.fif", kind="raw", description="mne Raw (channel types, montage, one annotation per motif occurrence)."),
         "motifs": Output("motifs.tsv", "event, motif, onset_s, duration_s, channel, weight (ground truth per channel)."),
         "metadata": Output("recording.json", "Simulation parameters."),
         "epoch_labels": Output("epoch_labels.tsv", "epoch, start_s, stop_s, label (dominant motif or background)."),

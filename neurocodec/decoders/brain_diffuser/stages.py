@@ -83,10 +83,10 @@ class FitDecoder(Stage):
     version = 2
     Params = FitDecoderParams
     libraries = ("numpy", "torch", "diffusers", "scikit-learn")
-    inputs = {"experiment": Input("Simulated visual experiment.", stages=("simulate_visual_fmri",))}
+    inputs = {"experiment": Input("Stimuli and single-trial responses.", kinds=("stimulus_responses",))}
     outputs = {
         "generator": Output("generator/", "generator.json (+ vae/, unet/, scheduler/, embedder/ for the embedded generator)."),
-        "decoders": Output("decoders/", "<subject>/decoder.npz + decoder.json: ridge weights, alphas, statistics."),
+        "decoders": Output("decoders/", kind="brain_diffuser", description="<subject>/decoder.npz + decoder.json: ridge weights, alphas, statistics."),
         "summary": Output("fit.json", "Per subject: voxels, training images, median alphas; generator training losses."),
     }
 
@@ -99,13 +99,13 @@ class FitDecoder(Stage):
     def _run(self, params, inputs, out_dir):
         import numpy as np
 
-        from neurocodec.datasets.simulate import VisualExperiment
+        from neurocodec.datasets.kinds import StimulusResponses
         from neurocodec.pipeline import bad_value, save_json
 
         from .. import generation
         from ._model import BrainDiffuser
 
-        exp = VisualExperiment.load(inputs["experiment"].path)
+        exp = StimulusResponses.load(inputs["experiment"])
         for sub in params.subjects:
             if sub not in exp.subjects:
                 raise bad_value("subjects", f"keys of the experiment {sorted(exp.subjects)}", sub, of="fit_decoder")
@@ -175,11 +175,11 @@ class Reconstruct(Stage):
     Params = ReconstructParams
     libraries = ("numpy", "torch", "diffusers")
     inputs = {
-        "decoder": Input("Fitted Brain-Diffuser decoders.", stages=("fit_decoder",)),
-        "experiment": Input("The simulated experiment the decoder was fitted on.", stages=("simulate_visual_fmri",)),
+        "decoder": Input("Fitted Brain-Diffuser decoders.", kinds=("brain_diffuser",)),
+        "experiment": Input("The stimulus_responses the decoder was fitted on (its test trials are decoded).", kinds=("stimulus_responses",)),
     }
     outputs = {
-        "reconstructions": Output("reconstructions.npz", "image_ids (n,), true (n, H, W, 3) uint8, <subject>_stage1 and "
+        "reconstructions": Output("reconstructions.npz", kind="reconstructions", description="image_ids (n,), true (n, H, W, 3) uint8, <subject>_stage1 and "
                                   "<subject>_final (n, H, W, 3) uint8."),
         "grid": Output("grid.png", "Rows per subject: true / stage 1 / final for the first 16 test images."),
     }
@@ -193,14 +193,14 @@ class Reconstruct(Stage):
     def _run(self, params, inputs, out_dir):
         import numpy as np
 
-        from neurocodec.datasets.simulate import VisualExperiment
+        from neurocodec.datasets.kinds import StimulusResponses
         from neurocodec.pipeline import save_arrays
 
         from .._images import to_uint8
         from ._grid import save_grid
         from ._model import BrainDiffuser
 
-        exp = VisualExperiment.load(inputs["experiment"].path)
+        exp = StimulusResponses.load(inputs["experiment"])
         folder = inputs["decoder"].path
         gen = _load_generator(folder / "generator", params.device)
         arrays, rows = {}, []
@@ -246,9 +246,9 @@ class EvaluateReconstruction(Stage):
     version = 1
     Params = EvaluateParams
     libraries = ("numpy", "scipy", "torch", "timm")
-    inputs = {"reconstructions": Input("Reconstructions.", stages=("reconstruct",))}
+    inputs = {"reconstructions": Input("Reconstructions.", kinds=("reconstructions",))}
     outputs = {
-        "metrics": Output("metrics.json", "{subject: {stage1: {metric: value}, final: {...}}, mean: {...}}."),
+        "metrics": Output("metrics.json", kind="reconstruction_scores", description="{subject: {stage1: {metric: value}, final: {...}}, mean: {...}}."),
         "table": Output("metrics.tsv", "subject, stage, metric, value."),
     }
 

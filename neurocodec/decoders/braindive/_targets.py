@@ -17,8 +17,8 @@ def select_voxels(table, roi=None, kind=None, category=None, near=None, mask=Non
     Parameters
     ----------
     table : pandas.DataFrame
-        One row per voxel, in voxel order (``VisualExperiment`` subjects' ``prf``
-        table: ``kind``, ``x``, ``y``, ``sigma``, ``category``, ...).
+        One row per voxel, in voxel order (a ``stimulus_responses`` subject's
+        ``voxels`` table: ``kind``, ``x``, ``y``, ``sigma``, ``roi``, ``category``, ...).
     roi : str or list of str, optional
         ROI label(s): values of the ``roi`` column, or of ``kind`` when the table has no ``roi`` column.
     kind : str or list of str, optional

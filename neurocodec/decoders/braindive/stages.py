@@ -8,9 +8,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from neurocodec.pipeline import Input, Output, Stage, StageParams, register_stage, runtime_field
 
+from . import _kinds as _kinds  # noqa: F401
+
 __all__ = ["SynthesizePreferred", "DecodeRoiPattern"]
 
-_EXP = ("simulate_visual_fmri",)
+_EXP = ("stimulus_responses",)
 
 
 class RegionSpec(BaseModel):
@@ -59,10 +61,12 @@ def _targets(specs, table):
 
 
 def _experiment(inputs, subject):
-    from neurocodec.datasets.simulate import VisualExperiment
+    from neurocodec.datasets.kinds import StimulusResponses
     from neurocodec.pipeline import bad_value
 
-    exp = VisualExperiment.load(inputs["experiment"].path)
+    exp = StimulusResponses.load(inputs["experiment"])
+    if exp.stimuli is None:
+        raise bad_value("experiment", "stimulus_responses with the stimulus images", "<no stimuli>")
     if subject not in exp.subjects:
         raise bad_value("subject", f"one of {sorted(exp.subjects)}", subject)
     return exp
@@ -70,7 +74,8 @@ def _experiment(inputs, subject):
 
 def _encoder(artifact, exp, subject, voxels, device):
     """The fitted encoder of ``subject`` as a differentiable encoder (features rebuilt from the features stage)."""
-    from neurocodec.pipeline import bad_value, load_arrays, load_json
+    from neurocodec.datasets.kinds import StimulusFeatures
+    from neurocodec.pipeline import bad_value, load_json
 
     from ._loading import load_encoder
 
@@ -78,9 +83,9 @@ def _encoder(artifact, exp, subject, voxels, device):
     if not file.is_file():
         raise bad_value("subject", "a subject the encoder was fitted for", subject, of="encoder")
     key = load_json(artifact.file("summary"))["feature_set"]
-    features = [a for a in artifact.upstream().values() if a.stage == "features"]
+    features = [a for a in artifact.upstream().values() if a.stage == "features"]  # the extractor's parameters
     params = features[0].params if features else None
-    stored = load_arrays(features[0].file("features"))[key] if features else None
+    stored = StimulusFeatures.load(features[0]).get(key)[1] if features else None
     return load_encoder(file, params, key, exp.stimuli, stored_features=stored, voxels=voxels, device=device)
 
 
@@ -121,13 +126,14 @@ class SynthesizePreferred(Stage):
     Params = SynthesizeParams
     libraries = ("numpy", "torch", "diffusers")
     inputs = {
-        "experiment": Input("Simulated visual experiment (stimuli, voxel table).", stages=_EXP),
-        "encoder": Input("Fitted voxelwise encoders over differentiable features.", stages=("fit_encoder",)),
+        "experiment": Input("Stimuli, responses and the voxel table (targets).", kinds=_EXP),
+        "encoder": Input("Fitted voxelwise encoders over differentiable features.", kinds=("voxel_encoders",)),
         "decoder": Input("fit_decoder artifact whose embedded generator is sampled (generator 'decoder').",
-                         stages=("fit_decoder",), required=False),
+                         kinds=("brain_diffuser",), required=False),
     }
     outputs = {
-        "images": Output("images.npz", "<target> guided and <target>_unguided (n, H, W, 3) uint8, <target>_top_ids."),
+        "images": Output("images.npz", "<target> guided and <target>_unguided (n, H, W, 3) uint8, <target>_top_ids.",
+                         kind="preferred_images"),
         "summary": Output("summary.json", "Per target: voxels, predicted objective (synthesized, unguided, natural "
                           "top), gains, per-step history, seeds."),
         "grid": Output("grid.png", "Per target: natural top, unguided, synthesized rows."),
@@ -147,7 +153,7 @@ class SynthesizePreferred(Stage):
         from ._synthesis import save_rows_grid, synthesize_targets
 
         exp = _experiment(inputs, params.subject)
-        targets, voxels = _targets(params.targets, exp.subjects[params.subject].prf)
+        targets, voxels = _targets(params.targets, exp.subjects[params.subject].voxels)
         encoder = _encoder(inputs["encoder"], exp, params.subject, voxels, params.device)
         if params.generator == "decoder":
             if "decoder" not in inputs:
@@ -202,13 +208,14 @@ class DecodeRoiPattern(Stage):
     Params = DecodeParams
     libraries = ("numpy", "torch", "diffusers")
     inputs = {
-        "experiment": Input("Simulated visual experiment (training betas, voxel table).", stages=_EXP),
-        "decoder": Input("Fitted Brain-Diffuser decoders.", stages=("fit_decoder",)),
+        "experiment": Input("Stimuli, training responses and the voxel table (targets).", kinds=_EXP),
+        "decoder": Input("Fitted Brain-Diffuser decoders.", kinds=("brain_diffuser",)),
         "encoder": Input("Fitted encoders: predicted responses of the reconstructions (optional).",
-                         stages=("fit_encoder",), required=False),
+                         kinds=("voxel_encoders",), required=False),
     }
     outputs = {
-        "images": Output("images.npz", "<target>_final, <target>_stage1 (n, H, W, 3) uint8, <target>_pattern."),
+        "images": Output("images.npz", "<target>_final, <target>_stage1 (n, H, W, 3) uint8, <target>_pattern.",
+                         kind="roi_reconstructions"),
         "summary": Output("summary.json", "Per target: voxels, k, predicted objective of the reconstructions."),
         "grid": Output("grid.png", "Per target: stage-1 and final rows."),
     }
@@ -231,7 +238,7 @@ class DecodeRoiPattern(Stage):
         folder = inputs["decoder"].path
         if not (folder / "decoders" / params.subject).is_dir():
             raise bad_value("subject", "a subject the decoder was fitted for", params.subject, of="decoder")
-        targets, voxels = _targets(params.targets, exp.subjects[params.subject].prf)
+        targets, voxels = _targets(params.targets, exp.subjects[params.subject].voxels)
         encoder = _encoder(inputs["encoder"], exp, params.subject, voxels, params.device) if "encoder" in inputs else None
         generator = _load_generator(folder / "generator", params.device)
         decoder = BrainDiffuser.load(folder / "decoders" / params.subject, generator, strength=params.strength,

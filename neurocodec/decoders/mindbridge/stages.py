@@ -6,15 +6,15 @@ from typing import Literal, Optional
 
 from pydantic import Field
 
-from ...pipeline import Input, Output, Stage, StageParams, register_stage, runtime_field
+from ...pipeline import Input, Output, Stage, StageParams, bad_value, register_stage, runtime_field
 
 __all__ = ["MindBridgeTargets", "MindBridgeTrain", "MindBridgeResetTune", "MindBridgeReconstruct", "subsample_trials"]
 
-_EXPERIMENT = Input("Simulated visual experiment (VisualExperiment folder).", stages=("simulate_visual_fmri",))
-_TARGETS = Input("Token-level target embeddings.", stages=("mindbridge_targets",))
+_EXPERIMENT = Input("Stimuli and single-trial responses.", kinds=("stimulus_responses",))
+_TARGETS = Input("Token-level target embeddings.", kinds=("embedding_targets",))
 _LIBS = ("numpy", "torch")
 _GENERATOR = Input("Brain-Diffuser fit whose generator/ MindBridge predicts embeddings for (image targets = its "
-                   "embedding of the stimuli).", stages=("fit_decoder",), required=False)
+                   "embedding of the stimuli).", kinds=("brain_diffuser",), required=False)
 
 
 def _load_generator(folder, device):
@@ -73,9 +73,9 @@ def _training_config(params):
 
 
 def _load(inputs):
-    from ...datasets.simulate import VisualExperiment
+    from ...datasets.kinds import StimulusResponses
 
-    exp = VisualExperiment.load(inputs["experiment"].path)
+    exp = StimulusResponses.load(inputs["experiment"])
     targets = inputs["targets"]
     image = targets.load("image")
     text = targets.load("text")
@@ -103,7 +103,7 @@ def _write_common(out_dir, model, history, rows):
                                         "mean_two_way": sum(r["two_way"] for r in rows) / len(rows), "rows": rows})
 
 
-_MODEL_OUT = Output("model/", "MindBridge weights: model.safetensors + config.json.")
+_MODEL_OUT = Output("model/", "MindBridge weights: model.safetensors + config.json.", kind="mindbridge_model")
 _HISTORY_OUT = Output("history.tsv", "Per-epoch mean of each loss term.")
 _SCORES_OUT = Output("scores.json", "2-way identification of test images in target-embedding space per subject.")
 
@@ -123,18 +123,19 @@ class MindBridgeTargets(Stage):
     libraries = ("numpy", "torch", "timm")
     inputs = {"experiment": _EXPERIMENT, "generator": _GENERATOR}
     outputs = {"image": Output("image_tokens.npy", "(n_images, n_tokens, dim) float32 image tokens."),
+               "embedding_targets": Output("./", "The files above as an embedding_targets artifact.", kind="embedding_targets"),
                "text": Output("text_tokens.npy", "(n_images, text_tokens, text_dim) float32 text tokens (empty if none)."),
                "info": Output("targets.json", "Source of the image tokens and shapes.")}
 
     def run(self, params, inputs, out_dir):
         import numpy as np
 
-        from ...datasets.simulate import VisualExperiment
+        from ...datasets.kinds import StimulusResponses
         from ...pipeline import save_array, save_json
         from ._generation import generator_targets
         from ._targets import image_token_targets, text_token_targets
 
-        exp = VisualExperiment.load(inputs["experiment"].path)
+        exp = StimulusResponses.load(inputs["experiment"])
         if "generator" in inputs:
             image = generator_targets(_load_generator(inputs["generator"].path / "generator", params.device), exp.stimuli)
             source = "generator"
@@ -143,7 +144,12 @@ class MindBridgeTargets(Stage):
             source = "efficientnet_lite0"
         save_array(out_dir / "image_tokens.npy", image)
         if params.text_tokens > 0:
-            names = [exp.category_names[c] for c in exp.categories]
+            if exp.captions is not None:  # NSD / a user's captions
+                names = exp.captions
+            elif exp.category_names and (np.asarray(exp.categories) >= 0).all():
+                names = [exp.category_names[c] for c in exp.categories]
+            else:
+                raise bad_value("text_tokens", "0 for stimuli without captions or category labels", params.text_tokens)
             text = text_token_targets(names, params.text_tokens, params.text_dim, params.seed)
         else:
             text = np.zeros((0, 0, 0), dtype=np.float32)
@@ -210,7 +216,7 @@ class MindBridgeResetTune(Stage):
     Params = ResetParams
     libraries = _LIBS
     inputs = {"experiment": _EXPERIMENT, "targets": _TARGETS,
-              "model": Input("Trained multi-subject MindBridge.", stages=("mindbridge_train",))}
+              "model": Input("Trained multi-subject MindBridge.", kinds=("mindbridge_model",))}
     outputs = {"model": _MODEL_OUT, "history": _HISTORY_OUT, "scores": _SCORES_OUT,
                "trials": Output("trials.npy", "(n_used,) int64 indices of the new subject's training trials used.")}
 
@@ -270,10 +276,10 @@ class MindBridgeReconstruct(Stage):
     Params = ReconstructParams
     libraries = ("numpy", "torch", "diffusers")
     inputs = {"experiment": _EXPERIMENT, "targets": _TARGETS,
-              "model": Input("Trained or reset-tuned MindBridge.", stages=("mindbridge_train", "mindbridge_reset_tune")),
+              "model": Input("Trained or reset-tuned MindBridge.", kinds=("mindbridge_model",)),
               "generator": Input("Brain-Diffuser fit whose generator the targets were computed with.",
-                                 stages=("fit_decoder",))}
-    outputs = {"reconstructions": Output("reconstructions.npz", "image_ids (n,), true (n, H, W, 3) uint8, "
+                                 kinds=("brain_diffuser",))}
+    outputs = {"reconstructions": Output("reconstructions.npz", kind="reconstructions", description="image_ids (n,), true (n, H, W, 3) uint8, "
                                          "<subject>_final (n, H, W, 3) uint8, <subject>_chosen (n,) best-of-N index."),
                "scores": Output("scores.json", "Per subject: 2-way identification of the predicted embeddings, and "
                                 "PixCorr / SSIM / 2-way EfficientNet-Lite0 of the reconstructions.")}

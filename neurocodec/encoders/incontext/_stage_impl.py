@@ -12,49 +12,23 @@ __all__ = ["load_embeddings", "fit_projection", "apply_projection", "run_metatra
 
 
 def load_embeddings(artifact, n_images: int, feature_key: str = "") -> tuple[np.ndarray, str]:
-    """The (n_images, n_features) embedding array of a features artifact, and the key it was found under.
+    """The (n_images, n_features) embedding array of a ``stimulus_features`` artifact and its set name.
 
     Parameters
     ----------
-    artifact : Artifact
-        Output of the ``features`` stage (or ``simulate_visual_fmri``, whose
-        ``features`` output holds the true model features).
+    artifact : Artifact or path
+        A ``stimulus_features`` artifact (the ``features`` stage, or a simulation's true features).
     n_images : int
         Number of stimuli of the experiment (rows expected).
     feature_key : str
-        ``"output"`` or ``"output:array"`` (.npz); empty: the ``features``
-        output (else any declared array output), its last array with
-        ``n_images`` rows (for several CNN layers: the deepest).
+        Feature set name; empty: the last (deepest) set.
     """
-    declared = dict(artifact.manifest.get("declared_outputs", {}))
-    if feature_key:
-        name, _, array = feature_key.partition(":")
-        check(name in declared or (artifact.path / name).exists(), "feature_key",
-              f"an output of the {artifact.stage} artifact among {sorted(declared)}", feature_key)
-        candidates = [(name, array or None)]
-    else:
-        names = sorted(declared, key=lambda k: (k != "features", k))
-        candidates = [(k, None) for k in names if declared[k].endswith((".npy", ".npz"))]
-    for name, array in candidates:
-        path = artifact.file(name)
-        if path.suffix == ".npy":
-            arrays = {"": np.load(path, allow_pickle=False, mmap_mode="r")}
-        elif path.suffix == ".npz":
-            arrays = load_arrays(path)
-            if array is not None:
-                check(array in arrays, "feature_key", f"an array of {path.name} among {sorted(arrays)}", feature_key)
-                arrays = {array: arrays[array]}
-        else:
-            continue
-        for key, a in reversed(list(arrays.items())):  # several sets (CNN layers): the last, deepest one
-            if a.ndim >= 2 and a.shape[0] == n_images:
-                found = name if not key else f"{name}:{key}"
-                return np.asarray(a, dtype=np.float32).reshape(n_images, -1), found
-        if feature_key:
-            shapes = {k: v.shape for k, v in arrays.items()}
-            raise bad_value("feature_key", f"an array with {n_images} rows (one per stimulus)", f"<shapes {shapes}>")
-    raise bad_value("features", f"an artifact holding an (n_images={n_images}, n_features) array",
-                    f"<{artifact.stage} outputs {sorted(declared)}>")
+    from ...datasets.kinds import StimulusFeatures
+
+    key, a = StimulusFeatures.load(artifact).get(feature_key or None)
+    if a.shape[0] != n_images:
+        raise bad_value("features", f"one row per stimulus ({n_images})", f"<shape {a.shape} in set {key!r}>")
+    return a.reshape(n_images, -1), key
 
 
 def fit_projection(embeddings: np.ndarray, n_components: int, center: bool) -> dict[str, np.ndarray]:
@@ -82,9 +56,9 @@ def apply_projection(embeddings: np.ndarray, projection: dict[str, np.ndarray]) 
 
 
 def _experiment(inputs):
-    from ...datasets.simulate import VisualExperiment
+    from ...datasets.kinds import StimulusResponses
 
-    return VisualExperiment.load(inputs["experiment"].path)
+    return StimulusResponses.load(inputs["experiment"])
 
 
 def run_metatrain(params, inputs, out_dir) -> None:

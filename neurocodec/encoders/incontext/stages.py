@@ -11,15 +11,15 @@ from pydantic import Field
 
 from ...pipeline import Input, Output, Stage, StageParams, register_stage, runtime_field
 
-_FEATURE_STAGES = ("features", "simulate_visual_fmri")
+_FEATURES = ("stimulus_features",)
 
 
 class MetatrainParams(StageParams):
     train_subjects: list[str] = Field(
         [], description="Subjects to meta-train on (empty: every subject but the last, which stays held out).")
     feature_key: str = Field(
-        "", description="Output of the features artifact to use ('name' or 'name:array' for an .npz); "
-                        "empty: the first (n_images, n_features) array found.")
+        "", description="Feature set of the stimulus_features artifact to use (e.g. a CNN layer); "
+                        "empty: the last (deepest) set.")
     n_components: int = Field(
         128, ge=0, description="PCA dimensions of the embeddings (fitted on all stimuli, no responses); 0 keeps all.")
     center: bool = Field(True, description="Subtract the mean embedding over stimuli before PCA / unit-norming.")
@@ -54,12 +54,12 @@ class MetatrainIncontext(Stage):
     Params = MetatrainParams
     libraries = ("numpy", "torch", "scikit-learn")
     inputs = {
-        "experiment": Input("Simulated visual experiment (VisualExperiment folder).", stages=("simulate_visual_fmri",)),
+        "experiment": Input("Stimuli and single-trial responses.", kinds=("stimulus_responses",)),
         "features": Input("Image embeddings for every stimulus (features stage; or the simulation's true features).",
-                          stages=_FEATURE_STAGES),
+                          kinds=_FEATURES),
     }
     outputs = {
-        "model": Output("model/", "BraInCoRL weights: model.safetensors + config.json (BraInCoRL.from_pretrained)."),
+        "model": Output("model/", kind="incontext_model", description="BraInCoRL weights: model.safetensors + config.json (BraInCoRL.from_pretrained)."),
         "projection": Output("projection.npz", "Embedding preprocessing: mean (n_features,), components "
                                                "(n_features, E), then unit norm."),
         "history": Output("history.tsv", "step, train_loss, val_loss, val_ev, lr, elapsed_s."),
@@ -98,12 +98,12 @@ class FitIncontext(Stage):
     Params = FitParams
     libraries = ("numpy", "torch", "scikit-learn")
     inputs = {
-        "model": Input("Meta-trained model.", stages=("metatrain_incontext",)),
-        "experiment": Input("Simulated visual experiment.", stages=("simulate_visual_fmri",)),
-        "features": Input("The same image embeddings as in meta-training.", stages=_FEATURE_STAGES),
+        "model": Input("Meta-trained model.", kinds=("incontext_model",)),
+        "experiment": Input("Stimuli and single-trial responses.", kinds=("stimulus_responses",)),
+        "features": Input("The same image embeddings as in meta-training.", kinds=_FEATURES),
     }
     outputs = {
-        "weights": Output("weights.npz", "Per subject SUB: SUB/coef (E, n_voxels) on the projected unit-normed "
+        "weights": Output("weights.npz", kind="incontext_encoders", description="Per subject SUB: SUB/coef (E, n_voxels) on the projected unit-normed "
                                          "embeddings, SUB/intercept (n_voxels,), SUB/context_ids."),
         "attention": Output("attention.npz", "Per subject: (n_voxels, n_context) read-out attention over the "
                                              "context images (last layer, head average)."),

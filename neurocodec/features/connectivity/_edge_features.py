@@ -11,6 +11,7 @@ import numpy as np
 
 from ...pipeline import bad_value, check
 from ._fc import TangentSpace
+from ._spd import edge_index
 
 __all__ = ["standardize_subjects", "rank_gaussianize", "schaefer_network_labels", "network_block_means",
            "tangent_at_training_mean"]
@@ -107,9 +108,8 @@ def network_block_means(X, labels) -> np.ndarray:
     Parameters
     ----------
     X : ndarray, shape (n_subjects, n_rois (n_rois - 1) / 2)
-        Edge vectors, upper triangles without diagonal (row-major, as
-        :func:`vectorize` with ``discard_diagonal=True``), e.g. Fisher-z
-        correlations.
+        Edge vectors without diagonal in :func:`vectorize`'s order
+        (``discard_diagonal=True``), e.g. Fisher-z correlations.
     labels : array-like of str, shape (n_rois,)
         Block of each ROI, e.g. from :func:`schaefer_network_labels`.
 
@@ -130,7 +130,7 @@ def network_block_means(X, labels) -> np.ndarray:
     names, block = np.unique(labels, return_inverse=True)
     k = len(names)
     sizes = np.bincount(block, minlength=k)
-    iu, ju = np.triu_indices(n, k=1)
+    iu, ju = edge_index(n, discard_diagonal=True)
     a, b = np.minimum(block[iu], block[ju]), np.maximum(block[iu], block[ju])
     pair = a * k + b                                          # block pair of every edge
     ka, kb = np.triu_indices(k)

@@ -180,6 +180,12 @@ class TangentSpace(BaseEstimator, TransformerMixin):
         faster on 200 ROIs; the mean, the final embedding and every output stay
         float64, and on ABIDE's 696 x 200 matrices the embedding differs from
         ``"double"`` by 4e-7. Keep ``"double"`` for badly conditioned inputs.
+    mean_solver : {"gradient", "anderson"}
+        Geometric-mean iterations: nilearn's gradient descent (same iterates
+        as nilearn), or the Anderson-accelerated fixed point (same stopping
+        rule, about half the iterations; :func:`geometric_mean`), whose
+        ``fit_transform`` also reuses the last iteration's eigendecompositions
+        as the tangent vectors (one pass over the subjects saved).
     n_jobs : int or None
         Threads for the batched eigendecompositions.
 
@@ -193,7 +199,7 @@ class TangentSpace(BaseEstimator, TransformerMixin):
 
     def __init__(self, reference="geometric", metric="affine", input_vectorized="none", shrinkage=None,
                  min_eigenvalue=1e-3, vectorize=False, discard_diagonal=False, max_iter=30, tol=1e-7,
-                 mean_precision="double", n_jobs=None):
+                 mean_precision="double", mean_solver="gradient", n_jobs=None):
         self.reference = reference
         self.metric = metric
         self.input_vectorized = input_vectorized
@@ -204,6 +210,7 @@ class TangentSpace(BaseEstimator, TransformerMixin):
         self.max_iter = max_iter
         self.tol = tol
         self.mean_precision = mean_precision
+        self.mean_solver = mean_solver
         self.n_jobs = n_jobs
 
     def _matrices(self, X) -> np.ndarray:
@@ -222,16 +229,33 @@ class TangentSpace(BaseEstimator, TransformerMixin):
 
     def fit(self, X, y=None):
         """Fit the reference point on training matrices ``X``."""
+        self._fit(self._matrices(X), X)
+        return self
+
+    def fit_transform(self, X, y=None):
+        """Fit the reference on ``X`` and return its tangent vectors/matrices (see ``mean_solver``)."""
         mats = self._matrices(X)
+        logs = self._fit(mats, X, keep_logs=True)
+        if logs is None:
+            return self.transform(X)
+        return vectorize(logs, discard_diagonal=self.discard_diagonal) if self.vectorize else logs
+
+    def _fit(self, mats, X, keep_logs=False):
         check(self.metric in ("affine", "log_euclidean"), "metric", "'affine' or 'log_euclidean'", self.metric)
+        check(self.mean_solver in ("gradient", "anderson"), "mean_solver", "'gradient' or 'anderson'",
+              self.mean_solver)
+        logs = None
         if self.metric == "log_euclidean":
             self.mean_log_ = map_eigenvalues(np.log, mats, n_jobs=self.n_jobs).mean(0)
             self.mean_ = map_eigenvalues(np.exp, self.mean_log_)
         elif self.reference == "geometric":
             check(self.mean_precision in ("double", "single"), "mean_precision", "'double' or 'single'",
                   self.mean_precision)
-            self.mean_ = geometric_mean(mats, max_iter=self.max_iter, tol=self.tol, n_jobs=self.n_jobs,
-                                        iter_dtype=np.float32 if self.mean_precision == "single" else np.float64)
+            keep = keep_logs and self.mean_solver == "anderson"
+            out = geometric_mean(mats, max_iter=self.max_iter, tol=self.tol, n_jobs=self.n_jobs,
+                                 iter_dtype=np.float32 if self.mean_precision == "single" else np.float64,
+                                 solver=self.mean_solver, return_logs=keep)
+            self.mean_, logs = out if keep else (out, None)
         elif self.reference == "log_euclidean":
             self.mean_ = log_euclidean_mean(mats, n_jobs=self.n_jobs)
         else:
@@ -239,7 +263,7 @@ class TangentSpace(BaseEstimator, TransformerMixin):
         vals, vecs = np.linalg.eigh(self.mean_)
         self.whitening_ = _form(lambda v: 1.0 / np.sqrt(v), vals, vecs)
         self.n_features_in_ = mats.shape[-1] if self.input_vectorized == "none" else np.asarray(X).shape[-1]
-        return self
+        return logs
 
     def transform(self, X):
         """Tangent vectors/matrices of ``X`` at the fitted reference."""
@@ -288,6 +312,8 @@ class FunctionalConnectivity(BaseEstimator, TransformerMixin):
         Tangent reference.
     mean_precision : {"double", "single"}
         Precision inside the geometric-mean iterations (see :class:`TangentSpace`).
+    mean_solver : {"gradient", "anderson"}
+        Geometric-mean iterations (see :class:`TangentSpace`).
     n_jobs : int or None
         Threads for the batched eigendecompositions.
 
@@ -299,13 +325,14 @@ class FunctionalConnectivity(BaseEstimator, TransformerMixin):
     """
 
     def __init__(self, kind="correlation", cov_estimator="ledoit_wolf", vectorize=False, discard_diagonal=False,
-                 reference="geometric", mean_precision="double", n_jobs=None):
+                 reference="geometric", mean_precision="double", mean_solver="gradient", n_jobs=None):
         self.kind = kind
         self.cov_estimator = cov_estimator
         self.vectorize = vectorize
         self.discard_diagonal = discard_diagonal
         self.reference = reference
         self.mean_precision = mean_precision
+        self.mean_solver = mean_solver
         self.n_jobs = n_jobs
 
     def _connectivity(self, timeseries):
@@ -329,9 +356,9 @@ class FunctionalConnectivity(BaseEstimator, TransformerMixin):
         self.n_features_in_ = covs.shape[-1]
         if self.kind == "tangent":
             self.tangent_ = TangentSpace(reference=self.reference, mean_precision=self.mean_precision,
-                                         n_jobs=self.n_jobs).fit(covs)
+                                         mean_solver=self.mean_solver, n_jobs=self.n_jobs)
+            conn = self.tangent_.fit_transform(covs)
             self.mean_ = self.tangent_.mean_
-            conn = self.tangent_.transform(covs)
         else:
             self.tangent_ = None
             self.mean_ = 0.5 * (conn.mean(0) + conn.mean(0).T)

@@ -8,7 +8,8 @@ from ...pipeline import bad_value, check, save_array, save_json, save_table
 from ._io import diagnosis_to_group
 from ._spd import shrink_to_spd, vectorize
 
-__all__ = ["train_test_split_sites", "group_difference", "edge_recovery_auc", "run_group", "run_predict"]
+__all__ = ["train_test_split_sites", "group_difference", "edge_recovery_auc", "run_group", "run_predict",
+           "predict_inputs"]
 
 
 def train_test_split_sites(subjects, test_fraction: float, seed: int) -> np.ndarray:
@@ -50,12 +51,13 @@ def edge_recovery_auc(t_map: np.ndarray, truth: np.ndarray) -> float:
 
 
 def run_group(params, inputs, out_dir) -> None:
+    from ...datasets.kinds import Connectomes
     from ._fc import TangentSpace
 
-    fc = inputs["fc"].load("fc")
-    subjects = inputs["fc"].load("subjects")
+    data = Connectomes.load(inputs["fc"])
+    fc, subjects = data.matrices.astype(np.float64), data.subjects
     test = train_test_split_sites(subjects, params.test_fraction, params.seed)
-    info = {"kind": params.kind, "n_train": int((~test).sum()), "n_test": int(test.sum())}
+    info = {"kind": params.kind, "measure": data.measure, "n_train": int((~test).sum()), "n_test": int(test.sum())}
     if params.kind == "tangent":
         shrink = "auto" if params.shrinkage is None else params.shrinkage
         mats, amounts = shrink_to_spd(fc, shrink, params.min_eigenvalue)
@@ -76,12 +78,13 @@ def run_group(params, inputs, out_dir) -> None:
     if "group" in subjects and subjects["group"].nunique() == 2:
         groups = diagnosis_to_group(subjects["group"])
         t_map = group_difference(feats[~test], groups[~test])
-    if "cohort" in inputs:
-        from ...datasets.simulate import RestingStateCohort
-
-        truth = RestingStateCohort.load(inputs["cohort"].path).differing_edges
+    truth = data.extras.get("differing_edges")
+    info["ground_truth"] = "differing_edges from the source's extras" if truth is not None else \
+        "absent (no planted edges in the source): edge recovery not scored"
+    if truth is not None:
+        truth = truth.astype(bool)
         if truth.shape != t_map.shape:
-            raise bad_value("cohort", f"ground truth over {t_map.shape[0]} ROIs", f"<shape {truth.shape}>")
+            raise bad_value("fc", f"ground truth over {t_map.shape[0]} ROIs", f"<shape {truth.shape}>")
         info["edge_recovery_auc"] = edge_recovery_auc(t_map, truth)
         k = int(np.triu(truth, 1).sum())
         if k:
@@ -96,39 +99,47 @@ def run_group(params, inputs, out_dir) -> None:
     save_json(out_dir / "info.json", info)
 
 
-def run_predict(params, inputs, out_dir) -> None:
-    from ._predict import make_classifier, site_cross_validate
+def predict_inputs(source, params):
+    """``(X, input, subjects, rois)`` for a ConnectomeClassifier from a roi_timeseries or connectomes artifact."""
+    from ...datasets.kinds import Connectomes, RoiTimeseries
 
-    fc = inputs["fc"].load("fc")
-    subjects = inputs["fc"].load("subjects")
-    info = inputs["fc"].load("info")
-    if info.get("kind") != "correlation":
-        raise bad_value("fc", "correlation matrices (connectivity kind='correlation')", info.get("kind"))
+    if getattr(source, "kind", "roi_timeseries") == "connectomes":
+        data = Connectomes.load(source)
+        check(data.measure in ("correlation", "covariance"), "source",
+              "connectomes of measure 'correlation' or 'covariance' (or ROI time series)", data.measure)
+        return data.matrices.astype(np.float64), data.measure, data.subjects, data.rois
+    data = RoiTimeseries.load(source)
+    return [x.astype(np.float64) for x in data.series()], "timeseries", data.subjects, data.rois
+
+
+def run_predict(params, inputs, out_dir) -> None:
+    from ._classifier import ConnectomeClassifier, binary_labels
+    from ._predict import cv_summary, site_cross_validate
+
+    X, what, subjects, _ = predict_inputs(inputs["source"], params)
     if params.target not in subjects:
-        raise bad_value("target", f"a column of subjects.tsv {list(subjects.columns)}", params.target)
-    y = diagnosis_to_group(subjects[params.target])
-    sites = subjects["site"].astype(str).to_numpy() if "site" in subjects else np.full(len(y), "all")
-    X = vectorize(fc, discard_diagonal=True)
-    est = make_classifier(params.model, tangent=params.tangent, reference=params.reference, C=params.C,
-                          n_components=params.n_components, n_jobs=params.n_jobs or None, random_state=params.seed)
-    per_site, pred = site_cross_validate(est, X, y, sites, cv=params.cv, n_splits=params.n_splits,
-                                         harmonize=params.harmonize, random_state=params.seed,
-                                         min_site_size=params.min_site_size, site_projection=params.site_projection)
+        raise bad_value("target", f"a column of the subjects table {list(subjects.columns)}", params.target)
+    missing = [c for c in params.confounds if c not in subjects]
+    if missing:
+        raise bad_value("confounds", f"columns of the subjects table {list(subjects.columns)}", missing)
+    labels = subjects[params.target].to_numpy()
+    classes, _ = binary_labels(labels, name="target")
+    sites = subjects["site"].astype(str).to_numpy()
+    confounds = subjects[params.confounds] if params.confounds else None
+    clf = ConnectomeClassifier(kind=params.kind if len(params.kind) > 1 else params.kind[0],
+                               C=params.C if len(params.C) > 1 else params.C[0], input=what,
+                               cov_estimator=params.cov_estimator, inner_cv=params.inner_cv,
+                               random_state=params.seed, n_jobs=params.n_jobs or None)
+    chosen = []
+    per_site, pred = site_cross_validate(clf, X, labels, sites, cv=params.cv, n_splits=params.n_splits,
+                                         random_state=params.seed, min_site_size=params.min_site_size,
+                                         confounds=confounds, fitted=chosen)
     pred.insert(0, "subject", subjects["subject"].astype(str).to_numpy()[pred["subject_index"]])
     save_table(out_dir / "per_site.tsv", per_site)
     save_table(out_dir / "predictions.tsv", pred)
-    save_json(out_dir / "metrics.json", summarize(per_site, pred) | {"params": params.model_dump()})
-
-
-def summarize(per_site, pred) -> dict:
-    """Mean over sites and pooled accuracy / AUC."""
-    from sklearn.metrics import accuracy_score, roc_auc_score
-
-    return {
-        "mean_accuracy": float(per_site["accuracy"].mean()),
-        "mean_auc": float(np.nanmean(per_site["auc"])),
-        "pooled_accuracy": float(accuracy_score(pred["y"], pred["predicted"])),
-        "pooled_auc": float(roc_auc_score(pred["y"], pred["score"])) if pred["y"].nunique() == 2 else float("nan"),
-        "n_sites": int(len(per_site)),
-        "n_subjects": int(len(pred)),
-    }
+    final = clf.fit(X, subjects[params.target].to_numpy(), sites=sites, confounds=confounds)
+    final.save_pretrained(out_dir / "model")
+    save_json(out_dir / "metrics.json", cv_summary(per_site, pred) | {
+        "classes": classes.tolist(), "positive_class": str(classes[1]),
+        "chosen_per_fold": [{"fold": k, "kind": e.kind_, "C": e.C_} for k, e in enumerate(chosen)],
+        "final_model": {"kind": final.kind_, "C": final.C_}, "params": params.model_dump()})

@@ -17,11 +17,11 @@ from ...pipeline import bad_value, check
 from ._fc import TangentSpace
 
 __all__ = ["MODELS", "CV_SCHEMES", "SiteHarmonizer", "SiteSubspaceProjector", "classifier_head", "make_classifier",
-           "site_splits", "site_cross_validate", "site_mean_weights", "confound_design", "confound_operator", "project_gram", "gram_coordinates",
+           "site_splits", "site_cross_validate", "cv_summary", "site_mean_weights", "confound_design", "confound_operator", "project_gram", "gram_coordinates",
            "gram_logistic_scores", "gram_ridge_scores", "confound_gram"]
 
 MODELS = ("logistic", "svm", "pca_lda")
-CV_SCHEMES = ("leave_site_out", "stratified_group_kfold")
+CV_SCHEMES = ("leave_site_out", "stratified_group_kfold", "stratified_kfold")
 
 
 class SiteHarmonizer(BaseEstimator, TransformerMixin):
@@ -453,17 +453,19 @@ def _fisher_z(X):
 
 def site_splits(y, sites, cv: str = "leave_site_out", n_splits: int = 5, random_state: int = 0,
                 min_site_size: int = 1) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Train/test index splits that never put a site in both train and test.
+    """Train/test index splits.
 
     Parameters
     ----------
     y : ndarray, shape (n_subjects,)
-        Labels (for stratification).
+        Labels (for stratification), of any type.
     sites : ndarray, shape (n_subjects,)
         Acquisition site of each subject.
-    cv : {"leave_site_out", "stratified_group_kfold"}
-        One fold per site, or ``n_splits`` folds of whole sites with balanced
-        labels (scikit-learn's ``StratifiedGroupKFold``).
+    cv : {"leave_site_out", "stratified_group_kfold", "stratified_kfold"}
+        One fold per site; ``n_splits`` folds of whole sites with balanced
+        labels (scikit-learn's ``StratifiedGroupKFold``); or ``n_splits``
+        stratified folds of subjects (sites in both train and test: the
+        "10-fold" protocol of Heinsfeld et al. 2018).
     min_site_size : int
         Leave-site-out only: sites with fewer subjects are never tested
         (they still train the other folds).
@@ -481,8 +483,12 @@ def site_splits(y, sites, cv: str = "leave_site_out", n_splits: int = 5, random_
                 out.append((idx[sites != site], test))
         check(len(out) >= 2, "sites", "at least 2 sites for leave-site-out", f"<{len(out)} usable sites>")
         return out
-    from sklearn.model_selection import StratifiedGroupKFold
+    from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 
+    if cv == "stratified_kfold":
+        smallest = int(np.unique(y, return_counts=True)[1].min())
+        check(2 <= n_splits <= smallest, "n_splits", f"in [2, {smallest}] (the smaller class)", n_splits)
+        return list(StratifiedKFold(n_splits, shuffle=True, random_state=random_state).split(idx, y))
     n_groups = len(np.unique(sites))
     check(2 <= n_splits <= n_groups, "n_splits", f"in [2, {n_groups}] (the number of sites)", n_splits)
     splitter = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=random_state)
@@ -495,47 +501,87 @@ def _scores(est, X):
     return est.decision_function(X)
 
 
+def _rows(X, index):
+    return [X[i] for i in index] if isinstance(X, list) else X[index]
+
+
+def _check_features(estimator, X):
+    """X as the estimator needs it: a 2-D float array, or (ConnectomeClassifier) series / matrices."""
+    from ._classifier import ConnectomeClassifier
+
+    if isinstance(estimator, ConnectomeClassifier):
+        return list(X) if estimator.input == "timeseries" else np.asarray(X, dtype=np.float64), True
+    X = np.asarray(X, dtype=np.float64)
+    if X.ndim == 3 and X.shape[1] == X.shape[2]:
+        raise bad_value("X", "a 2-D array (n_subjects, n_edges): turn matrices into edge vectors with "
+                             "vectorize(matrices, discard_diagonal=True), or use ConnectomeClassifier(input="
+                             "'correlation') on the matrices", f"<shape {X.shape}>")
+    if X.ndim != 2:
+        raise bad_value("X", "a 2-D array (n_subjects, n_edges) (see vectorize)", f"<shape {X.shape}>")
+    return X, False
+
+
 def site_cross_validate(estimator, X, y, sites, cv: str = "leave_site_out", n_splits: int = 5,
                         harmonize: bool = False, random_state: int = 0, min_site_size: int = 1,
-                        site_projection: bool | int = False):
-    """Site-aware cross-validation of a binary classifier over FC vectors.
+                        site_projection: bool | int = False, confounds=None, fitted: list | None = None):
+    """Site-aware cross-validation of a binary classifier.
 
     Parameters
     ----------
     estimator : sklearn estimator
-        E.g. from :func:`make_classifier`; cloned and fitted on each training fold.
-    X : ndarray, shape (n_subjects, n_edges)
-    y : ndarray, shape (n_subjects,)
-        Binary labels (0/1).
+        A :class:`ConnectomeClassifier` (then ``X`` is what it takes, and the
+        training rows' ``sites`` and ``confounds`` go to its ``fit``), or any
+        classifier of FC vectors (e.g. from :func:`make_classifier`); cloned
+        and fitted on each training fold.
+    X : ndarray (n_subjects, n_edges), or what the ConnectomeClassifier takes
+    y : array-like, shape (n_subjects,)
+        Binary labels of any type (0/1, "ASD"/"HC", ...); the positive class
+        of the scores is the second of the sorted labels, as in scikit-learn.
     sites : ndarray, shape (n_subjects,)
     cv, n_splits, random_state, min_site_size
         See :func:`site_splits`.
     harmonize : bool
-        Apply a :class:`SiteHarmonizer` fitted on each training fold.
+        Apply a :class:`SiteHarmonizer` fitted on each training fold (FC vectors only).
     site_projection : bool or int
         Apply a :class:`SiteSubspaceProjector` fitted on each training fold
         (True: remove all training-site offset directions; an int: that many).
+    confounds : pandas.DataFrame, optional
+        One row per subject, for a ConnectomeClassifier's confound regression.
+    fitted : list, optional
+        When given, each fold's fitted estimator is appended to it (in fold order).
 
     Returns
     -------
     per_site : pandas.DataFrame
-        One row per tested site: site, n_subjects, accuracy, balanced_accuracy, auc.
+        One row per tested site: site, n_subjects, n_positive, accuracy,
+        balanced_accuracy, auc, note. A site holding one class has no
+        balanced accuracy or AUC: they are NaN and ``note`` says why
+        (:func:`cv_summary` excludes them from the means and counts them).
     predictions : pandas.DataFrame
-        Out-of-fold score and predicted label of every tested subject, with fold.
+        Out-of-fold score, predicted label (0/1 index into the sorted labels)
+        and true label of every tested subject, with fold.
     """
     import pandas as pd
     from sklearn.metrics import accuracy_score, balanced_accuracy_score, roc_auc_score
 
-    X = np.asarray(X, dtype=np.float64)
-    y = np.asarray(y)
+    from ._classifier import binary_labels
+
+    X, connectome = _check_features(estimator, X)
+    classes, y = binary_labels(y)
     sites = np.asarray(sites).astype(str)
-    if X.ndim != 2:
-        raise bad_value("X", "a 2-D array (n_subjects, n_edges)", f"<shape {X.shape}>")
     check(len(y) == len(X), "y", f"one label per subject ({len(X)})", f"<{len(y)} labels>")
-    check(set(np.unique(y)) <= {0, 1}, "y", "binary labels 0/1", f"<labels {np.unique(y)[:5]}>")
+    check(not (connectome and (harmonize or site_projection is not False)), "harmonize",
+          "False with a ConnectomeClassifier (give site as a confound instead)", harmonize or site_projection)
+    if confounds is not None:
+        confounds = pd.DataFrame(confounds).reset_index(drop=True)
+        check(len(confounds) == len(y), "confounds", f"one row per subject ({len(y)})", f"<{len(confounds)} rows>")
+        check(connectome, "confounds", "used with a ConnectomeClassifier", "<given>")
     rows = []
     for fold, (train, test) in enumerate(site_splits(y, sites, cv, n_splits, random_state, min_site_size)):
-        Xtr, Xte = X[train], X[test]
+        one = np.unique(y[train])
+        if len(one) < 2:
+            raise bad_value("y", "both classes in every training fold", f"<fold {fold}: only {classes[one].tolist()}>")
+        Xtr, Xte = _rows(X, train), _rows(X, test)
         if harmonize:
             h = SiteHarmonizer().fit(Xtr, sites[train])
             Xtr, Xte = h.transform(Xtr, sites[train]), h.transform(Xte, sites[test])
@@ -543,16 +589,66 @@ def site_cross_validate(estimator, X, y, sites, cv: str = "leave_site_out", n_sp
             k = None if site_projection is True else int(site_projection)
             p = SiteSubspaceProjector(n_components=k).fit(Xtr, y[train], sites[train])
             Xtr, Xte = p.transform(Xtr), p.transform(Xte)
-        est = clone(estimator).fit(Xtr, y[train])
-        score = _scores(est, Xte)
-        pred = est.predict(Xte)
+        est = clone(estimator)
+        if connectome:
+            ctr = None if confounds is None else confounds.iloc[train]
+            cte = None if confounds is None else confounds.iloc[test]
+            est.fit(Xtr, y[train], sites=sites[train], confounds=ctr)
+            score = est.decision_function(Xte, confounds=cte)
+        else:
+            est.fit(Xtr, y[train])
+            score = _scores(est, Xte)
+        pred = np.asarray(est.predict(Xte) if not connectome else (score > 0)).astype(int)
+        if fitted is not None:
+            fitted.append(est)
         rows.append(pd.DataFrame({"subject_index": test, "site": sites[test], "fold": fold, "y": y[test],
-                                  "score": score, "predicted": pred}))
+                                  "label": classes[y[test]], "score": score, "predicted": pred}))
     predictions = pd.concat(rows, ignore_index=True)
     per_site = []
     for site, g in predictions.groupby("site", sort=True):
-        auc = roc_auc_score(g["y"], g["score"]) if g["y"].nunique() == 2 else np.nan
-        per_site.append({"site": site, "n_subjects": len(g), "accuracy": accuracy_score(g["y"], g["predicted"]),
-                         "balanced_accuracy": balanced_accuracy_score(g["y"], g["predicted"])
-                         if g["y"].nunique() == 2 else np.nan, "auc": auc})
+        two = g["y"].nunique() == 2
+        per_site.append({"site": site, "n_subjects": len(g), "n_positive": int(g["y"].sum()),
+                         "accuracy": accuracy_score(g["y"], g["predicted"]),
+                         "balanced_accuracy": balanced_accuracy_score(g["y"], g["predicted"]) if two else np.nan,
+                         "auc": roc_auc_score(g["y"], g["score"]) if two else np.nan,
+                         "note": "" if two else f"one class only ({classes[int(g['y'].iloc[0])]}): "
+                                                "balanced accuracy and AUC undefined"})
     return pd.DataFrame(per_site), predictions
+
+
+def cv_summary(per_site, predictions) -> dict:
+    """Means over sites (or folds) and pooled figures of :func:`site_cross_validate` results.
+
+    Sites whose AUC / balanced accuracy is undefined (one class) are left out
+    of those means and listed, never silently averaged as NaN.
+
+    Returns
+    -------
+    dict
+        ``mean_accuracy``, ``mean_balanced_accuracy``, ``mean_auc`` (None when
+        no site has both classes), ``n_sites``, ``n_sites_auc_defined``,
+        ``auc_undefined`` (list of ``{"site", "reason"}``), ``pooled_accuracy``,
+        ``pooled_auc``, ``n_subjects``, ``mean_fold_accuracy``, ``mean_fold_auc``.
+    """
+    from sklearn.metrics import accuracy_score, roc_auc_score
+
+    defined = per_site["auc"].notna()
+    fold_acc, fold_auc = [], []
+    for _, g in predictions.groupby("fold", sort=True):
+        fold_acc.append(accuracy_score(g["y"], g["predicted"]))
+        if g["y"].nunique() == 2:
+            fold_auc.append(roc_auc_score(g["y"], g["score"]))
+    two = predictions["y"].nunique() == 2
+    return {
+        "mean_accuracy": float(per_site["accuracy"].mean()),
+        "mean_balanced_accuracy": float(per_site.loc[defined, "balanced_accuracy"].mean()) if defined.any() else None,
+        "mean_auc": float(per_site.loc[defined, "auc"].mean()) if defined.any() else None,
+        "n_sites": int(len(per_site)),
+        "n_sites_auc_defined": int(defined.sum()),
+        "auc_undefined": [{"site": r.site, "reason": r.note} for r in per_site[~defined].itertuples()],
+        "pooled_accuracy": float(accuracy_score(predictions["y"], predictions["predicted"])),
+        "pooled_auc": float(roc_auc_score(predictions["y"], predictions["score"])) if two else None,
+        "n_subjects": int(len(predictions)),
+        "mean_fold_accuracy": float(np.mean(fold_acc)),
+        "mean_fold_auc": float(np.mean(fold_auc)) if fold_auc else None,
+    }

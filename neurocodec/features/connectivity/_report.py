@@ -17,9 +17,13 @@ def _fig():
 def connectivity_section(artifact):
     from ...pipeline.report import Figure, Section, Text
 
+    from ...datasets.kinds import Connectomes
+
     plt = _fig()
-    fc = artifact.load("fc")
-    info = artifact.load("info")
+    data = Connectomes.load(artifact.path)
+    fc = data.matrices
+    info = {"kind": data.measure, "estimator": data.info.get("estimator"), "source": data.info.get("source"),
+            "n_subjects": fc.shape[0], "n_rois": fc.shape[1]}
     fig, ax = plt.subplots(1, 2, figsize=(8, 3.5))
     im = ax[0].imshow(fc.mean(0), cmap="RdBu_r", vmin=-1 if info["kind"] != "covariance" else None, vmax=1 if info["kind"] != "covariance" else None)
     fig.colorbar(im, ax=ax[0], shrink=0.8)
@@ -67,11 +71,11 @@ def _roi_coords(artifact):
         if art.key in seen:
             continue
         seen.add(art.key)
-        rois = art.path / "rois.tsv"
-        if rois.is_file():
-            table = pd.read_csv(rois, sep="\t")
-            if {"x", "y", "z"} <= set(table.columns):
-                return table[["x", "y", "z"]].to_numpy(float)
+        for rois in [art.path / "rois.tsv", *sorted(art.path.glob("*/rois.tsv"))]:
+            if rois.is_file():
+                table = pd.read_csv(rois, sep="\t")
+                if {"x", "y", "z"} <= set(table.columns):
+                    return table[["x", "y", "z"]].to_numpy(float)
         todo.extend(art.upstream().values())
     return None
 
@@ -98,12 +102,20 @@ def predict_section(artifact):
 
     per_site = artifact.load("per_site")
     m = artifact.load("metrics")
-    rows = [[r.site, int(r.n_subjects), round(float(r.accuracy), 3), round(float(r.auc), 3)] for r in per_site.itertuples()]
+    def show(v):
+        return "undefined" if v is None or v != v else f"{float(v):.3f}"
+
+    rows = [[r.site, int(r.n_subjects), show(r.accuracy), show(r.auc), r.note if isinstance(r.note, str) else ""]
+            for r in per_site.itertuples()]
+    undefined = m.get("auc_undefined", [])
+    note = f" ({len(undefined)} sites without an AUC: one class only, left out of the mean)" if undefined else ""
+    p = m["params"]
     return Section("Phenotype prediction", [
-        Text(f"{m['params']['model']} ({'tangent' if m['params']['tangent'] else 'correlation'}), {m['params']['cv']}: "
-             f"mean accuracy {m['mean_accuracy']:.3f}, mean AUC {m['mean_auc']:.3f} over {m['n_sites']} sites; "
-             f"pooled accuracy {m['pooled_accuracy']:.3f}."),
-        Table(["site", "n", "accuracy", "AUC"], rows, caption="Per-site out-of-fold metrics."),
+        Text(f"ConnectomeClassifier (kind {p['kind']}, C {p['C']}, confounds {p['confounds'] or 'none'}), {p['cv']}: "
+             f"mean accuracy {show(m['mean_accuracy'])}, mean AUC {show(m['mean_auc'])} over "
+             f"{m['n_sites_auc_defined']} of {m['n_sites']} sites{note}; pooled accuracy {show(m['pooled_accuracy'])}, "
+             f"pooled AUC {show(m['pooled_auc'])}; final model: {m['final_model']}."),
+        Table(["site", "n", "accuracy", "AUC", "note"], rows, caption="Per-site out-of-fold metrics."),
     ])
 
 

@@ -26,6 +26,8 @@ __all__ = [
     "log_euclidean_mean",
     "vectorize",
     "unvectorize",
+    "edge_index",
+    "triu_to_vectorized",
 ]
 
 
@@ -242,7 +244,7 @@ def _sum_forms(function, vals, vecs) -> np.ndarray:
 
 
 def geometric_mean(mats, init=None, max_iter: int = 30, tol: float = 1e-7, n_jobs: int | None = None,
-                   iter_dtype=np.float64) -> np.ndarray:
+                   iter_dtype=np.float64, solver: str = "gradient", return_logs: bool = False):
     """Riemannian (affine-invariant) geometric mean of SPD matrices.
 
     Gradient descent along geodesics with step halving, started at the
@@ -267,10 +269,26 @@ def geometric_mean(mats, init=None, max_iter: int = 30, tol: float = 1e-7, n_job
         Precision of the per-matrix whitening, eigendecompositions and log
         sums inside the iterations (``np.float32``: faster, through torch's
         batched ``eigh``; the mean itself stays float64).
+    solver : {"gradient", "anderson"}
+        ``"gradient"``: nilearn's gradient descent with step halving (the same
+        iterates as nilearn). ``"anderson"``: the same fixed-point map (a unit
+        gradient step) with Anderson acceleration (history 5) in log
+        coordinates at the arithmetic mean; it stops at the first evaluated
+        point whose gradient meets the same criterion, typically in about
+        half the iterations on ill-conditioned cohorts (ABIDE: 6 instead of
+        14), and falls back to a plain step whenever an accelerated one
+        increases the gradient.
+    return_logs : bool
+        ``"anderson"`` only: also return the matrix logarithms of the whitened
+        matrices at the returned mean, computed in the last iteration (the
+        tangent vectors; with ``iter_dtype=np.float32`` they carry float32
+        eigendecomposition errors, ~1e-6).
 
     Returns
     -------
     mean : ndarray, shape (n_rois, n_rois)
+    logs : ndarray, shape (n_matrices, n_rois, n_rois)
+        Only with ``return_logs``.
     """
     mats = check_spd(mats, "mats")
     check(max_iter >= 1, "max_iter", ">= 1", max_iter)
@@ -292,7 +310,11 @@ def geometric_mean(mats, init=None, max_iter: int = 30, tol: float = 1e-7, n_job
         from contextlib import nullcontext
 
         threads = nullcontext()
+    check(solver in ("gradient", "anderson"), "solver", "'gradient' or 'anderson'", solver)
+    check(not return_logs or solver == "anderson", "return_logs", "False with solver='gradient'", return_logs)
     with threadpool_limits(1), threads:
+        if solver == "anderson":
+            return _anderson_mean_loop(mats, gmean, max_iter, tol, n_jobs, single, return_logs)
         return _geometric_mean_loop(mats, gmean, max_iter, tol, n_jobs, single)
 
 
@@ -308,6 +330,101 @@ def _eigh_single(mats: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
     vals, vecs = torch.linalg.eigh(torch.from_numpy(np.ascontiguousarray(mats, dtype=np.float32)))
     return vals.numpy(), vecs.numpy()
+
+
+def _whitened_logs(mats, mats_iter, inv_sqrt, n_jobs, single, keep):
+    """Mean of ``logm(W C_i W)`` over the stack, and (with ``keep``) the eigendecompositions ``(vals, vecs)``."""
+    n_mat = len(mats)
+    store = None
+    if keep:
+        dtype = np.float32 if single else np.float64
+        store = (np.empty(mats.shape[:-1], dtype=dtype), np.empty(mats.shape, dtype=dtype))
+
+    def partial(sl):
+        if single:
+            w32 = inv_sqrt.astype(np.float32)
+            vals, vecs = _eigh_single(np.matmul(np.matmul(w32, mats_iter[sl]), w32))
+        else:
+            vals, vecs = np.linalg.eigh(np.matmul(np.matmul(inv_sqrt, mats[sl]), inv_sqrt))
+        if keep:
+            store[0][sl], store[1][sl] = vals, vecs
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return _sum_forms(np.log, vals, vecs).astype(np.float64)
+
+    logs_mean = sum(_run_chunks(partial, n_mat, n_jobs)) / n_mat
+    if np.any(np.isnan(logs_mean)):
+        raise FloatingPointError("NaN after the matrix logarithm in the geometric mean (matrices not SPD?).")
+    return 0.5 * (logs_mean + logs_mean.T), store
+
+
+def _forms_of(store, n_jobs) -> np.ndarray:
+    """float64 ``vecs diag(log vals) vecs^T`` of stored eigendecompositions."""
+    vals, vecs = store
+    out = np.empty(vecs.shape)
+
+    def work(sl):
+        out[sl] = _form(np.log, vals[sl], vecs[sl])
+
+    _run_chunks(work, len(vals), n_jobs)
+    return out
+
+
+def _anderson_mean_loop(mats, gmean, max_iter, tol, n_jobs, single: bool, return_logs: bool, history: int = 5):
+    """Fixed-point iteration ``G <- G^1/2 expm(mean logm(G^-1/2 C G^-1/2)) G^1/2`` with Anderson acceleration.
+
+    The iterate is parameterised by ``S = logm(B^-1/2 G B^-1/2)`` at the start ``B``; the accelerated
+    update mixes the last ``history`` fixed-point residuals in these coordinates.
+    """
+    mats_iter = mats.astype(np.float32) if single else mats
+    bv, bu = np.linalg.eigh(gmean)
+    b_sqrt, b_isqrt = _form(np.sqrt, bv, bu), _form(lambda v: 1.0 / np.sqrt(v), bv, bu)
+    n = gmean.shape[0]
+
+    def to_matrix(S):
+        sv, su = np.linalg.eigh(0.5 * (S + S.T))
+        return b_sqrt @ _form(np.exp, sv, su) @ b_sqrt
+
+    def to_coords(G):
+        x = b_isqrt @ G @ b_isqrt
+        xv, xu = np.linalg.eigh(0.5 * (x + x.T))
+        return _form(np.log, xv, xu)
+
+    S = np.zeros((n, n))
+    xs, fs = [], []
+    best = np.inf
+    logs, norm = None, np.inf
+    for _ in range(max_iter):
+        G = to_matrix(S)
+        vals_g, vecs_g = np.linalg.eigh(G)
+        logs_mean, logs = _whitened_logs(mats, mats_iter, _form(lambda v: 1.0 / np.sqrt(v), vals_g, vecs_g),
+                                         n_jobs, single, return_logs)
+        norm = float(np.linalg.norm(logs_mean))
+        if tol is not None and norm / G.size < tol:
+            break
+        if norm > best and xs:  # the accelerated point got worse: restart from a plain step
+            xs, fs = [], []
+        best = min(best, norm)
+        vals_l, vecs_l = np.linalg.eigh(logs_mean)
+        g_sqrt = _form(np.sqrt, vals_g, vecs_g)
+        residual = (to_coords(g_sqrt @ _form(np.exp, vals_l, vecs_l) @ g_sqrt) - S).ravel()
+        xs.append(S.ravel().copy())
+        fs.append(residual)
+        if len(xs) > history + 1:
+            xs.pop(0)
+            fs.pop(0)
+        if len(xs) >= 2:
+            d_f = np.diff(np.array(fs), axis=0).T
+            d_x = np.diff(np.array(xs), axis=0).T
+            gamma = np.linalg.lstsq(d_f, residual, rcond=None)[0]
+            S = (S.ravel() + residual - (d_x + d_f) @ gamma).reshape(n, n)
+        else:
+            S = S + residual.reshape(n, n)
+    else:
+        if tol is not None:
+            warnings.warn(f"The geometric mean did not reach tol={tol} in max_iter={max_iter} iterations.",
+                          stacklevel=3)
+    G = 0.5 * (G + G.T)
+    return (G, _forms_of(logs, n_jobs)) if return_logs else G
 
 
 def _geometric_mean_loop(mats, gmean, max_iter, tol, n_jobs, single: bool):
@@ -347,12 +464,29 @@ def _geometric_mean_loop(mats, gmean, max_iter, tol, n_jobs, single: bool):
     return 0.5 * (gmean + gmean.T)
 
 
-def _triu(n: int, discard_diagonal: bool):
-    return np.triu_indices(n, k=1 if discard_diagonal else 0)
+def edge_index(n_rois: int, discard_diagonal: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Row and column of every entry of a :func:`vectorize` vector: nilearn's order.
+
+    The lower triangle in row-major order, ``numpy.tril_indices(n_rois, k)``:
+    (0, 0), (1, 0), (1, 1), (2, 0), ... (``k = -1`` without the diagonal), the
+    order of nilearn's ``sym_matrix_to_vec`` / ``vec_to_sym_matrix``.
+    """
+    return np.tril_indices(n_rois, k=-1 if discard_diagonal else 0)
+
+
+_triu = edge_index
 
 
 def vectorize(mats, discard_diagonal: bool = False, scale_diagonal: bool = True) -> np.ndarray:
-    """Upper triangle (row-major, ``numpy.triu_indices``) of symmetric matrices.
+    """Vectors of symmetric matrices in nilearn's order (``sym_matrix_to_vec``).
+
+    The entries of the lower triangle, row by row (:func:`edge_index`,
+    ``numpy.tril_indices``); for a symmetric matrix this is its upper triangle
+    column by column. The vectors are interchangeable with nilearn's
+    ``sym_matrix_to_vec`` / ``vec_to_sym_matrix`` (diagonal scaling
+    included). Upper-triangle row-major vectors (``numpy.triu_indices``, e.g.
+    the ABIDE Schaefer release's ``fc_upper.npz``) convert with
+    :func:`triu_to_vectorized`.
 
     Parameters
     ----------
@@ -384,7 +518,7 @@ def unvectorize(vec, discard_diagonal: bool = False, diagonal=None, scale_diagon
     Parameters
     ----------
     vec : ndarray, shape (..., n_edges)
-        Upper-triangle vectors: ``n_rois (n_rois + 1) / 2`` entries with the
+        Vectors of :func:`vectorize` (nilearn's order): ``n_rois (n_rois + 1) / 2`` entries with the
         diagonal, ``n_rois (n_rois - 1) / 2`` without it.
     discard_diagonal : bool
         Whether ``vec`` was made without the diagonal.
@@ -416,4 +550,35 @@ def unvectorize(vec, discard_diagonal: bool = False, diagonal=None, scale_diagon
         if np.ndim(diag) and np.shape(diag)[-1] != n:
             raise bad_value("diagonal", f"of length {n}", f"<shape {np.shape(diag)}>")
         out[..., np.arange(n), np.arange(n)] = diag
+    return out
+
+
+def triu_to_vectorized(upper, discard_diagonal: bool = True) -> np.ndarray:
+    """Reorder upper-triangle row-major vectors (``numpy.triu_indices``) into :func:`vectorize`'s order.
+
+    Parameters
+    ----------
+    upper : ndarray, shape (..., n_edges)
+        ``matrix[numpy.triu_indices(n_rois, k)]`` per subject (``k = 1`` when
+        ``discard_diagonal``), diagonal entries, if any, unscaled.
+    discard_diagonal : bool
+
+    Returns
+    -------
+    ndarray, same shape: the vectors of :func:`vectorize` (diagonal scaled by 1/sqrt(2) when kept).
+    """
+    upper = np.asarray(upper)
+    m = upper.shape[-1]
+    root = math.isqrt(8 * m + 1)
+    if upper.ndim < 1 or root * root != 8 * m + 1:
+        raise bad_value("upper", "vectors of length n (n + 1) / 2 or n (n - 1) / 2", f"<shape {upper.shape}>")
+    n = (root + 1) // 2 if discard_diagonal else (root - 1) // 2
+    position = np.zeros((n, n), dtype=np.int64)
+    iu = np.triu_indices(n, k=1 if discard_diagonal else 0)
+    position[iu] = np.arange(m)
+    position = np.maximum(position, position.T) if discard_diagonal else position + np.triu(position, 1).T
+    rows, cols = edge_index(n, discard_diagonal)
+    out = upper[..., position[rows, cols]]
+    if not discard_diagonal:
+        out = out / np.where(rows == cols, math.sqrt(2.0), 1.0)
     return out

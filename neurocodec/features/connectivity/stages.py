@@ -9,9 +9,15 @@ from typing import Literal, Optional
 
 from pydantic import Field
 
-from ...pipeline import Input, Output, Stage, StageParams, parallel_map, register_stage, runtime_field
+from ...pipeline import Input, Output, Stage, StageParams, parallel_map, register_kind, register_stage, runtime_field
 
-_FC_SOURCES = ("simulate_rest_fmri", "load_abide")
+register_kind("connectivity_model", version=1, reader="neurocodec.features.connectivity:ConnectomeClassifier",
+              description="A fitted ConnectomeClassifier (save_pretrained): config.json (parameters, classes, chosen "
+                          "feature kind and C, confound columns) + model.npz (weights, scaling, tangent reference, "
+                          "confound coefficients).")
+
+_COHORT = ("roi_timeseries",)
+_CONNECTOMES = ("connectomes",)
 
 
 # --------------------------------------------------------------------------- per-subject FC
@@ -32,41 +38,42 @@ def _subject_fc(job):
 
 @register_stage
 class Connectivity(Stage):
-    """Per-subject functional connectivity matrices from ROI time series (or given FC matrices)."""
+    """Per-subject functional connectivity matrices from ROI time series (or given correlation matrices)."""
 
     name = "connectivity"
-    version = 1
+    version = 2
     Params = ConnectivityParams
     libraries = ("numpy", "scikit-learn")
-    inputs = {"source": Input("Rest cohort (ROI time series) or ABIDE correlation matrices.", stages=_FC_SOURCES)}
+    inputs = {"source": Input("A cohort of ROI time series, or correlation matrices (kept as they are).",
+                              kinds=_COHORT + _CONNECTOMES)}
     outputs = {
-        "fc": Output("fc.npy", "(n_subjects, n_rois, n_rois) float64 connectivity matrices."),
-        "subjects": Output("subjects.tsv", "subject, site, group (0/1) and the source's other columns."),
-        "info": Output("info.json", "kind, estimator, n_subjects, n_rois, source stage."),
+        "connectomes": Output("./", "The whole folder, a connectomes artifact.", kind="connectomes"),
+        "fc": Output("connectomes.npy", "(n_subjects, n_rois, n_rois) float32 connectivity matrices."),
+        "subjects": Output("subjects.tsv", "subject, site, group and the source's other columns."),
+        "info": Output("connectomes.json", "Kind header; info: measure, estimator, source stage."),
     }
 
     def run(self, params, inputs, out_dir):
         import numpy as np
 
-        from ...pipeline import save_array, save_json, save_table
-        from ._io import read_source
+        from ...datasets.kinds import Connectomes, RoiTimeseries
+        from ...pipeline import bad_value
 
         src = inputs["source"]
-        subjects, series, matrices = read_source(src)
-        if series is not None:
-            jobs = [(x, params.kind, params.cov_estimator) for x in series]
-            fc = np.stack(parallel_map(_subject_fc, jobs, desc="connectivity"))
+        if getattr(src, "kind", "roi_timeseries") == "connectomes":
+            given = Connectomes.load(src)
+            if params.kind != given.measure:
+                raise bad_value("kind", f"{given.measure!r} for a source of {given.measure} matrices", params.kind)
+            out = Connectomes(given.matrices, given.subjects, given.rois, dict(given.info, source=src.stage),
+                              given.extras)
         else:
-            if params.kind != "correlation":
-                from ...pipeline import bad_value
-
-                raise bad_value("kind", "'correlation' for a source of correlation matrices (load_abide)", params.kind)
-            fc = matrices
-        save_array(out_dir / "fc.npy", fc.astype(np.float64))
-        save_table(out_dir / "subjects.tsv", subjects)
-        save_json(out_dir / "info.json", {"kind": params.kind, "estimator": params.cov_estimator,
-                                          "n_subjects": int(fc.shape[0]), "n_rois": int(fc.shape[1]),
-                                          "source": src.stage})
+            cohort = RoiTimeseries.load(src)
+            jobs = [(x.astype(np.float64), params.kind, params.cov_estimator) for x in cohort.series()]
+            fc = np.stack(parallel_map(_subject_fc, jobs, desc="connectivity"))
+            out = Connectomes(fc, cohort.subjects, cohort.rois,
+                              {"measure": params.kind, "estimator": params.cov_estimator, "source": src.stage,
+                               "cohort": cohort.info}, cohort.extras)
+        out.save(out_dir)
 
     report_impl = "._report:connectivity_section"
 
@@ -91,15 +98,14 @@ class ConnectivityGroup(Stage):
     """Group FC features: tangent space at the training subjects' mean, vectorised, with group-difference maps."""
 
     name = "connectivity_group"
-    version = 1
+    version = 2
     Params = GroupParams
     libraries = ("numpy", "scipy", "scikit-learn")
-    inputs = {
-        "fc": Input("Per-subject connectivity matrices.", stages=("connectivity",)),
-        "cohort": Input("Simulated cohort, to score recovery of the planted edges.", stages=("simulate_rest_fmri",), required=False),
-    }
+    inputs = {"fc": Input("Per-subject connectivity matrices (planted edges in their extras are scored).",
+                          kinds=_CONNECTOMES)}
     outputs = {
-        "vectors": Output("vectors.npy", "(n_subjects, n_features) float32 upper-triangle vectors (row-major)."),
+        "vectors": Output("vectors.npy", "(n_subjects, n_features) float32 vectors in nilearn's order (vectorize).",
+                          kind="connectome_vectors"),
         "reference": Output("reference.npy", "(n_rois, n_rois) reference matrix (identity-free mean for kind=none)."),
         "subjects": Output("subjects.tsv", "Subjects with a 'split' column (train/test)."),
         "group_difference": Output("group_difference.npy", "(n_rois, n_rois) Welch t of group 1 vs 0 per edge (training subjects)."),
@@ -136,12 +142,12 @@ class GraphFeatures(Stage):
     """Graph features per subject: degree, strength, clustering, 3-cycles, efficiencies, modularity."""
 
     name = "graph_features"
-    version = 1
+    version = 2
     Params = GraphParams
     libraries = ("numpy", "scipy", "networkx")
-    inputs = {"fc": Input("Per-subject connectivity matrices.", stages=("connectivity",))}
+    inputs = {"fc": Input("Per-subject connectivity matrices.", kinds=_CONNECTOMES)}
     outputs = {
-        "nodes": Output("node_features.npz", "degree, strength, clustering, triangles, local_efficiency: (n_subjects, n_rois) each."),
+        "nodes": Output("node_features.npz", kind="graph_features", description="degree, strength, clustering, triangles, local_efficiency: (n_subjects, n_rois) each."),
         "globals": Output("global_features.tsv", "subject, density, global_efficiency, modularity, n_modules."),
     }
 
@@ -151,8 +157,10 @@ class GraphFeatures(Stage):
         from ...pipeline import save_arrays, save_table
         from ._graph import GLOBAL_FEATURES, NODE_FEATURES
 
-        fc = inputs["fc"].load("fc")
-        subjects = inputs["fc"].load("subjects")
+        from ...datasets.kinds import Connectomes
+
+        data = Connectomes.load(inputs["fc"])
+        fc, subjects = data.matrices.astype(np.float64), data.subjects
         if params.density is not None and params.absolute is not None:
             from ...pipeline import bad_value
 
@@ -167,34 +175,41 @@ class GraphFeatures(Stage):
 
 # --------------------------------------------------------------------------- prediction
 class PredictParams(StageParams):
-    model: Literal["logistic", "svm", "pca_lda"] = Field("logistic", description="l2-logistic, linear SVM, or PCA+LDA (Dey 2012).")
-    tangent: bool = Field(True, description="Tangent-space embedding fitted inside each training fold (else Fisher-z correlations).")
-    reference: Literal["geometric", "log_euclidean"] = Field("geometric", description="Tangent reference.")
-    C: float = Field(1.0, gt=0, description="Inverse regularisation strength of logistic/SVM.")
-    n_components: int = Field(50, gt=0, description="PCA components for pca_lda.")
-    cv: Literal["leave_site_out", "stratified_group_kfold"] = Field("leave_site_out", description="Site-aware validation scheme.")
-    n_splits: int = Field(5, ge=2, description="Folds of stratified_group_kfold.")
-    harmonize: bool = Field(False, description="Per-site location/scale harmonisation fitted on training folds only.")
-    site_projection: bool = Field(False, description="Remove the directions of the training sites' mean offsets from the FC vectors (fitted on each training fold; a left-out site gets the same fixed projection, never its own statistics).")
+    kind: list[Literal["correlation", "tangent", "partial correlation", "covariance", "precision"]] = Field(
+        ["correlation"], description="Feature kind(s) of the ConnectomeClassifier; with several (or several C), "
+                                     "the inner CV of each training fold picks one.")
+    C: list[float] = Field([0.01], description="Inverse l2 penalty(ies) of the logistic regression (> 0).")
+    cov_estimator: Literal["ledoit_wolf", "oas", "empirical"] = Field(
+        "ledoit_wolf", description="Covariance estimator of ROI time series.")
+    confounds: list[str] = Field([], description="Columns of the subjects table regressed out of the features "
+                                                 "inside each training fold (e.g. age, sex, mean_fd, site).")
+    inner_cv: int = Field(5, ge=2, description="Inner folds (whole training sites) of the candidate choice.")
+    cv: Literal["leave_site_out", "stratified_group_kfold", "stratified_kfold"] = Field(
+        "leave_site_out", description="Outer validation: one fold per site, folds of whole sites, or stratified "
+                                      "folds of subjects.")
+    n_splits: int = Field(5, ge=2, description="Folds of stratified_group_kfold / stratified_kfold.")
     min_site_size: int = Field(1, ge=1, description="Leave-site-out: smallest site that is tested.")
-    target: str = Field("group", description="Column of subjects.tsv with the binary label (ASD/HC diagnoses map to 1/0).")
-    seed: int = Field(0, ge=0, description="Random seed of the folds and models.")
+    target: str = Field("group", description="Column of the subjects table with the binary label (any two values).")
+    seed: int = Field(0, ge=0, description="Random seed of the folds.")
     n_jobs: int = runtime_field(0, "Threads for the eigendecompositions (0: all cores).")
 
 
 @register_stage
 class PredictPhenotype(Stage):
-    """Site-aware cross-validated classification of a binary phenotype from FC (per-site accuracy and AUC)."""
+    """Cross-validated ConnectomeClassifier of a binary phenotype (per-site accuracy and AUC), and the final model."""
 
     name = "predict_phenotype"
-    version = 2
+    version = 3
     Params = PredictParams
     libraries = ("numpy", "scikit-learn")
-    inputs = {"fc": Input("Per-subject correlation matrices.", stages=("connectivity",))}
+    inputs = {"source": Input("ROI time series, or correlation / covariance matrices.", kinds=_COHORT + _CONNECTOMES)}
     outputs = {
-        "per_site": Output("per_site.tsv", "site, n_subjects, accuracy, balanced_accuracy, auc."),
+        "per_site": Output("per_site.tsv", "site, n_subjects, n_positive, accuracy, balanced_accuracy, auc, note."),
         "predictions": Output("predictions.tsv", "Out-of-fold score and prediction of each tested subject."),
-        "metrics": Output("metrics.json", "mean_accuracy, mean_auc (over sites), pooled accuracy/AUC, parameters."),
+        "metrics": Output("metrics.json", "Means over sites (undefined AUCs listed, not averaged), pooled figures, "
+                                          "candidate chosen in each fold, parameters.", kind="phenotype_predictions"),
+        "model": Output("model/", "ConnectomeClassifier fitted on every subject (save_pretrained).",
+                        kind="connectivity_model"),
     }
 
     run_impl = "._group:run_predict"
@@ -204,13 +219,32 @@ class PredictPhenotype(Stage):
 
 # --------------------------------------------------------------------------- EEG
 class EEGConnParams(StageParams):
-    methods: list[str] = Field(["coh", "imcoh", "plv", "pli", "wpli", "wpli2_debiased", "aec"],
-                               description="Measures: coh, imcoh, plv, pli, wpli, wpli2_debiased, aec.")
+    methods: list[Literal["coh", "imcoh", "plv", "pli", "wpli", "wpli2_debiased", "aec"]] = Field(
+        ["coh", "imcoh", "plv", "pli", "wpli", "wpli2_debiased", "aec"], min_length=1,
+        description="Measures: coh, imcoh, plv, pli, wpli, wpli2_debiased, aec.")
     bands: dict[str, list[float]] = Field({"theta": [4.0, 8.0], "alpha": [8.0, 13.0], "beta": [13.0, 30.0]},
                                           description="Frequency bands {name: [fmin, fmax]} in Hz.")
     mode: Literal["multitaper", "fourier", "cwt_morlet"] = Field("multitaper", description="Spectral estimator.")
     by_label: bool = Field(True, description="One set of matrices per epoch label (else all epochs pooled).")
     aec_orthogonalize: bool = Field(False, description="Pairwise-orthogonalised envelopes for AEC.")
+
+
+def _read_epochs(art):
+    """``(X float64, sfreq, ch_names, labels str or None)`` of an epochs artifact."""
+    import numpy as np
+
+    try:
+        from ...datasets.kinds import EpochsData
+    except ImportError:  # engines whose epochs kind class has not landed: the epoch_eeg files
+        ep, info = art.load("epochs"), art.load("info")
+        labels = ep["labels"].astype(str) if "labels" in ep else None
+        return ep["X"].astype(np.float64), float(info["sfreq"]), info.get("ch_names"), labels
+    ep = EpochsData.load(art)
+    labels = None
+    if ep.y is not None:
+        names = ep.label_names if ep.label_names is not None else sorted(set(map(str, ep.y)))
+        labels = np.asarray(names, dtype=str)[np.asarray(ep.y)]
+    return np.asarray(ep.X, dtype=np.float64), float(ep.sfreq), list(ep.ch_names), labels
 
 
 def _eeg_group(job):
@@ -225,13 +259,15 @@ class EEGConnectivity(Stage):
     """Band-wise EEG/sEEG connectivity (coherence, imaginary coherence, PLV, PLI, wPLI, dwPLI², AEC) from epochs."""
 
     name = "eeg_connectivity"
-    version = 1
+    version = 2
     Params = EEGConnParams
     libraries = ("numpy", "scipy", "mne", "mne-connectivity")
-    inputs = {"epochs": Input("Epochs (epochs.npz with X, labels; info.json with sfreq).", stages=("epoch_eeg",))}
+    inputs = {"epochs": Input("EEG / sEEG epochs.", kinds=("epochs",))}
     outputs = {
-        "connectivity": Output("connectivity.npz", "One array per method: (n_groups, n_bands, n_chans, n_chans)."),
-        "info": Output("info.json", "groups (labels), n_epochs per group, bands, methods, ch_names, sfreq."),
+        "connectivity": Output("connectivity.npz", "One array per method: (n_groups, n_bands, n_chans, n_chans).",
+                               kind="eeg_connectivity"),
+        "info": Output("info.json", "groups (labels), n_epochs per group, bands (names, in array order), band_edges, "
+                                    "methods, ch_names, sfreq."),
     }
 
     def run(self, params, inputs, out_dir):
@@ -243,19 +279,18 @@ class EEGConnectivity(Stage):
         for m in params.methods:
             if m not in EEG_METHODS:
                 raise bad_value("methods", f"a subset of {EEG_METHODS}", m)
-        art = inputs["epochs"]
-        ep = art.load("epochs")
-        info = art.load("info")
-        X = ep["X"].astype(np.float64)
-        labels = ep["labels"].astype(str) if "labels" in ep and params.by_label else np.full(len(X), "all")
+        X, sfreq, ch_names, labels = _read_epochs(inputs["epochs"])
+        if not params.by_label or labels is None:
+            labels = np.full(len(X), "all")
         groups = sorted(set(labels.tolist()))
-        jobs = [(X[labels == g], float(info["sfreq"]), params.bands, params.methods, params.mode,
+        jobs = [(X[labels == g], sfreq, params.bands, params.methods, params.mode,
                  params.aec_orthogonalize) for g in groups]
         res = parallel_map(_eeg_group, jobs, desc="eeg connectivity")
         save_arrays(out_dir / "connectivity.npz", **{m: np.stack([r[m] for r in res]).astype(np.float32) for m in params.methods})
+        # order-carrying metadata as lists (JSON objects are written with sorted keys)
         save_json(out_dir / "info.json", {"groups": groups, "n_epochs": [int(np.sum(labels == g)) for g in groups],
-                                          "bands": params.bands, "methods": params.methods,
-                                          "ch_names": info.get("ch_names"), "sfreq": float(info["sfreq"])})
+                                          "bands": list(params.bands), "band_edges": list(params.bands.values()),
+                                          "methods": list(params.methods), "ch_names": ch_names, "sfreq": sfreq})
 
     report_impl = "._report:eeg_section"
 
@@ -283,12 +318,12 @@ class DynamicConnectivity(Stage):
     """Sliding-window (tapered) dynamic FC, k-means FC states, dwell times and transitions."""
 
     name = "dynamic_connectivity"
-    version = 1
+    version = 2
     Params = DynamicParams
     libraries = ("numpy", "scipy", "scikit-learn")
-    inputs = {"cohort": Input("Rest cohort with ROI time series.", stages=("simulate_rest_fmri",))}
+    inputs = {"cohort": Input("ROI time series (subjects table 'tr' column in seconds, else TR = 1 s).", kinds=_COHORT)}
     outputs = {
-        "states": Output("states.npy", "(n_states, n_rois, n_rois) state correlation patterns, by occupancy."),
+        "states": Output("states.npy", kind="fc_states", description="(n_states, n_rois, n_rois) state correlation patterns, by occupancy."),
         "labels": Output("labels.npz", "State label of each window, one array per subject."),
         "dynamics": Output("dynamics.tsv", "subject, state, fraction, mean_dwell_s."),
         "transitions": Output("transitions.npy", "(n_subjects, n_states, n_states) transition probabilities."),
@@ -300,10 +335,11 @@ class DynamicConnectivity(Stage):
         import numpy as np
 
         from ...pipeline import save_array, save_arrays, save_table
+        from ...datasets.kinds import RoiTimeseries
         from ._dynamic import FCStates, state_dynamics
-        from ._io import read_source
 
-        subjects, series, _ = read_source(inputs["cohort"])
+        cohort = RoiTimeseries.load(inputs["cohort"])
+        subjects, series = cohort.subjects, [x.astype(np.float64) for x in cohort.series()]
         trs = subjects["tr"].to_numpy(float) if "tr" in subjects else np.ones(len(series))
         lengths = [max(3, int(round(params.window_s / tr))) for tr in trs]
         jobs = [(x, n, params.step, params.taper, params.sigma) for x, n in zip(series, lengths)]

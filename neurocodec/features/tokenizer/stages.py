@@ -52,18 +52,18 @@ class TFMTokenize(Stage):
     Params = TokenizeParams
     libraries = ("numpy", "torch", "scipy", "mne")
     inputs = {
-        "recording": Input("Simulated recording (raw.fif + motifs.tsv).", stages=("simulate_eeg",), required=False),
+        "recording": Input("Simulated recording (raw.fif + motifs.tsv).", kinds=("raw",), required=False),
         "source": Input(".fif raw/epochs or .npz trials (X[, y, sfreq] or X_train, y_train, X_test, y_test).",
-                        kind="path", required=False),
-        "pretrained": Input("A tfm_tokenize step whose tokenizer is reused (no training).", stages=("tfm_tokenize",),
+                        source="path", required=False),
+        "pretrained": Input("A tfm_tokenize step whose tokenizer is reused (no training).", kinds=("tfm_tokenizer",),
                             required=False),
     }
     outputs = {
-        "tokens": Output("tokens.npy", "(n_trials, n_chans, n_frames) int32 token ids, 2 frames/s (1-s window, 0.5-s hop)."),
+        "tokens": Output("tokens.npy", kind="tfm_tokens", description="(n_trials, n_chans, n_frames) int32 token ids, 2 frames/s (1-s window, 0.5-s hop)."),
         "labels": Output("labels.npy", "(n_trials,) str class labels ('' when unlabelled)."),
         "split": Output("split.npy", "(n_trials,) str 'train' / 'test'."),
         "recording_tokens": Output("recording_tokens.npy", "(n_chans, n_frames) int32 tokens of the whole continuous recording (trials concatenated otherwise)."),
-        "tokenizer": Output("tokenizer/", "TFMTokenizer weights (model.safetensors + config.json + extra.json)."),
+        "tokenizer": Output("tokenizer/", kind="tfm_tokenizer", description="TFMTokenizer weights (model.safetensors + config.json + extra.json)."),
         "profiles": Output("profiles.npz", "codes, counts, profiles (mean 0-99 Hz spectrum per token) of the 64 commonest tokens."),
         "stats": Output("stats.json", "Codebook usage, training history, shapes, motif mutual information (simulated input)."),
     }
@@ -91,9 +91,9 @@ class TFMPretrain(Stage):
     version = 1
     Params = PretrainParams
     libraries = ("numpy", "torch")
-    inputs = {"tokens": Input("Tokens and tokenizer.", stages=("tfm_tokenize",))}
+    inputs = {"tokens": Input("Tokens and tokenizer.", kinds=("tfm_tokens",))}
     outputs = {
-        "encoder": Output("encoder/", "TFMEncoder weights (model.safetensors + config.json)."),
+        "encoder": Output("encoder/", kind="tfm_encoder", description="TFMEncoder weights (model.safetensors + config.json)."),
         "history": Output("history.json", "Per-epoch loss and masked-token accuracy."),
     }
 
@@ -129,12 +129,12 @@ class TFMFinetune(Stage):
     Params = FinetuneParams
     libraries = ("numpy", "torch", "scikit-learn")
     inputs = {
-        "tokens": Input("Labelled tokens.", stages=("tfm_tokenize",)),
-        "pretrained": Input("Pretrained encoder (else initialised from the codebook).", stages=("tfm_pretrain",),
+        "tokens": Input("Labelled tokens.", kinds=("tfm_tokens",)),
+        "pretrained": Input("Pretrained encoder (else initialised from the codebook).", kinds=("tfm_encoder",),
                             required=False),
     }
     outputs = {
-        "encoder": Output("encoder/", "Fine-tuned TFMEncoder (model.safetensors + config.json)."),
+        "encoder": Output("encoder/", kind="tfm_classifier", description="Fine-tuned TFMEncoder (model.safetensors + config.json)."),
         "classes": Output("classes.json", "Class names in output order."),
         "history": Output("history.json", "Per-epoch loss, validation score, best epoch."),
     }
@@ -162,11 +162,11 @@ class TFMEvaluate(Stage):
     Params = EvaluateParams
     libraries = ("numpy", "torch", "scikit-learn")
     inputs = {
-        "tokens": Input("Labelled tokens with a test split.", stages=("tfm_tokenize",)),
-        "model": Input("Fine-tuned encoder.", stages=("tfm_finetune",)),
+        "tokens": Input("Labelled tokens with a test split.", kinds=("tfm_tokens",)),
+        "model": Input("Fine-tuned encoder.", kinds=("tfm_classifier",)),
     }
     outputs = {
-        "metrics": Output("metrics.json", "balanced_accuracy, kappa, weighted_f1, auroc, n_test."),
+        "metrics": Output("metrics.json", kind="classification_scores", description="balanced_accuracy, kappa, weighted_f1, auroc, n_test."),
         "predictions": Output("predictions.tsv", "trial, label, predicted, p_<class>... for test trials."),
         "tokens": Output("discriminative_tokens.tsv", "Tokens most over-represented per class (training trials)."),
     }

@@ -1,0 +1,92 @@
+"""Tiny example of every registered stage, for the generated kind-contract test (tests/test_kind_contract.py).
+
+``EXAMPLES[stage] = {"params": {...}, "paths": {input: builder(root) -> path}, "wire": [optional inputs to wire]}``.
+Required artifact inputs are wired to the default producer of their kind (``DEFAULT_PRODUCER``). A new stage
+needs an entry here: the contract test fails for a stage without one.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+VISUAL = {"n_subjects": 2, "n_voxels": [30, 30], "image_size": 16, "n_train_images": 24, "n_test_images": 6,
+          "seed": 0}
+DECODER = {"image_size": 16, "vae_channels": [8, 16], "unet_channels": [16, 32], "embed_dim": 8, "vae_steps": 2,
+           "unet_steps": 2, "batch_size": 8, "num_inference_steps": 2, "embedding": "pixels", "cv": 2}
+
+
+def _user_files(root: Path) -> dict[str, Path]:
+    import numpy as np
+    import pandas as pd
+
+    folder = root / "user_experiment"
+    if not folder.is_dir():
+        folder.mkdir(parents=True)
+        rng = np.random.default_rng(0)
+        np.save(folder / "images.npy", rng.integers(0, 255, (14, 16, 16, 3), dtype=np.uint8))
+        ids = np.concatenate([np.arange(14), np.arange(4), np.arange(4)])
+        np.save(folder / "betas.npy", rng.standard_normal((len(ids), 12)).astype(np.float32))
+        pd.DataFrame({"image": ids, "split": np.where(ids < 4, "test", "train")}).to_csv(
+            folder / "trials.tsv", sep="\t", index=False)
+    return {"images": folder / "images.npy", "betas": folder / "betas.npy", "trials": folder / "trials.tsv"}
+
+
+def _nsd_expdesign(root: Path) -> Path:
+    import shutil
+
+    from test_ingest_datasets import _fake_nsd
+
+    nsd = root / "nsd_release"
+    if not nsd.is_dir():
+        _fake_nsd(nsd, seed=1)
+        for part in ("nsddata/ppdata", "nsddata_betas/ppdata"):
+            shutil.copytree(nsd / part / "subj01", nsd / part / "subj02")
+    return nsd / "nsddata/experiments/nsd/nsd_expdesign.mat"
+
+
+EXAMPLES = {
+    "simulate_visual_fmri": {"params": VISUAL},
+    "load_stimulus_responses": {"paths": {k: (lambda r, k=k: _user_files(r)[k]) for k in ("images", "betas", "trials")}},
+    "load_nsd": {"params": {"subjects": [1, 2], "sessions": [1, 2], "image_size": 16, "save_captions": True},
+                 "paths": {"expdesign": _nsd_expdesign}},
+    "features": {"params": {"extractor": "gabor", "spatial_frequencies": [2.0, 4.0], "n_orientations": 2},
+                 "wire": ["experiment"]},
+    "fit_encoder": {"params": {"cv": 2, "alphas": [1.0, 100.0]}},
+    "score_encoder": {},
+    "fit_decoder": {"params": DECODER},
+    "reconstruct": {"params": {"num_inference_steps": 2}},
+    "evaluate_reconstruction": {"params": {"features": ["pixels"]}},
+    "mindbridge_targets": {"params": {"text_tokens": 0}, "wire": ["generator"]},
+    "mindbridge_train": {"params": {"n_epochs": 1, "batch_size": 8}},
+    "mindbridge_reset_tune": {"params": {"n_epochs": 1, "batch_size": 8}, "subject_param": "subject"},
+    "mindbridge_reconstruct": {"params": {"n_samples": 1, "num_inference_steps": 2}, "wire": ["generator"]},
+    "metatrain_incontext": {"params": {"n_components": 4, "preset": "small", "n_steps": 2, "batch_voxels": 2,
+                                       "min_context": 4, "max_context": 8, "n_query": 4, "val_every": 1}},
+    "fit_incontext": {"params": {"n_context": 8, "context_sizes": [4, 8], "n_draws": 1, "cv": 2}},
+    "simulate_rest_fmri": {"params": {"n_subjects": 12, "n_rois": 8, "n_networks": 2, "n_sites": 2,
+                                      "n_differing_edges": 4, "seed": 0}},
+    "connectivity": {},
+    "connectivity_group": {"params": {"test_fraction": 0.25}},
+    "graph_features": {"params": {"density": 0.3}},
+    "predict_phenotype": {"params": {"C": [1.0]}},
+    "dynamic_connectivity": {"params": {"window_s": 40.0, "step": 3, "n_states": 2}},
+    "simulate_eeg": {"params": {"n_chans": 4, "sfreq": 128.0, "duration": 20.0, "motifs": ["alpha_burst"], "seed": 0}},
+    "load_eeg": {"params": {"l_freq": 1.0}},
+    "epoch_eeg": {"params": {"window": 2.0}},
+    "eeg_connectivity": {"params": {"methods": ["coh", "aec"], "bands": {"alpha": [8.0, 12.0]}, "by_label": False}},
+    "tfm_tokenize": {"params": {"epoch_s": 2.0, "test_fraction": 0.3, "n_codes": 16, "emb_size": 16, "n_heads": 2,
+                                "freq_depth": 1, "temporal_depth": 1, "decoder_depth": 1, "epochs": 1, "batch_size": 16},
+                     "wire": ["recording"]},
+    "tfm_pretrain": {"params": {"depth": 1, "epochs": 1, "batch_size": 8}},
+    "tfm_finetune": {"params": {"epochs": 1, "batch_size": 8}},
+    "tfm_evaluate": {},
+}
+
+#: The producer a consumer's other inputs are wired to, per kind.
+DEFAULT_PRODUCER = {
+    "stimulus_responses": "simulate_visual_fmri", "stimulus_features": "features", "voxel_encoders": "fit_encoder",
+    "brain_diffuser": "fit_decoder", "reconstructions": "reconstruct", "embedding_targets": "mindbridge_targets",
+    "mindbridge_model": "mindbridge_train", "incontext_model": "metatrain_incontext", "roi_timeseries": "simulate_rest_fmri",
+    "connectomes": "connectivity", "raw": "simulate_eeg", "epochs": "epoch_eeg", "tfm_tokens": "tfm_tokenize",
+    "tfm_tokenizer": "tfm_tokenize", "tfm_encoder": "tfm_pretrain", "tfm_classifier": "tfm_finetune",
+}
