@@ -212,7 +212,8 @@ def main(argv=None):
         "roi_prf_centre_error_mean": mean_of("roi", "prf_centre_error", "prf"),
         "roi_prf_true_gain_mean": mean_of("roi", "true_gain_vs_top1pct", "prf"),
     }
-    result.update(quick=bool(args.quick), seed=cfg["stages"]["sim_visual"]["params"]["seed"], seconds_pipeline=round(t_pipeline, 1), seconds_evaluation=round(t_eval, 1),
+    result.update(quick=bool(args.quick), seed=cfg["stages"]["sim_visual"]["params"]["seed"],
+                  seconds_pipeline=round(t_pipeline, 1), seconds_evaluation=round(t_eval, 1),
                   seconds_total=round(time.perf_counter() - t0, 1), peak_rss_mb=round(peak_rss_mb(), 1),
                   steps={r.step_id: round(r.seconds, 1) for r in run.results})
     return emit("braindive", result, quick=args.quick)

@@ -19,6 +19,9 @@ from neurocodec.decoders.braindive._loading import load_encoder  # noqa: E402
 from neurocodec.encoders.features import EfficientNetLite0Features, GaborPyramid, OpenClipFeatures  # noqa: E402
 
 pytestmark = pytest.mark.usefixtures("single_thread")
+TINY_CLIP = {"embed_dim": 32,
+             "vision_cfg": {"image_size": 32, "layers": 2, "width": 64, "patch_size": 8, "head_width": 32},
+             "text_cfg": {"context_length": 16, "vocab_size": 49408, "width": 32, "heads": 2, "layers": 2}}
 
 
 @pytest.fixture(scope="module")
@@ -55,9 +58,7 @@ def test_deep_features_match_extractors(tmp_path, stimuli):
         np.testing.assert_allclose(mine, ref[layer], rtol=1e-4, atol=1e-4 * np.abs(ref[layer]).max())
     import open_clip
 
-    cfg = {"embed_dim": 32, "vision_cfg": {"image_size": 32, "layers": 2, "width": 64, "patch_size": 8, "head_width": 32},
-           "text_cfg": {"context_length": 16, "vocab_size": 49408, "width": 32, "heads": 2, "layers": 2}}
-    (tmp_path / "nc-braindive-tiny.json").write_text(json.dumps(cfg))
+    (tmp_path / "nc-braindive-tiny.json").write_text(json.dumps(TINY_CLIP))
     open_clip.add_model_config(tmp_path)
     clip = OpenClipFeatures("nc-braindive-tiny")
     mine = differentiable_features(clip)(_tensor(stimuli[:4])).detach().numpy()
@@ -92,7 +93,8 @@ def test_voxel_selection_and_targets():
     assert select_voxels(table, kind="prf", near=[0.2, 0.2, 0.15]).tolist() == [0, 5]
     assert select_voxels(table, roi=["category", "global"]).tolist() == [2, 3, 4]
     assert select_voxels(table, mask=[1, 1, 0, 0, 0, 0], voxels=[1, 2]).tolist() == [1]
-    with pytest.raises(ValueError, match="The 'target' must be a non-empty voxel set, got <0 voxels matching category='face'>"):
+    empty = "The 'target' must be a non-empty voxel set, got <0 voxels matching category='face'>"
+    with pytest.raises(ValueError, match=empty):
         select_voxels(table, category="face")
     with pytest.raises(ValueError, match="The 'target' must be a voxel selection"):
         select_voxels(table)
@@ -131,11 +133,13 @@ def test_guided_sampling_embedded_generator(stimuli, tiny_generator):
     kw = dict(num_inference_steps=4, reference_images=stimuli, batch_size=4, seed=3)
     plain = BrainGuidedSampler(enc, guidance_scale=0.0, **kw).sample(tiny_generator, target, 4)
     guided = BrainGuidedSampler(enc, guidance_scale=10.0, **kw).sample(tiny_generator, target, 4)
-    lower = BrainGuidedSampler(enc, guidance_scale=10.0, **kw).sample(tiny_generator, VoxelTarget([0, 1], "minimize"), 4)
+    lower = BrainGuidedSampler(enc, guidance_scale=10.0, **kw).sample(tiny_generator, VoxelTarget([0, 1], "minimize"),
+                                                                      4)
     assert guided.shape == plain.shape == (4, 16, 16, 3) and 0 <= guided.min() and guided.max() <= 1
     f = lambda im: target.objective(enc.predict(im)).mean()  # noqa: E731
     assert f(guided) > f(plain) > f(lower)
-    clipped = BrainGuidedSampler(enc, guidance_scale=10.0, max_grad_norm=1e-3, **kw).sample(tiny_generator, target, 4)
+    clipped = BrainGuidedSampler(enc, guidance_scale=10.0, max_grad_norm=1e-3, **kw).sample(tiny_generator, target,
+                                                                                             4)
     assert np.abs(clipped - plain).max() < np.abs(guided - plain).max()
     again = BrainGuidedSampler(enc, guidance_scale=10.0, **kw).sample(tiny_generator, target, 4)
     np.testing.assert_array_equal(again, guided)  # seeded
@@ -153,9 +157,7 @@ def test_guided_sampling_tiny_stable_diffusion(tmp_path, stimuli):
     pipe = diffusers.StableDiffusionPipeline(vae=c["vae"], unet=c["unet"], text_encoder=c["text_encoder"],
                                              tokenizer=c["tokenizer"], scheduler=c["scheduler"], safety_checker=None,
                                              feature_extractor=None, requires_safety_checker=False)
-    cfg = {"embed_dim": 32, "vision_cfg": {"image_size": 32, "layers": 2, "width": 64, "patch_size": 8, "head_width": 32},
-           "text_cfg": {"context_length": 16, "vocab_size": 49408, "width": 32, "heads": 2, "layers": 2}}
-    (tmp_path / "nc-braindive-sd.json").write_text(json.dumps(cfg))
+    (tmp_path / "nc-braindive-sd.json").write_text(json.dumps(TINY_CLIP))
     open_clip.add_model_config(tmp_path)
     torch.manual_seed(0)
     clip = OpenClipFeatures("nc-braindive-sd")

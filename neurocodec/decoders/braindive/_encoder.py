@@ -197,8 +197,8 @@ class DifferentiableEncoder:
     def __init__(self, features, coef, intercept, voxels=None, layer=None, device="cpu"):
         coef = np.asarray(coef, np.float32)
         intercept = np.asarray(intercept, np.float32).reshape(-1)
-        check(coef.ndim == 2 and coef.shape[1] == intercept.shape[0], "coef", "(n_features, n_voxels) with an intercept "
-              "(n_voxels,)", f"<shapes {coef.shape}, {intercept.shape}>")
+        check(coef.ndim == 2 and coef.shape[1] == intercept.shape[0], "coef",
+              "(n_features, n_voxels) with an intercept (n_voxels,)", f"<shapes {coef.shape}, {intercept.shape}>")
         self.voxels = np.arange(coef.shape[1]) if voxels is None else np.asarray(voxels, np.int64).reshape(-1)
         if self.voxels.size == 0:
             raise bad_value("voxels", "a non-empty voxel set", "<0 voxels>")

@@ -1,4 +1,4 @@
-"""Rebuild a differentiable encoder from what ``features`` and ``fit_encoder`` saved; load a Stable Diffusion pipeline."""
+"""Rebuild a differentiable encoder from what ``features`` and ``fit_encoder`` saved; load Stable Diffusion."""
 
 from __future__ import annotations
 
@@ -28,7 +28,8 @@ def _extractor(params, stimuli):
         from neurocodec.encoders.features import EfficientNetLite0Features
 
         return EfficientNetLite0Features(layers=params.get("layers"), weights=params.get("weights"),
-                                         image_size=params.get("image_size") or 224, pool_size=params.get("pool_size", 1))
+                                         image_size=params.get("image_size") or 224,
+                                         pool_size=params.get("pool_size", 1))
     if name == "open_clip":
         from neurocodec.encoders.features import OpenClipFeatures
 
@@ -64,7 +65,7 @@ def load_encoder(encoder_file, feature_params, feature_set, stimuli, stored_feat
     DifferentiableEncoder
     """
     if not feature_params or feature_params.get("extractor", "gabor") not in _DIFFERENTIABLE:
-        got = "<features not computed by the 'features' stage>" if not feature_params else feature_params.get("extractor")
+        got = feature_params.get("extractor") if feature_params else "<features not computed by the 'features' stage>"
         raise bad_value("encoder", f"fitted on features of a differentiable extractor (the 'features' stage with "
                         f"extractor in {_DIFFERENTIABLE})", got, exc=TypeError)
     weights = load_arrays(Path(encoder_file))

@@ -39,7 +39,8 @@ def decode_section(artifact):
     for name, t in s["targets"].items():
         p = t.get("predicted") or {}
         rec = p.get("reconstructed", {})
-        rows.append([name, t["n_voxels"], _fmt(p.get("natural_top")), _fmt(rec.get("mean")), _fmt(rec.get("gain_vs_top"))])
+        rows.append([name, t["n_voxels"], _fmt(p.get("natural_top")), _fmt(rec.get("mean")),
+                     _fmt(rec.get("gain_vs_top"))])
     table = Table(["target", "voxels", "natural top (pred.)", "reconstructed (pred.)", "gain vs top"], rows,
                   caption=f"Subject {s['subject']}: pattern at +{s['k']} s.d. on the target, mean elsewhere; seed "
                   f"{s['seed']}. Predicted responses need the optional encoder input.")

@@ -167,8 +167,8 @@ class BrainGuidedSampler:
         predicted clean images at every step.
     """
 
-    def __init__(self, encoder, guidance_scale=10.0, max_grad_norm=None, num_inference_steps=30, cfg_scale=1.0, prompt="",
-                 image_size=None, reference_images=None, batch_size=8, seed=0):
+    def __init__(self, encoder, guidance_scale=10.0, max_grad_norm=None, num_inference_steps=30, cfg_scale=1.0,
+                 prompt="", image_size=None, reference_images=None, batch_size=8, seed=0):
         self.encoder = encoder
         self.guidance_scale = guidance_scale
         self.max_grad_norm = max_grad_norm
@@ -217,7 +217,8 @@ class BrainGuidedSampler:
         check(self.max_grad_norm is None or self.max_grad_norm > 0, "max_grad_norm", "> 0 or None", self.max_grad_norm)
         check(int(self.num_inference_steps) >= 1, "num_inference_steps", ">= 1", self.num_inference_steps)
         if embeddings is not None:
-            check(len(embeddings) == n_images, "embeddings", f"{n_images} rows (one per image)", f"<{len(embeddings)} rows>")
+            check(len(embeddings) == n_images, "embeddings", f"{n_images} rows (one per image)",
+                  f"<{len(embeddings)} rows>")
         be = _backend(generator, embeddings, self.prompt, self.cfg_scale)
         scale = self.objective_scale(target) if self.guidance_scale > 0 else 1.0
         seed = self.seed if seed is None else seed

@@ -101,7 +101,7 @@ class SynthesizeParams(StageParams):
     n_images: int = Field(8, ge=1, description="Synthesized images per target.")
     guidance_scale: float = Field(10.0, ge=0, description="Brain-guidance step size, objective in units of its s.d. "
                                   "over the natural stimuli (0: unguided).")
-    max_grad_norm: Optional[float] = Field(None, gt=0, description="Clip each image's latent gradient norm (None: no clipping).")
+    max_grad_norm: Optional[float] = Field(None, gt=0, description="Clip each image's latent gradient norm (None: off)")
     num_inference_steps: int = Field(30, ge=1, description="DDIM steps.")
     cfg_scale: float = Field(1.0, ge=1, description="Classifier-free guidance of the generator's own conditioning.")
     generator: Literal["decoder", "stable_diffusion"] = Field("decoder", description=(
@@ -119,7 +119,7 @@ class SynthesizeParams(StageParams):
 
 @register_stage
 class SynthesizePreferred(Stage):
-    """BrainDiVE: images that maximise a fitted encoder's predicted response of voxel targets (brain-guided diffusion)."""
+    """BrainDiVE: images maximising a fitted encoder's predicted response of voxel targets (brain-guided diffusion)."""
 
     name = "synthesize_preferred"
     version = 1
@@ -157,7 +157,8 @@ class SynthesizePreferred(Stage):
         encoder = _encoder(inputs["encoder"], exp, params.subject, voxels, params.device)
         if params.generator == "decoder":
             if "decoder" not in inputs:
-                raise bad_value("decoder", "a fit_decoder input (generator 'decoder')", "<none>", of="synthesize_preferred")
+                raise bad_value("decoder", "a fit_decoder input (generator 'decoder')", "<none>",
+                                of="synthesize_preferred")
             from ..brain_diffuser.stages import _load_generator
 
             generator = _load_generator(inputs["decoder"].path / "generator", params.device)
@@ -201,7 +202,7 @@ class DecodeParams(StageParams):
 
 @register_stage
 class DecodeRoiPattern(Stage):
-    """ROI-optimal reconstruction: decode a synthetic pattern (target voxels at +k s.d.) with a fitted Brain-Diffuser."""
+    """ROI-optimal reconstruction: decode a synthetic pattern (target voxels at +k s.d.) through Brain-Diffuser."""
 
     name = "decode_roi_pattern"
     version = 1
@@ -239,7 +240,8 @@ class DecodeRoiPattern(Stage):
         if not (folder / "decoders" / params.subject).is_dir():
             raise bad_value("subject", "a subject the decoder was fitted for", params.subject, of="decoder")
         targets, voxels = _targets(params.targets, exp.subjects[params.subject].voxels)
-        encoder = _encoder(inputs["encoder"], exp, params.subject, voxels, params.device) if "encoder" in inputs else None
+        encoder = None if "encoder" not in inputs else _encoder(inputs["encoder"], exp, params.subject, voxels,
+                                                                params.device)
         generator = _load_generator(folder / "generator", params.device)
         decoder = BrainDiffuser.load(folder / "decoders" / params.subject, generator, strength=params.strength,
                                      guidance_scale=params.guidance_scale, seed=params.seed,
