@@ -1,7 +1,8 @@
 """Pipeline overhead: a cold run of the demo, then a warm run that must be all cache hits.
 
 JSON keys: ``cold_s`` (first run, empty cache), ``warm_s`` (second run, wall time of the
-whole ``neurocodec run`` command), plus ``warm_all_hits``. ``--quick`` runs only the
+whole ``neurocodec run`` command), ``warnings_printed`` (warning lines in the cold run's console
+output: Python warnings and logged warnings), plus ``warm_all_hits``. ``--quick`` runs only the
 first demo step.
 """
 
@@ -21,6 +22,10 @@ ROOT = Path(__file__).resolve().parents[1]
 NEUROCODEC = Path(sys.executable).with_name("neurocodec")
 
 
+def _warning_lines(text: str) -> list[str]:
+    return [ln for ln in text.splitlines() if "Warning" in ln or ln.lower().startswith("warning")]
+
+
 def _run(config: Path, cache: Path, extra: list[str]) -> tuple[float, str]:
     cmd = [str(NEUROCODEC), "run", str(config), "--cache", str(cache), "--no-progress", *extra]
     env = dict(os.environ, HF_HUB_OFFLINE="1")
@@ -29,7 +34,7 @@ def _run(config: Path, cache: Path, extra: list[str]) -> tuple[float, str]:
     dt = time.perf_counter() - t0
     if out.returncode != 0:
         raise SystemExit(f"{' '.join(cmd)} failed:\n{out.stdout}\n{out.stderr}")
-    return dt, out.stdout
+    return dt, out.stdout + out.stderr
 
 
 def main(argv=None) -> dict:
@@ -42,11 +47,13 @@ def main(argv=None) -> dict:
         extra = ["--until", plan_run(config, check_paths=False).order[0]]
     with tempfile.TemporaryDirectory(prefix="nc-overhead-") as tmp:
         cache = Path(tmp) / "cache"
-        cold, _ = _run(config, cache, extra)
+        cold, cold_out = _run(config, cache, extra)
         warm, out = _run(config, cache, extra)
     summary = next(line for line in reversed(out.strip().splitlines()) if " ran, " in line)
     all_hits = summary.startswith("0 ran,") and " 0 failed" in summary
+    warned = _warning_lines(cold_out)
     return emit("pipeline_overhead", {"cold_s": round(cold, 3), "warm_s": round(warm, 3), "warm_all_hits": all_hits,
+                                      "warnings_printed": len(warned), "warnings": warned[:20],
                                       "config": config.name, "quick": args.quick}, quick=args.quick)
 
 

@@ -100,7 +100,7 @@ def test_brain_diffuser_recovers_linear_latents(tiny_generator, tmp_path):
     np.testing.assert_allclose(pred.std(0), lat[:340].std(0), rtol=1e-3, atol=1e-4)
     out = dec.reconstruct(X[340:344])
     assert out["stage1"].shape == out["final"].shape == (4, 16, 16, 3)
-    loaded = BrainDiffuser.load(dec.save(tmp_path / "d"), tiny_generator)
+    loaded = BrainDiffuser.from_pretrained(dec.save_pretrained(tmp_path / "d"), generator=tiny_generator)
     np.testing.assert_allclose(loaded.predict_embeddings(X[340:])["image"], dec.predict_embeddings(X[340:])["image"], rtol=1e-5)
     with pytest.raises(ValueError, match="'X'"):
         dec.predict_latents(X[:, :10])
@@ -120,7 +120,7 @@ def test_low_level_pixels_stage1(tiny_generator, tmp_path):
     r = np.corrcoef(resize_images(s1, 8).reshape(-1), coarse[250:].reshape(-1))[0, 1]
     assert r > 0.9
     assert dec.predict_latents(X[250:252]).shape[0] == 2
-    loaded = BrainDiffuser.load(dec.save(tmp_path / "p"), tiny_generator)
+    loaded = BrainDiffuser.from_pretrained(dec.save_pretrained(tmp_path / "p"), generator=tiny_generator)
     np.testing.assert_allclose(loaded.predict_stage1(X[250:]), s1, atol=1e-5)
     with pytest.raises(ValueError, match="'low_level'"):
         BrainDiffuser(tiny_generator, low_level="voxels").fit(X[:250], imgs[:250])
@@ -185,9 +185,9 @@ def test_strength_chosen_on_training_validation_split(tiny_generator, tmp_path):
     assert by[(0.2, 1.0)]["two_way_pixels"] > by[(0.9, 1.0)]["two_way_pixels"] + 0.1  # stage 1 beats noise
     assert dec.strength_ == 0.2 and dec.guidance_scale_ in (1.0, 2.0)
     np.testing.assert_allclose(dec.reconstruct(X[:3])["final"], dec.reconstruct(X[:3])["stage1"])
-    loaded = BrainDiffuser.load(dec.save(tmp_path / "d"), gen)
+    loaded = BrainDiffuser.from_pretrained(dec.save_pretrained(tmp_path / "d"), generator=gen)
     assert loaded.strength_ == 0.2 and loaded.validation_ == dec.validation_
-    assert BrainDiffuser.load(tmp_path / "d", gen, strength=0.9).reconstruct(X[:3])["final"].shape == (3, 16, 16, 3)
+    assert BrainDiffuser.from_pretrained(tmp_path / "d", generator=gen, strength=0.9).reconstruct(X[:3])["final"].shape == (3, 16, 16, 3)
     with pytest.raises(ValueError, match="'validation_fraction'"):
         BrainDiffuser(gen, strength=[0.2, 0.9], validation_fraction=0.001).fit(X, imgs)
     with pytest.raises(ValueError, match="'strength'"):
@@ -217,7 +217,7 @@ def test_rank_weight_stage1_agreement_and_validation_splits(tiny_generator, tmp_
     assert len(dec.validation_) == 2 and dec.rank_weight_ == 1.0
     by = {r["rank_weight"]: r for r in dec.validation_}
     assert by[1.0]["two_way_pixels"] > by[0.0]["two_way_pixels"] + 0.1
-    loaded = BrainDiffuser.load(dec.save(tmp_path / "r"), gen)
+    loaded = BrainDiffuser.from_pretrained(dec.save_pretrained(tmp_path / "r"), generator=gen)
     assert loaded.rank_weight_ == 1.0 and loaded.validation_criterion == "min" and loaded.validation_splits == 3
     np.testing.assert_allclose(loaded.reconstruct(X[:3])["final"], dec.reconstruct(X[:3])["final"], atol=1e-6)
     row = {"two_way_pixels": 0.95, "two_way_gabor": 0.8}
@@ -269,7 +269,7 @@ def test_stages_end_to_end(tmp_path):
     del spatial["stages"]["ev"]
     assert run_pipeline(spatial, cache=tmp_path / "spatial", show_progress=False, report=False).ok
     (gen_config,) = (tmp_path / "spatial").glob("fit_decoder/*/generator/config.json")
-    assert json.loads(gen_config.read_text())["spatial_grid"] == 2
+    assert json.loads(gen_config.read_text())["config"]["spatial_grid"] == 2
 
     bad = json.loads(json.dumps(cfg))
     bad["stages"]["dec"]["params"]["subjects"] = ["sub-09"]

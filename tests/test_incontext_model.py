@@ -99,5 +99,5 @@ def test_bad_config_errors():
 
 
 def test_from_pretrained_missing_files(tmp_path):
-    with pytest.raises(FileNotFoundError, match="model.safetensors"):
+    with pytest.raises(FileNotFoundError, match="The 'directory' must be a folder written by BraInCoRL.save_pretrained"):
         BraInCoRL.from_pretrained(tmp_path)

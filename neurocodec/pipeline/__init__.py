@@ -19,6 +19,7 @@ from ._io import (
     save_table,
     save_weights,
 )
+from ._pretrained import PretrainedMixin, pretrained_types
 from ._registry import KindInfo, get_stage, load_plugins, register_kind, register_stage, registered_kinds, registered_stages
 from ._runner import RunSummary, pipeline_status, resolve_cache, run_pipeline
 from ._stage import Input, Output, Stage, StageParams, is_key_field, runtime_field
@@ -37,6 +38,7 @@ __all__ = [
     "Output",
     "Plan",
     "PlannedStep",
+    "PretrainedMixin",
     "RunConfig",
     "RunSummary",
     "Stage",
@@ -62,6 +64,7 @@ __all__ = [
     "parallel_map",
     "pipeline_status",
     "plan_run",
+    "pretrained_types",
     "progress",
     "read_yaml",
     "register_kind",

@@ -12,12 +12,10 @@ validation split of the training images.
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 
 import numpy as np
 
-from neurocodec.pipeline import bad_value, check, load_arrays, save_arrays
+from neurocodec.pipeline import PretrainedMixin, bad_value, check
 
 from .._images import as_images, resize_images
 
@@ -82,7 +80,7 @@ class _Head:
         return cls(*(arrays[f"{prefix}_{k}"] for k in ("coef", "intercept", "alphas", "target_mean", "target_std", "shape")))
 
 
-class BrainDiffuser:
+class BrainDiffuser(PretrainedMixin):
     """Two-stage Brain-Diffuser decoder on top of any generator.
 
     Parameters
@@ -387,43 +385,44 @@ class BrainDiffuser:
         best = score.argmax(0)
         return np.stack(samples["images"])[best, np.arange(len(best))]
 
-    # ------------------------------------------------------------ persistence
-    def save(self, directory) -> Path:
-        """Write ``decoder.npz`` (ridge weights, statistics) and ``decoder.json`` (parameters)."""
+    # ------------------------------------------------------------ persistence (PretrainedMixin)
+    _PARAMS = ("cv", "renormalize", "num_inference_steps", "text_weight", "standardize", "seed", "validation_fraction",
+               "n_samples", "low_level_size", "validation_splits", "validation_criterion")
+
+    def _pretrained_config(self) -> dict:
+        params = {k: getattr(self, k) for k in self._PARAMS}
+        params["low_level"] = self.low_level if isinstance(self.low_level, str) else list(self.low_level)
+        params |= {k: [float(v) for v in np.atleast_1d(getattr(self, k))] if np.ndim(getattr(self, k))
+                   else float(getattr(self, k)) for k in ("strength", "guidance_scale", "rank_weight")}
+        params["alphas"] = list(self.alphas)
+        return params
+
+    def _pretrained_state(self) -> dict:
         self._check_fitted()
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
-        arrays = {"x_mean": self.x_mean_, "x_scale": self.x_scale_} | self.stage1_head_.arrays(self.low_level_) | self.image_head_.arrays("image")
+        arrays = {"x_mean": self.x_mean_, "x_scale": self.x_scale_} | self.stage1_head_.arrays(self.low_level_) \
+            | self.image_head_.arrays("image")
         if self.text_head_ is not None:
             arrays |= self.text_head_.arrays("text")
-        save_arrays(directory / "decoder.npz", **arrays)
-        params = {k: getattr(self, k) for k in ("cv", "renormalize", "num_inference_steps", "text_weight", "standardize", "seed",
-                                                "validation_fraction", "n_samples", "low_level_size", "validation_splits",
-                                                "validation_criterion")}
-        params["low_level"] = self.low_level if isinstance(self.low_level, str) else list(self.low_level)
-        params |= {k: [float(v) for v in np.atleast_1d(getattr(self, k))] if np.ndim(getattr(self, k)) else float(getattr(self, k))
-                   for k in ("strength", "guidance_scale", "rank_weight")}
-        params["alphas"] = list(self.alphas)
-        params["selected"] = {"low_level": self.low_level_, "strength": float(self.strength_), "guidance_scale": float(self.guidance_scale_),
-                              "rank_weight": float(self.rank_weight_), "validation": self.validation_}
-        (directory / "decoder.json").write_text(json.dumps(params, indent=2) + "\n")
-        return directory
+        selected = {"low_level": self.low_level_, "strength": float(self.strength_),
+                    "guidance_scale": float(self.guidance_scale_), "rank_weight": float(self.rank_weight_),
+                    "validation": self.validation_}
+        return {"arrays": arrays, "json": {"selected": selected}}
 
     @classmethod
-    def load(cls, directory, generator, autoencoder=None, **overrides) -> "BrainDiffuser":
-        """Load a decoder written by :meth:`save`; ``overrides`` (``None`` values ignored) replace generation parameters."""
-        directory = Path(directory)
-        params = json.loads((directory / "decoder.json").read_text())
-        selected = params.pop("selected", None)
-        params |= {k: v for k, v in overrides.items() if v is not None}
-        self = cls(generator, autoencoder=autoencoder, **params)
-        if selected is None:  # written before the validation existed
-            selected = {"low_level": "latent", "strength": float(np.atleast_1d(self.strength)[0]),
-                        "guidance_scale": float(np.atleast_1d(self.guidance_scale)[0]), "validation": []}
-        self.low_level_, self.strength_, self.guidance_scale_ = selected["low_level"], selected["strength"], selected["guidance_scale"]
-        self.rank_weight_ = float(selected.get("rank_weight", np.atleast_1d(self.rank_weight)[0]))  # absent before rank_weight existed
+    def _from_pretrained_state(cls, config, state, directory, device, generator=None, autoencoder=None,
+                               **overrides) -> "BrainDiffuser":
+        """``generator`` (required): the generator the decoder was fitted with; ``overrides`` (``None`` values
+        ignored) replace generation parameters."""
+        if generator is None:
+            raise bad_value("generator", "the generator the decoder was fitted with", None,
+                            of="BrainDiffuser.from_pretrained")
+        config |= {k: v for k, v in overrides.items() if v is not None}
+        self = cls(generator, autoencoder=autoencoder, **config)
+        selected = state["json"]["selected"]
+        self.low_level_, self.strength_ = selected["low_level"], selected["strength"]
+        self.guidance_scale_, self.rank_weight_ = selected["guidance_scale"], float(selected["rank_weight"])
         self.validation_ = selected["validation"]
-        arrays = load_arrays(directory / "decoder.npz")
+        arrays = state["arrays"]
         self.x_mean_, self.x_scale_ = arrays["x_mean"], arrays["x_scale"]
         self.stage1_head_ = _Head.from_arrays(arrays, self.low_level_)
         self.image_head_ = _Head.from_arrays(arrays, "image")

@@ -146,7 +146,7 @@ class FitDecoder(Stage):
                                 validation_splits=params.validation_splits, validation_criterion=params.validation_criterion,
                                 seed=params.seed)
             dec.fit(betas, images, latents=latents[key][0], embeddings=latents[key][1])
-            dec.save(out_dir / "decoders" / sub)
+            dec.save_pretrained(out_dir / "decoders" / sub)
             summary["subjects"][sub] = {
                 "n_voxels": int(betas.shape[1]), "n_train_images": int(len(ids)),
                 "low_level": dec.low_level_, "median_alpha_stage1": float(np.median(dec.stage1_head_.alphas)),
@@ -211,7 +211,7 @@ class Reconstruct(Stage):
         subjects = sorted(p.name for p in (folder / "decoders").iterdir() if p.is_dir())
         for sub in subjects:
             ids, betas = exp.subjects[sub].mean_betas("test")
-            dec = BrainDiffuser.load(folder / "decoders" / sub, gen, strength=params.strength, guidance_scale=params.guidance_scale,
+            dec = BrainDiffuser.from_pretrained(folder / "decoders" / sub, generator=gen, strength=params.strength, guidance_scale=params.guidance_scale,
                                      num_inference_steps=params.num_inference_steps, text_weight=params.text_weight,
                                      renormalize=params.renormalize, seed=params.seed, n_samples=params.n_samples)
             rec = dec.reconstruct(betas)

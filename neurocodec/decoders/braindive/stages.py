@@ -243,7 +243,7 @@ class DecodeRoiPattern(Stage):
         encoder = None if "encoder" not in inputs else _encoder(inputs["encoder"], exp, params.subject, voxels,
                                                                 params.device)
         generator = _load_generator(folder / "generator", params.device)
-        decoder = BrainDiffuser.load(folder / "decoders" / params.subject, generator, strength=params.strength,
+        decoder = BrainDiffuser.from_pretrained(folder / "decoders" / params.subject, generator=generator, strength=params.strength,
                                      guidance_scale=params.guidance_scale, seed=params.seed,
                                      num_inference_steps=params.num_inference_steps)
         _, betas = exp.subjects[params.subject].mean_betas("train")

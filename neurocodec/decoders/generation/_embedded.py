@@ -12,12 +12,10 @@ classifier-free guidance and DDIM img2img sampling.
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 
 import numpy as np
 
-from neurocodec.pipeline import bad_value, check, load_weights, save_weights
+from neurocodec.pipeline import PretrainedMixin, bad_value, check
 
 from .._images import as_images, resize_images
 from ._autoencoder import ImageAutoencoder, small_autoencoder_config
@@ -178,7 +176,7 @@ def _unet_config(latent_size, latent_channels, channels, embed_dim):
     )
 
 
-class EmbeddedLatentDiffusion:
+class EmbeddedLatentDiffusion(PretrainedMixin):
     """Small conditional latent diffusion model trained on the stimuli (offline generator).
 
     Parameters
@@ -420,45 +418,29 @@ class EmbeddedLatentDiffusion:
                 out.append(ImageAutoencoder.tensor_to_images(self.vae_.decode(z / scaling).sample))
         return np.concatenate(out)
 
-    # ------------------------------------------------------------ persistence
-    def save_pretrained(self, directory) -> Path:
-        """Write ``vae/``, ``unet/``, ``scheduler/`` (diffusers format) and ``embedder/`` + ``config.json``."""
-        import torch
+    # ------------------------------------------------------------ persistence (PretrainedMixin)
+    def _pretrained_config(self) -> dict:
+        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.get_params().items() if k != "device"}
 
+    def _pretrained_state(self) -> dict:
+        """vae/, unet/, scheduler/ in diffusers' format; the embedder's arrays and configuration."""
         self._check_fitted()
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
-        self.vae_.save_pretrained(directory / "vae")
-        self.unet_.save_pretrained(directory / "unet")
-        self.scheduler_.save_pretrained(directory / "scheduler")
-        save_weights(directory / "embedder", {k: torch.from_numpy(v) for k, v in self.embedder_.state().items()},
-                     {"source": self.embedder_.source, "n_components": self.embedder_.n_components,
-                      "input_size": self.embedder_.input_size, "spatial_grid": self.embedder_.spatial_grid,
-                      "spatial_size": self.embedder_.spatial_size})
-        params = {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.get_params().items()}
-        (directory / "config.json").write_text(json.dumps({"class": type(self).__name__, **params}, indent=2) + "\n")
-        return directory
+        e = self.embedder_
+        return {"folders": {"vae": self.vae_, "unet": self.unet_, "scheduler": self.scheduler_},
+                "arrays": e.state(),
+                "json": {"embedder": {"source": e.source, "n_components": e.n_components, "input_size": e.input_size,
+                                      "spatial_grid": e.spatial_grid, "spatial_size": e.spatial_size}}}
 
     @classmethod
-    def from_pretrained(cls, directory, device: str = "cpu") -> "EmbeddedLatentDiffusion":
-        """Load a model written by :meth:`save_pretrained`."""
+    def _from_pretrained_state(cls, config, state, directory, device, **kwargs) -> "EmbeddedLatentDiffusion":
         from ._diffusers import diffusers
 
         d = diffusers()
-        AutoencoderKL, DDIMScheduler, UNet2DConditionModel = d.AutoencoderKL, d.DDIMScheduler, d.UNet2DConditionModel
-
-        directory = Path(directory)
-        if not (directory / "config.json").is_file():
-            raise bad_value("directory", "a folder written by EmbeddedLatentDiffusion.save_pretrained", str(directory))
-        config = json.loads((directory / "config.json").read_text())
-        config.pop("class", None)
-        config["device"] = device
-        self = cls(**config)
-        self.vae_ = AutoencoderKL.from_pretrained(directory / "vae").to(device).eval()
-        self.unet_ = UNet2DConditionModel.from_pretrained(directory / "unet").to(device).eval()
-        self.scheduler_ = DDIMScheduler.from_pretrained(directory / "scheduler")
-        state, cfg = load_weights(directory / "embedder")
-        self.embedder_ = ImageEmbedder(**cfg).load_state({k: v.numpy() for k, v in state.items()})
+        self = cls(**config, device=device)
+        self.vae_ = d.AutoencoderKL.from_pretrained(directory / "vae").to(device).eval()
+        self.unet_ = d.UNet2DConditionModel.from_pretrained(directory / "unet").to(device).eval()
+        self.scheduler_ = d.DDIMScheduler.from_pretrained(directory / "scheduler")
+        self.embedder_ = ImageEmbedder(**state["json"]["embedder"]).load_state(state["arrays"])
         return self
 
     def get_params(self) -> dict:

@@ -228,7 +228,6 @@ class DiffusersGenerator:
 
     def _text(self, text, n):
         """(uncond, cond) text token embeddings for a batch of ``n``."""
-        import torch
 
         uncond = torch_from(self.embed_texts([""])).to(self._device, self._unet.dtype).expand(n, -1, -1)
         cond = self._tensor(text) if text is not None else torch_from(self.embed_texts([self.prompt])).to(

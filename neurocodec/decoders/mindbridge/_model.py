@@ -10,14 +10,13 @@ pooled voxels (used by the reconstruction and cycle losses).
 from __future__ import annotations
 
 import math
-from pathlib import Path
 from typing import Any, Mapping
 
 import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ...pipeline import bad_value, check, load_weights, save_weights
+from ...pipeline import PretrainedMixin, bad_value, check
 
 __all__ = ["pool_voxels", "LowRankAdapter", "ResidualMLP", "MindBridgeModel", "MODEL_PRESETS"]
 
@@ -124,7 +123,7 @@ def _builder(n_pooled: int, hidden_dim: int, rank: int) -> nn.Sequential:
                          LowRankAdapter(n_pooled, rank))
 
 
-class MindBridgeModel(nn.Module):
+class MindBridgeModel(PretrainedMixin, nn.Module):
     """MindBridge: per-subject embedders/builders around a shared translator and CLIP heads.
 
     Parameters
@@ -149,6 +148,8 @@ class MindBridgeModel(nn.Module):
     embedder_dropout, translator_dropout : float
         Dropout rates (paper: 0.5 and 0.15).
     """
+
+    model_type = "mindbridge"
 
     def __init__(self, subject_voxels: Mapping[str, int], image_tokens: int, image_dim: int,
                  text_tokens: int = 0, text_dim: int = 0, n_pooled: int = 8192, pool_type: str = "max",
@@ -250,17 +251,4 @@ class MindBridgeModel(nn.Module):
         out.update(shared=shared, pooled=pooled, rebuilt=self.build(shared, subject))
         return out
 
-    # -- persistence --------------------------------------------------------------------------
-    def save_pretrained(self, directory: str | Path) -> Path:
-        """Write ``model.safetensors`` + ``config.json`` into ``directory``."""
-        return save_weights(directory, self.state_dict(), {"model_type": "mindbridge", **self.config})
-
-    @classmethod
-    def from_pretrained(cls, directory: str | Path, device: str = "cpu") -> "MindBridgeModel":
-        """Load a model written by :meth:`save_pretrained`."""
-        state, config = load_weights(directory, device=device)
-        kind = config.pop("model_type", None)
-        check(kind == "mindbridge", "model_type", "'mindbridge'", kind, of=f"config.json in {directory}")
-        model = cls(**config).to(device)
-        model.load_state_dict(state)
-        return model
+    # persistence: PretrainedMixin (config.json + model.safetensors; model_type "mindbridge")

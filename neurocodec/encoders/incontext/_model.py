@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, fields
-from pathlib import Path
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ...pipeline import bad_value, check, load_weights, save_weights
+from ...pipeline import PretrainedMixin, bad_value, check
 
 __all__ = ["BraInCoRLConfig", "BraInCoRL", "PRESETS", "predict_from_weights"]
 
@@ -187,7 +186,7 @@ def predict_from_weights(weights: torch.Tensor, embeddings: torch.Tensor) -> tor
     return torch.einsum("ve,vne->vn", w, embeddings) + b
 
 
-class BraInCoRL(nn.Module):
+class BraInCoRL(PretrainedMixin, nn.Module):
     """In-context transformer mapping a voxel's context set to its linear encoder.
 
     For each voxel, every (embedding ``e`` in R^E, response ``beta``) pair of the
@@ -204,6 +203,8 @@ class BraInCoRL(nn.Module):
     **kwargs
         Fields of :class:`BraInCoRLConfig`.
     """
+
+    model_type = "braincorl"
 
     def __init__(self, config: BraInCoRLConfig | None = None, **kwargs: Any):
         super().__init__()
@@ -260,18 +261,12 @@ class BraInCoRL(nn.Module):
         weights = self.readout(x[:, 0])
         return (weights, attention) if return_attention else weights
 
-    # -- persistence ------------------------------------------------------
-    def save_pretrained(self, directory: str | Path) -> Path:
-        """Write ``model.safetensors`` + ``config.json`` into ``directory``."""
-        config = {"model_type": "braincorl", **self.config.to_dict()}
-        return save_weights(directory, self.state_dict(), config)
+    # -- persistence (PretrainedMixin: config.json + model.safetensors; model_type "braincorl") -----
+    def _pretrained_config(self) -> dict[str, Any]:
+        return self.config.to_dict()
 
     @classmethod
-    def from_pretrained(cls, directory: str | Path, device: str = "cpu") -> "BraInCoRL":
-        """Load a model written by :meth:`save_pretrained` (safetensors, no pickle)."""
-        state, config = load_weights(directory, device=device)
-        if config.get("model_type", "braincorl") != "braincorl":
-            raise bad_value("model_type", "'braincorl'", config.get("model_type"), of=f"config.json in {directory}")
+    def _from_pretrained_state(cls, config, state, directory, device, **kwargs) -> "BraInCoRL":
         model = cls(BraInCoRLConfig.from_dict(config))
-        model.load_state_dict(state)
+        model.load_state_dict(state["tensors"])
         return model.to(device).eval()

@@ -1,0 +1,141 @@
+"""One persistence convention for everything with weights or fitted state (diffusers-style).
+
+``model.save_pretrained(dir)`` writes ``config.json`` = ``{"model_type", "format_version", "config"}`` (the
+constructor arguments, JSON) and the state: ``model.safetensors`` (torch tensors), ``arrays.npz`` (numpy arrays),
+``state.json`` (JSON metadata), plus sub-folders a model declares (a nested model, a diffusers component).
+``Class.from_pretrained(dir_or_hub_id, device=...)`` checks the type and the format version and rebuilds it.
+No pickle anywhere. Every class using the mixin is registered by its ``model_type`` (see :func:`pretrained_types`),
+so a test can round-trip all of them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, ClassVar
+
+from ._errors import bad_value
+from ._io import load_arrays, load_json, save_arrays, save_json
+
+__all__ = ["PretrainedMixin", "pretrained_types", "resolve_pretrained_dir"]
+
+_TYPES: dict[str, type] = {}
+
+
+def pretrained_types() -> dict[str, type]:
+    """Every class using :class:`PretrainedMixin`, by ``model_type`` (imports the science packages first)."""
+    from ._registry import load_plugins
+
+    load_plugins()
+    return dict(sorted(_TYPES.items()))
+
+
+def resolve_pretrained_dir(source: str | Path) -> Path:
+    """A local folder, or a Hugging Face hub id downloaded (cached) with ``huggingface_hub``."""
+    path = Path(source).expanduser()
+    if path.is_dir():
+        return path
+    if path.exists() or str(source).count("/") != 1:
+        raise bad_value("directory", "a folder written by save_pretrained or a hub id 'owner/name'", str(source),
+                        exc=FileNotFoundError)
+    try:
+        from huggingface_hub import snapshot_download
+
+        return Path(snapshot_download(str(source)))
+    except Exception as err:  # offline (HF_HUB_OFFLINE=1) or unknown repository
+        raise bad_value("directory", "a local folder or a reachable hub id", f"<{source}: {type(err).__name__}>",
+                        exc=FileNotFoundError) from None
+
+
+class PretrainedMixin:
+    """``save_pretrained`` / ``from_pretrained`` for a model class.
+
+    Subclasses set ``model_type`` (default: the class name) and ``format_version`` and implement:
+
+    - ``_pretrained_config() -> dict``: the constructor arguments (JSON values);
+    - ``_pretrained_state() -> dict``: any of ``tensors`` (name -> torch tensor), ``arrays`` (name -> ndarray),
+      ``json`` (metadata), ``folders`` (sub-folder name -> object with ``save_pretrained``);
+    - ``_from_pretrained_state(config, state, directory, device, **kwargs)`` (classmethod): the rebuilt model.
+
+    ``torch.nn.Module`` subclasses holding their constructor arguments in ``self.config`` get defaults for all
+    three (weights = ``state_dict()``).
+    """
+
+    model_type: ClassVar[str] = ""
+    format_version: ClassVar[int] = 1
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if not cls.__dict__.get("model_type"):
+            cls.model_type = cls.__name__
+        _TYPES[cls.model_type] = cls
+
+    # -- defaults for config-driven torch modules --------------------------------------------
+    def _pretrained_config(self) -> dict[str, Any]:
+        return dict(self.config)  # type: ignore[attr-defined]
+
+    def _pretrained_state(self) -> dict[str, Any]:
+        return {"tensors": self.state_dict()}  # type: ignore[attr-defined]
+
+    @classmethod
+    def _from_pretrained_state(cls, config: dict[str, Any], state: dict[str, Any], directory: Path, device: str,
+                               **kwargs: Any) -> Any:
+        model = cls(**config, **kwargs)
+        model.load_state_dict(state["tensors"])  # type: ignore[attr-defined]
+        return model.to(device).eval()  # type: ignore[attr-defined]
+
+    # -- the convention ---------------------------------------------------------------------
+    def save_pretrained(self, directory: str | Path) -> Path:
+        """Write ``config.json`` and the state files into ``directory`` (created)."""
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        state = self._pretrained_state()
+        if state.get("tensors"):
+            from safetensors.torch import save_file
+
+            save_file({k: v.detach().contiguous().cpu() for k, v in state["tensors"].items()},
+                      str(directory / "model.safetensors"))
+        if state.get("arrays"):
+            save_arrays(directory / "arrays.npz", **state["arrays"])
+        if state.get("json") is not None:
+            save_json(directory / "state.json", state["json"])
+        for name, obj in state.get("folders", {}).items():
+            obj.save_pretrained(directory / name)
+        save_json(directory / "config.json", {"model_type": self.model_type, "format_version": self.format_version,
+                                              "config": self._pretrained_config()})
+        return directory
+
+    @classmethod
+    def from_pretrained(cls, directory: str | Path, device: str = "cpu", **kwargs: Any) -> Any:
+        """Rebuild a model written by :meth:`save_pretrained` (a folder, or a hub id).
+
+        Parameters
+        ----------
+        directory : str or Path
+            Folder holding ``config.json`` (or a Hugging Face hub id).
+        device : str
+            Torch device of the rebuilt model (ignored by models without torch state).
+        **kwargs
+            Objects the saved state refers to but does not hold (e.g. a decoder's generator).
+        """
+        directory = resolve_pretrained_dir(directory)
+        path = directory / "config.json"
+        if not path.is_file():
+            raise bad_value("directory", f"a folder written by {cls.__name__}.save_pretrained (config.json)",
+                            str(directory), exc=FileNotFoundError)
+        meta = load_json(path)
+        if meta.get("model_type") != cls.model_type:
+            raise bad_value("model_type", f"{cls.model_type!r} (a {cls.__name__})", meta.get("model_type"),
+                            of=str(path))
+        if meta.get("format_version") != cls.format_version:
+            raise bad_value("format_version", f"{cls.format_version} ({cls.__name__})", meta.get("format_version"),
+                            of=str(path))
+        state: dict[str, Any] = {}
+        if (directory / "model.safetensors").is_file():
+            from safetensors.torch import load_file
+
+            state["tensors"] = load_file(str(directory / "model.safetensors"), device=device)
+        if (directory / "arrays.npz").is_file():
+            state["arrays"] = load_arrays(directory / "arrays.npz")
+        if (directory / "state.json").is_file():
+            state["json"] = load_json(directory / "state.json")
+        return cls._from_pretrained_state(dict(meta["config"]), state, directory, device, **kwargs)
