@@ -10,7 +10,7 @@ import pytest
 
 from neurocodec.datasets.kinds import StimulusResponses
 from neurocodec.datasets.simulate import RestingStateCohort, SimulatedRecording, fit_glm_betas
-from neurocodec.pipeline import ArtifactStore, get_stage, run_pipeline
+from neurocodec.pipeline import ArtifactStore, ConfigError, get_stage, run_pipeline
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -58,9 +58,9 @@ def test_stage_parameter_errors(tmp_path):
     cfg = {"stages": {"rest": {"stage": "simulate_rest_fmri", "params": {"n_sites": 2, "site_tr": [2.0]}}}}
     summary = run_pipeline(cfg, cache=tmp_path / "c", show_progress=False, report=False, on_error="continue")
     assert not summary.ok and "'site_tr' must be a list of n_sites=2 values" in summary.results[0].error
-    cfg = {"stages": {"e": {"stage": "simulate_eeg", "params": {"sfreq": -1.0}}}}
-    summary = run_pipeline(cfg, cache=tmp_path / "c", show_progress=False, report=False, on_error="continue")
-    assert not summary.ok and "'sfreq' must be > 0" in summary.results[0].error
+    cfg = {"stages": {"e": {"stage": "simulate_eeg", "params": {"sfreq": -1.0}}}}  # refused at plan time now
+    with pytest.raises(ConfigError, match="The 'stages.e.params.sfreq' must be valid: input should be greater than"):
+        run_pipeline(cfg, cache=tmp_path / "c", show_progress=False, report=False, on_error="continue")
 
 
 def test_stage_module_is_cheap_to_import():
