@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..pipeline import bad_value, check
+from ..pipeline import bad_value, check, check_array
 
 __all__ = ["rdm", "upper_triangle", "compare_rdms", "rsa_scores"]
 
@@ -17,9 +17,7 @@ def rdm(features: np.ndarray, metric: str = "correlation") -> np.ndarray:
 
     ``metric``: ``"correlation"`` (1 - Pearson r, the paper's) or ``"euclidean"``.
     """
-    x = np.asarray(features, dtype=np.float64)
-    check(x.ndim == 2 and x.shape[0] >= 3, "features", "a 2-D array (n_stimuli >= 3, n_features)", f"<shape {x.shape}>")
-    check(bool(np.isfinite(x).all()), "features", "finite (no NaN or inf)", "<non-finite values>")
+    x = check_array(features, "features", "(n_stimuli >= 3, n_features)", ndim=2, min_rows=3, dtype=np.float64)
     if metric == "correlation":
         sd = x.std(1)
         check(bool((sd > 0).all()), "features", "rows with non-zero variance (1 - Pearson r)",

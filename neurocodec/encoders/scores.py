@@ -23,8 +23,12 @@ __all__ = [
 
 
 def _pair(y_true, y_pred):
-    y_true = np.asarray(y_true, dtype=np.float64)
-    y_pred = np.asarray(y_pred, dtype=np.float64)
+    from ..pipeline import check_array
+
+    y_true = check_array(y_true, "y_true", "(n_samples,) or (n_samples, n_targets)", ndim=(1, 2), finite=False,
+                         dtype=np.float64)
+    y_pred = check_array(y_pred, "y_pred", "(n_samples,) or (n_samples, n_targets)", ndim=(1, 2), finite=False,
+                         dtype=np.float64)
     if y_true.ndim == 1:
         y_true = y_true[:, None]
     if y_pred.ndim == 1:

@@ -5,7 +5,7 @@ the ``neurocodec.stages`` entry-point group.
 """
 
 from ._config import Plan, PlannedStep, RunConfig, StepConfig, load_config, plan_run, read_yaml
-from ._errors import ConfigError, NeuroCodecError, StageError, bad_value, check
+from ._errors import ConfigError, NeuroCodecError, StageError, bad_value, check, check_array
 from ._execute import DaskExecutor, LocalExecutor, StepResult, execute_step, parallel_map, progress
 from ._io import (
     load_array,
@@ -49,6 +49,7 @@ __all__ = [
     "bad_value",
     "canonical_json",
     "check",
+    "check_array",
     "execute_step",
     "get_stage",
     "hash_key",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["NeuroCodecError", "ConfigError", "StageError", "bad_value", "check"]
+__all__ = ["NeuroCodecError", "ConfigError", "StageError", "bad_value", "check", "check_array"]
 
 
 class NeuroCodecError(Exception):
@@ -50,3 +50,40 @@ def check(condition: bool, name: str, expected: str, got: Any, *, of: str | None
     """Raise :func:`bad_value` unless ``condition`` holds."""
     if not condition:
         raise bad_value(name, expected, got, of=of, exc=exc)
+
+
+def check_array(x: Any, name: str, layout: str, *, ndim: int | tuple[int, ...], of: str | None = None,
+                min_rows: int = 1, finite: bool = True, dtype: Any = None) -> Any:
+    """``x`` as a numeric array of ``ndim`` dimensions, or one template error naming the expected ``layout``.
+
+    Parameters
+    ----------
+    x : array-like
+    name : str
+        Parameter name in the message.
+    layout : str
+        The expected layout, e.g. ``"(n_samples, n_features)"``.
+    ndim : int or tuple of int
+        Accepted numbers of dimensions.
+    of : str, optional
+        Owner shown in the message (e.g. ``"RidgeCV.fit"``).
+    min_rows : int
+        Minimum length of the first axis.
+    finite : bool
+        Refuse NaN / inf.
+    dtype : numpy dtype, optional
+        Cast to it (floats), after the checks.
+    """
+    import numpy as np
+
+    arr = np.asarray(x)
+    if arr.dtype.kind not in "biuf":
+        raise bad_value(name, f"a numeric array {layout}", f"<dtype {arr.dtype}>", of=of, exc=TypeError)
+    dims = (ndim,) if isinstance(ndim, int) else tuple(ndim)
+    if arr.ndim not in dims:
+        raise bad_value(name, f"a {' or '.join(map(str, dims))}-D array {layout}", f"<shape {arr.shape}>", of=of)
+    if arr.shape[0] < min_rows if arr.ndim else True:
+        raise bad_value(name, f"at least {min_rows} row(s) {layout}", f"<shape {arr.shape}>", of=of)
+    if finite and arr.dtype.kind == "f" and not np.isfinite(arr).all():
+        raise bad_value(name, "finite (no NaN or inf)", f"<{int((~np.isfinite(arr)).sum())} non-finite values>", of=of)
+    return arr.astype(dtype, copy=False) if dtype is not None else arr

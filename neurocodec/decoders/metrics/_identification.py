@@ -10,9 +10,14 @@ __all__ = ["two_way_identification", "correlation_distance", "pairwise_correlati
 
 
 def _features(feats, name):
-    arr = np.asarray(feats, dtype=np.float64)
+    arr = np.asarray(feats)
+    if arr.dtype.kind not in "biuf":
+        raise bad_value(name, "a numeric array (n_images, n_features...)", f"<dtype {arr.dtype}>", exc=TypeError)
+    arr = arr.astype(np.float64)
     if arr.ndim < 2 or arr.shape[0] < 2:
         raise bad_value(name, "an array of shape (n_images >= 2, n_features...)", f"<shape {arr.shape}>")
+    if not np.isfinite(arr).all():
+        raise bad_value(name, "finite (no NaN or inf)", f"<{int((~np.isfinite(arr)).sum())} non-finite values>")
     return arr.reshape(len(arr), -1)
 
 
