@@ -150,7 +150,10 @@ class MiniRocket(TransformerMixin, BaseEstimator):
 
     @staticmethod
     def _check(X) -> np.ndarray:
-        X = np.asarray(X, dtype=np.float32)
+        X = np.asarray(X)
+        if X.dtype.kind not in "biuf":
+            raise bad_value("X", "a numeric array (n_series, n_chans, n_times)", f"<dtype {X.dtype}>", exc=TypeError)
+        X = X.astype(np.float32, copy=False)
         if X.ndim == 2:
             X = X[:, None, :]
         if X.ndim != 3:
@@ -185,6 +188,10 @@ class MiniRocketClassifier(ClassifierMixin, BaseEstimator):
         from sklearn.pipeline import make_pipeline
         from sklearn.preprocessing import StandardScaler
 
+        y = np.asarray(y)
+        if y.ndim != 1 or len(y) != len(np.asarray(X)):
+            raise bad_value("y", f"one label per series of X ({len(np.asarray(X))})", f"<shape {y.shape}>",
+                            of="MiniRocketClassifier.fit")
         self.rocket_ = MiniRocket(self.n_features, self.max_dilations, self.random_state).fit(X)
         alphas = np.logspace(-3, 3, 10) if self.alphas is None else np.asarray(self.alphas)
         self.ridge_ = make_pipeline(StandardScaler(), RidgeClassifierCV(alphas=alphas))
