@@ -42,6 +42,11 @@ def test_learns_planted_effect_string_labels_and_roundtrip(cohort, tmp_path, sin
     np.testing.assert_array_equal(back.decision_function(X[36:], conf[36:]), tan.decision_function(X[36:], conf[36:]))
     assert back.kind_ == tan.kind_ and list(back.classes_) == ["ASD", "HC"]
     assert clone(tan).get_params() == tan.get_params()
+    from neurocodec.features.connectivity import FunctionalConnectivity
+
+    fc = FunctionalConnectivity(kind="correlation").fit_transform(X)  # nilearn's correlation (Ledoit-Wolf)
+    feats, _ = clf._features(clf._matrices(X)[0], "timeseries", "correlation")
+    np.testing.assert_allclose(feats, np.arctanh(vectorize(fc, discard_diagonal=True)), atol=1e-10)
     mats = np.stack([np.corrcoef(x.T) for x in X])
     on_mats = ConnectomeClassifier(input="correlation", C=1.0).fit(mats[:36], y[:36])
     assert np.mean(on_mats.predict(mats[36:]) == y[36:]) >= 0.75
