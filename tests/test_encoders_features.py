@@ -141,3 +141,19 @@ def test_rsa_kriegeskorte_quick(shared_data):
     res = json.loads(proc.stdout.strip().splitlines()[-1])
     assert set(res["mean_spearman"]) == {"blocks_2", "global_pool"}
     assert res["anchors"]["category_model"] > 0.1 and res["noise_ceiling"]["lower"] > 0.1
+
+
+def test_uint8_images_are_scaled_and_other_scales_refused():
+    """Kriegeskorte-style 0-255 uint8 images give the same features as the /255 floats; 0-255 floats are refused."""
+    from neurocodec.encoders.features import GaborPyramid, images_to_tensor
+
+    rng = np.random.default_rng(0)
+    u8 = rng.integers(0, 256, (3, 16, 16, 3), dtype=np.uint8)
+    f = u8.astype(np.float32) / 255.0
+    np.testing.assert_allclose(images_to_tensor(u8, 16).numpy(), images_to_tensor(f, 16).numpy(), atol=1e-6)
+    g = GaborPyramid(spatial_frequencies=[2.0], n_orientations=2)
+    np.testing.assert_allclose(g.fit_transform(u8), g.fit_transform(f), atol=1e-5)
+    with pytest.raises(ValueError, match="The 'images' must be float images in"):
+        images_to_tensor(u8.astype(np.float32), 16)
+    with pytest.raises(TypeError, match="The 'images' must be uint8 \\(0-255\\) or float"):
+        images_to_tensor(u8.astype(np.int64), 16)

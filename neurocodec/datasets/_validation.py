@@ -10,6 +10,7 @@ import numpy as np
 from ..pipeline import bad_value
 
 __all__ = [
+    "as_float_images",
     "check_file",
     "check_finite",
     "check_ndim_img",
@@ -19,6 +20,36 @@ __all__ = [
     "check_channels_present",
     "check_events_in_range",
 ]
+
+
+def as_float_images(images: Any, name: str = "images", *, gray_ok: bool = True, tolerance: float = 0.5) -> np.ndarray:
+    """Images as float ``(n_images, H, W, 3)`` in [0, 1] (grayscale ``(n, H, W[, 1])`` replicated to RGB).
+
+    uint8 images are divided by 255 (float32); float images keep their precision. Other integer dtypes and floats
+    outside ``[-tolerance, 1 + tolerance]`` (e.g. 0-255 floats) are refused, so no image is silently read on the
+    wrong scale (the tolerance lets a decoder's unclipped predictions, which overshoot slightly, through).
+    """
+    x = np.asarray(images)
+    if x.dtype == np.uint8:
+        x = x.astype(np.float32) / 255.0
+    elif x.dtype.kind in "iub":
+        raise bad_value(name, "uint8 (0-255) or float in [0, 1] images", f"<dtype {x.dtype}>", exc=TypeError)
+    elif x.dtype.kind != "f":
+        raise bad_value(name, "a numeric image array", f"<dtype {x.dtype}>", exc=TypeError)
+    if gray_ok and x.ndim == 3:
+        x = x[..., None]
+    if x.ndim != 4 or x.shape[-1] not in ((1, 3) if gray_ok else (3,)) or x.shape[0] == 0 or 0 in x.shape[1:3]:
+        layout = "(n_images, H, W, 3) or (n_images, H, W)" if gray_ok else "(n_images, H, W, 3)"
+        raise bad_value(name, f"a non-empty array {layout}", f"<shape {x.shape}>")
+    if not np.isfinite(x).all():
+        raise bad_value(name, "finite values (no NaN or inf)", f"<{int((~np.isfinite(x)).sum())} non-finite pixels>")
+    lo, hi = float(x.min()), float(x.max())
+    if lo < -tolerance or hi > 1 + tolerance:
+        raise bad_value(name, "float images in [0, 1] (divide 0-255 images by 255, or pass uint8)",
+                        f"<range [{lo:.4g}, {hi:.4g}]>")
+    if x.shape[-1] == 1:
+        x = np.repeat(x, 3, axis=-1)
+    return x
 
 
 def check_file(path: Any, name: str, *, suffixes: tuple[str, ...] = ()) -> Path:

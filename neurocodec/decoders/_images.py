@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from neurocodec.pipeline import bad_value
-
 __all__ = ["as_images", "resize_images", "rgb_to_gray", "to_uint8"]
 
 #: ITU-R 709 luma weights, as :func:`skimage.color.rgb2gray` uses.
@@ -25,22 +23,14 @@ def as_images(images, name: str = "images") -> np.ndarray:
     Parameters
     ----------
     images : array-like, shape (n_images, height, width[, 3 or 1])
-        Images with values in ``[0, 1]``; uint8 arrays are divided by 255.
+        Images with values in ``[0, 1]`` (unclipped predictions may overshoot by up to 0.5); uint8 arrays are
+        divided by 255; 0-255 floats are refused.
     name : str
         Name used in the error message.
     """
-    arr = np.asarray(images)
-    if arr.dtype == np.uint8:
-        arr = arr / 255.0
-    if arr.ndim == 3:
-        arr = arr[..., None]
-    if arr.ndim != 4 or arr.shape[-1] not in (1, 3) or arr.shape[0] == 0:
-        raise bad_value(name, "an array of shape (n_images, height, width[, 3])", f"<shape {arr.shape}>")
-    if not np.issubdtype(arr.dtype, np.number):
-        raise bad_value(name, "numeric", f"<dtype {arr.dtype}>")
-    if arr.shape[-1] == 1:
-        arr = np.repeat(arr, 3, axis=-1)
-    return arr.astype(np.float64, copy=False)
+    from ..datasets._validation import as_float_images
+
+    return as_float_images(images, name).astype(np.float64)
 
 
 def rgb_to_gray(images: np.ndarray) -> np.ndarray:

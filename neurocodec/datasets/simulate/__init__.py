@@ -20,7 +20,7 @@ from ._eeg import MOTIFS, SimulatedRecording, channel_layout, simulate_eeg, simu
 from ._hrf import spm_hrf
 from ._images import CATEGORY_NAMES, gabor_energy, make_stimuli
 from ._rest import DEFAULT_SITES, RestingStateCohort, simulate_rest_cohort
-from ._visual import luminance_contrast, simulate_visual_experiment, stimulus_features
+from ._visual import luminance_contrast, noiseless_responses, simulate_visual_experiment, stimulus_features
 
 __all__ = [
     "CATEGORY_NAMES",
@@ -33,6 +33,7 @@ __all__ = [
     "fit_glm_betas",
     "gabor_energy",
     "make_stimuli",
+    "noiseless_responses",
     "simulate_bold",
     "simulate_eeg",
     "simulate_eeg_trials",

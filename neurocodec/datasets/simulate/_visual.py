@@ -22,7 +22,7 @@ from ..kinds import StimulusResponses, SubjectResponses
 from ._hrf import blas_single_thread
 from ._images import CATEGORY_NAMES, cell_centres, gabor_energy, make_stimuli
 
-__all__ = ["simulate_visual_experiment", "stimulus_features", "luminance_contrast"]
+__all__ = ["noiseless_responses", "simulate_visual_experiment", "stimulus_features", "luminance_contrast"]
 
 _GLOBAL = ["luminance", "contrast", "red", "green", "blue", "saturation", "edge_density"]
 
@@ -48,6 +48,25 @@ def luminance_contrast(gray, grid, exponent=1.0):
     ch, cw = h // grid, w // grid
     cells = gray[:, : ch * grid, : cw * grid].reshape(n, grid, ch, grid, cw).mean(axis=(2, 4)).astype(np.float64)
     return np.sign(cells) * np.abs(cells) ** exponent if exponent != 1.0 else cells
+
+
+def _raw_features(images, onehot, orientations, spatial_frequencies, grid, luminance_grid, luminance_exponent,
+                  scale=None):
+    """Unstandardised feature blocks of :func:`stimulus_features` -> ``(features float64, Gabor energy scale)``."""
+    orientations, spatial_frequencies = np.asarray(orientations), np.asarray(spatial_frequencies)
+    gray = images @ np.array([0.299, 0.587, 0.114], np.float32)
+    gray = gray - gray.mean(axis=(1, 2), keepdims=True)
+    pooled = gabor_energy(gray, orientations, spatial_frequencies, grid=grid)  # (n, O, S, g, g)
+    scale = np.median(pooled) + 1e-8 if scale is None else scale
+    gabor = np.log1p(pooled / scale).reshape(len(images), -1)
+    gy, gx = np.gradient(gray, axis=(1, 2))
+    glob = np.column_stack([
+        images.mean(axis=(1, 2, 3)), gray.std(axis=(1, 2)), *images.mean(axis=(1, 2)).T,
+        (images.max(axis=3) - images.min(axis=3)).mean(axis=(1, 2)), np.sqrt(gx**2 + gy**2).mean(axis=(1, 2))])
+    blocks = [gabor, onehot, glob]
+    if luminance_grid:
+        blocks.append(luminance_contrast(gray, luminance_grid, luminance_exponent).reshape(len(images), -1))
+    return np.concatenate(blocks, axis=1).astype(np.float64), scale
 
 
 def stimulus_features(images, categories, n_categories, orientations, spatial_frequencies, grid,
@@ -78,21 +97,8 @@ def stimulus_features(images, categories, n_categories, orientations, spatial_fr
         the luminance cells when ``luminance_grid`` is given.
     names : list of str
     """
-    orientations, spatial_frequencies = np.asarray(orientations), np.asarray(spatial_frequencies)
-    gray = images @ np.array([0.299, 0.587, 0.114], np.float32)
-    gray = gray - gray.mean(axis=(1, 2), keepdims=True)
-    pooled = gabor_energy(gray, orientations, spatial_frequencies, grid=grid)  # (n, O, S, g, g)
-    scale = np.median(pooled) + 1e-8
-    gabor = np.log1p(pooled / scale).reshape(len(images), -1)
     onehot = np.eye(n_categories, dtype=np.float32)[categories]
-    gy, gx = np.gradient(gray, axis=(1, 2))
-    glob = np.column_stack([
-        images.mean(axis=(1, 2, 3)), gray.std(axis=(1, 2)), *images.mean(axis=(1, 2)).T,
-        (images.max(axis=3) - images.min(axis=3)).mean(axis=(1, 2)), np.sqrt(gx**2 + gy**2).mean(axis=(1, 2))])
-    blocks = [gabor, onehot, glob]
-    if luminance_grid:
-        blocks.append(luminance_contrast(gray, luminance_grid, luminance_exponent).reshape(len(images), -1))
-    feats = np.concatenate(blocks, axis=1).astype(np.float64)
+    feats, _ = _raw_features(images, onehot, orientations, spatial_frequencies, grid, luminance_grid, luminance_exponent)
     feats = (feats - feats.mean(0)) / np.where(feats.std(0) > 1e-8, feats.std(0), 1.0)
     names = [f"gabor_o{i}_sf{j}_y{r}_x{c}" for i in range(len(orientations)) for j in range(len(spatial_frequencies))
              for r in range(grid) for c in range(grid)]
@@ -332,3 +338,50 @@ def _simulate_visual_experiment(n_subjects=4, n_voxels=None, image_size=32, n_tr
     return StimulusResponses(stimuli, categories, list(CATEGORY_NAMES), train_ids.astype(np.int64),
                              test_ids.astype(np.int64), subjects, features=feats, feature_names=names,
                              info={"producer": "simulate_visual_fmri", "params": p})
+
+
+def noiseless_responses(experiment, subject, images, categories):
+    """True (noiseless) responses of a subject's voxels to arbitrary images, by the simulator's forward model.
+
+    The features of ``images`` are computed as :func:`stimulus_features` does and
+    standardised with the statistics of the experiment's own stimuli (the Gabor
+    energy scale, each feature's mean and s.d.), then ``features @ weights +
+    intercept``. The category feature of the model is a label, not a function of
+    the pixels: it is given by ``categories``, e.g. a classifier's posterior for
+    new images. On the experiment's stimuli with their labels this reproduces
+    ``SubjectResponses.noiseless``.
+
+    Parameters
+    ----------
+    experiment : StimulusResponses
+        A simulated experiment (its ``info["params"]`` and ground truth).
+    subject : str
+        Key of ``experiment.subjects``.
+    images : ndarray, shape (n_images, H, W, 3), float in [0, 1]
+        Same size as the stimuli.
+    categories : ndarray, shape (n_images,) int or (n_images, n_categories) float
+        Category labels, or category probabilities (a soft one-hot).
+
+    Returns
+    -------
+    ndarray, shape (n_images, n_voxels), float32
+    """
+    if subject not in experiment.subjects:
+        raise bad_value("subject", f"one of {sorted(experiment.subjects)}", subject)
+    images = np.asarray(images, np.float32)
+    check(images.ndim == 4 and images.shape[1:] == experiment.stimuli.shape[1:], "images",
+          f"an array (n_images, {', '.join(map(str, experiment.stimuli.shape[1:]))}) like the stimuli",
+          f"<shape {images.shape}>")
+    k = len(experiment.category_names)
+    cats = np.asarray(categories)
+    onehot = np.eye(k, dtype=np.float32)[cats.astype(np.int64)] if cats.ndim == 1 else cats.astype(np.float32)
+    check(onehot.shape == (len(images), k), "categories", f"{len(images)} labels or an array ({len(images)}, {k})",
+          f"<shape {cats.shape}>")
+    p = experiment.info["params"]
+    args = (p["orientations"], p["spatial_frequencies"], p["grid"], p["luminance_grid"], p["linear_exponent"])
+    natural, scale = _raw_features(experiment.stimuli, np.eye(k, dtype=np.float32)[experiment.categories], *args)
+    new, _ = _raw_features(images, onehot, *args, scale=scale)
+    sd = natural.std(0)
+    feats = ((new - natural.mean(0)) / np.where(sd > 1e-8, sd, 1.0)).astype(np.float32)
+    sub = experiment.subjects[subject]
+    return (feats.astype(np.float64) @ sub.weights + sub.intercept).astype(np.float32)

@@ -14,18 +14,13 @@ _LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 
 
 def to_grayscale(images):
-    """Luminance images ``(n_images, H, W)`` float32 from ``(n, H, W)`` or ``(n, H, W, 3)`` in [0, 1]."""
+    """Luminance images ``(n_images, H, W)`` float32 from ``(n, H, W)`` or ``(n, H, W, 3)`` (uint8 or [0, 1])."""
+    from ...datasets._validation import as_float_images
+
     x = np.asarray(images)
-    if x.ndim == 4 and x.shape[-1] in (3, 4):
-        x = x[..., :3].astype(np.float32) @ _LUMA
-    elif x.ndim == 4 and x.shape[-1] == 1:
-        x = x[..., 0]
-    if x.ndim != 3:
-        raise bad_value("images", "an array (n_images, H, W) or (n_images, H, W, 3)", f"<shape {np.shape(images)}>")
-    x = x.astype(np.float32, copy=False)
-    if not np.isfinite(x).all():
-        raise bad_value("images", "finite values (no NaN or inf)", "<non-finite pixels>")
-    return x
+    if x.ndim == 4 and x.shape[-1] == 4:  # RGBA: drop alpha
+        x = x[..., :3]
+    return as_float_images(x).astype(np.float32, copy=False) @ _LUMA
 
 
 def _resize(gray, size):

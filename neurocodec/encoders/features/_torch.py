@@ -15,17 +15,16 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
 def images_to_tensor(images, image_size, mean=IMAGENET_MEAN, std=IMAGENET_STD):
-    """``(n, H, W[, 3])`` float images in [0, 1] -> normalised ``(n, 3, S, S)`` float32 tensor (bilinear resize)."""
+    """``(n, H, W[, 3])`` images (uint8, or float in [0, 1]) -> normalised ``(n, 3, S, S)`` float32 tensor.
+
+    Bilinear (antialiased) resize to ``image_size``; uint8 images are divided by 255, other scales are refused.
+    """
     import torch
     import torch.nn.functional as F
 
-    x = np.asarray(images, dtype=np.float32)
-    if x.ndim == 3:
-        x = np.repeat(x[..., None], 3, axis=-1)
-    if x.ndim != 4 or x.shape[-1] != 3:
-        raise bad_value("images", "an array (n_images, H, W, 3) or (n_images, H, W) in [0, 1]", f"<shape {x.shape}>")
-    if not np.isfinite(x).all():
-        raise bad_value("images", "finite values (no NaN or inf)", "<non-finite pixels>")
+    from ...datasets._validation import as_float_images
+
+    x = as_float_images(images).astype(np.float32, copy=False)
     t = torch.from_numpy(np.ascontiguousarray(x)).permute(0, 3, 1, 2)
     if image_size is not None and tuple(t.shape[-2:]) != (image_size, image_size):
         t = F.interpolate(t, size=(image_size, image_size), mode="bilinear", align_corners=False, antialias=True)
