@@ -161,8 +161,9 @@ def test_eeg_band_order_survives_to_the_report(tmp_path):
     art = ArtifactStore(tmp_path).open("eeg_connectivity", key["con"])
     info = art.load("info")
     assert info["bands"] == ["theta", "alpha"] and info["band_edges"] == [[4.0, 8.0], [8.0, 12.0]]
-    ep = ArtifactStore(tmp_path).open("epoch_eeg", key["ep"])
-    X = ep.load("epochs")["X"].astype(np.float64)
+    from neurocodec.features.connectivity.stages import _read_epochs
+
+    X = _read_epochs(ArtifactStore(tmp_path).open("epoch_eeg", key["ep"]))[0]
     direct = eeg_connectivity(X, 128.0, bands={"theta": [4.0, 8.0]}, methods=["coh"])["coh"][0]
     np.testing.assert_allclose(art.load("connectivity")["coh"][0, 0], direct, rtol=1e-4, atol=1e-6)  # row 0: theta
     section = EEGConnectivity.report(art)
