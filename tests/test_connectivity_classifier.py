@@ -42,6 +42,11 @@ def test_learns_planted_effect_string_labels_and_roundtrip(cohort, tmp_path, sin
     np.testing.assert_array_equal(back.decision_function(X[36:], conf[36:]), tan.decision_function(X[36:], conf[36:]))
     assert back.kind_ == tan.kind_ and list(back.classes_) == ["ASD", "HC"]
     assert clone(tan).get_params() == tan.get_params()
+    from neurocodec.features.connectivity import FunctionalConnectivity
+
+    fc = FunctionalConnectivity(kind="correlation").fit_transform(X)  # nilearn's correlation (Ledoit-Wolf)
+    feats, _ = clf._features(clf._matrices(X)[0], "timeseries", "correlation")
+    np.testing.assert_allclose(feats, np.arctanh(vectorize(fc, discard_diagonal=True)), atol=1e-10)
     mats = np.stack([np.corrcoef(x.T) for x in X])
     on_mats = ConnectomeClassifier(input="correlation", C=1.0).fit(mats[:36], y[:36])
     assert np.mean(on_mats.predict(mats[36:]) == y[36:]) >= 0.75
@@ -156,8 +161,9 @@ def test_eeg_band_order_survives_to_the_report(tmp_path):
     art = ArtifactStore(tmp_path).open("eeg_connectivity", key["con"])
     info = art.load("info")
     assert info["bands"] == ["theta", "alpha"] and info["band_edges"] == [[4.0, 8.0], [8.0, 12.0]]
-    ep = ArtifactStore(tmp_path).open("epoch_eeg", key["ep"])
-    X = ep.load("epochs")["X"].astype(np.float64)
+    from neurocodec.features.connectivity.stages import _read_epochs
+
+    X = _read_epochs(ArtifactStore(tmp_path).open("epoch_eeg", key["ep"]))[0]
     direct = eeg_connectivity(X, 128.0, bands={"theta": [4.0, 8.0]}, methods=["coh"])["coh"][0]
     np.testing.assert_allclose(art.load("connectivity")["coh"][0, 0], direct, rtol=1e-4, atol=1e-6)  # row 0: theta
     section = EEGConnectivity.report(art)

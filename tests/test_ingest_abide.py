@@ -19,7 +19,7 @@ def _pcp_tree(root, n_per_site=6, n_rois=8, n_times=40, seed=0, atlas="cc200"):
         for i in range(n_per_site):
             sub = 50000 + 100 * s + i
             fid = f"{site}_{sub:07d}"
-            x = rng.standard_normal((n_times + 5 * i, n_rois))
+            x = rng.standard_normal((n_times + 5 * i, n_rois)) + rng.standard_normal((n_times + 5 * i, 1))
             header = "\t".join(f"#{k + 1}" for k in range(n_rois))
             np.savetxt(root / f"rois_{atlas}" / f"{fid}_rois_{atlas}.1D", x, header=header, comments="",
                        delimiter="\t", fmt="%.6f")

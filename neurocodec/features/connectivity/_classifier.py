@@ -19,7 +19,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_is_fitted
 
 from ...pipeline import bad_value, check
-from ._fc import COV_ESTIMATORS, TangentSpace, covariances
+from ._fc import COV_ESTIMATORS, TangentSpace, check_timeseries, covariances
 from ._spd import shrink_to_spd, vectorize
 
 __all__ = ["ConnectomeClassifier", "FEATURE_KINDS", "binary_labels"]
@@ -126,7 +126,9 @@ class ConnectomeClassifier(ClassifierMixin, BaseEstimator):
         matrices. Correlation matrices support the kinds ``correlation`` and
         ``tangent`` (after shrinkage to SPD).
     cov_estimator : {"ledoit_wolf", "oas", "empirical"}
-        Covariance estimator of the time series.
+        Covariance estimator of the time series (for ``"correlation"`` applied to
+        the standardised series, as nilearn's ``ConnectivityMeasure`` and
+        :class:`FunctionalConnectivity` do).
     inner_cv : int
         Folds of the inner cross-validation (only used with several candidates).
     min_eigenvalue : float
@@ -183,12 +185,13 @@ class ConnectomeClassifier(ClassifierMixin, BaseEstimator):
         return kinds, Cs
 
     def _matrices(self, X):
-        """``(stack of matrices, what they are)`` from the input."""
+        """``(series or stack of matrices, what they are)`` from the input."""
         if self.input == "timeseries":
             if isinstance(X, np.ndarray) and X.ndim == 2:
                 raise bad_value("X", "a list of (n_times, n_rois) ROI time series, one per subject",
                                 f"<one 2-D array of shape {X.shape}>")
-            return covariances(list(X), self.cov_estimator, n_jobs=self.n_jobs), "covariance"
+            series = check_timeseries(list(X), name="X")
+            return series, "timeseries"
         X = np.asarray(X, dtype=np.float64)
         if X.ndim == 2:
             raise bad_value("X", f"a stack (n_subjects, n_rois, n_rois) of {self.input} matrices (rebuild vectors "
@@ -214,6 +217,9 @@ class ConnectomeClassifier(ClassifierMixin, BaseEstimator):
     def _features(self, mats, what, kind, reference=None):
         """``(features, tangent)``: rows of features; for tangent, the TangentSpace fitted when ``reference``
         is None (on these rows) or rebuilt at the given reference."""
+        if what == "timeseries":  # correlations as nilearn's: the estimator applied to standardised series
+            mats = covariances(mats, self.cov_estimator, standardize=kind == "correlation", n_jobs=self.n_jobs)
+            what = "covariance"
         if kind == "tangent":
             spd = shrink_to_spd(mats, "auto", self.min_eigenvalue)[0] if what == "correlation" else mats
             ts = TangentSpace(reference="geometric", mean_precision="single", vectorize=True, n_jobs=self.n_jobs)
@@ -250,6 +256,7 @@ class ConnectomeClassifier(ClassifierMixin, BaseEstimator):
         kinds, Cs = self._check_params()
         mats, what = self._matrices(X)
         n = len(mats)
+        n_rois = mats[0].shape[-1]
         self.classes_, codes = binary_labels(y)
         check(len(codes) == n, "y", f"one label per subject ({n})", f"<{len(codes)} labels>")
         check(int(min(np.bincount(codes))) >= 2, "y", ">= 2 training subjects of each class",
@@ -264,7 +271,7 @@ class ConnectomeClassifier(ClassifierMixin, BaseEstimator):
             check(len(W) == n, "confounds", f"one row per subject ({n})", f"<{len(W)} rows>")
         else:
             self.confounds_ = None
-        self.n_rois_ = mats.shape[-1]
+        self.n_rois_ = n_rois
         self.cv_results_ = []
         if len(kinds) * len(Cs) > 1:
             best = self._select(mats, what, codes, sites, W, kinds, Cs)
@@ -337,7 +344,7 @@ class ConnectomeClassifier(ClassifierMixin, BaseEstimator):
         """Score of ``classes_[1]`` (log-odds), shape (n_subjects,)."""
         check_is_fitted(self, "coef_")
         mats, what = self._matrices(X)
-        check(mats.shape[-1] == self.n_rois_, "X", f"{self.n_rois_} ROIs as in fit", f"<{mats.shape[-1]} ROIs>")
+        check(mats[0].shape[-1] == self.n_rois_, "X", f"{self.n_rois_} ROIs as in fit", f"<{mats[0].shape[-1]} ROIs>")
         F, _ = self._features(mats, what, self.kind_, reference=self.reference_)
         W = self._design_for(len(F), confounds)
         if W is not None:
@@ -422,6 +429,9 @@ def _dual_logistic(K, y, C, Z, max_iter: int = 5000, tol: float = 1e-6):
 
     w, U = np.linalg.eigh(K)
     keep = w > 1e-10 * max(w.max(initial=0.0), 1e-300)
+    if not keep.any():  # every feature constant on the training rows: the class prior only
+        p = float(np.clip(np.mean(y), 1e-6, 1 - 1e-6))
+        return np.zeros(Z.shape[1]), float(np.log(p / (1 - p)))
     w, U = w[keep], U[:, keep]
     P = U * np.sqrt(w)
     lr = LogisticRegression(C=C, max_iter=max_iter, tol=tol).fit(P, y)
