@@ -152,7 +152,7 @@ class FCStates(BaseEstimator):
         check(len(n_edges) == 1, "windows", "subjects with the same number of ROIs", f"<edge counts {sorted(n_edges)}>")
         return vecs
 
-    def fit(self, windows):
+    def fit(self, windows, y=None):
         """Fit on a list of per-subject window stacks ``(n_windows_i, n_rois, n_rois)``."""
         from sklearn.cluster import KMeans
 

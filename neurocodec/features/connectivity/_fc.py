@@ -43,7 +43,11 @@ def check_timeseries(timeseries, min_times: int = 3, name: str = "timeseries") -
     """
     if isinstance(timeseries, np.ndarray) and timeseries.ndim == 2:
         timeseries = [timeseries]
-    series = [np.asarray(x, dtype=np.float64) for x in timeseries]
+    series = [np.asarray(x) for x in timeseries]
+    for i, x in enumerate(series):
+        if x.dtype.kind not in "biuf":
+            raise bad_value(f"{name}[{i}]", "a numeric array (n_times, n_rois)", f"<dtype {x.dtype}>", exc=TypeError)
+    series = [x.astype(np.float64) for x in series]
     check(len(series) > 0, name, "a non-empty list of (n_times, n_rois) arrays", "<empty>")
     n_rois = series[0].shape[-1] if series[0].ndim == 2 else None
     for i, x in enumerate(series):
@@ -216,7 +220,10 @@ class TangentSpace(BaseEstimator, TransformerMixin):
     def _matrices(self, X) -> np.ndarray:
         check(self.input_vectorized in ("none", "no_diagonal", "diagonal"), "input_vectorized",
               "'none', 'no_diagonal' or 'diagonal'", self.input_vectorized)
-        X = np.asarray(X, dtype=np.float64)
+        X = np.asarray(X)
+        if X.dtype.kind not in "biuf":
+            raise bad_value("X", "a numeric array of matrices or vectors", f"<dtype {X.dtype}>", exc=TypeError)
+        X = X.astype(np.float64)
         if self.input_vectorized != "none":
             if X.ndim != 2:
                 raise bad_value("X", "a 2-D array (n_subjects, n_edges) of vectors", f"<shape {X.shape}>")

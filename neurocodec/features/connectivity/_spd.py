@@ -132,14 +132,23 @@ def map_eigenvalues(function, mats: np.ndarray, n_jobs: int | None = None, white
 
 
 def _as_stack(mats, name: str) -> np.ndarray:
-    mats = np.asarray(mats, dtype=np.float64)
+    mats = _numeric(mats, name, "a stack of square matrices (n_matrices, n_rois, n_rois)")
     if mats.ndim == 2:
         mats = mats[None]
-    if mats.ndim != 3 or mats.shape[1] != mats.shape[2]:
-        raise bad_value(name, "a stack of square matrices (n_matrices, n_rois, n_rois)", f"<shape {mats.shape}>")
+    if mats.ndim != 3 or mats.shape[1] != mats.shape[2] or 0 in mats.shape:
+        raise bad_value(name, "a non-empty stack of square matrices (n_matrices, n_rois, n_rois)",
+                        f"<shape {mats.shape}>")
     if not np.all(np.isfinite(mats)):
         raise bad_value(name, "finite (no NaN or inf)", f"<{int(np.sum(~np.isfinite(mats)))} non-finite values>")
     return mats
+
+
+def _numeric(x, name: str, layout: str) -> np.ndarray:
+    """``x`` as float64, refusing strings / objects with the template (numpy would raise its own error)."""
+    arr = np.asarray(x)
+    if arr.dtype.kind not in "biuf":
+        raise bad_value(name, f"numeric {layout}", f"<dtype {arr.dtype}>", exc=TypeError)
+    return arr.astype(np.float64, copy=False)
 
 
 def _smallest_eigenvalues(mats: np.ndarray, n_jobs: int | None = None) -> np.ndarray:
@@ -502,9 +511,12 @@ def vectorize(mats, discard_diagonal: bool = False, scale_diagonal: bool = True)
     -------
     ndarray, shape (..., n_rois * (n_rois + 1) / 2) or (..., n_rois * (n_rois - 1) / 2)
     """
-    mats = np.asarray(mats)
-    if mats.ndim < 2 or mats.shape[-1] != mats.shape[-2]:
-        raise bad_value("mats", "square matrices (..., n_rois, n_rois)", f"<shape {mats.shape}>")
+    mats = _numeric(mats, "mats", "square matrices (n_rois, n_rois) or (n_matrices, n_rois, n_rois)")
+    if mats.ndim not in (2, 3) or mats.shape[-1] != mats.shape[-2] or 0 in mats.shape:
+        raise bad_value("mats", "square matrices (n_rois, n_rois) or (n_matrices, n_rois, n_rois)",
+                        f"<shape {mats.shape}>")
+    if not np.isfinite(mats).all():
+        raise bad_value("mats", "finite (no NaN or inf)", f"<{int(np.sum(~np.isfinite(mats)))} non-finite values>")
     rows, cols = _triu(mats.shape[-1], discard_diagonal)
     vec = mats[..., rows, cols]
     if not discard_diagonal and scale_diagonal:
