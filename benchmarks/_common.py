@@ -16,7 +16,9 @@ from pathlib import Path
 
 RESULTS = Path(__file__).resolve().parent / "results"
 #: ../shared/data beside the checkout (override with NEUROCODEC_SHARED_DATA).
-SHARED_DATA = Path(os.environ.get("NEUROCODEC_SHARED_DATA", Path(__file__).resolve().parents[1].parent / "shared" / "data"))
+SHARED_DATA = Path(
+    os.environ.get("NEUROCODEC_SHARED_DATA", Path(__file__).resolve().parents[1].parent / "shared" / "data")
+)
 
 
 def parse_args(description: str, argv=None, extra=None) -> argparse.Namespace:

@@ -41,11 +41,28 @@ def main(argv=None):
         art = ArtifactStore(cache).open("predict_phenotype", key)
         metrics = load_json(art.file("metrics"))
         per_site = load_table(art.file("per_site"))
-    result = {k: metrics[k] for k in ("mean_accuracy", "mean_auc", "pooled_accuracy", "pooled_auc", "n_sites",
-                                      "n_sites_auc_defined", "auc_undefined", "n_subjects", "final_model")}
-    result["per_site"] = {r.site: {"n_subjects": int(r.n_subjects), "accuracy": round(float(r.accuracy), 4),
-                                   "auc": None if r.auc != r.auc else round(float(r.auc), 4)}
-                          for r in per_site.itertuples()}
+    result = {
+        k: metrics[k]
+        for k in (
+            "mean_accuracy",
+            "mean_auc",
+            "pooled_accuracy",
+            "pooled_auc",
+            "n_sites",
+            "n_sites_auc_defined",
+            "auc_undefined",
+            "n_subjects",
+            "final_model",
+        )
+    }
+    result["per_site"] = {
+        r.site: {
+            "n_subjects": int(r.n_subjects),
+            "accuracy": round(float(r.accuracy), 4),
+            "auc": None if r.auc != r.auc else round(float(r.auc), 4),
+        }
+        for r in per_site.itertuples()
+    }
     result["model"] = cfg["stages"]["loso"]["params"]
     result.update(seconds=round(time.perf_counter() - t0, 1), peak_rss_mb=round(peak_rss_mb(), 1))
     return emit("abide", result, quick=args.quick)

@@ -21,7 +21,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-
 from _common import SHARED_DATA, emit, parse_args, peak_rss_mb
 
 CONFIG = Path(__file__).resolve().parents[1] / "configs" / "real" / "abide_pcp.yaml"
@@ -65,9 +64,18 @@ def _anchors(series, y, sites, schemes, n_jobs):
         scores = [_anchor_fold(j) for j in jobs]
     out = {}
     for (kind, scheme, fold, test), score in zip(index, scores):
-        out.setdefault(kind, {}).setdefault(scheme, []).append(pd.DataFrame(
-            {"subject_index": test, "site": sites[test], "fold": fold, "y": y[test], "score": score,
-             "predicted": (score > 0).astype(int)}))
+        out.setdefault(kind, {}).setdefault(scheme, []).append(
+            pd.DataFrame(
+                {
+                    "subject_index": test,
+                    "site": sites[test],
+                    "fold": fold,
+                    "y": y[test],
+                    "score": score,
+                    "predicted": (score > 0).astype(int),
+                }
+            )
+        )
     result = {}
     for kind, by_scheme in out.items():
         for scheme, frames in by_scheme.items():
@@ -75,10 +83,16 @@ def _anchors(series, y, sites, schemes, n_jobs):
             rows = []
             for site, g in pred.groupby("site", sort=True):
                 two = g["y"].nunique() == 2
-                rows.append({"site": site, "n_subjects": len(g), "accuracy": accuracy_score(g["y"], g["predicted"]),
-                             "balanced_accuracy": balanced_accuracy_score(g["y"], g["predicted"]) if two else np.nan,
-                             "auc": roc_auc_score(g["y"], g["score"]) if two else np.nan,
-                             "note": "" if two else "one class only: balanced accuracy and AUC undefined"})
+                rows.append(
+                    {
+                        "site": site,
+                        "n_subjects": len(g),
+                        "accuracy": accuracy_score(g["y"], g["predicted"]),
+                        "balanced_accuracy": balanced_accuracy_score(g["y"], g["predicted"]) if two else np.nan,
+                        "auc": roc_auc_score(g["y"], g["score"]) if two else np.nan,
+                        "note": "" if two else "one class only: balanced accuracy and AUC undefined",
+                    }
+                )
             result.setdefault(kind, {})[scheme] = (pd.DataFrame(rows), pred)
     return result
 
@@ -90,15 +104,17 @@ def _clean(v):
 
 
 def _figures(summary_loso, summary_kfold) -> dict:
-    return {"loso_mean_accuracy": _clean(summary_loso["mean_accuracy"]),
-            "loso_mean_auc": _clean(summary_loso["mean_auc"]),
-            "loso_pooled_accuracy": _clean(summary_loso["pooled_accuracy"]),
-            "loso_pooled_auc": _clean(summary_loso["pooled_auc"]),
-            "loso_n_sites_auc_defined": summary_loso["n_sites_auc_defined"],
-            "kfold_accuracy": _clean(summary_kfold["mean_fold_accuracy"]),
-            "kfold_auc": _clean(summary_kfold["mean_fold_auc"]),
-            "kfold_pooled_accuracy": _clean(summary_kfold["pooled_accuracy"]),
-            "kfold_pooled_auc": _clean(summary_kfold["pooled_auc"])}
+    return {
+        "loso_mean_accuracy": _clean(summary_loso["mean_accuracy"]),
+        "loso_mean_auc": _clean(summary_loso["mean_auc"]),
+        "loso_pooled_accuracy": _clean(summary_loso["pooled_accuracy"]),
+        "loso_pooled_auc": _clean(summary_loso["pooled_auc"]),
+        "loso_n_sites_auc_defined": summary_loso["n_sites_auc_defined"],
+        "kfold_accuracy": _clean(summary_kfold["mean_fold_accuracy"]),
+        "kfold_auc": _clean(summary_kfold["mean_fold_auc"]),
+        "kfold_pooled_accuracy": _clean(summary_kfold["pooled_accuracy"]),
+        "kfold_pooled_auc": _clean(summary_kfold["pooled_auc"]),
+    }
 
 
 def main(argv=None):
@@ -125,8 +141,10 @@ def main(argv=None):
         t_pipeline, c_pipeline = time.perf_counter() - t0, time.process_time() - c0
         keys = {r.step_id: r.key for r in summary.results}
         store = ArtifactStore(cache)
-        arts = {s: store.open(st, keys[s]) for s, st in
-                (("abide", "load_abide"), ("loso", "predict_phenotype"), ("kfold", "predict_phenotype"))}
+        arts = {
+            s: store.open(st, keys[s])
+            for s, st in (("abide", "load_abide"), ("loso", "predict_phenotype"), ("kfold", "predict_phenotype"))
+        }
         metrics = {s: load_json(arts[s].file("metrics")) for s in ("loso", "kfold")}
         per_site = load_table(arts["loso"].file("per_site"))
         cohort = RoiTimeseries.load(arts["abide"].path)
@@ -134,8 +152,10 @@ def main(argv=None):
     y = cohort.subjects["group"].to_numpy().astype(int)  # 1 ASD, 0 control (predict_phenotype's target 'group')
     sites = cohort.subjects["site"].astype(str).to_numpy()
     p_loso, p_kfold = cfg["stages"]["loso"]["params"], cfg["stages"]["kfold"]["params"]
-    schemes = {"loso": site_splits(y, sites, "leave_site_out"),
-               "kfold": site_splits(y, sites, "stratified_kfold", n_splits=p_kfold["n_splits"], random_state=0)}
+    schemes = {
+        "loso": site_splits(y, sites, "leave_site_out"),
+        "kfold": site_splits(y, sites, "stratified_kfold", n_splits=p_kfold["n_splits"], random_state=0),
+    }
     t1, c1 = time.perf_counter(), time.process_time()
     anchors_raw = _anchors(series, y, sites, schemes, args.n_jobs)
     t_anchors, c_anchors = time.perf_counter() - t1, time.process_time() - c1
@@ -144,28 +164,45 @@ def main(argv=None):
         s_loso = cv_summary(*anchors_raw[kind]["loso"])
         s_kfold = cv_summary(*anchors_raw[kind]["kfold"])
         anchors[name] = _figures(s_loso, s_kfold)
-        anchors[name]["per_site_accuracy"] = {r.site: _clean(float(r.accuracy))
-                                              for r in anchors_raw[kind]["loso"][0].itertuples()}
+        anchors[name]["per_site_accuracy"] = {
+            r.site: _clean(float(r.accuracy)) for r in anchors_raw[kind]["loso"][0].itertuples()
+        }
     result = _figures(metrics["loso"], metrics["kfold"])
-    result.update({
-        "per_site": {r.site: {"n_subjects": int(r.n_subjects), "accuracy": _clean(float(r.accuracy)),
-                              "auc": _clean(float(r.auc)), "note": r.note if isinstance(r.note, str) else ""}
-                     for r in per_site.itertuples()},
-        "auc_undefined": metrics["loso"]["auc_undefined"],
-        "anchors": anchors,
-        "procedure": {"loso": {k: p_loso[k] for k in ("kind", "C", "cov_estimator")},
-                      "final_model": metrics["loso"]["final_model"],
-                      "chosen_per_fold": sorted({(c["kind"], c["C"]) for c in metrics["loso"]["chosen_per_fold"]})},
-        "n_subjects": int(len(y)), "n_sites": int(len(np.unique(sites))), "n_asd": int(y.sum()),
-        "exclusions": cohort.info["exclusions"],
-        "pipeline_s": round(t_pipeline, 1), "anchors_s": round(t_anchors, 1),
-        # CPU seconds of this process (the anchors' worker processes not counted when --n-jobs > 1): less
-        # sensitive than wall time to other jobs sharing the cores
-        "pipeline_cpu_s": round(c_pipeline, 1), "anchors_cpu_s": round(c_anchors, 1),
-        "total_s": round(time.perf_counter() - t0, 1), "anchor_processes": args.n_jobs,
-        "omp_num_threads": os.environ.get("OMP_NUM_THREADS"), "peak_rss_mb": round(peak_rss_mb(), 1),
-        "load_average": [round(v, 2) for v in os.getloadavg()],
-    })
+    result.update(
+        {
+            "per_site": {
+                r.site: {
+                    "n_subjects": int(r.n_subjects),
+                    "accuracy": _clean(float(r.accuracy)),
+                    "auc": _clean(float(r.auc)),
+                    "note": r.note if isinstance(r.note, str) else "",
+                }
+                for r in per_site.itertuples()
+            },
+            "auc_undefined": metrics["loso"]["auc_undefined"],
+            "anchors": anchors,
+            "procedure": {
+                "loso": {k: p_loso[k] for k in ("kind", "C", "cov_estimator")},
+                "final_model": metrics["loso"]["final_model"],
+                "chosen_per_fold": sorted({(c["kind"], c["C"]) for c in metrics["loso"]["chosen_per_fold"]}),
+            },
+            "n_subjects": int(len(y)),
+            "n_sites": int(len(np.unique(sites))),
+            "n_asd": int(y.sum()),
+            "exclusions": cohort.info["exclusions"],
+            "pipeline_s": round(t_pipeline, 1),
+            "anchors_s": round(t_anchors, 1),
+            # CPU seconds of this process (the anchors' worker processes not counted when --n-jobs > 1): less
+            # sensitive than wall time to other jobs sharing the cores
+            "pipeline_cpu_s": round(c_pipeline, 1),
+            "anchors_cpu_s": round(c_anchors, 1),
+            "total_s": round(time.perf_counter() - t0, 1),
+            "anchor_processes": args.n_jobs,
+            "omp_num_threads": os.environ.get("OMP_NUM_THREADS"),
+            "peak_rss_mb": round(peak_rss_mb(), 1),
+            "load_average": [round(v, 2) for v in os.getloadavg()],
+        }
+    )
     return emit("abide_pcp", result, quick=args.quick)
 
 

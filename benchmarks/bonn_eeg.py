@@ -22,9 +22,20 @@ from _common import SHARED_DATA, emit, parse_args, peak_rss_mb  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = ROOT / "configs" / "real" / "bonn.yaml"
 #: A seconds-long smoke version of the config (tiny model, 2 segments per set, 2 folds).
-QUICK = {"tokenizer_epochs": 1, "max_signals_per_epoch": 32, "pretrain_epochs": 0, "finetune_epochs": 1,
-         "n_codes": 16, "emb_size": 16, "n_heads": 2, "freq_depth": 1, "temporal_depth": 1, "decoder_depth": 1,
-         "depth": 1, "n_folds": 2}
+QUICK = {
+    "tokenizer_epochs": 1,
+    "max_signals_per_epoch": 32,
+    "pretrain_epochs": 0,
+    "finetune_epochs": 1,
+    "n_codes": 16,
+    "emb_size": 16,
+    "n_heads": 2,
+    "freq_depth": 1,
+    "temporal_depth": 1,
+    "decoder_depth": 1,
+    "depth": 1,
+    "n_folds": 2,
+}
 
 
 def _config(quick: bool) -> dict:
@@ -37,15 +48,21 @@ def _config(quick: bool) -> dict:
     for step in cfg["stages"].values():
         for name, ref in (step.get("inputs") or {}).items():
             if isinstance(ref, str) and ref.startswith(prefix):
-                step["inputs"][name] = str(SHARED_DATA / ref[len(prefix):])
+                step["inputs"][name] = str(SHARED_DATA / ref[len(prefix) :])
     if quick:
         cfg["stages"]["bonn"]["params"]["max_segments"] = 4
         for sid in ("bonn_tfm", "bonn_tfm_transfer"):
             cfg["stages"][sid]["params"].update(QUICK)
         union = cfg["stages"]["union_tokenizer"]["params"]
-        union.update({k: v for k, v in QUICK.items() if k in ("n_codes", "emb_size", "n_heads", "freq_depth",
-                                                              "temporal_depth", "decoder_depth")},
-                     epochs=1, max_signals_per_epoch=32)
+        union.update(
+            {
+                k: v
+                for k, v in QUICK.items()
+                if k in ("n_codes", "emb_size", "n_heads", "freq_depth", "temporal_depth", "decoder_depth")
+            },
+            epochs=1,
+            max_signals_per_epoch=32,
+        )
     return cfg
 
 
@@ -72,7 +89,9 @@ def _baseline(epochs, protocols: dict, n_folds: int, group: str, seed: int, n_fe
         for name, (y, names) in coded.items():
             t1 = time.time()
             tr, te = train[y[train] >= 0], test[y[test] >= 0]
-            ridge = make_pipeline(StandardScaler(), RidgeClassifierCV(alphas=np.logspace(-3, 3, 10))).fit(feats[tr], y[tr])
+            ridge = make_pipeline(StandardScaler(), RidgeClassifierCV(alphas=np.logspace(-3, 3, 10))).fit(
+                feats[tr], y[tr]
+            )
             s = ridge.decision_function(feats[te])
             s = np.stack([-s / 2, s / 2], axis=1) if s.ndim == 1 else s
             proba = np.exp(s - s.max(1, keepdims=True))
@@ -110,36 +129,76 @@ def main(argv=None) -> dict:
     epochs = EpochsData.load(arts["bonn"].file("epochs"))
     p = cfg["stages"]["bonn_tfm"]["params"]
     t1 = time.time()
-    base = _baseline(epochs, p["protocols"], p.get("n_folds", 10), p.get("group", "segment"), p.get("fold_seed", 0),
-                     1000 if args.quick else 10_000)
+    base = _baseline(
+        epochs,
+        p["protocols"],
+        p.get("n_folds", 10),
+        p.get("group", "segment"),
+        p.get("fold_seed", 0),
+        1000 if args.quick else 10_000,
+    )
     base_s = time.time() - t1
     keys = ("balanced_accuracy", "kappa", "weighted_f1", "auroc")
-    result = {"protocols": {}, "quick": args.quick, "n_trials": epochs.n_trials, "n_folds": tfm["n_folds"],
-              "group": tfm["group"], "threads": threads, "config": str(CONFIG.relative_to(ROOT))}
+    result = {
+        "protocols": {},
+        "quick": args.quick,
+        "n_trials": epochs.n_trials,
+        "n_folds": tfm["n_folds"],
+        "group": tfm["group"],
+        "threads": threads,
+        "config": str(CONFIG.relative_to(ROOT)),
+    }
     for name, row in tfm["protocols"].items():
         b = base["protocols"][name]
         result["protocols"][name] = {
             "classes": row["classes"],
-            "tfm": dict({k: row[k] for k in keys}, wall_s=row["wall_s"], n_collapsed=row["n_collapsed"],
-                        per_fold_balanced_accuracy=[f["balanced_accuracy"] for f in row["folds"]]),
-            "baseline": dict({k: b[k] for k in keys}, wall_s=b["wall_s"], method="MiniRocket (10k) + RidgeClassifierCV",
-                             per_fold_balanced_accuracy=[f["balanced_accuracy"] for f in b["folds"]])}
+            "tfm": dict(
+                {k: row[k] for k in keys},
+                wall_s=row["wall_s"],
+                n_collapsed=row["n_collapsed"],
+                per_fold_balanced_accuracy=[f["balanced_accuracy"] for f in row["folds"]],
+            ),
+            "baseline": dict(
+                {k: b[k] for k in keys},
+                wall_s=b["wall_s"],
+                method="MiniRocket (10k) + RidgeClassifierCV",
+                per_fold_balanced_accuracy=[f["balanced_accuracy"] for f in b["folds"]],
+            ),
+        }
         if transfer is not None:
             t = transfer["protocols"][name]
             result["protocols"][name]["tfm_transfer"] = dict(
-                {k: t[k] for k in keys}, wall_s=t["wall_s"], n_collapsed=t["n_collapsed"],
+                {k: t[k] for k in keys},
+                wall_s=t["wall_s"],
+                n_collapsed=t["n_collapsed"],
                 per_fold_balanced_accuracy=[f["balanced_accuracy"] for f in t["folds"]],
-                tokenizer="union_tokenizer (UEA training trials + EEGLAB + yasa recordings), frozen")
+                tokenizer="union_tokenizer (UEA training trials + EEGLAB + yasa recordings), frozen",
+            )
     steps = {r.step_id: r.seconds for r in summary.results}
-    result.update(tfm_tokenizer_wall_s=tfm["tokenizer_wall_s"], pipeline_wall_s=pipe_s, step_s=steps,
-                  baseline_wall_s=base_s, baseline_features_wall_s=base["features_wall_s"],
-                  wall_s=time.time() - t0, peak_rss_mb=peak_rss_mb(), load_avg_1min=os.getloadavg()[0])
+    result.update(
+        tfm_tokenizer_wall_s=tfm["tokenizer_wall_s"],
+        pipeline_wall_s=pipe_s,
+        step_s=steps,
+        baseline_wall_s=base_s,
+        baseline_features_wall_s=base["features_wall_s"],
+        wall_s=time.time() - t0,
+        peak_rss_mb=peak_rss_mb(),
+        load_avg_1min=os.getloadavg()[0],
+    )
     if "union_tokenizer" in arts:
         result["union_tokenizer"] = {k: v for k, v in arts["union_tokenizer"].load("stats").items() if k != "history"}
     for name, row in result["protocols"].items():
-        print(name, "tfm %.3f +- %.3f" % (row["tfm"]["balanced_accuracy"]["mean"], row["tfm"]["balanced_accuracy"]["sd"]),
-              "baseline %.3f +- %.3f" % (row["baseline"]["balanced_accuracy"]["mean"],
-                                         row["baseline"]["balanced_accuracy"]["sd"]), file=sys.stderr, flush=True)
+        print(
+            name,
+            "tfm {:.3f} +- {:.3f}".format(
+                row["tfm"]["balanced_accuracy"]["mean"], row["tfm"]["balanced_accuracy"]["sd"]
+            ),
+            "baseline {:.3f} +- {:.3f}".format(
+                row["baseline"]["balanced_accuracy"]["mean"], row["baseline"]["balanced_accuracy"]["sd"]
+            ),
+            file=sys.stderr,
+            flush=True,
+        )
     return emit("bonn_eeg", result, quick=args.quick)
 
 

@@ -34,12 +34,22 @@ def quick_config(cfg):
     """Seconds-long version of the config (tiny images, generator and step counts; 2 targets per stage)."""
     cfg = copy.deepcopy(cfg)
     s = cfg["stages"]
-    s["sim_visual"]["params"].update(n_voxels=[150], image_size=16, n_train_images=100, n_test_images=10,
-                                     n_repeats_train=1)
+    s["sim_visual"]["params"].update(
+        n_voxels=[150], image_size=16, n_train_images=100, n_test_images=10, n_repeats_train=1
+    )
     s["effnet_features"]["params"].update(image_size=32)
     s["gabor_features"]["params"].update(spatial_frequencies=[1.0, 2.0, 4.0])
-    s["generator"]["params"].update(image_size=16, vae_channels=[8, 16], unet_channels=[16, 32], embed_dim=8,
-                                    embedding="pixels", vae_steps=3, unet_steps=3, batch_size=16, num_inference_steps=3)
+    s["generator"]["params"].update(
+        image_size=16,
+        vae_channels=[8, 16],
+        unet_channels=[16, 32],
+        embed_dim=8,
+        embedding="pixels",
+        vae_steps=3,
+        unet_steps=3,
+        batch_size=16,
+        num_inference_steps=3,
+    )
     for step in ("preferred_category", "preferred_prf", "roi_category", "roi_prf"):
         s[step]["params"].update(n_images=2, num_inference_steps=3)
         s[step]["params"]["targets"] = s[step]["params"]["targets"][:2]
@@ -57,7 +67,6 @@ def with_seed(cfg, seed):
 def generator_ceiling(generator_dir, exp, proba, n_images=8, steps=30):
     """Per category: share of the generator's samples, conditioned on the TRUE embeddings of training images of that
     category (no brain guidance), that the classifier assigns to it: what the generator can render at all."""
-    import numpy as np
 
     from neurocodec.decoders.generation import EmbeddedLatentDiffusion
 
@@ -80,8 +89,9 @@ def classifier(exp):
     from neurocodec.encoders.features import GaborPyramid
 
     size = exp.stimuli.shape[1]
-    gabor = GaborPyramid(spatial_frequencies=[f for f in (1.0, 2.0, 4.0, 8.0) if f < size / 2], n_orientations=4,
-                         bandwidth=3.0).fit(exp.stimuli[exp.train_image_ids])
+    gabor = GaborPyramid(
+        spatial_frequencies=[f for f in (1.0, 2.0, 4.0, 8.0) if f < size / 2], n_orientations=4, bandwidth=3.0
+    ).fit(exp.stimuli[exp.train_image_ids])
 
     def feats(images):
         images = np.asarray(images, np.float32)
@@ -103,7 +113,7 @@ def energy_centres(images):
     gray = np.asarray(images, np.float64) @ np.array([0.299, 0.587, 0.114])
     gray = gray - gray.mean(axis=(1, 2), keepdims=True)
     h, w = gray.shape[1:]
-    energy = np.stack([gaussian_filter(g ** 2, sigma=max(1.0, w / 16)) for g in gray])
+    energy = np.stack([gaussian_filter(g**2, sigma=max(1.0, w / 16)) for g in gray])
     energy = energy * (energy >= CENTRE_THRESHOLD * energy.max(axis=(1, 2), keepdims=True))
     yy, xx = np.meshgrid((np.arange(h) + 0.5) / h, (np.arange(w) + 0.5) / w, indexing="ij")
     tot = energy.sum(axis=(1, 2)) + 1e-12
@@ -167,8 +177,12 @@ def main(argv=None):
         proba, clf_acc = classifier(exp)
         result = {"classifier_test_accuracy": clf_acc}
         names = list(exp.category_names)
-        for step, out_key, kind in (("preferred_category", "", "synth"), ("preferred_prf", "", "synth"),
-                                    ("roi_category", "_final", "roi"), ("roi_prf", "_final", "roi")):
+        for step, out_key, kind in (
+            ("preferred_category", "", "synth"),
+            ("preferred_prf", "", "synth"),
+            ("roi_category", "_final", "roi"),
+            ("roi_prf", "_final", "roi"),
+        ):
             a = art[step]
             summary, images = load_json(a.file("summary")), load_arrays(a.file("images"))
             subject, sub = summary["subject"], exp.subjects[summary["subject"]]
@@ -181,22 +195,36 @@ def main(argv=None):
                 cats = set(table["category"].iloc[voxels])
                 category = names.index(cats.pop()) if step.endswith("category") and len(cats) == 1 else None
                 centre = table[["x", "y"]].to_numpy(float)[voxels].mean(0) if step.endswith("prf") else None
-                row = score(exp, subject, images[name + out_key], voxels, proba, natural_top, category, centre,
-                            images.get(f"{name}_unguided"))
+                row = score(
+                    exp,
+                    subject,
+                    images[name + out_key],
+                    voxels,
+                    proba,
+                    natural_top,
+                    category,
+                    centre,
+                    images.get(f"{name}_unguided"),
+                )
                 pred = t["predicted"]["synthesized" if kind == "synth" else "reconstructed"] if t["predicted"] else {}
                 row["predicted_gain_vs_top1pct"] = pred.get("gain_vs_top")
                 if kind == "synth":
-                    row["true_gain_unguided"] = score(exp, subject, images[f"{name}_unguided"], voxels, proba,
-                                                      natural_top)["true_gain_vs_top1pct"]
+                    row["true_gain_unguided"] = score(
+                        exp, subject, images[f"{name}_unguided"], voxels, proba, natural_top
+                    )["true_gain_vs_top1pct"]
                 result[f"{kind}/{name}"] = row
         if not args.quick:
-            result["generator_ceiling_classifier_share"] = generator_ceiling(art["generator"].path / "generator", exp,
-                                                                             proba)
+            result["generator_ceiling_classifier_share"] = generator_ceiling(
+                art["generator"].path / "generator", exp, proba
+            )
         t_eval = time.perf_counter() - t1
 
     def mean_of(kind, key, prefix=""):
-        vals = [v[key] for k, v in result.items() if k.startswith(f"{kind}/{prefix}") and isinstance(v, dict)
-                and v.get(key) is not None]
+        vals = [
+            v[key]
+            for k, v in result.items()
+            if k.startswith(f"{kind}/{prefix}") and isinstance(v, dict) and v.get(key) is not None
+        ]
         return float(np.mean(vals)) if vals else None
 
     cats = [n for n in names if f"synth/{n}" in result]
@@ -212,10 +240,15 @@ def main(argv=None):
         "roi_prf_centre_error_mean": mean_of("roi", "prf_centre_error", "prf"),
         "roi_prf_true_gain_mean": mean_of("roi", "true_gain_vs_top1pct", "prf"),
     }
-    result.update(quick=bool(args.quick), seed=cfg["stages"]["sim_visual"]["params"]["seed"],
-                  seconds_pipeline=round(t_pipeline, 1), seconds_evaluation=round(t_eval, 1),
-                  seconds_total=round(time.perf_counter() - t0, 1), peak_rss_mb=round(peak_rss_mb(), 1),
-                  steps={r.step_id: round(r.seconds, 1) for r in run.results})
+    result.update(
+        quick=bool(args.quick),
+        seed=cfg["stages"]["sim_visual"]["params"]["seed"],
+        seconds_pipeline=round(t_pipeline, 1),
+        seconds_evaluation=round(t_eval, 1),
+        seconds_total=round(time.perf_counter() - t0, 1),
+        peak_rss_mb=round(peak_rss_mb(), 1),
+        steps={r.step_id: round(r.seconds, 1) for r in run.results},
+    )
     return emit("braindive", result, quick=args.quick)
 
 

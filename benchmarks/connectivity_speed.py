@@ -31,7 +31,6 @@ import os
 import time
 
 import numpy as np
-
 from _common import SHARED_DATA, emit, parse_args, peak_rss_mb
 
 

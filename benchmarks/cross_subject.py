@@ -33,8 +33,12 @@ def _extra(p):
     p.add_argument("--train-images", type=int, default=400, help="Training images per subject (full run).")
     p.add_argument("--test-images", type=int, default=50, help="Shared test images (full run).")
     p.add_argument("--epochs", type=int, default=40, help="Multi-subject / per-subject training epochs (full run).")
-    p.add_argument("--tune-epochs", type=int, default=150,
-                   help="Reset-tuning / subject-specific epochs over the new subject's few trials (full run).")
+    p.add_argument(
+        "--tune-epochs",
+        type=int,
+        default=150,
+        help="Reset-tuning / subject-specific epochs over the new subject's few trials (full run).",
+    )
 
 
 def main(argv=None):
@@ -44,15 +48,26 @@ def main(argv=None):
 
     from neurocodec.datasets.simulate import simulate_visual_experiment
     from neurocodec.decoders.metrics import two_way_identification
-    from neurocodec.decoders.mindbridge import (MODEL_PRESETS, TRAINING_PRESETS, MindBridgeModel, image_token_targets,
-                                                predict_embeddings, reset_tune, text_token_targets, train_mindbridge)
+    from neurocodec.decoders.mindbridge import (
+        MODEL_PRESETS,
+        TRAINING_PRESETS,
+        MindBridgeModel,
+        image_token_targets,
+        predict_embeddings,
+        reset_tune,
+        text_token_targets,
+        train_mindbridge,
+    )
     from neurocodec.decoders.mindbridge.stages import subsample_trials
 
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "2")))
     quick = args.quick
     n_voxels = [300, 350, 400, 450, 500]
-    sizes = (dict(n_train_images=40, n_test_images=12) if quick
-             else dict(n_train_images=args.train_images, n_test_images=args.test_images))
+    sizes = (
+        dict(n_train_images=40, n_test_images=12)
+        if quick
+        else dict(n_train_images=args.train_images, n_test_images=args.test_images)
+    )
     t0 = time.perf_counter()
     exp = simulate_visual_experiment(n_subjects=len(n_voxels), n_voxels=n_voxels, seed=args.seed, **sizes)
     image = image_token_targets(exp.stimuli, image_size=32 if quick else 64)
@@ -112,10 +127,21 @@ def main(argv=None):
         "n_test_images": int(len(exp.test_image_ids)),
         "target_shape": list(image.shape[1:]),
         "epochs": {"multi": cfg.n_epochs, "reset_tune": tune_cfg.n_epochs},
-        "config": {**sizes, "fraction": args.fraction, "seed": args.seed, "torch_threads": torch.get_num_threads(),
-                   "training": cfg.to_dict(), "model": arch},
-        "seconds": {"data_and_targets": t_data, "multi_subject": t_multi, "per_subject_total": t_single,
-                    "reset_tune": t_reset, "subject_specific": t_specific},
+        "config": {
+            **sizes,
+            "fraction": args.fraction,
+            "seed": args.seed,
+            "torch_threads": torch.get_num_threads(),
+            "training": cfg.to_dict(),
+            "model": arch,
+        },
+        "seconds": {
+            "data_and_targets": t_data,
+            "multi_subject": t_multi,
+            "per_subject_total": t_single,
+            "reset_tune": t_reset,
+            "subject_specific": t_specific,
+        },
         "peak_rss_mb": peak_rss_mb(),
         "quick": quick,
     }

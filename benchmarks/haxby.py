@@ -54,7 +54,8 @@ NOTE = (
     "holds a SINGLE voxel, so the VT result is a threshold on one number per block (vt_runs_face_beta_above_house "
     "counts the runs where this voxel's face beta exceeds its house beta, which bounds what a VT classifier can "
     "reach). The >= 0.90 target of "
-    "the issue refers to the full-resolution release (VT mask of several hundred ~3.5 mm voxels), not present here; the "
+    "the issue refers to the full-resolution release (VT mask of several hundred ~3.5 mm voxels), not present "
+    "here; the "
     "multi-voxel masks show the decoding pipeline itself."
 )
 
@@ -108,7 +109,6 @@ def main(argv=None):
     args = parse_args(__doc__.splitlines()[0], argv)
     warnings.filterwarnings("ignore", category=FutureWarning)
     warnings.filterwarnings("ignore", category=UserWarning)
-    import numpy as np
 
     from neurocodec.datasets import haxby_volume_samples, load_haxby, single_trial_betas
 
@@ -124,8 +124,18 @@ def main(argv=None):
 
     # Betas are voxel-wise (OLS and per-voxel z-scoring), so one fit on the union serves every mask.
     def block_betas(high_pass):
-        return single_trial_betas(data.runs, data.events, union, t_r=data.t_r, method="lsa", hrf_model="glover",
-                                  drift_model="cosine", high_pass=high_pass, noise_model="ols", standardize_betas=True)
+        return single_trial_betas(
+            data.runs,
+            data.events,
+            union,
+            t_r=data.t_r,
+            method="lsa",
+            hrf_model="glover",
+            drift_model="cosine",
+            high_pass=high_pass,
+            noise_model="ols",
+            standardize_betas=True,
+        )
 
     betas, trials = block_betas(HIGH_PASS)
     keep = trials["trial_type"].isin(CATEGORIES).to_numpy()
@@ -150,16 +160,30 @@ def main(argv=None):
     by_run = trials.assign(beta=vt)[keep].pivot_table(index="run", columns="trial_type", values="beta", aggfunc="mean")
     face_above = int((by_run["face"] > by_run["house"]).sum())
 
-    emit("haxby", {
-        "accuracy": acc["vt"], "accuracy_brain": acc["brain"],
-        "accuracy_by_mask": acc, "accuracy_by_mask_lda": acc_lda, "accuracy_by_mask_single_volume": acc_vol,
-        "accuracy_by_mask_high_pass_0.01": acc_alt,
-        "n_voxels_by_mask": n_vox, "n_voxels_vt": n_vox["vt"], "n_samples": int(keep.sum()),
-        "n_runs": len(data.runs), "vt_runs_face_beta_above_house": face_above,
-        "sample_definition": SAMPLE_DEFINITION, "classifier": CLASSIFIER,
-        "chance": 0.5, "target": 0.9, "note": NOTE,
-        "seconds": round(time.perf_counter() - t0, 2), "peak_rss_mb": round(peak_rss_mb(), 1),
-    }, quick=args.quick)
+    emit(
+        "haxby",
+        {
+            "accuracy": acc["vt"],
+            "accuracy_brain": acc["brain"],
+            "accuracy_by_mask": acc,
+            "accuracy_by_mask_lda": acc_lda,
+            "accuracy_by_mask_single_volume": acc_vol,
+            "accuracy_by_mask_high_pass_0.01": acc_alt,
+            "n_voxels_by_mask": n_vox,
+            "n_voxels_vt": n_vox["vt"],
+            "n_samples": int(keep.sum()),
+            "n_runs": len(data.runs),
+            "vt_runs_face_beta_above_house": face_above,
+            "sample_definition": SAMPLE_DEFINITION,
+            "classifier": CLASSIFIER,
+            "chance": 0.5,
+            "target": 0.9,
+            "note": NOTE,
+            "seconds": round(time.perf_counter() - t0, 2),
+            "peak_rss_mb": round(peak_rss_mb(), 1),
+        },
+        quick=args.quick,
+    )
 
 
 if __name__ == "__main__":

@@ -52,9 +52,19 @@ def main(argv=None) -> dict:
     summary = next(line for line in reversed(out.strip().splitlines()) if " ran, " in line)
     all_hits = summary.startswith("0 ran,") and " 0 failed" in summary
     warned = _warning_lines(cold_out)
-    return emit("pipeline_overhead", {"cold_s": round(cold, 3), "warm_s": round(warm, 3), "warm_all_hits": all_hits,
-                                      "warnings_printed": len(warned), "warnings": warned[:20],
-                                      "config": config.name, "quick": args.quick}, quick=args.quick)
+    return emit(
+        "pipeline_overhead",
+        {
+            "cold_s": round(cold, 3),
+            "warm_s": round(warm, 3),
+            "warm_all_hits": all_hits,
+            "warnings_printed": len(warned),
+            "warnings": warned[:20],
+            "config": config.name,
+            "quick": args.quick,
+        },
+        quick=args.quick,
+    )
 
 
 if __name__ == "__main__":

@@ -33,8 +33,15 @@ from _common import emit, parse_args, peak_rss_mb  # noqa: E402
 FULL = dict(n_train=9000, n_test=1000, n_features=512, n_targets=15724, big_targets=300_000, batch=20_000)
 QUICK = dict(n_train=300, n_test=100, n_features=32, n_targets=200, big_targets=3000, batch=1000)
 ALPHAS = np.logspace(-1, 8, 10)
-METHODS = ("neurocodec_torch", "neurocodec_numpy", "neurocodec_gcv", "himalaya", "sklearn", "neurocodec_300k",
-           "himalaya_float64")
+METHODS = (
+    "neurocodec_torch",
+    "neurocodec_numpy",
+    "neurocodec_gcv",
+    "himalaya",
+    "sklearn",
+    "neurocodec_300k",
+    "himalaya_float64",
+)
 N_FLOAT64_RANDOM = dict(full=1000, quick=50)  # random targets (besides every disagreeing one) in the float64 check
 
 
@@ -89,7 +96,12 @@ def worker(method, cfg, out_dir):
         # Exactness reference, not a speed one: himalaya in float64 on a subset of targets (RidgeCV with one
         # alpha per target is separable by target, so a column subset gives the same per-target results).
         columns = np.load(Path(out_dir) / "float64_columns.npy")
-        Xtr, Xte, Ytr, Yte = Xtr.astype(np.float64), Xte.astype(np.float64), Ytr[:, columns].astype(np.float64), Yte[:, columns]
+        Xtr, Xte, Ytr, Yte = (
+            Xtr.astype(np.float64),
+            Xte.astype(np.float64),
+            Ytr[:, columns].astype(np.float64),
+            Yte[:, columns],
+        )
     if method.startswith("neurocodec"):
         import torch  # noqa: F401  (imported before timing: import cost is not fit cost)
 
@@ -124,8 +136,14 @@ def worker(method, cfg, out_dir):
     if hasattr(model, "cv_scores_all_"):
         np.save(Path(out_dir) / f"{method}_cv.npy", model.cv_scores_all_)
     n, p = Xtr.shape
-    return dict(wall_s=wall, cpu_s=cpu, peak_rss_mb=peak_rss_mb(), data_rss_mb=base_rss, test_r2_mean=float(r2.mean()),
-                gflops=2.0 * n * p * Ytr.shape[1] / wall / 1e9)
+    return dict(
+        wall_s=wall,
+        cpu_s=cpu,
+        peak_rss_mb=peak_rss_mb(),
+        data_rss_mb=base_rss,
+        test_r2_mean=float(r2.mean()),
+        gflops=2.0 * n * p * Ytr.shape[1] / wall / 1e9,
+    )
 
 
 def _worker_big(cfg):
@@ -144,19 +162,37 @@ def _worker_big(cfg):
     c0, t0 = _cpu_s(), time.perf_counter()
     # targets are centred chunk by chunk: y_mean is computed inside a first cheap pass here
     tr = type("Train", (), {"shape": (n, cfg["big_targets"]), "__getitem__": lambda s, k: Y[k][:n]})()
-    y_mean = np.concatenate([tr[(slice(None), slice(s, min(s + cfg["batch"], cfg["big_targets"])))].mean(0)
-                             for s in range(0, cfg["big_targets"], cfg["batch"])])
-    coef, best, _, _ = ridge_cv_fit(be, be.asarray(Xtr - x_mean), tr, ALPHAS, make_folds(5, n), True, y_mean,
-                                    lambda s: _select(s, ALPHAS, True), cfg["batch"])
+    y_mean = np.concatenate(
+        [
+            tr[(slice(None), slice(s, min(s + cfg["batch"], cfg["big_targets"])))].mean(0)
+            for s in range(0, cfg["big_targets"], cfg["batch"])
+        ]
+    )
+    coef, best, _, _ = ridge_cv_fit(
+        be,
+        be.asarray(Xtr - x_mean),
+        tr,
+        ALPHAS,
+        make_folds(5, n),
+        True,
+        y_mean,
+        lambda s: _select(s, ALPHAS, True),
+        cfg["batch"],
+    )
     wall, cpu = time.perf_counter() - t0, _cpu_s() - c0
     intercept = y_mean - x_mean @ coef
     r2 = []
     for s in range(0, cfg["big_targets"], cfg["batch"] * 5):  # test R² on a subset of chunks
         sl = slice(s, min(s + cfg["batch"], cfg["big_targets"]))
         r2.append(_r2(Y[(slice(None), sl)][n:], X[n:] @ coef[:, sl] + intercept[sl]))
-    return dict(wall_s=wall, cpu_s=cpu, peak_rss_mb=peak_rss_mb(), n_targets=cfg["big_targets"],
-                test_r2_mean=float(np.concatenate(r2).mean()),
-                gflops=2.0 * n * cfg["n_features"] * cfg["big_targets"] / wall / 1e9)
+    return dict(
+        wall_s=wall,
+        cpu_s=cpu,
+        peak_rss_mb=peak_rss_mb(),
+        n_targets=cfg["big_targets"],
+        test_r2_mean=float(np.concatenate(r2).mean()),
+        gflops=2.0 * n * cfg["n_features"] * cfg["big_targets"] / wall / 1e9,
+    )
 
 
 def _r2_diff(r2, alphas, cv=None):
@@ -189,8 +225,10 @@ def _r2_diff(r2, alphas, cv=None):
             "(matches a float64 brute force), so its choice is the correct argmax of the CV score. "
             "Copying himalaya's float32 rounding would reproduce its noise, not a better model, so it is not done. "
             "See the *_vs_himalaya_float64 keys: himalaya run in float64 on those targets agrees with NeuroCodec."
-            if (diff[same] <= 1e-4).all() else
-            "Some targets differ by > 1e-4 although both libraries chose the same alpha: see r2_max_abs_diff_same_alpha.")
+            if (diff[same] <= 1e-4).all()
+            else "Some targets differ by > 1e-4 although both libraries chose the same alpha: see "
+            "r2_max_abs_diff_same_alpha."
+        )
     return out
 
 
@@ -200,8 +238,9 @@ def _write_float64_columns(tmp, cfg, quick):
     a_h = np.load(Path(tmp) / "himalaya_alphas.npy")
     differ = np.flatnonzero(~np.isclose(a_nc, a_h, rtol=1e-6))
     rng = np.random.default_rng(0)
-    extra = rng.choice(cfg["n_targets"], size=min(cfg["n_targets"], N_FLOAT64_RANDOM["quick" if quick else "full"]),
-                       replace=False)
+    extra = rng.choice(
+        cfg["n_targets"], size=min(cfg["n_targets"], N_FLOAT64_RANDOM["quick" if quick else "full"]), replace=False
+    )
     np.save(Path(tmp) / "float64_columns.npy", np.union1d(differ, extra))
 
 
@@ -220,10 +259,15 @@ def _float64_check(tmp, r2):
 
 
 def main(argv=None):
-    args = parse_args(__doc__.splitlines()[0], argv, extra=lambda p: (
-        p.add_argument("--worker", default=None, help="Internal: run one method."),
-        p.add_argument("--out", default=None, help="Internal: folder for per-target R²."),
-        p.add_argument("--methods", default=",".join(METHODS), help="Comma-separated methods.")))
+    args = parse_args(
+        __doc__.splitlines()[0],
+        argv,
+        extra=lambda p: (
+            p.add_argument("--worker", default=None, help="Internal: run one method."),
+            p.add_argument("--out", default=None, help="Internal: folder for per-target R²."),
+            p.add_argument("--methods", default=",".join(METHODS), help="Comma-separated methods."),
+        ),
+    )
     cfg = QUICK if args.quick else FULL
     if args.worker:
         print(json.dumps(worker(args.worker, cfg, args.out)))
@@ -247,9 +291,15 @@ def main(argv=None):
         r2 = {m: np.load(Path(tmp) / f"{m}.npy") for m in res if m not in ("neurocodec_300k", "himalaya_float64")}
         float64_check = _float64_check(tmp, r2) if "himalaya_float64" in res else None
         alphas = {m: np.load(Path(tmp) / f"{m}_alphas.npy") for m in r2 if (Path(tmp) / f"{m}_alphas.npy").exists()}
-        cv = np.load(Path(tmp) / "neurocodec_torch_cv.npy") if (Path(tmp) / "neurocodec_torch_cv.npy").exists() else None
-    out = dict(shape=dict((k, cfg[k]) for k in ("n_train", "n_test", "n_features", "n_targets")), n_alphas=len(ALPHAS),
-               methods=res, quick=bool(args.quick))
+        cv = (
+            np.load(Path(tmp) / "neurocodec_torch_cv.npy") if (Path(tmp) / "neurocodec_torch_cv.npy").exists() else None
+        )
+    out = dict(
+        shape=dict((k, cfg[k]) for k in ("n_train", "n_test", "n_features", "n_targets")),
+        n_alphas=len(ALPHAS),
+        methods=res,
+        quick=bool(args.quick),
+    )
     nc, him = res.get("neurocodec_torch"), res.get("himalaya")
     if nc and him:
         out["speedup_vs_himalaya"] = him["wall_s"] / nc["wall_s"]

@@ -52,14 +52,25 @@ def main(argv=None):
         brain = RDMs.load(store.open(*keys["k92"]).path / "rdms")
     pipeline_s = time.perf_counter() - t0
     data = load_kriegeskorte92(folder)
-    anchor_rows, _ = rsa_scores({"category_model": category_rdm(data["categories"])}, brain.matrices,
-                                brain.table["subject"])
-    return emit("rsa_kriegeskorte", dict(
-        mean_spearman=dict(rsa["mean_r"]), best_layer=rsa["best"], best_mean_spearman=rsa["best_mean_r"],
-        noise_ceiling=rsa["noise_ceiling"],
-        anchors=dict(category_model=float(np.mean([r["r"] for r in anchor_rows]))),
-        n_images=rsa["n_stimuli"], pipeline_s=pipeline_s, peak_rss_mb=peak_rss_mb(), quick=bool(args.quick),
-        command="python benchmarks/rsa_kriegeskorte.py"), quick=args.quick)
+    anchor_rows, _ = rsa_scores(
+        {"category_model": category_rdm(data["categories"])}, brain.matrices, brain.table["subject"]
+    )
+    return emit(
+        "rsa_kriegeskorte",
+        dict(
+            mean_spearman=dict(rsa["mean_r"]),
+            best_layer=rsa["best"],
+            best_mean_spearman=rsa["best_mean_r"],
+            noise_ceiling=rsa["noise_ceiling"],
+            anchors=dict(category_model=float(np.mean([r["r"] for r in anchor_rows]))),
+            n_images=rsa["n_stimuli"],
+            pipeline_s=pipeline_s,
+            peak_rss_mb=peak_rss_mb(),
+            quick=bool(args.quick),
+            command="python benchmarks/rsa_kriegeskorte.py",
+        ),
+        quick=args.quick,
+    )
 
 
 if __name__ == "__main__":

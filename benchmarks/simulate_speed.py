@@ -44,8 +44,9 @@ def main(argv=None) -> dict:
     out["seconds"] = time.perf_counter() - total
     out["within_budget_20s"] = out["seconds"] <= 20.0
     out["peak_rss_mb"] = peak_rss_mb()
-    return emit("simulate_speed", {k: (round(v, 3) if isinstance(v, float) else v) for k, v in out.items()},
-                quick=args.quick)
+    return emit(
+        "simulate_speed", {k: (round(v, 3) if isinstance(v, float) else v) for k, v in out.items()}, quick=args.quick
+    )
 
 
 if __name__ == "__main__":

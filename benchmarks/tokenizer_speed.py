@@ -60,10 +60,16 @@ def _profile(model, windows, torch) -> dict:
 
 
 def main(argv=None) -> dict:
-    args = parse_args(__doc__.splitlines()[0], argv, extra=lambda p: (
-        p.add_argument("--minutes", type=float, default=None, help="Channel-minutes tokenized per configuration."),
-        p.add_argument("--batch-sizes", default=None), p.add_argument("--threads", default=None),
-        p.add_argument("--train-batch", type=int, default=64)))
+    args = parse_args(
+        __doc__.splitlines()[0],
+        argv,
+        extra=lambda p: (
+            p.add_argument("--minutes", type=float, default=None, help="Channel-minutes tokenized per configuration."),
+            p.add_argument("--batch-sizes", default=None),
+            p.add_argument("--threads", default=None),
+            p.add_argument("--train-batch", type=int, default=64),
+        ),
+    )
     import numpy as np
     import torch
 
@@ -81,8 +87,11 @@ def main(argv=None) -> dict:
     signal = (signal - signal.mean()) / np.quantile(np.abs(signal - signal.mean()), 0.95)
     windows, n_frames = continuous_windows(signal[None], 2000)
     windows = windows[:, 0]
-    batches = ([int(b) for b in args.batch_sizes.split(",")] if args.batch_sizes
-               else ([16, 64] if args.quick else [32, 64, 128, 256, 512, 1024]))
+    batches = (
+        [int(b) for b in args.batch_sizes.split(",")]
+        if args.batch_sizes
+        else ([16, 64] if args.quick else [32, 64, 128, 256, 512, 1024])
+    )
     threads = [int(t) for t in args.threads.split(",")] if args.threads else [1, 2]
     if default_batch not in batches:
         batches.append(default_batch)
@@ -95,9 +104,14 @@ def main(argv=None) -> dict:
             tokens = tokenize_signals(model, windows, sfreq=200.0, batch_size=bs)
             dt = time.perf_counter() - t0
             assert tokens.size >= n_frames
-            sweep.append({"threads": th, "batch_size": bs, "tokenize_s": dt, "channel_hours_per_s": (minutes / 60) / dt})
-            print(f"threads {th} batch {bs}: {sweep[-1]['channel_hours_per_s']:.3f} channel-h/s", file=sys.stderr,
-                  flush=True)
+            sweep.append(
+                {"threads": th, "batch_size": bs, "tokenize_s": dt, "channel_hours_per_s": (minutes / 60) / dt}
+            )
+            print(
+                f"threads {th} batch {bs}: {sweep[-1]['channel_hours_per_s']:.3f} channel-h/s",
+                file=sys.stderr,
+                flush=True,
+            )
     fastest = max(sweep, key=lambda r: r["channel_hours_per_s"])
     default = [r for r in sweep if r["batch_size"] == default_batch and r["threads"] == default_threads]
     default = default[0] if default else fastest

@@ -37,6 +37,8 @@ case "$what" in
   install) ;;
   demo) exec "$venv/bin/neurocodec" run configs/demo.yaml ;;
   test)
+    echo "ruff check (configuration in pyproject.toml)"
+    "$venv/bin/ruff" check . || { echo "ruff check failed: fix the lint errors above (ruff check --fix)." >&2; exit 1; }
     set +e
     "$venv/bin/python" -m pytest -m "not gpu" -p no:cacheprovider --timeout=900 tests
     rc=$?

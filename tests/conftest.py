@@ -9,7 +9,9 @@ sys.path.insert(0, str(ROOT / "tests"))
 os.environ["NEUROCODEC_PLUGINS"] = ",".join(
     [m for m in os.environ.get("NEUROCODEC_PLUGINS", "").split(",") if m] + ["toy_stages"]
 )
-os.environ["PYTHONPATH"] = os.pathsep.join([str(ROOT / "tests")] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p])
+os.environ["PYTHONPATH"] = os.pathsep.join(
+    [str(ROOT / "tests")] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+)
 
 import pytest  # noqa: E402
 

@@ -9,10 +9,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
-VISUAL = {"n_subjects": 2, "n_voxels": [30, 30], "image_size": 16, "n_train_images": 24, "n_test_images": 6,
-          "seed": 0}
-DECODER = {"image_size": 16, "vae_channels": [8, 16], "unet_channels": [16, 32], "embed_dim": 8, "vae_steps": 2,
-           "unet_steps": 2, "batch_size": 8, "num_inference_steps": 2, "embedding": "pixels", "cv": 2}
+VISUAL = {"n_subjects": 2, "n_voxels": [30, 30], "image_size": 16, "n_train_images": 24, "n_test_images": 6, "seed": 0}
+DECODER = {
+    "image_size": 16,
+    "vae_channels": [8, 16],
+    "unet_channels": [16, 32],
+    "embed_dim": 8,
+    "vae_steps": 2,
+    "unet_steps": 2,
+    "batch_size": 8,
+    "num_inference_steps": 2,
+    "embedding": "pixels",
+    "cv": 2,
+}
 
 
 def _user_files(root: Path) -> dict[str, Path]:
@@ -27,7 +36,8 @@ def _user_files(root: Path) -> dict[str, Path]:
         ids = np.concatenate([np.arange(14), np.arange(4), np.arange(4)])
         np.save(folder / "betas.npy", rng.standard_normal((len(ids), 12)).astype(np.float32))
         pd.DataFrame({"image": ids, "split": np.where(ids < 4, "test", "train")}).to_csv(
-            folder / "trials.tsv", sep="\t", index=False)
+            folder / "trials.tsv", sep="\t", index=False
+        )
     return {"images": folder / "images.npy", "betas": folder / "betas.npy", "trials": folder / "trials.tsv"}
 
 
@@ -46,11 +56,17 @@ def _nsd_expdesign(root: Path) -> Path:
 
 EXAMPLES = {
     "simulate_visual_fmri": {"params": VISUAL},
-    "load_stimulus_responses": {"paths": {k: (lambda r, k=k: _user_files(r)[k]) for k in ("images", "betas", "trials")}},
-    "load_nsd": {"params": {"subjects": [1, 2], "sessions": [1, 2], "image_size": 16, "save_captions": True},
-                 "paths": {"expdesign": _nsd_expdesign}},
-    "features": {"params": {"extractor": "gabor", "spatial_frequencies": [2.0, 4.0], "n_orientations": 2},
-                 "wire": ["experiment"]},
+    "load_stimulus_responses": {
+        "paths": {k: (lambda r, k=k: _user_files(r)[k]) for k in ("images", "betas", "trials")}
+    },
+    "load_nsd": {
+        "params": {"subjects": [1, 2], "sessions": [1, 2], "image_size": 16, "save_captions": True},
+        "paths": {"expdesign": _nsd_expdesign},
+    },
+    "features": {
+        "params": {"extractor": "gabor", "spatial_frequencies": [2.0, 4.0], "n_orientations": 2},
+        "wire": ["experiment"],
+    },
     "fit_encoder": {"params": {"cv": 2, "alphas": [1.0, 100.0]}},
     "score_encoder": {},
     "fit_decoder": {"params": DECODER, "subject_param": "subjects"},
@@ -60,15 +76,31 @@ EXAMPLES = {
     "mindbridge_train": {"params": {"n_epochs": 1, "batch_size": 8}},
     "mindbridge_reset_tune": {"params": {"n_epochs": 1, "batch_size": 8}, "subject_param": "subject"},
     "mindbridge_reconstruct": {"params": {"n_samples": 1, "num_inference_steps": 2}, "wire": ["generator"]},
-    "metatrain_incontext": {"params": {"n_components": 4, "preset": "small", "n_steps": 2, "batch_voxels": 2,
-                                       "min_context": 4, "max_context": 8, "n_query": 4, "val_every": 1}},
+    "metatrain_incontext": {
+        "params": {
+            "n_components": 4,
+            "preset": "small",
+            "n_steps": 2,
+            "batch_voxels": 2,
+            "min_context": 4,
+            "max_context": 8,
+            "n_query": 4,
+            "val_every": 1,
+        }
+    },
     "fit_incontext": {"params": {"n_context": 8, "context_sizes": [4, 8], "n_draws": 1, "cv": 2}},
-    "synthesize_preferred": {"params": {"targets": [{"name": "first", "voxels": [0, 1, 2]}], "n_images": 1,
-                                        "num_inference_steps": 2}, "subject_param": "subject", "wire": ["decoder"]},
-    "decode_roi_pattern": {"params": {"targets": [{"name": "first", "voxels": [0, 1, 2]}], "n_images": 1},
-                           "subject_param": "subject"},
-    "simulate_rest_fmri": {"params": {"n_subjects": 12, "n_rois": 8, "n_networks": 2, "n_sites": 2,
-                                      "n_differing_edges": 4, "seed": 0}},
+    "synthesize_preferred": {
+        "params": {"targets": [{"name": "first", "voxels": [0, 1, 2]}], "n_images": 1, "num_inference_steps": 2},
+        "subject_param": "subject",
+        "wire": ["decoder"],
+    },
+    "decode_roi_pattern": {
+        "params": {"targets": [{"name": "first", "voxels": [0, 1, 2]}], "n_images": 1},
+        "subject_param": "subject",
+    },
+    "simulate_rest_fmri": {
+        "params": {"n_subjects": 12, "n_rois": 8, "n_networks": 2, "n_sites": 2, "n_differing_edges": 4, "seed": 0}
+    },
     "connectivity": {},
     "connectivity_group": {"params": {"test_fraction": 0.25}},
     "graph_features": {"params": {"density": 0.3}},
@@ -78,15 +110,50 @@ EXAMPLES = {
     "load_eeg": {"params": {"l_freq": 1.0}, "wire": ["raw"]},
     "epoch_eeg": {"params": {"window": 2.0, "label_windows": True}},
     "eeg_connectivity": {"params": {"methods": ["coh", "aec"], "bands": {"alpha": [8.0, 12.0]}, "by_label": False}},
-    "tfm_tokenize": {"params": {"test_fraction": 0.3, "n_codes": 16, "emb_size": 16, "n_heads": 2,
-                                "freq_depth": 1, "temporal_depth": 1, "decoder_depth": 1, "epochs": 1, "batch_size": 16}},
-    "tfm_train_tokenizer": {"params": {"n_codes": 16, "emb_size": 16, "n_heads": 2, "freq_depth": 1,
-                                       "temporal_depth": 1, "decoder_depth": 1, "epochs": 1, "batch_size": 16,
-                                       "max_signals_per_epoch": 32}},
-    "tfm_cross_validate": {"params": {"protocols": {"motif": [["alpha_burst"], ["background"]]}, "n_folds": 2,
-                                      "group": "epoch", "n_codes": 16, "emb_size": 16, "n_heads": 2, "freq_depth": 1,
-                                      "temporal_depth": 1, "decoder_depth": 1, "depth": 1, "tokenizer_epochs": 1,
-                                      "pretrain_epochs": 0, "finetune_epochs": 1, "batch_size": 8}},
+    "tfm_tokenize": {
+        "params": {
+            "test_fraction": 0.3,
+            "n_codes": 16,
+            "emb_size": 16,
+            "n_heads": 2,
+            "freq_depth": 1,
+            "temporal_depth": 1,
+            "decoder_depth": 1,
+            "epochs": 1,
+            "batch_size": 16,
+        }
+    },
+    "tfm_train_tokenizer": {
+        "params": {
+            "n_codes": 16,
+            "emb_size": 16,
+            "n_heads": 2,
+            "freq_depth": 1,
+            "temporal_depth": 1,
+            "decoder_depth": 1,
+            "epochs": 1,
+            "batch_size": 16,
+            "max_signals_per_epoch": 32,
+        }
+    },
+    "tfm_cross_validate": {
+        "params": {
+            "protocols": {"motif": [["alpha_burst"], ["background"]]},
+            "n_folds": 2,
+            "group": "epoch",
+            "n_codes": 16,
+            "emb_size": 16,
+            "n_heads": 2,
+            "freq_depth": 1,
+            "temporal_depth": 1,
+            "decoder_depth": 1,
+            "depth": 1,
+            "tokenizer_epochs": 1,
+            "pretrain_epochs": 0,
+            "finetune_epochs": 1,
+            "batch_size": 8,
+        }
+    },
     "tfm_pretrain": {"params": {"depth": 1, "epochs": 1, "batch_size": 8}},
     "tfm_finetune": {"params": {"epochs": 1, "batch_size": 8}},
     "tfm_evaluate": {},
@@ -94,9 +161,20 @@ EXAMPLES = {
 
 #: The producer a consumer's other inputs are wired to, per kind.
 DEFAULT_PRODUCER = {
-    "stimulus_responses": "simulate_visual_fmri", "stimulus_features": "features", "voxel_encoders": "fit_encoder",
-    "brain_diffuser": "fit_decoder", "reconstructions": "reconstruct", "embedding_targets": "mindbridge_targets",
-    "mindbridge_model": "mindbridge_train", "incontext_model": "metatrain_incontext", "roi_timeseries": "simulate_rest_fmri",
-    "connectomes": "connectivity", "raw": "simulate_eeg", "epochs": "epoch_eeg", "tfm_tokens": "tfm_tokenize",
-    "tfm_tokenizer": "tfm_tokenize", "tfm_encoder": "tfm_pretrain", "tfm_classifier": "tfm_finetune",
+    "stimulus_responses": "simulate_visual_fmri",
+    "stimulus_features": "features",
+    "voxel_encoders": "fit_encoder",
+    "brain_diffuser": "fit_decoder",
+    "reconstructions": "reconstruct",
+    "embedding_targets": "mindbridge_targets",
+    "mindbridge_model": "mindbridge_train",
+    "incontext_model": "metatrain_incontext",
+    "roi_timeseries": "simulate_rest_fmri",
+    "connectomes": "connectivity",
+    "raw": "simulate_eeg",
+    "epochs": "epoch_eeg",
+    "tfm_tokens": "tfm_tokenize",
+    "tfm_tokenizer": "tfm_tokenize",
+    "tfm_encoder": "tfm_pretrain",
+    "tfm_classifier": "tfm_finetune",
 }

@@ -15,9 +15,16 @@ import warnings
 import numpy as np
 import pytest
 
-MODULES = ["neurocodec.encoders", "neurocodec.encoders.features", "neurocodec.features.connectivity",
-           "neurocodec.features.tokenizer", "neurocodec.decoders", "neurocodec.decoders.metrics",
-           "neurocodec.encoders.incontext", "neurocodec.baselines"]
+MODULES = [
+    "neurocodec.encoders",
+    "neurocodec.encoders.features",
+    "neurocodec.features.connectivity",
+    "neurocodec.features.tokenizer",
+    "neurocodec.decoders",
+    "neurocodec.decoders.metrics",
+    "neurocodec.encoders.incontext",
+    "neurocodec.baselines",
+]
 RNG = np.random.default_rng(0)
 X = RNG.standard_normal((12, 5)).astype(np.float32)
 Y = np.arange(12) % 2
@@ -27,8 +34,14 @@ def _bad_matrices(x):
     """Malformed versions of a valid array ``x``: wrong ndim, NaN, inf, empty, strings."""
     nan, inf = x.astype(np.float64).copy(), x.astype(np.float64).copy()
     nan.flat[1], inf.flat[2] = np.nan, np.inf
-    return {"ndim_minus": x.reshape(-1)[: x.shape[-1]] if x.ndim > 1 else x[None, None],
-            "ndim_plus": x[None, None], "nan": nan, "inf": inf, "empty": x[:0], "strings": np.full(x.shape, "a")}
+    return {
+        "ndim_minus": x.reshape(-1)[: x.shape[-1]] if x.ndim > 1 else x[None, None],
+        "ndim_plus": x[None, None],
+        "nan": nan,
+        "inf": inf,
+        "empty": x[:0],
+        "strings": np.full(x.shape, "a"),
+    }
 
 
 def _estimators():
@@ -50,14 +63,17 @@ def _estimators():
 
 
 ESTIMATORS = _estimators()
+
+
 def _supervised(cls):
     from sklearn.base import is_classifier, is_regressor
 
     return is_classifier(cls()) or is_regressor(cls())
 
 
-EST_CASES = [(n, c, k) for n, c in ESTIMATORS for k in _bad_matrices(X)] + \
-            [(n, c, "y_length") for n, c in ESTIMATORS if _supervised(c)]  # unsupervised ones ignore y
+EST_CASES = [(n, c, k) for n, c in ESTIMATORS for k in _bad_matrices(X)] + [
+    (n, c, "y_length") for n, c in ESTIMATORS if _supervised(c)
+]  # unsupervised ones ignore y
 
 
 def _expect_template(call):
@@ -78,7 +94,8 @@ def test_estimator_fit_rejects_bad_input(name, cls, case):
 
 def _functions():
     from neurocodec.decoders import metrics as M
-    from neurocodec.encoders import rsa, scores as S
+    from neurocodec.encoders import rsa
+    from neurocodec.encoders import scores as S
     from neurocodec.encoders.features import images_to_tensor
     from neurocodec.features import connectivity as C
 

@@ -13,15 +13,24 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("diffusers")
 
 from neurocodec.datasets.simulate import make_stimuli, noiseless_responses, simulate_visual_experiment  # noqa: E402
-from neurocodec.decoders.braindive import (BrainGuidedSampler, DifferentiableEncoder, VoxelTarget,  # noqa: E402
-                                           decode_roi_pattern, differentiable_features, roi_pattern, select_voxels)
+from neurocodec.decoders.braindive import (  # noqa: E402
+    BrainGuidedSampler,
+    DifferentiableEncoder,
+    VoxelTarget,
+    decode_roi_pattern,
+    differentiable_features,
+    roi_pattern,
+    select_voxels,
+)
 from neurocodec.decoders.braindive._loading import load_encoder  # noqa: E402
 from neurocodec.encoders.features import EfficientNetLite0Features, GaborPyramid, OpenClipFeatures  # noqa: E402
 
 pytestmark = pytest.mark.usefixtures("single_thread")
-TINY_CLIP = {"embed_dim": 32,
-             "vision_cfg": {"image_size": 32, "layers": 2, "width": 64, "patch_size": 8, "head_width": 32},
-             "text_cfg": {"context_length": 16, "vocab_size": 49408, "width": 32, "heads": 2, "layers": 2}}
+TINY_CLIP = {
+    "embed_dim": 32,
+    "vision_cfg": {"image_size": 32, "layers": 2, "width": 64, "patch_size": 8, "head_width": 32},
+    "text_cfg": {"context_length": 16, "vocab_size": 49408, "width": 32, "heads": 2, "layers": 2},
+}
 
 
 @pytest.fixture(scope="module")
@@ -33,8 +42,16 @@ def stimuli():
 def tiny_generator(stimuli):
     from neurocodec.decoders.generation import EmbeddedLatentDiffusion
 
-    return EmbeddedLatentDiffusion(image_size=16, vae_channels=(8, 16), unet_channels=(16, 32), embed_dim=8,
-                                   embedding="pixels", vae_steps=3, unet_steps=3, batch_size=8).fit(stimuli)
+    return EmbeddedLatentDiffusion(
+        image_size=16,
+        vae_channels=(8, 16),
+        unet_channels=(16, 32),
+        embed_dim=8,
+        embedding="pixels",
+        vae_steps=3,
+        unet_steps=3,
+        batch_size=8,
+    ).fit(stimuli)
 
 
 def _tensor(images):
@@ -86,9 +103,15 @@ def test_encoder_reuses_ridge_weights_and_bad_inputs(stimuli):
 
 
 def test_voxel_selection_and_targets():
-    table = pd.DataFrame({"voxel": range(6), "kind": ["prf", "prf", "category", "category", "global", "prf"],
-                          "x": [0.2, 0.8, np.nan, np.nan, np.nan, 0.25], "y": [0.2, 0.2, np.nan, np.nan, np.nan, 0.3],
-                          "category": ["none", "none", "photo", "digit", "none", "none"]})
+    table = pd.DataFrame(
+        {
+            "voxel": range(6),
+            "kind": ["prf", "prf", "category", "category", "global", "prf"],
+            "x": [0.2, 0.8, np.nan, np.nan, np.nan, 0.25],
+            "y": [0.2, 0.2, np.nan, np.nan, np.nan, 0.3],
+            "category": ["none", "none", "photo", "digit", "none", "none"],
+        }
+    )
     assert select_voxels(table, category="photo").tolist() == [2]
     assert select_voxels(table, kind="prf", near=[0.2, 0.2, 0.15]).tolist() == [0, 5]
     assert select_voxels(table, roi=["category", "global"]).tolist() == [2, 3, 4]
@@ -133,13 +156,13 @@ def test_guided_sampling_embedded_generator(stimuli, tiny_generator):
     kw = dict(num_inference_steps=4, reference_images=stimuli, batch_size=4, seed=3)
     plain = BrainGuidedSampler(enc, guidance_scale=0.0, **kw).sample(tiny_generator, target, 4)
     guided = BrainGuidedSampler(enc, guidance_scale=10.0, **kw).sample(tiny_generator, target, 4)
-    lower = BrainGuidedSampler(enc, guidance_scale=10.0, **kw).sample(tiny_generator, VoxelTarget([0, 1], "minimize"),
-                                                                      4)
+    lower = BrainGuidedSampler(enc, guidance_scale=10.0, **kw).sample(
+        tiny_generator, VoxelTarget([0, 1], "minimize"), 4
+    )
     assert guided.shape == plain.shape == (4, 16, 16, 3) and 0 <= guided.min() and guided.max() <= 1
     f = lambda im: target.objective(enc.predict(im)).mean()  # noqa: E731
     assert f(guided) > f(plain) > f(lower)
-    clipped = BrainGuidedSampler(enc, guidance_scale=10.0, max_grad_norm=1e-3, **kw).sample(tiny_generator, target,
-                                                                                             4)
+    clipped = BrainGuidedSampler(enc, guidance_scale=10.0, max_grad_norm=1e-3, **kw).sample(tiny_generator, target, 4)
     assert np.abs(clipped - plain).max() < np.abs(guided - plain).max()
     again = BrainGuidedSampler(enc, guidance_scale=10.0, **kw).sample(tiny_generator, target, 4)
     np.testing.assert_array_equal(again, guided)  # seeded
@@ -154,9 +177,16 @@ def test_guided_sampling_tiny_stable_diffusion(tmp_path, stimuli):
     from test_decoders_pipelines import _common
 
     c = _common(tmp_path, {})
-    pipe = diffusers.StableDiffusionPipeline(vae=c["vae"], unet=c["unet"], text_encoder=c["text_encoder"],
-                                             tokenizer=c["tokenizer"], scheduler=c["scheduler"], safety_checker=None,
-                                             feature_extractor=None, requires_safety_checker=False)
+    pipe = diffusers.StableDiffusionPipeline(
+        vae=c["vae"],
+        unet=c["unet"],
+        text_encoder=c["text_encoder"],
+        tokenizer=c["tokenizer"],
+        scheduler=c["scheduler"],
+        safety_checker=None,
+        feature_extractor=None,
+        requires_safety_checker=False,
+    )
     (tmp_path / "nc-braindive-sd.json").write_text(json.dumps(TINY_CLIP))
     open_clip.add_model_config(tmp_path)
     torch.manual_seed(0)

@@ -18,31 +18,76 @@ pytestmark = pytest.mark.usefixtures("single_thread")
 
 
 def _config(targets):
-    return {"stages": {
-        "sim": {"stage": "simulate_visual_fmri", "params": {"n_subjects": 1, "n_voxels": [120], "image_size": 16,
-                                                            "n_train_images": 60, "n_test_images": 10, "seed": 0}},
-        "feats": {"stage": "features", "inputs": {"experiment": "sim"},
-                  "params": {"extractor": "gabor", "spatial_frequencies": [1.0, 2.0, 4.0], "n_orientations": 4,
-                             "bandwidth": 3.0}},
-        "enc": {"stage": "fit_encoder", "params": {"alphas": [1.0, 100.0], "cv": 3},
-                "inputs": {"experiment": "sim", "features": "feats"}},
-        "gen": {"stage": "fit_decoder", "inputs": {"experiment": "sim"},
-                "params": {"image_size": 16, "vae_channels": [8, 16], "unet_channels": [16, 32], "embed_dim": 8,
-                           "embedding": "pixels", "vae_steps": 2, "unet_steps": 2, "batch_size": 16,
-                           "num_inference_steps": 2, "cv": 2}},
-        "synth": {"stage": "synthesize_preferred", "inputs": {"experiment": "sim", "encoder": "enc", "decoder": "gen"},
-                  "params": {"targets": targets, "n_images": 2, "num_inference_steps": 2, "guidance_scale": 30.0,
-                             "max_grad_norm": 10.0}},
-        "roi": {"stage": "decode_roi_pattern", "params": {"targets": targets, "n_images": 2, "k": 3.0},
-                "inputs": {"experiment": "sim", "decoder": "gen", "encoder": "enc"}},
-    }}
+    return {
+        "stages": {
+            "sim": {
+                "stage": "simulate_visual_fmri",
+                "params": {
+                    "n_subjects": 1,
+                    "n_voxels": [120],
+                    "image_size": 16,
+                    "n_train_images": 60,
+                    "n_test_images": 10,
+                    "seed": 0,
+                },
+            },
+            "feats": {
+                "stage": "features",
+                "inputs": {"experiment": "sim"},
+                "params": {
+                    "extractor": "gabor",
+                    "spatial_frequencies": [1.0, 2.0, 4.0],
+                    "n_orientations": 4,
+                    "bandwidth": 3.0,
+                },
+            },
+            "enc": {
+                "stage": "fit_encoder",
+                "params": {"alphas": [1.0, 100.0], "cv": 3},
+                "inputs": {"experiment": "sim", "features": "feats"},
+            },
+            "gen": {
+                "stage": "fit_decoder",
+                "inputs": {"experiment": "sim"},
+                "params": {
+                    "image_size": 16,
+                    "vae_channels": [8, 16],
+                    "unet_channels": [16, 32],
+                    "embed_dim": 8,
+                    "embedding": "pixels",
+                    "vae_steps": 2,
+                    "unet_steps": 2,
+                    "batch_size": 16,
+                    "num_inference_steps": 2,
+                    "cv": 2,
+                },
+            },
+            "synth": {
+                "stage": "synthesize_preferred",
+                "inputs": {"experiment": "sim", "encoder": "enc", "decoder": "gen"},
+                "params": {
+                    "targets": targets,
+                    "n_images": 2,
+                    "num_inference_steps": 2,
+                    "guidance_scale": 30.0,
+                    "max_grad_norm": 10.0,
+                },
+            },
+            "roi": {
+                "stage": "decode_roi_pattern",
+                "params": {"targets": targets, "n_images": 2, "k": 3.0},
+                "inputs": {"experiment": "sim", "decoder": "gen", "encoder": "enc"},
+            },
+        }
+    }
 
 
 @pytest.mark.slow
 def test_stages_run_and_report(tmp_path):
-    targets = [{"name": "left", "kind": "prf", "near": [0.3, 0.5, 0.3]},
-               {"name": "photo_vs_digit", "category": "photo", "versus": {"category": "digit"},
-                "direction": "minimize"}]
+    targets = [
+        {"name": "left", "kind": "prf", "near": [0.3, 0.5, 0.3]},
+        {"name": "photo_vs_digit", "category": "photo", "versus": {"category": "digit"}, "direction": "minimize"},
+    ]
     summary = run_pipeline(_config(targets), cache=tmp_path, show_progress=False, report=True)
     assert summary.ok, [r.error for r in summary.results]
     store = ArtifactStore(tmp_path)
@@ -69,13 +114,24 @@ def test_empty_target_is_a_clear_error(tmp_path):
 
 @pytest.mark.slow
 def test_benchmark_quick():
-    out = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "braindive.py"), "--quick"], capture_output=True,
-                         text=True, timeout=600, cwd=ROOT)
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "braindive.py"), "--quick"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=ROOT,
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     result = json.loads(out.stdout.strip().splitlines()[-1])
     s = result["summary"]
-    for key in ("synth_true_gain_min_category", "synth_classifier_share_mean", "synth_prf_centre_error_mean",
-                "synth_prf_centre_error_unguided_mean", "roi_true_gain_mean_category", "roi_prf_centre_error_mean"):
+    for key in (
+        "synth_true_gain_min_category",
+        "synth_classifier_share_mean",
+        "synth_prf_centre_error_mean",
+        "synth_prf_centre_error_unguided_mean",
+        "roi_true_gain_mean_category",
+        "roi_prf_centre_error_mean",
+    ):
         assert np.isfinite(s[key]), key
     row = result["synth/digit"]
     assert {"true_gain_vs_top1pct", "predicted_gain_vs_top1pct", "classifier_share", "true_gain_unguided"} <= set(row)

@@ -17,10 +17,10 @@ from neurocodec.features.connectivity import (
 
 @pytest.fixture(scope="module")
 def cohort():
-    sites = [dict(name=f"s{k}", tr=2.0, n_times=60, noise=0.4, global_signal=0.1, group_fraction=0.5)
-             for k in range(4)]
-    c = simulate_rest_cohort(n_subjects=48, n_rois=10, n_networks=2, sites=sites, n_differing_edges=5,
-                             effect_size=0.25, seed=1)
+    sites = [dict(name=f"s{k}", tr=2.0, n_times=60, noise=0.4, global_signal=0.1, group_fraction=0.5) for k in range(4)]
+    c = simulate_rest_cohort(
+        n_subjects=48, n_rois=10, n_networks=2, sites=sites, n_differing_edges=5, effect_size=0.25, seed=1
+    )
     labels = np.where(c.subjects["group"] == 1, "ASD", "HC")
     conf = pd.DataFrame({"age": np.linspace(8, 30, 48), "site": c.subjects["site"]})
     return [x.astype(np.float64) for x in c.timeseries], labels, c.subjects["site"].to_numpy(), conf
@@ -35,9 +35,11 @@ def test_learns_planted_effect_string_labels_and_roundtrip(cohort, tmp_path, sin
     np.testing.assert_allclose(proba.sum(1), 1.0)
     assert ((proba[:, 1] > 0.5) == (clf.decision_function(X[36:]) > 0)).all()
     tan = ConnectomeClassifier(kind=["correlation", "tangent"], C=[0.1, 1.0], inner_cv=3).fit(
-        X[:36], y[:36], sites=sites[:36], confounds=conf[:36])
-    assert {(r["kind"], r["C"]) for r in tan.cv_results_} == {(k, c) for k in ("correlation", "tangent")
-                                                                for c in (0.1, 1.0)}
+        X[:36], y[:36], sites=sites[:36], confounds=conf[:36]
+    )
+    assert {(r["kind"], r["C"]) for r in tan.cv_results_} == {
+        (k, c) for k in ("correlation", "tangent") for c in (0.1, 1.0)
+    }
     back = ConnectomeClassifier.from_pretrained(tan.save_pretrained(tmp_path / "m"))
     np.testing.assert_array_equal(back.decision_function(X[36:], conf[36:]), tan.decision_function(X[36:], conf[36:]))
     assert back.kind_ == tan.kind_ and list(back.classes_) == ["ASD", "HC"]
@@ -112,11 +114,12 @@ def test_vectorize_is_nilearns_order():
     a = rng.standard_normal((3, 6, 6))
     sym = a + np.swapaxes(a, 1, 2)
     for discard in (False, True):
-        np.testing.assert_allclose(vectorize(sym, discard_diagonal=discard),
-                                   sym_matrix_to_vec(sym, discard_diagonal=discard))
+        np.testing.assert_allclose(
+            vectorize(sym, discard_diagonal=discard), sym_matrix_to_vec(sym, discard_diagonal=discard)
+        )
     np.testing.assert_allclose(vec_to_sym_matrix(vectorize(sym)), sym)
     np.testing.assert_allclose(unvectorize(sym_matrix_to_vec(sym)), sym)
-    upper = sym[:, *np.triu_indices(6, 1)]  # e.g. the Schaefer release's fc_upper.npz
+    upper = sym[(slice(None), *np.triu_indices(6, 1))]  # e.g. the Schaefer release's fc_upper.npz
     np.testing.assert_allclose(triu_to_vectorized(upper), vectorize(sym, discard_diagonal=True))
 
 
@@ -125,8 +128,11 @@ def test_matrices_given_to_a_vector_classifier_name_vectorize():
 
     rng = np.random.default_rng(0)
     mats = rng.standard_normal((20, 30, 30))
-    with pytest.raises(ValueError, match=r"'X' must be a 2-D array \(n_subjects, n_edges\): turn matrices into edge "
-                                         r"vectors with vectorize"):
+    with pytest.raises(
+        ValueError,
+        match=r"'X' must be a 2-D array \(n_subjects, n_edges\): turn matrices into edge "
+        r"vectors with vectorize",
+    ):
         site_cross_validate(LogisticRegression(), mats, np.arange(20) % 2, np.repeat(["a", "b"], 10))
 
 
@@ -148,13 +154,20 @@ def test_eeg_band_order_survives_to_the_report(tmp_path):
     from neurocodec.pipeline import ArtifactStore, run_pipeline
 
     bands = {"theta": [4.0, 8.0], "alpha": [8.0, 12.0]}  # not alphabetical
-    cfg = {"stages": {
-        "eeg": {"stage": "simulate_eeg", "params": {"n_chans": 3, "sfreq": 128.0, "duration": 12.0,
-                                                    "motifs": ["alpha_burst"], "seed": 0}},
-        "ep": {"stage": "epoch_eeg", "params": {"window": 2.0}, "inputs": {"raw": "eeg"}},
-        "con": {"stage": "eeg_connectivity", "inputs": {"epochs": "ep"},
-                "params": {"methods": ["coh"], "bands": bands, "by_label": False}},
-    }}
+    cfg = {
+        "stages": {
+            "eeg": {
+                "stage": "simulate_eeg",
+                "params": {"n_chans": 3, "sfreq": 128.0, "duration": 12.0, "motifs": ["alpha_burst"], "seed": 0},
+            },
+            "ep": {"stage": "epoch_eeg", "params": {"window": 2.0}, "inputs": {"raw": "eeg"}},
+            "con": {
+                "stage": "eeg_connectivity",
+                "inputs": {"epochs": "ep"},
+                "params": {"methods": ["coh"], "bands": bands, "by_label": False},
+            },
+        }
+    }
     summary = run_pipeline(cfg, cache=tmp_path, show_progress=False, report=False)
     assert summary.ok, [r.error for r in summary.results]
     key = {r.step_id: r.key for r in summary.results}

@@ -13,7 +13,7 @@ def test_rectangular_windows_equal_corrcoef():
     fc, centers = sliding_window_fc(x, 10, step=5)
     assert fc.shape == (9, 4, 4)
     for k, start in enumerate(range(0, 41, 5)):
-        np.testing.assert_allclose(fc[k], np.corrcoef(x[start:start + 10].T), atol=1e-12)
+        np.testing.assert_allclose(fc[k], np.corrcoef(x[start : start + 10].T), atol=1e-12)
     np.testing.assert_allclose(centers[:2], [4.5, 9.5])
 
 

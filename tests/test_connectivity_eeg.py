@@ -29,13 +29,23 @@ def test_matches_mne_connectivity():
     X, sfreq = _coupled()
     methods = ["coh", "imcoh", "plv", "pli", "wpli", "wpli2_debiased"]
     ours = eeg_connectivity(X, sfreq, bands=BANDS, methods=methods)
-    cons = spectral_connectivity_epochs(X, method=methods, sfreq=sfreq, fmin=(8.0, 20.0), fmax=(12.0, 30.0),
-                                        faverage=True, mode="multitaper", verbose=False)
+    cons = spectral_connectivity_epochs(
+        X,
+        method=methods,
+        sfreq=sfreq,
+        fmin=(8.0, 20.0),
+        fmax=(12.0, 30.0),
+        faverage=True,
+        mode="multitaper",
+        verbose=False,
+    )
     for m, con in zip(methods, cons):
         dense = con.get_data(output="dense")
         assert ours[m].shape == (2, 3, 3)
         for b in range(2):
-            np.testing.assert_allclose(ours[m][b][np.tril_indices(3, -1)], dense[..., b][np.tril_indices(3, -1)], atol=1e-12)
+            np.testing.assert_allclose(
+                ours[m][b][np.tril_indices(3, -1)], dense[..., b][np.tril_indices(3, -1)], atol=1e-12
+            )
             np.testing.assert_allclose(ours[m][b], ours[m][b].T)
 
 
@@ -69,7 +79,9 @@ def test_mne_epochs_input_and_bad_inputs():
     info = mne.create_info(["a", "b", "c"], sfreq, "eeg")
     epochs = mne.EpochsArray(X, info, verbose=False)
     out = eeg_connectivity(epochs, bands={"alpha": [8.0, 12.0]}, methods=["coh"])
-    np.testing.assert_allclose(out["coh"], eeg_connectivity(X, sfreq, bands={"alpha": [8.0, 12.0]}, methods=["coh"])["coh"])
+    np.testing.assert_allclose(
+        out["coh"], eeg_connectivity(X, sfreq, bands={"alpha": [8.0, 12.0]}, methods=["coh"])["coh"]
+    )
     with pytest.raises(ValueError, match="'epochs' must be a 3-D array"):
         eeg_connectivity(X[0], sfreq)
     bad = X.copy()

@@ -18,8 +18,10 @@ from neurocodec.features.connectivity._spd import check_spd, log_euclidean_mean
 def _series(n_subjects=6, n_rois=8, seed=0, lengths=(20, 40)):
     rng = np.random.default_rng(seed)
     mix = rng.standard_normal((n_rois, n_rois))
-    return [rng.standard_normal((int(rng.integers(*lengths)), n_rois)) @ (mix + 0.3 * rng.standard_normal(mix.shape))
-            for _ in range(n_subjects)]
+    return [
+        rng.standard_normal((int(rng.integers(*lengths)), n_rois)) @ (mix + 0.3 * rng.standard_normal(mix.shape))
+        for _ in range(n_subjects)
+    ]
 
 
 @pytest.mark.parametrize("kind", ["covariance", "correlation", "partial correlation", "precision", "tangent"])

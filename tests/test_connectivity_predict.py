@@ -75,7 +75,9 @@ def test_tangent_reference_fitted_on_training_fold_only():
     ref = TangentSpace(input_vectorized="no_diagonal", shrinkage="auto").fit(X[train]).mean_
     np.testing.assert_allclose(est[0].mean_, ref)
     with pytest.raises(AssertionError):
-        np.testing.assert_allclose(est[0].mean_, TangentSpace(input_vectorized="no_diagonal", shrinkage="auto").fit(X).mean_)
+        np.testing.assert_allclose(
+            est[0].mean_, TangentSpace(input_vectorized="no_diagonal", shrinkage="auto").fit(X).mean_
+        )
 
 
 def test_harmonizer_seen_and_unseen_sites():
@@ -182,8 +184,9 @@ def test_kernel_space_projection_and_logistic_equal_feature_space():
     np.testing.assert_allclose(got[0], ref.predict_proba(p.transform(X[test]))[:, 1], atol=1e-6)
     # one leading direction only
     p1 = SiteSubspaceProjector(n_components=1).fit(X[train], y[train], sites[train])
-    np.testing.assert_allclose(project_gram(G, train, y, sites, n_components=1),
-                               p1.transform(X) @ p1.transform(X).T, atol=1e-8)
+    np.testing.assert_allclose(
+        project_gram(G, train, y, sites, n_components=1), p1.transform(X) @ p1.transform(X).T, atol=1e-8
+    )
 
 
 def test_site_projection_removes_unseen_site_offsets_in_cross_validation():
@@ -240,13 +243,13 @@ def test_kernel_ridge_and_low_rank_confounds_equal_feature_space():
     from sklearn.linear_model import Ridge
 
     from neurocodec.features.connectivity._predict import (
+        SiteSubspaceProjector,
         confound_design,
         confound_gram,
         confound_operator,
         gram_ridge_scores,
         project_gram,
     )
-    from neurocodec.features.connectivity._predict import SiteSubspaceProjector
 
     X, y, sites = _offset_cohort(seed=4, n_features=50)
     rng = np.random.default_rng(4)
@@ -263,20 +266,26 @@ def test_kernel_ridge_and_low_rank_confounds_equal_feature_space():
         np.testing.assert_allclose(row, Ridge(alpha=a).fit(Xc[train], y[train]).predict(Xc[test]), atol=1e-8)
     # relative alpha: the penalty scales with the centred training rows' mean squared norm
     Xt = Xc[train] - Xc[train].mean(0)
-    scale = (Xt ** 2).sum() / len(train)
-    np.testing.assert_allclose(gram_ridge_scores(Gc, train, test, y, 0.3),
-                               Ridge(alpha=0.3 * scale).fit(Xc[train], y[train]).predict(Xc[test]), atol=1e-8)
+    scale = (Xt**2).sum() / len(train)
+    np.testing.assert_allclose(
+        gram_ridge_scores(Gc, train, test, y, 0.3),
+        Ridge(alpha=0.3 * scale).fit(Xc[train], y[train]).predict(Xc[test]),
+        atol=1e-8,
+    )
     # site projection composed with confound regression, still equal to the feature-space pipeline
     p = SiteSubspaceProjector(standardize=False).fit(Xc[train], y[train], sites[train])
     ref = Ridge(alpha=1.0).fit(p.transform(Xc[train]), y[train]).predict(p.transform(Xc[test]))
-    np.testing.assert_allclose(gram_ridge_scores(project_gram(Gc, train, y, sites), train, test, y, 1.0,
-                                                 relative=False), ref, atol=1e-6)
+    np.testing.assert_allclose(
+        gram_ridge_scores(project_gram(Gc, train, y, sites), train, test, y, 1.0, relative=False), ref, atol=1e-6
+    )
     # per-row weights (e.g. 1 / site size)
     sw = 1.0 / np.unique(sites[train], return_counts=True)[1][np.searchsorted(np.unique(sites[train]), sites[train])]
     sw *= np.random.default_rng(6).uniform(0.5, 2.0, len(sw))
-    np.testing.assert_allclose(gram_ridge_scores(Gc, train, test, y, 2.0, relative=False, sample_weight=sw),
-                               Ridge(alpha=2.0).fit(Xc[train], y[train], sample_weight=sw).predict(Xc[test]),
-                               atol=1e-8)
+    np.testing.assert_allclose(
+        gram_ridge_scores(Gc, train, test, y, 2.0, relative=False, sample_weight=sw),
+        Ridge(alpha=2.0).fit(Xc[train], y[train], sample_weight=sw).predict(Xc[test]),
+        atol=1e-8,
+    )
     with pytest.raises(ValueError, match="'alpha' must be > 0"):
         gram_ridge_scores(G, train, test, y, [1.0, 0.0])
     with pytest.raises(ValueError, match="'sample_weight' must be positive weights"):
@@ -323,8 +332,14 @@ def test_rank_gaussianize_keeps_each_rows_order_only():
 def test_network_block_means_equal_hand_computed_blocks():
     from neurocodec.features.connectivity._edge_features import network_block_means, schaefer_network_labels
 
-    names = ["7Networks_LH_Vis_1", "7Networks_RH_Vis_1", "7Networks_LH_Vis_2", "7Networks_LH_Default_1",
-             "7Networks_LH_Default_2", "7Networks_RH_Vis_2"]
+    names = [
+        "7Networks_LH_Vis_1",
+        "7Networks_RH_Vis_1",
+        "7Networks_LH_Vis_2",
+        "7Networks_LH_Default_1",
+        "7Networks_LH_Default_2",
+        "7Networks_RH_Vis_2",
+    ]
     labels = schaefer_network_labels(names)
     assert labels.tolist() == ["LH_Vis", "RH_Vis", "LH_Vis", "LH_Default", "LH_Default", "RH_Vis"]
     assert schaefer_network_labels(names, hemisphere=False).tolist()[:4] == ["Vis", "Vis", "Vis", "Default"]
@@ -333,7 +348,7 @@ def test_network_block_means_equal_hand_computed_blocks():
     M = M + M.transpose(0, 2, 1)
     X = vectorize(M, discard_diagonal=True)
     F = network_block_means(X, labels)
-    blocks = np.unique(labels)                                   # LH_Default, LH_Vis, RH_Vis
+    blocks = np.unique(labels)  # LH_Default, LH_Vis, RH_Vis
     assert F.shape == (3, 6)
     k = 0
     for a in range(3):
@@ -356,8 +371,14 @@ def test_tangent_at_training_mean_uses_training_rows_only():
     X, y, sites = _cohort(n_per_site=6)
     train, test = site_splits(y, sites)[0]
     T = tangent_at_training_mean(X, train, min_eigenvalue=0.1)
-    ref = TangentSpace(reference="log_euclidean", metric="affine", input_vectorized="no_diagonal",
-                       shrinkage="auto", min_eigenvalue=0.1, vectorize=True).fit(X[train])
+    ref = TangentSpace(
+        reference="log_euclidean",
+        metric="affine",
+        input_vectorized="no_diagonal",
+        shrinkage="auto",
+        min_eigenvalue=0.1,
+        vectorize=True,
+    ).fit(X[train])
     np.testing.assert_allclose(T, ref.transform(X), atol=1e-10)
     X2 = X.copy()
     X2[test] = X[test][::-1]  # changing the test rows changes nothing for the others (reference from train)

@@ -43,8 +43,17 @@ def test_ssim_hand_computed_and_skimage():
     rng = np.random.default_rng(1)
     a = rng.random((2, 24, 20, 3))
     b = np.clip(a + 0.3 * rng.standard_normal(a.shape), 0, 1)
-    ref = [skm.structural_similarity(rgb2gray(a[i]), rgb2gray(b[i]), gaussian_weights=True, sigma=1.5,
-                                     use_sample_covariance=False, data_range=1.0) for i in range(2)]
+    ref = [
+        skm.structural_similarity(
+            rgb2gray(a[i]),
+            rgb2gray(b[i]),
+            gaussian_weights=True,
+            sigma=1.5,
+            use_sample_covariance=False,
+            data_range=1.0,
+        )
+        for i in range(2)
+    ]
     np.testing.assert_allclose(ssim(a, b, reduction="none"), ref, rtol=1e-10)
 
 
@@ -93,7 +102,9 @@ def test_missing_weights_error_names_model(monkeypatch, tmp_path):
     with pytest.raises(ValueError, match="'name' of feature extractor"):
         get_feature_extractor("vgg")
     with pytest.warns(UserWarning, match="swav"):
-        scores = evaluate_reconstructions(np.random.rand(4, 12, 12, 3), np.random.rand(4, 12, 12, 3), features=["pixels", "swav"])
+        scores = evaluate_reconstructions(
+            np.random.rand(4, 12, 12, 3), np.random.rand(4, 12, 12, 3), features=["pixels", "swav"]
+        )
     assert set(scores) == {"pixcorr", "ssim", "two_way_pixels"}
 
 
@@ -109,8 +120,14 @@ def test_torchvision_extractor_from_local_weights(tmp_path):
 
     save_file({k: v.contiguous() for k, v in net.state_dict().items()}, str(path))
     images = np.random.default_rng(4).random((3, 16, 16, 3))
-    scores = evaluate_reconstructions(images, images, features=["effnet_b1"], sizes={"effnet_b1": 32},
-                                      weights={"effnet_b1": str(path)}, on_missing="raise")
+    scores = evaluate_reconstructions(
+        images,
+        images,
+        features=["effnet_b1"],
+        sizes={"effnet_b1": 32},
+        weights={"effnet_b1": str(path)},
+        on_missing="raise",
+    )
     assert scores["distance_effnet_b1"] == pytest.approx(0.0, abs=1e-6)
     custom = FeatureExtractor("mean_colour", function=lambda x: x.mean(axis=(1, 2)))
     assert custom(images).shape == (3, 3)

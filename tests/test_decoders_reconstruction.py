@@ -13,8 +13,16 @@ from neurocodec.decoders.generation import EmbeddedLatentDiffusion
 from neurocodec.pipeline import ArtifactStore, load_arrays, load_json, run_pipeline
 
 ROOT = Path(__file__).resolve().parents[1]
-TINY = dict(image_size=16, vae_channels=(8, 16), unet_channels=(16, 32), embed_dim=6, embedding="pixels",
-            vae_steps=3, unet_steps=3, batch_size=8)
+TINY = dict(
+    image_size=16,
+    vae_channels=(8, 16),
+    unet_channels=(16, 32),
+    embed_dim=6,
+    embedding="pixels",
+    vae_steps=3,
+    unet_steps=3,
+    batch_size=8,
+)
 
 
 def _images(n, size=16, seed=0):
@@ -69,7 +77,9 @@ def test_spatial_token_embedding(tmp_path):
     moved[0, :8, :8], moved[1, 8:, 8:] = imgs[0, :8, :8], imgs[0, :8, :8]
     top_left, bottom_right = gen.embed_images(moved)[:, [1, 4]].transpose(1, 0, 2)
     assert np.linalg.norm(top_left[0] - bottom_right[1]) < 0.5 * np.linalg.norm(top_left[0] - top_left[1])
-    assert np.linalg.norm(bottom_right[0] - top_left[1]) < np.linalg.norm(bottom_right[0] - bottom_right[1])  # blank cells
+    assert np.linalg.norm(bottom_right[0] - top_left[1]) < np.linalg.norm(
+        bottom_right[0] - bottom_right[1]
+    )  # blank cells
     out = gen.generate(emb, init_images=imgs[:4], strength=0.5, num_inference_steps=2, guidance_scale=2.0)
     assert out.shape == (4, 16, 16, 3)
     loaded = EmbeddedLatentDiffusion.from_pretrained(gen.save_pretrained(tmp_path / "g"))
@@ -92,7 +102,9 @@ def test_brain_diffuser_recovers_linear_latents(tiny_generator, tmp_path):
     emb = tiny_generator.embed_images(imgs)
     W = rng.standard_normal((lat.shape[1] + emb.shape[1], 300))
     X = np.hstack([lat, emb]) @ W + 0.1 * rng.standard_normal((400, 300)) + 5.0
-    dec = BrainDiffuser(tiny_generator, alphas=[0.1, 1.0, 10.0, 100.0], cv=3, num_inference_steps=4).fit(X[:340], imgs[:340])
+    dec = BrainDiffuser(tiny_generator, alphas=[0.1, 1.0, 10.0, 100.0], cv=3, num_inference_steps=4).fit(
+        X[:340], imgs[:340]
+    )
     pred = dec.predict_latents(X[340:]).reshape(60, -1)
     r = [np.corrcoef(pred[:, j], lat[340:, j])[0, 1] for j in range(lat.shape[1]) if lat[340:, j].std() > 1e-6]
     assert np.median(r) > 0.9
@@ -101,7 +113,9 @@ def test_brain_diffuser_recovers_linear_latents(tiny_generator, tmp_path):
     out = dec.reconstruct(X[340:344])
     assert out["stage1"].shape == out["final"].shape == (4, 16, 16, 3)
     loaded = BrainDiffuser.from_pretrained(dec.save_pretrained(tmp_path / "d"), generator=tiny_generator)
-    np.testing.assert_allclose(loaded.predict_embeddings(X[340:])["image"], dec.predict_embeddings(X[340:])["image"], rtol=1e-5)
+    np.testing.assert_allclose(
+        loaded.predict_embeddings(X[340:])["image"], dec.predict_embeddings(X[340:])["image"], rtol=1e-5
+    )
     with pytest.raises(ValueError, match="'X'"):
         dec.predict_latents(X[:, :10])
 
@@ -113,8 +127,9 @@ def test_low_level_pixels_stage1(tiny_generator, tmp_path):
     imgs = _images(300, seed=5)
     coarse = resize_images(imgs, 8).reshape(300, -1)
     X = coarse @ rng.standard_normal((coarse.shape[1], 150)) + 0.05 * rng.standard_normal((300, 150))
-    dec = BrainDiffuser(tiny_generator, alphas=[0.01, 1.0, 100.0], cv=3, low_level="pixels", low_level_size=8,
-                        num_inference_steps=2).fit(X[:250], imgs[:250])
+    dec = BrainDiffuser(
+        tiny_generator, alphas=[0.01, 1.0, 100.0], cv=3, low_level="pixels", low_level_size=8, num_inference_steps=2
+    ).fit(X[:250], imgs[:250])
     s1 = dec.predict_stage1(X[250:])
     assert s1.shape == (50, 16, 16, 3) and dec.low_level_ == "pixels"
     r = np.corrcoef(resize_images(s1, 8).reshape(-1), coarse[250:].reshape(-1))[0, 1]
@@ -178,8 +193,9 @@ class _StrengthGenerator(_CountingGenerator):
 def test_strength_chosen_on_training_validation_split(tiny_generator, tmp_path):
     imgs, X = _latent_fmri(tiny_generator, image_seed=4, seed=0)
     gen = _StrengthGenerator(tiny_generator)
-    dec = BrainDiffuser(gen, alphas=[0.1, 10.0], cv=3, strength=[0.9, 0.2], guidance_scale=[1.0, 2.0],
-                        validation_fraction=0.2).fit(X, imgs)
+    dec = BrainDiffuser(
+        gen, alphas=[0.1, 10.0], cv=3, strength=[0.9, 0.2], guidance_scale=[1.0, 2.0], validation_fraction=0.2
+    ).fit(X, imgs)
     assert len(dec.validation_) == 4 and {r["strength"] for r in dec.validation_} == {0.9, 0.2}
     by = {(r["strength"], r["guidance_scale"]): r for r in dec.validation_}
     assert by[(0.2, 1.0)]["two_way_pixels"] > by[(0.9, 1.0)]["two_way_pixels"] + 0.1  # stage 1 beats noise
@@ -187,7 +203,9 @@ def test_strength_chosen_on_training_validation_split(tiny_generator, tmp_path):
     np.testing.assert_allclose(dec.reconstruct(X[:3])["final"], dec.reconstruct(X[:3])["stage1"])
     loaded = BrainDiffuser.from_pretrained(dec.save_pretrained(tmp_path / "d"), generator=gen)
     assert loaded.strength_ == 0.2 and loaded.validation_ == dec.validation_
-    assert BrainDiffuser.from_pretrained(tmp_path / "d", generator=gen, strength=0.9).reconstruct(X[:3])["final"].shape == (3, 16, 16, 3)
+    assert BrainDiffuser.from_pretrained(tmp_path / "d", generator=gen, strength=0.9).reconstruct(X[:3])[
+        "final"
+    ].shape == (3, 16, 16, 3)
     with pytest.raises(ValueError, match="'validation_fraction'"):
         BrainDiffuser(gen, strength=[0.2, 0.9], validation_fraction=0.001).fit(X, imgs)
     with pytest.raises(ValueError, match="'strength'"):
@@ -208,12 +226,23 @@ def test_rank_weight_stage1_agreement_and_validation_splits(tiny_generator, tmp_
     gen = _RankGenerator(tiny_generator)
     dec = BrainDiffuser(gen, alphas=[0.1, 10.0], cv=3, n_samples=4, rank_weight=0.0).fit(X, imgs)
     by_embedding = dec.reconstruct(X[:5])
-    np.testing.assert_allclose(by_embedding["final"].reshape(5, -1)[:, :6], dec.predict_embeddings(X[:5])["image"], rtol=1e-6)
+    np.testing.assert_allclose(
+        by_embedding["final"].reshape(5, -1)[:, :6], dec.predict_embeddings(X[:5])["image"], rtol=1e-6
+    )
     dec.rank_weight = 1.0  # agreement with the (predicted) stage-1 image only: the init images win
     np.testing.assert_allclose(dec.reconstruct(X[:5])["final"], by_embedding["stage1"])
     # candidates: the stage-1-faithful sample identifies far better than the noisy embedding match
-    dec = BrainDiffuser(gen, alphas=[0.1, 10.0], cv=3, n_samples=4, rank_weight=[0.0, 1.0], strength=0.5,
-                        validation_fraction=0.2, validation_splits=3, validation_criterion="min").fit(X, imgs)
+    dec = BrainDiffuser(
+        gen,
+        alphas=[0.1, 10.0],
+        cv=3,
+        n_samples=4,
+        rank_weight=[0.0, 1.0],
+        strength=0.5,
+        validation_fraction=0.2,
+        validation_splits=3,
+        validation_criterion="min",
+    ).fit(X, imgs)
     assert len(dec.validation_) == 2 and dec.rank_weight_ == 1.0
     by = {r["rank_weight"]: r for r in dec.validation_}
     assert by[1.0]["two_way_pixels"] > by[0.0]["two_way_pixels"] + 0.1
@@ -230,19 +259,51 @@ def test_rank_weight_stage1_agreement_and_validation_splits(tiny_generator, tmp_
 
 @pytest.mark.slow
 def test_stages_end_to_end(tmp_path):
-    cfg = {"stages": {
-        "sim": {"stage": "simulate_visual_fmri", "params": {"n_subjects": 2, "n_voxels": [60, 70], "image_size": 16,
-                                                          "n_train_images": 40, "n_test_images": 8, "seed": 0}},
-        "dec": {"stage": "fit_decoder", "inputs": {"experiment": "sim"},
-                "params": {"subjects": ["sub-01", "sub-02"], "image_size": 16, "vae_channels": [8, 16],
-                           "unet_channels": [16, 32], "embed_dim": 6, "embedding": "pixels", "vae_steps": 2,
-                           "unet_steps": 2, "batch_size": 8, "alphas": [1.0, 100.0], "cv": 2,
-                           "strength": [0.5, 0.75], "num_inference_steps": 2, "validation_fraction": 0.25}},
-        "rec": {"stage": "reconstruct", "inputs": {"decoder": "dec", "experiment": "sim"},
-                "params": {"n_samples": 2}},
-        "ev": {"stage": "evaluate_reconstruction", "inputs": {"reconstructions": "rec"},
-               "params": {"features": ["pixels", "gabor", "swav"]}},
-    }}
+    cfg = {
+        "stages": {
+            "sim": {
+                "stage": "simulate_visual_fmri",
+                "params": {
+                    "n_subjects": 2,
+                    "n_voxels": [60, 70],
+                    "image_size": 16,
+                    "n_train_images": 40,
+                    "n_test_images": 8,
+                    "seed": 0,
+                },
+            },
+            "dec": {
+                "stage": "fit_decoder",
+                "inputs": {"experiment": "sim"},
+                "params": {
+                    "subjects": ["sub-01", "sub-02"],
+                    "image_size": 16,
+                    "vae_channels": [8, 16],
+                    "unet_channels": [16, 32],
+                    "embed_dim": 6,
+                    "embedding": "pixels",
+                    "vae_steps": 2,
+                    "unet_steps": 2,
+                    "batch_size": 8,
+                    "alphas": [1.0, 100.0],
+                    "cv": 2,
+                    "strength": [0.5, 0.75],
+                    "num_inference_steps": 2,
+                    "validation_fraction": 0.25,
+                },
+            },
+            "rec": {
+                "stage": "reconstruct",
+                "inputs": {"decoder": "dec", "experiment": "sim"},
+                "params": {"n_samples": 2},
+            },
+            "ev": {
+                "stage": "evaluate_reconstruction",
+                "inputs": {"reconstructions": "rec"},
+                "params": {"features": ["pixels", "gabor", "swav"]},
+            },
+        }
+    }
     summary = run_pipeline(cfg, cache=tmp_path, show_progress=False, report=False)
     assert summary.ok
     store = ArtifactStore(tmp_path)
@@ -262,9 +323,14 @@ def test_stages_end_to_end(tmp_path):
     assert "distance_swav" not in metrics["mean"]["final"]  # no SwAV weights offline: skipped, not faked
     from neurocodec.decoders.brain_diffuser.stages import EvaluateReconstruction, Reconstruct
 
-    assert Reconstruct.report(art("reconstruct")).blocks and EvaluateReconstruction.report(art("evaluate_reconstruction")).blocks
+    assert (
+        Reconstruct.report(art("reconstruct")).blocks
+        and EvaluateReconstruction.report(art("evaluate_reconstruction")).blocks
+    )
 
-    spatial = json.loads(json.dumps(cfg))  # spatial tokens reach the generator the stage saves, and reconstruct uses them
+    spatial = json.loads(
+        json.dumps(cfg)
+    )  # spatial tokens reach the generator the stage saves, and reconstruct uses them
     spatial["stages"]["dec"]["params"] |= {"subjects": ["sub-01"], "embedding": "effnet_lite0", "spatial_grid": 2}
     del spatial["stages"]["ev"]
     assert run_pipeline(spatial, cache=tmp_path / "spatial", show_progress=False, report=False).ok
@@ -280,7 +346,13 @@ def test_stages_end_to_end(tmp_path):
 
 @pytest.mark.slow
 def test_benchmark_quick(tmp_path):
-    bench = [sys.executable, str(ROOT / "benchmarks" / "reconstruction.py"), "--quick", "--generator-dir", str(tmp_path / "g")]
+    bench = [
+        sys.executable,
+        str(ROOT / "benchmarks" / "reconstruction.py"),
+        "--quick",
+        "--generator-dir",
+        str(tmp_path / "g"),
+    ]
     out = subprocess.run(bench, capture_output=True, text=True, timeout=600, cwd=ROOT)
     assert out.returncode == 0, out.stderr[-2000:]
     result = json.loads(out.stdout.strip().splitlines()[-1])

@@ -14,8 +14,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def _reference_without_test_plugins() -> str:
     env = dict(os.environ, NEUROCODEC_PLUGINS="")
-    out = subprocess.run([sys.executable, "-m", "neurocodec.pipeline.cli", "docs"], env=env,
-                         capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "neurocodec.pipeline.cli", "docs"], env=env, capture_output=True, text=True, check=True
+    )
     return out.stdout
 
 
@@ -34,4 +35,5 @@ def test_every_option_is_in_the_reference():
 def test_committed_reference_is_current():
     committed = (ROOT / "docs" / "configuration.md").read_text()
     assert committed == _reference_without_test_plugins(), (
-        "docs/configuration.md is stale: regenerate with `neurocodec docs -o docs/configuration.md`")
+        "docs/configuration.md is stale: regenerate with `neurocodec docs -o docs/configuration.md`"
+    )

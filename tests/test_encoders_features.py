@@ -9,7 +9,6 @@ import pytest
 from neurocodec.encoders import scores as S
 from neurocodec.encoders.features import GaborPyramid
 
-
 pytestmark = pytest.mark.usefixtures("single_thread")
 
 
@@ -94,8 +93,11 @@ def test_open_clip_tiny_offline_and_missing_weights(tmp_path, monkeypatch):
 
     from neurocodec.encoders.features import OpenClipFeatures
 
-    cfg = {"embed_dim": 32, "vision_cfg": {"image_size": 32, "layers": 2, "width": 64, "patch_size": 8, "head_width": 32},
-           "text_cfg": {"context_length": 16, "vocab_size": 49408, "width": 32, "heads": 2, "layers": 2}}
+    cfg = {
+        "embed_dim": 32,
+        "vision_cfg": {"image_size": 32, "layers": 2, "width": 64, "patch_size": 8, "head_width": 32},
+        "text_cfg": {"context_length": 16, "vocab_size": 49408, "width": 32, "heads": 2, "layers": 2},
+    }
     (tmp_path / "nc-test-tiny.json").write_text(json.dumps(cfg))
     open_clip.add_model_config(tmp_path)
     c = OpenClipFeatures("nc-test-tiny")
@@ -116,8 +118,10 @@ def test_encoder_stages_recover_ceiling_and_prf(tmp_path):
 stages:
   sim: {stage: simulate_visual_fmri, params: {n_subjects: 1, n_voxels: [120], image_size: 32, n_train_images: 300,
         n_test_images: 40, n_repeats: 3, snr: 1.0, fraction_prf: 0.7, linear_fraction: 0.0, seed: 1}}
-  feats: {stage: features, params: {extractor: gabor, spatial_frequencies: [2.0, 4.0, 8.0], n_orientations: 4}, inputs: {experiment: sim}}
-  fit: {stage: fit_encoder, params: {alphas: [1.0, 10.0, 100.0, 1000.0, 10000.0]}, inputs: {experiment: sim, features: feats}}
+  feats: {stage: features, params: {extractor: gabor, spatial_frequencies: [2.0, 4.0, 8.0], n_orientations: 4},
+          inputs: {experiment: sim}}
+  fit: {stage: fit_encoder, params: {alphas: [1.0, 10.0, 100.0, 1000.0, 10000.0]},
+        inputs: {experiment: sim, features: feats}}
   score: {stage: score_encoder, inputs: {experiment: sim, features: feats, encoders: fit}}
 """)
     summary = run_pipeline(str(cfg), cache=str(tmp_path / "cache"))
@@ -136,7 +140,9 @@ def test_rsa_kriegeskorte_quick(shared_data):
 
     script = Path(__file__).resolve().parents[1] / "benchmarks" / "rsa_kriegeskorte.py"
     env = dict(os.environ, NEUROCODEC_SHARED_DATA=str(shared_data), OMP_NUM_THREADS="1")
-    proc = subprocess.run([sys.executable, str(script), "--quick"], capture_output=True, text=True, timeout=300, env=env)
+    proc = subprocess.run(
+        [sys.executable, str(script), "--quick"], capture_output=True, text=True, timeout=300, env=env
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     res = json.loads(proc.stdout.strip().splitlines()[-1])
     assert set(res["mean_spearman"]) == {"blocks_2", "global_pool"}

@@ -10,7 +10,6 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from neurocodec.encoders import BandedRidgeCV, RidgeCV
 
-
 pytestmark = pytest.mark.usefixtures("single_thread")
 
 ALPHAS = np.logspace(-2, 4, 7)
@@ -106,7 +105,9 @@ def test_banded_hyper_gradient(n, pb):
     kw = dict(groups=[pb, pb], alphas=ALPHAS)
     rs = BandedRidgeCV(n_iter=20, random_state=0, **kw).fit(X, Y)
     # zero steps: the CV loss of the torch solver equals the random search's (same folds, intercepts, score)
-    h0 = BandedRidgeCV(n_iter=20, random_state=0, solver="hyper_gradient", solver_params=dict(max_iter=0), **kw).fit(X, Y)
+    h0 = BandedRidgeCV(n_iter=20, random_state=0, solver="hyper_gradient", solver_params=dict(max_iter=0), **kw).fit(
+        X, Y
+    )
     np.testing.assert_allclose(h0.cv_scores_, rs.cv_scores_, rtol=1e-5)
     np.testing.assert_allclose(h0.coef_, rs.coef_, atol=1e-4)
     # from the uniform (RidgeCV) start, descent finds the informative band and random search's CV score
@@ -129,16 +130,19 @@ def test_banded_hyper_gradient(n, pb):
         BandedRidgeCV(solver="hyper_gradient", solver_params=dict(steps=3), **kw).fit(X, Y)
 
 
-@pytest.mark.parametrize("kwargs, X_bad, Y_bad, match", [
-    (dict(), "rows", None, "inconsistent numbers of samples"),
-    (dict(), "nan", None, "NaN"),
-    (dict(), None, "const", "non-constant in every target"),
-    (dict(alphas=[1.0, 0.0]), None, None, "'alphas' must be"),
-    (dict(alphas=[-1.0]), None, None, "'alphas' must be"),
-    (dict(cv=500), None, None, "at most n_samples=40 folds"),
-    (dict(cv="bogus"), None, None, "'cv' must be"),
-    (dict(backend="jax"), None, None, "'backend' must be"),
-])
+@pytest.mark.parametrize(
+    "kwargs, X_bad, Y_bad, match",
+    [
+        (dict(), "rows", None, "inconsistent numbers of samples"),
+        (dict(), "nan", None, "NaN"),
+        (dict(), None, "const", "non-constant in every target"),
+        (dict(alphas=[1.0, 0.0]), None, None, "'alphas' must be"),
+        (dict(alphas=[-1.0]), None, None, "'alphas' must be"),
+        (dict(cv=500), None, None, "at most n_samples=40 folds"),
+        (dict(cv="bogus"), None, None, "'cv' must be"),
+        (dict(backend="jax"), None, None, "'backend' must be"),
+    ],
+)
 def test_bad_input_clear_errors(kwargs, X_bad, Y_bad, match):
     X, Y = _data(40, 5, 3)
     if X_bad == "rows":
@@ -151,9 +155,15 @@ def test_bad_input_clear_errors(kwargs, X_bad, Y_bad, match):
         RidgeCV(**kwargs).fit(X, Y)
 
 
-@parametrize_with_checks([RidgeCV(alphas=[0.1, 10.0], cv=3), BandedRidgeCV(n_iter=2, alphas=[0.1, 10.0], cv=3),
-                          BandedRidgeCV(n_iter=1, alphas=[1.0], cv=3, solver="hyper_gradient",
-                                        solver_params=dict(max_iter=2, n_targets_batch=8))])
+@parametrize_with_checks(
+    [
+        RidgeCV(alphas=[0.1, 10.0], cv=3),
+        BandedRidgeCV(n_iter=2, alphas=[0.1, 10.0], cv=3),
+        BandedRidgeCV(
+            n_iter=1, alphas=[1.0], cv=3, solver="hyper_gradient", solver_params=dict(max_iter=2, n_targets_batch=8)
+        ),
+    ]
+)
 def test_sklearn_compatible(estimator, check):
     check(estimator)
 
@@ -165,8 +175,13 @@ def test_ridge_speed_quick_benchmark():
     from pathlib import Path
 
     script = Path(__file__).resolve().parents[1] / "benchmarks" / "ridge_speed.py"
-    proc = subprocess.run([sys.executable, str(script), "--quick", "--methods", "neurocodec_torch,neurocodec_gcv,himalaya"],
-                          capture_output=True, text=True, timeout=300, env=dict(os.environ, OMP_NUM_THREADS="1"))
+    proc = subprocess.run(
+        [sys.executable, str(script), "--quick", "--methods", "neurocodec_torch,neurocodec_gcv,himalaya"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=dict(os.environ, OMP_NUM_THREADS="1"),
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     res = json.loads(proc.stdout.strip().splitlines()[-1])
     for key in ("speedup_vs_himalaya", "r2_max_abs_diff", "rss_ratio_vs_himalaya", "gflops"):

@@ -50,7 +50,9 @@ def test_fit_predict_and_units():
     enc2 = InContextEncoder(model).fit(X, 10 * Y - 4)
     np.testing.assert_allclose(enc2.predict(X), 10 * pred - 4, rtol=1e-3, atol=1e-2)
     # batching over voxels does not change the result
-    np.testing.assert_allclose(InContextEncoder(model, batch_voxels=100).fit(X, Y).coef_, enc.coef_, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(
+        InContextEncoder(model, batch_voxels=100).fit(X, Y).coef_, enc.coef_, rtol=1e-4, atol=1e-5
+    )
     # 1-D responses are one voxel
     one = InContextEncoder(model).fit(X, Y[:, 0])
     np.testing.assert_allclose(one.coef_[:, 0], enc.coef_[:, 0], rtol=1e-4, atol=1e-5)
@@ -110,8 +112,13 @@ def test_metatrain_errors():
     with pytest.raises(ValueError, match="'n_images' of s1 must be >= min_context \\+ n_query = 130"):
         metatrain(_model(), data, n_steps=1, min_context=30, n_query=100)
     with pytest.raises(ValueError, match="'embeddings' of s1 must be \\(n_images, 8\\)"):
-        metatrain(BraInCoRL(BraInCoRLConfig(embed_dim=8, width=16, n_layers=1, n_heads=2, ffn_dim=16)), data,
-                  n_steps=1, min_context=10, n_query=10)
+        metatrain(
+            BraInCoRL(BraInCoRLConfig(embed_dim=8, width=16, n_layers=1, n_heads=2, ffn_dim=16)),
+            data,
+            n_steps=1,
+            min_context=10,
+            n_query=10,
+        )
     with pytest.raises(ValueError, match="'min_context' of metatrain must be >= 2"):
         metatrain(_model(), data, n_steps=1, min_context=1, n_query=10)
 
@@ -130,15 +137,42 @@ def _check_metatraining_beats_ridge():
     emb, subject = _population()
     train = [MetaTrainingSubject(emb[:200], subject(120, s)[:200], f"s{s}") for s in (1, 2, 3)]
     model = _model(seed=1)
-    before = context_scaling(InContextEncoder(model), emb[:200], subject(80, 9)[:200], emb[200:],
-                             subject(80, 9)[200:], context_sizes=[10], n_draws=2, ridge=False)
-    hist = metatrain(model, train, n_steps=150, batch_voxels=24, min_context=8, max_context=60, n_query=60,
-                     lr=2e-3, val_every=50, seed=0)
+    before = context_scaling(
+        InContextEncoder(model),
+        emb[:200],
+        subject(80, 9)[:200],
+        emb[200:],
+        subject(80, 9)[200:],
+        context_sizes=[10],
+        n_draws=2,
+        ridge=False,
+    )
+    hist = metatrain(
+        model,
+        train,
+        n_steps=150,
+        batch_voxels=24,
+        min_context=8,
+        max_context=60,
+        n_query=60,
+        lr=2e-3,
+        val_every=50,
+        seed=0,
+    )
     assert hist["records"][-1]["val_loss"] < hist["records"][0]["val_loss"]
     assert hist["best_step"] > 0 and hist["n_parameters"] > 0
     y_test = subject(80, 9)
-    res = context_scaling(InContextEncoder(model), emb[:200], y_test[:200], emb[200:], y_test[200:],
-                          context_sizes=[10, 100], n_draws=2, cv=5, seed=0)
+    res = context_scaling(
+        InContextEncoder(model),
+        emb[:200],
+        y_test[:200],
+        emb[200:],
+        y_test[200:],
+        context_sizes=[10, 100],
+        n_draws=2,
+        cv=5,
+        seed=0,
+    )
     ic, ridge = np.nanmean(res["ev"]["incontext"], axis=(1, 2)), np.nanmean(res["ev"]["ridge"], axis=(1, 2))
     assert res["n_draws"] == [2, 2] and res["ev"]["ridge"].shape == (2, 2, 80)
     assert ic[0] > np.nanmean(before["ev"]["incontext"]) + 0.1  # learning happened

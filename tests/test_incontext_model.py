@@ -1,6 +1,5 @@
 """BraInCoRL model: set semantics, batching, persistence, configuration errors."""
 
-import numpy as np
 import pytest
 import torch
 
@@ -50,7 +49,7 @@ def test_batching_over_voxels_equals_per_voxel():
     model = _tiny()
     emb, resp = _context(n_vox=6)
     batched = model(emb, resp)
-    single = torch.cat([model(emb, resp[i:i + 1]) for i in range(6)])
+    single = torch.cat([model(emb, resp[i : i + 1]) for i in range(6)])
     torch.testing.assert_close(batched, single, rtol=1e-4, atol=1e-5)
 
 
@@ -99,5 +98,7 @@ def test_bad_config_errors():
 
 
 def test_from_pretrained_missing_files(tmp_path):
-    with pytest.raises(FileNotFoundError, match="The 'directory' must be a folder written by BraInCoRL.save_pretrained"):
+    with pytest.raises(
+        FileNotFoundError, match="The 'directory' must be a folder written by BraInCoRL.save_pretrained"
+    ):
         BraInCoRL.from_pretrained(tmp_path)

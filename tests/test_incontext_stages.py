@@ -15,21 +15,50 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def _config(fit_params=None):
-    return {"stages": {
-        "sim": {"stage": "simulate_visual_fmri",
-                "params": {"n_subjects": 3, "n_voxels": [40, 40, 40], "image_size": 16, "n_train_images": 90,
-                           "n_test_images": 20, "n_repeats": 2, "seed": 0}},
-        "feats": {"stage": "features", "params": {"extractor": "gabor", "spatial_frequencies": [1.0, 2.0],
-                                                  "n_orientations": 4}, "inputs": {"experiment": "sim"}},
-        "train": {"stage": "metatrain_incontext",
-                  "params": {"n_components": 8, "width": 16, "n_layers": 1, "n_heads": 2, "ffn_dim": 16,
-                             "n_steps": 6, "batch_voxels": 8, "min_context": 5, "max_context": 30, "n_query": 20,
-                             "val_every": 3, "lr": 1e-3},
-                  "inputs": {"experiment": "sim", "features": "feats"}},
-        "fit": {"stage": "fit_incontext",
+    return {
+        "stages": {
+            "sim": {
+                "stage": "simulate_visual_fmri",
+                "params": {
+                    "n_subjects": 3,
+                    "n_voxels": [40, 40, 40],
+                    "image_size": 16,
+                    "n_train_images": 90,
+                    "n_test_images": 20,
+                    "n_repeats": 2,
+                    "seed": 0,
+                },
+            },
+            "feats": {
+                "stage": "features",
+                "params": {"extractor": "gabor", "spatial_frequencies": [1.0, 2.0], "n_orientations": 4},
+                "inputs": {"experiment": "sim"},
+            },
+            "train": {
+                "stage": "metatrain_incontext",
+                "params": {
+                    "n_components": 8,
+                    "width": 16,
+                    "n_layers": 1,
+                    "n_heads": 2,
+                    "ffn_dim": 16,
+                    "n_steps": 6,
+                    "batch_voxels": 8,
+                    "min_context": 5,
+                    "max_context": 30,
+                    "n_query": 20,
+                    "val_every": 3,
+                    "lr": 1e-3,
+                },
+                "inputs": {"experiment": "sim", "features": "feats"},
+            },
+            "fit": {
+                "stage": "fit_incontext",
                 "params": {"context_sizes": [5, 20, 500], "n_draws": 2, **(fit_params or {})},
-                "inputs": {"model": "train", "experiment": "sim", "features": "feats"}},
-    }}
+                "inputs": {"model": "train", "experiment": "sim", "features": "feats"},
+            },
+        }
+    }
 
 
 def _artifact(cache, stage):
@@ -87,8 +116,14 @@ def test_stages_end_to_end(tmp_path):
 
 def test_benchmark_quick_runs():
     env = dict(os.environ, HF_HUB_OFFLINE="1", OMP_NUM_THREADS="1")
-    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "incontext_scaling.py"), "--quick",
-                           "--threads", "1"], capture_output=True, text=True, timeout=300, env=env, cwd=ROOT)
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "incontext_scaling.py"), "--quick", "--threads", "1"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+        cwd=ROOT,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     for key in ("context_sizes", "incontext_ev", "ridge_ev", "train_time_s"):

@@ -21,12 +21,28 @@ def _pcp_tree(root, n_per_site=6, n_rois=8, n_times=40, seed=0, atlas="cc200"):
             fid = f"{site}_{sub:07d}"
             x = rng.standard_normal((n_times + 5 * i, n_rois)) + rng.standard_normal((n_times + 5 * i, 1))
             header = "\t".join(f"#{k + 1}" for k in range(n_rois))
-            np.savetxt(root / f"rois_{atlas}" / f"{fid}_rois_{atlas}.1D", x, header=header, comments="",
-                       delimiter="\t", fmt="%.6f")
-            rows.append({"SITE_ID": site, "SUB_ID": sub, "FILE_ID": fid, "DX_GROUP": 1 + i % 2,
-                         "AGE_AT_SCAN": 8.0 + 3 * i, "SEX": 1 + (i % 3 == 0), "EYE_STATUS_AT_SCAN": 1 + (s == 2),
-                         "func_mean_fd": 0.05 * (i + 1), "qc_rater_1": "fail" if i == 5 else "OK",
-                         "qc_func_rater_2": "maybe" if i == 4 else "OK"})
+            np.savetxt(
+                root / f"rois_{atlas}" / f"{fid}_rois_{atlas}.1D",
+                x,
+                header=header,
+                comments="",
+                delimiter="\t",
+                fmt="%.6f",
+            )
+            rows.append(
+                {
+                    "SITE_ID": site,
+                    "SUB_ID": sub,
+                    "FILE_ID": fid,
+                    "DX_GROUP": 1 + i % 2,
+                    "AGE_AT_SCAN": 8.0 + 3 * i,
+                    "SEX": 1 + (i % 3 == 0),
+                    "EYE_STATUS_AT_SCAN": 1 + (s == 2),
+                    "func_mean_fd": 0.05 * (i + 1),
+                    "qc_rater_1": "fail" if i == 5 else "OK",
+                    "qc_func_rater_2": "maybe" if i == 4 else "OK",
+                }
+            )
     rows.append({"SITE_ID": "NYU", "SUB_ID": 59999, "FILE_ID": "no_filename", "DX_GROUP": 1})  # no data: ignored
     pd.DataFrame(rows).to_csv(root / "Phenotypic_V1_0b_preprocessed1.csv", index=False)
     return root
@@ -52,8 +68,14 @@ def test_pcp_layout_reads_every_subject_with_phenotypes(tmp_path):
 
 def test_filters_are_applied_and_recorded_in_order(tmp_path):
     root = _pcp_tree(tmp_path / "pcp")
-    c = load_abide_timeseries(root, qc_columns=["qc_rater_1", "qc_func_rater_2"], qc_accept=["OK", "maybe"],
-                              max_mean_fd=0.2, sites=["NYU", "USM"], eyes="open")
+    c = load_abide_timeseries(
+        root,
+        qc_columns=["qc_rater_1", "qc_func_rater_2"],
+        qc_accept=["OK", "maybe"],
+        max_mean_fd=0.2,
+        sites=["NYU", "USM"],
+        eyes="open",
+    )
     assert set(c.subjects["site"]) == {"NYU"} and (c.subjects["mean_fd"] <= 0.2).all()
     assert [e["reason"].split(":")[0].split(" ")[0] for e in c.info["exclusions"]] == ["site", "QC", "mean", "eyes"]
     assert [e["n_subjects"] for e in c.info["exclusions"]] == [6, 2, 2, 4] and c.n_subjects == 4
@@ -121,11 +143,16 @@ def test_load_abide_stage_kinds_and_pipeline(tmp_path):
     assert LoadAbide.produced_kinds(AbideParams()) == ("roi_timeseries",)
     assert LoadAbide.produced_kinds(AbideParams(data="matrices")) == ("connectomes",)
     root = _with_zero_variance(_pcp_tree(tmp_path / "pcp"))
-    cfg = {"stages": {
-        "abide": {"stage": "load_abide", "inputs": {"root": str(root)}, "params": {"zero_variance": "drop_roi"}},
-        "loso": {"stage": "predict_phenotype", "inputs": {"source": "abide"},
-                 "params": {"target": "diagnosis", "confounds": ["age", "sex", "mean_fd"]}},
-    }}
+    cfg = {
+        "stages": {
+            "abide": {"stage": "load_abide", "inputs": {"root": str(root)}, "params": {"zero_variance": "drop_roi"}},
+            "loso": {
+                "stage": "predict_phenotype",
+                "inputs": {"source": "abide"},
+                "params": {"target": "diagnosis", "confounds": ["age", "sex", "mean_fd"]},
+            },
+        }
+    }
     summary = run_pipeline(cfg, cache=tmp_path / "cache", show_progress=False, report=False)
     assert summary.ok, [r.error for r in summary.results]
     keys = {r.step_id: r.key for r in summary.results}
@@ -147,8 +174,14 @@ def test_release_layout_and_1d_reader_agree_on_real_subjects(shared_data, tmp_pa
     (tmp_path / "rois_cc200").mkdir()
     with np.load(release / "timeseries.npz") as z:
         for fid in ids:
-            np.savetxt(tmp_path / "rois_cc200" / f"{fid}_rois_cc200.1D", z[fid].astype(np.float64),
-                       header="\t".join(f"#{k + 1}" for k in range(200)), comments="", delimiter="\t", fmt="%.6g")
+            np.savetxt(
+                tmp_path / "rois_cc200" / f"{fid}_rois_cc200.1D",
+                z[fid].astype(np.float64),
+                header="\t".join(f"#{k + 1}" for k in range(200)),
+                comments="",
+                delimiter="\t",
+                fmt="%.6g",
+            )
     ph[ph["FILE_ID"].isin(ids)].to_csv(tmp_path / "Phenotypic_V1_0b_preprocessed1.csv", index=False)
     pcp = load_abide_timeseries(tmp_path, zero_variance="error")
     assert pcp.subjects["subject"].tolist() == sorted(ids, key=ids.index)

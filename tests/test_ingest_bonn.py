@@ -12,8 +12,10 @@ from neurocodec.datasets.loaders import load_bonn
 def _fake_bonn(folder, n=3):
     folder.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(0)
-    np.savez(folder / "bonn.npz", **{s: (rng.standard_normal((n, 4097)) * (i + 1)).astype(np.float32)
-                                     for i, s in enumerate("ABCDE")})
+    np.savez(
+        folder / "bonn.npz",
+        **{s: (rng.standard_normal((n, 4097)) * (i + 1)).astype(np.float32) for i, s in enumerate("ABCDE")},
+    )
     (folder / "files.json").write_text(json.dumps({s: [f"{s}{j:03d}.txt" for j in range(n)] for s in "ABCDE"}))
     return folder
 

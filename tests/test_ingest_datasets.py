@@ -12,9 +12,19 @@ import pandas as pd
 import pytest
 from scipy.io import savemat
 
+from neurocodec.datasets import (
+    bids_entities,
+    bids_pipeline_steps,
+    find_bids_files,
+    load_nsd_betas,
+    load_nsd_captions,
+    load_nsd_images,
+    read_tuev_rec,
+    sleep_edf_pairs,
+    tuab_index,
+    tuev_index,
+)
 from neurocodec.datasets.kinds import StimulusResponses
-from neurocodec.datasets import (bids_entities, bids_pipeline_steps, find_bids_files, load_nsd_betas, load_nsd_captions,
-                                 load_nsd_images, read_tuev_rec, sleep_edf_pairs, tuab_index, tuev_index)
 from neurocodec.pipeline import ArtifactStore, run_pipeline
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -26,13 +36,19 @@ def _fake_nsd(root, seed=0, n_sessions=2):
     exp = root / "nsddata/experiments/nsd"
     exp.mkdir(parents=True)
     order = rng.integers(1, N_IMAGES + 1, size=750 * n_sessions)  # 1-based into subjectim columns
-    subjectim = np.stack([rng.permutation(np.arange(1, 101))[:N_IMAGES] for _ in range(8)])  # 1-based 73k ids (100 here)
+    subjectim = np.stack(
+        [rng.permutation(np.arange(1, 101))[:N_IMAGES] for _ in range(8)]
+    )  # 1-based 73k ids (100 here)
     shared = subjectim[0, :4]
     for row in subjectim[1:]:  # as in NSD, every subject sees the shared images (at the same positions)
         rest = [i for i in row if i not in shared]
-        row[:] = np.concatenate([shared, rest[:N_IMAGES - 4]]) if len(rest) >= N_IMAGES - 4 else row
-    savemat(exp / "nsd_expdesign.mat", {"masterordering": order[None], "subjectim": subjectim, "sharedix": shared[None]})
-    pd.DataFrame({"nsdId": np.arange(100), "cocoId": 1000 + np.arange(100), "cocoSplit": "train2017"}).to_csv(exp / "nsd_stim_info_merged.csv")
+        row[:] = np.concatenate([shared, rest[: N_IMAGES - 4]]) if len(rest) >= N_IMAGES - 4 else row
+    savemat(
+        exp / "nsd_expdesign.mat", {"masterordering": order[None], "subjectim": subjectim, "sharedix": shared[None]}
+    )
+    pd.DataFrame({"nsdId": np.arange(100), "cocoId": 1000 + np.arange(100), "cocoSplit": "train2017"}).to_csv(
+        exp / "nsd_stim_info_merged.csv"
+    )
     roi = root / "nsddata/ppdata/subj01/func1pt8mm/roi"
     roi.mkdir(parents=True)
     mask = -np.ones((3, 3, 2), np.int16)
@@ -61,13 +77,30 @@ def test_nsd_fake_tree(tmp_path):
     betas, trials, vox = load_nsd_betas(tmp_path, 1, [1, 2], zscore_sessions=False)
     assert betas.shape == (1500, 6) and vox.shape == (6, 3)
     np.testing.assert_array_equal(trials.image_ids, subjectim[0, order])
-    raw = np.asarray(nib.load(str(tmp_path / "nsddata_betas/ppdata/subj01/func1pt8mm/betas_fithrf_GLMdenoise_RR/betas_session01.nii.gz")).dataobj)
+    raw = np.asarray(
+        nib.load(
+            str(tmp_path / "nsddata_betas/ppdata/subj01/func1pt8mm/betas_fithrf_GLMdenoise_RR/betas_session01.nii.gz")
+        ).dataobj
+    )
     np.testing.assert_allclose(betas[5, 0], raw[1, 0, 0, 5] / 300.0, rtol=1e-6)
     assert load_nsd_images(tmp_path, [7, 3])[:, 0, 0, 0].tolist() == [7, 3]
     assert load_nsd_captions(tmp_path, [5]) == [["image 5"]]
-    cfg = {"stages": {"nsd": {"stage": "load_nsd", "params": {"subjects": [1], "sessions": [1, 2], "zscore_sessions": False,
-                                                                "save_images": True, "image_size": 8, "save_captions": True},
-                              "inputs": {"expdesign": str(tmp_path / "nsddata/experiments/nsd/nsd_expdesign.mat")}}}}
+    cfg = {
+        "stages": {
+            "nsd": {
+                "stage": "load_nsd",
+                "params": {
+                    "subjects": [1],
+                    "sessions": [1, 2],
+                    "zscore_sessions": False,
+                    "save_images": True,
+                    "image_size": 8,
+                    "save_captions": True,
+                },
+                "inputs": {"expdesign": str(tmp_path / "nsddata/experiments/nsd/nsd_expdesign.mat")},
+            }
+        }
+    }
     s = run_pipeline(cfg, cache=tmp_path / "cache", show_progress=False, report=False)
     assert s.ok, [r.error for r in s.results]
     exp = StimulusResponses.load(ArtifactStore(s.cache).open("load_nsd", s.results[0].key).path)
@@ -103,8 +136,19 @@ def _write_edf(path, signals, sfreq, labels):
     f = lambda v, n: str(v)[:n].ljust(n).encode("ascii")  # noqa: E731
     hdr = f(0, 8) + f("X", 80) + f("X", 80) + f("01.01.89", 8) + f("00.00.00", 8) + f(256 * (ns + 1), 8) + f("", 44)
     hdr += f(n_rec, 8) + f(1, 8) + f(ns, 4)
-    for field, n in (("lab", 16), ("", 80), ("uV", 8), (f"{pmin:.3f}", 8), (f"{pmax:.3f}", 8), (-32768, 8), (32767, 8), ("", 80), (int(sfreq), 8), ("", 32)):
-        hdr += b"".join(f(l if field == "lab" else field, n) for l in labels)
+    for field, n in (
+        ("lab", 16),
+        ("", 80),
+        ("uV", 8),
+        (f"{pmin:.3f}", 8),
+        (f"{pmax:.3f}", 8),
+        (-32768, 8),
+        (32767, 8),
+        ("", 80),
+        (int(sfreq), 8),
+        ("", 32),
+    ):
+        hdr += b"".join(f(lab if field == "lab" else field, n) for lab in labels)
     recs = dig[:, : n_rec * int(sfreq)].reshape(ns, n_rec, int(sfreq)).transpose(1, 0, 2)
     path.write_bytes(hdr + recs.tobytes())
 
@@ -118,9 +162,15 @@ def test_sleep_edf_pair_with_real_hypnogram(shared_data, tmp_path):
     seconds = int(ann.onset[-1] + ann.duration[-1]) + 1
     rng = np.random.default_rng(0)
     (tmp_path / "SC4001EC-Hypnogram.edf").symlink_to(hyp)
-    _write_edf(tmp_path / "SC4001E0-PSG.edf", rng.standard_normal((2, seconds * 2)) * 20, 2.0, ["EEG Fpz-Cz", "EEG Pz-Oz"])
+    _write_edf(
+        tmp_path / "SC4001E0-PSG.edf", rng.standard_normal((2, seconds * 2)) * 20, 2.0, ["EEG Fpz-Cz", "EEG Pz-Oz"]
+    )
     assert [p[0].name for p in sleep_edf_pairs(tmp_path)] == ["SC4001E0-PSG.edf"]
-    cfg = {"stages": {"s": {"stage": "load_sleep_edf", "params": {"channels": ["EEG Fpz-Cz"]}, "inputs": {"root": str(tmp_path)}}}}
+    cfg = {
+        "stages": {
+            "s": {"stage": "load_sleep_edf", "params": {"channels": ["EEG Fpz-Cz"]}, "inputs": {"root": str(tmp_path)}}
+        }
+    }
     s = run_pipeline(cfg, cache=tmp_path / "cache", show_progress=False, report=False)
     assert s.ok, [r.error for r in s.results]
     art = ArtifactStore(s.cache).open("load_sleep_edf", s.results[0].key)
@@ -176,19 +226,30 @@ def _fake_bids(root):
 def test_bids_discovery_and_steps(tmp_path):
     _fake_bids(tmp_path)
     ent = bids_entities(tmp_path)
-    assert ent["subject"] == ["01", "02"] and ent["run"] == ["1", "2"] and ent["task"] == ["rest"] and ent["datatype"] == ["func"]
+    assert (
+        ent["subject"] == ["01", "02"]
+        and ent["run"] == ["1", "2"]
+        and ent["task"] == ["rest"]
+        and ent["datatype"] == ["func"]
+    )
     files = find_bids_files(tmp_path, subjects=["02"], suffixes=["bold"])
     assert len(files) == 2 and set(files["run"]) == {"1", "2"}
     with pytest.raises(ValueError, match="'subjects' must be values present in the dataset"):
         find_bids_files(tmp_path, subjects=["99"])
     with pytest.raises(ValueError, match="'entities' must be a selection matching files"):
         find_bids_files(tmp_path, suffixes=["eeg"])
-    steps = bids_pipeline_steps(find_bids_files(tmp_path, suffixes=["bold"]), "load_fmri", "bold", params={"t_r": 2.0}, folder=True)
+    steps = bids_pipeline_steps(
+        find_bids_files(tmp_path, suffixes=["bold"]), "load_fmri", "bold", params={"t_r": 2.0}, folder=True
+    )
     assert sorted(steps) == ["load_fmri_sub-01", "load_fmri_sub-02"]
     s = run_pipeline({"stages": steps}, cache=tmp_path / "cache", show_progress=False, report=False)
     assert s.ok, [r.error for r in s.results]
-    s = run_pipeline({"stages": {"b": {"stage": "bids_inputs", "params": {"subjects": ["01"]}, "inputs": {"root": str(tmp_path)}}}},
-                     cache=tmp_path / "cache", show_progress=False, report=False)
+    s = run_pipeline(
+        {"stages": {"b": {"stage": "bids_inputs", "params": {"subjects": ["01"]}, "inputs": {"root": str(tmp_path)}}}},
+        cache=tmp_path / "cache",
+        show_progress=False,
+        report=False,
+    )
     assert s.ok and len(ArtifactStore(s.cache).open("bids_inputs", s.results[0].key).load("files")) == 2
 
 
@@ -198,13 +259,16 @@ def test_dataset_configs_status_without_data(name, tmp_path, monkeypatch):
 
     monkeypatch.setenv("HOME", str(tmp_path))
     rows = pipeline_status(ROOT / "configs" / f"{name}.yaml", cache=tmp_path / "cache")
-    assert rows and all((r["missing"] and "must be an existing file or folder" in r["missing"][0]) or r["blocked_by"]
-                        for r in rows)
+    assert rows and all(
+        (r["missing"] and "must be an existing file or folder" in r["missing"][0]) or r["blocked_by"] for r in rows
+    )
 
 
 @pytest.mark.realdata
 def test_haxby_benchmark_quick(shared_data):
-    out = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "haxby.py"), "--quick"], capture_output=True, text=True, timeout=300)
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "haxby.py"), "--quick"], capture_output=True, text=True, timeout=300
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     res = json.loads(out.stdout.strip().splitlines()[-1])
     assert {"accuracy", "accuracy_brain", "n_voxels_vt", "n_runs"} <= set(res) and 0 <= res["accuracy"] <= 1

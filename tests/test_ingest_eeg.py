@@ -1,14 +1,21 @@
 """EEG / sEEG readers and stages: every real recording, preprocessing, bipolar, epoching, bad inputs."""
 
 import subprocess
-import sys
 from pathlib import Path
 
 import mne
 import numpy as np
 import pytest
 
-from neurocodec.datasets import make_epochs, pick_channels, preprocess_raw, read_raw, read_raws, seeg_bipolar_pairs, read_hypnogram
+from neurocodec.datasets import (
+    make_epochs,
+    pick_channels,
+    preprocess_raw,
+    read_hypnogram,
+    read_raw,
+    read_raws,
+    seeg_bipolar_pairs,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 RECORDINGS = [
@@ -84,7 +91,9 @@ def test_bad_eeg_inputs(tmp_path):
     a, b = _raw(sfreq=100.0), _raw(sfreq=128.0)
     a.save(tmp_path / "a_raw.fif", verbose="error")
     b.save(tmp_path / "b_raw.fif", verbose="error")
-    with pytest.raises(ValueError, match="'sfreq' must be the same in every file, got <a_raw.fif: 100 Hz, b_raw.fif: 128 Hz>"):
+    with pytest.raises(
+        ValueError, match="'sfreq' must be the same in every file, got <a_raw.fif: 100 Hz, b_raw.fif: 128 Hz>"
+    ):
         read_raws([tmp_path / "a_raw.fif", tmp_path / "b_raw.fif"])
     with pytest.raises(ValueError, match="'include' must be channels of the recording .* got <missing \\['Fz'\\]>"):
         pick_channels(_raw(), include=["C0", "Fz"])
@@ -106,10 +115,20 @@ def test_load_eeg_stage_from_path(tmp_path):
     from neurocodec.pipeline import ArtifactStore, run_pipeline
 
     _raw(sfreq=200.0).save(tmp_path / "rec_raw.fif", verbose="error")
-    cfg = {"stages": {
-        "e": {"stage": "load_eeg", "params": {"l_freq": 1.0, "h_freq": 40.0, "resample": 100.0}, "inputs": {"recording": str(tmp_path / "rec_raw.fif")}},
-        "ep": {"stage": "epoch_eeg", "params": {"tmin": 0.0, "tmax": 0.5, "event_id": {"a": 1}}, "inputs": {"raw": "e"}},
-    }}
+    cfg = {
+        "stages": {
+            "e": {
+                "stage": "load_eeg",
+                "params": {"l_freq": 1.0, "h_freq": 40.0, "resample": 100.0},
+                "inputs": {"recording": str(tmp_path / "rec_raw.fif")},
+            },
+            "ep": {
+                "stage": "epoch_eeg",
+                "params": {"tmin": 0.0, "tmax": 0.5, "event_id": {"a": 1}},
+                "inputs": {"raw": "e"},
+            },
+        }
+    }
     s = run_pipeline(cfg, cache=tmp_path / "cache", show_progress=False, report=False)
     assert s.ok, [r.error for r in s.results]
     keys = {r.step_id: r.key for r in s.results}
@@ -123,7 +142,17 @@ def test_load_eeg_stage_from_path(tmp_path):
 
 @pytest.mark.slow
 def test_example_config_runs(tmp_path):
-    out = subprocess.run([str(ROOT / ".venv" / "bin" / "neurocodec"), "run", str(ROOT / "configs" / "examples" / "ingest.yaml"),
-                          "--cache", str(tmp_path)], capture_output=True, text=True, timeout=300)
+    out = subprocess.run(
+        [
+            str(ROOT / ".venv" / "bin" / "neurocodec"),
+            "run",
+            str(ROOT / "configs" / "examples" / "ingest.yaml"),
+            "--cache",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
     assert "6 ran" in out.stdout

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from neurocodec.datasets import extract_signals, load_img, load_kriegeskorte92, load_haxby, single_trial_betas
+from neurocodec.datasets import extract_signals, load_haxby, load_img, load_kriegeskorte92, single_trial_betas
 
 warnings.filterwarnings("ignore", category=FutureWarning)
 AFF = np.diag([3.0, 3.0, 3.0, 1.0])
@@ -41,7 +41,11 @@ def test_single_trial_betas_recover_amplitudes(tmp_path):
     mask = nib.Nifti1Image(np.ones(img.shape[:3], np.uint8), AFF)
     for method in ("lsa", "lss"):
         betas, trials = single_trial_betas([img, img], [ev, ev], mask, t_r=T_R, method=method, sessions=["1", "2"])
-        assert betas.shape == (24, 48) and list(trials["run"].unique()) == [0, 1] and list(trials["session"].unique()) == ["1", "2"]
+        assert (
+            betas.shape == (24, 48)
+            and list(trials["run"].unique()) == [0, 1]
+            and list(trials["session"].unique()) == ["1", "2"]
+        )
         r = np.corrcoef(betas[:12].mean(axis=1), amps)[0, 1]
         assert r > 0.98, (method, r)
 
@@ -108,10 +112,20 @@ def test_load_fmri_and_betas_stages(tmp_path):
         _save(img, tmp_path / f"sub-01_task-x_run-{r}_bold.nii.gz")
         ev.to_csv(tmp_path / f"sub-01_task-x_run-{r}_events.tsv", sep="\t", index=False)
     _save(nib.Nifti1Image(np.ones((4, 4, 3), np.uint8), AFF), tmp_path / "mask.nii.gz")
-    cfg = {"stages": {
-        "f": {"stage": "load_fmri", "params": {"t_r": T_R, "high_pass": 0.01}, "inputs": {"bold": str(tmp_path), "mask": str(tmp_path / "mask.nii.gz")}},
-        "b": {"stage": "fmri_single_trial_betas", "params": {"method": "lsa", "t_r": T_R}, "inputs": {"bold": str(tmp_path), "mask": str(tmp_path / "mask.nii.gz")}},
-    }}
+    cfg = {
+        "stages": {
+            "f": {
+                "stage": "load_fmri",
+                "params": {"t_r": T_R, "high_pass": 0.01},
+                "inputs": {"bold": str(tmp_path), "mask": str(tmp_path / "mask.nii.gz")},
+            },
+            "b": {
+                "stage": "fmri_single_trial_betas",
+                "params": {"method": "lsa", "t_r": T_R},
+                "inputs": {"bold": str(tmp_path), "mask": str(tmp_path / "mask.nii.gz")},
+            },
+        }
+    }
     summary = run_pipeline(cfg, cache=tmp_path / "cache", show_progress=False, report=False)
     assert summary.ok, [r.error for r in summary.results]
     store, keys = ArtifactStore(summary.cache), {r.step_id: r.key for r in summary.results}

@@ -10,11 +10,12 @@ from neurocodec.datasets import fc_from_upper, get_data_home, load_abide_fc, loa
 def _fake_fc_tree(tmp_path, n_sub=3, n_rois=5, seed=0):
     rng = np.random.default_rng(seed)
     mats = np.corrcoef(rng.standard_normal((n_sub * n_rois, 40))).reshape(n_sub * n_rois, n_sub * n_rois)
-    fcs = np.stack([mats[i * n_rois:(i + 1) * n_rois, i * n_rois:(i + 1) * n_rois] for i in range(n_sub)])
+    fcs = np.stack([mats[i * n_rois : (i + 1) * n_rois, i * n_rois : (i + 1) * n_rois] for i in range(n_sub)])
     iu = np.triu_indices(n_rois, 1)
     np.savez(tmp_path / "fc_upper.npz", fc=fcs[:, iu[0], iu[1]].astype(np.float32))
     pd.DataFrame({"site": ["A"] * n_sub, "subject": range(n_sub), "diagnosis": ["ASD", "HC", "HC"][:n_sub]}).to_csv(
-        tmp_path / "phenotypes.tsv", sep="\t", index=False)
+        tmp_path / "phenotypes.tsv", sep="\t", index=False
+    )
     (tmp_path / "rois.txt").write_text("\n".join(f"roi{i}" for i in range(n_rois)) + "\n")
     return fcs.astype(np.float32)
 
@@ -60,8 +61,15 @@ def test_abide_real(shared_data):
 
 
 def _write_ts(path, X, y):
-    lines = ["@problemName Tiny", "@univariate false", f"@dimensions {X.shape[1]}", "@equalLength true",
-             f"@seriesLength {X.shape[2]}", "@classLabel true a b", "@data"]
+    lines = [
+        "@problemName Tiny",
+        "@univariate false",
+        f"@dimensions {X.shape[1]}",
+        "@equalLength true",
+        f"@seriesLength {X.shape[2]}",
+        "@classLabel true a b",
+        "@data",
+    ]
     for trial, label in zip(X, y):
         lines.append(":".join(",".join(f"{v:.6g}" for v in d) for d in trial) + f":{label}")
     path.write_text("\n".join(lines) + "\n")
@@ -83,7 +91,9 @@ def test_uea_ts_reader(tmp_path):
 
 
 @pytest.mark.realdata
-@pytest.mark.parametrize("name,shape", [("SelfRegulationSCP1", (6, 896)), ("FingerMovements", (28, 50)), ("EyesOpenShut", (14, 128))])
+@pytest.mark.parametrize(
+    "name,shape", [("SelfRegulationSCP1", (6, 896)), ("FingerMovements", (28, 50)), ("EyesOpenShut", (14, 128))]
+)
 def test_uea_real(shared_data, name, shape):
     Xtr, ytr, Xte, yte = load_uea(name, shared_data / "uea_eeg")
     assert Xtr.shape[1:] == shape and Xte.shape[1:] == shape and len(set(ytr)) == 2

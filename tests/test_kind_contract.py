@@ -7,15 +7,25 @@ A stage added later is covered without a test of its own: it needs an entry in `
 from __future__ import annotations
 
 import pytest
+from stage_examples import DEFAULT_PRODUCER, EXAMPLES
 
 from neurocodec.pipeline import registered_kinds, registered_stages, run_pipeline
-from stage_examples import DEFAULT_PRODUCER, EXAMPLES
 
 STAGES = {n: c for n, c in registered_stages().items() if c.__module__.startswith("neurocodec.")}
 #: Loaders of public releases whose fixtures live in their own tests (tests/test_ingest_*.py), and rsa, whose
 #: only rdms producer reads the real Kriegeskorte files (tests/test_encoders_features.py, realdata); not paired yet.
-NO_EXAMPLE = {"bids_inputs", "load_fmri", "fmri_single_trial_betas", "load_haxby", "load_abide", "load_uea_eeg",
-              "load_sleep_edf", "load_kriegeskorte92", "rsa", "load_bonn"}
+NO_EXAMPLE = {
+    "bids_inputs",
+    "load_fmri",
+    "fmri_single_trial_betas",
+    "load_haxby",
+    "load_abide",
+    "load_uea_eeg",
+    "load_sleep_edf",
+    "load_kriegeskorte92",
+    "rsa",
+    "load_bonn",
+}
 
 
 def _producers(kind):
@@ -27,11 +37,13 @@ def _consumers(kind):
 
 
 #: (consumer, producer) pairs that cannot work, and why (each is a clear error of the consumer, tested elsewhere).
-INCOMPATIBLE = {("mindbridge_reset_tune", "load_stimulus_responses"): "reset-tuning needs a model of other subjects; "
-                                                                       "a user's experiment here has one subject",
-                ("metatrain_incontext", "load_stimulus_responses"): "meta-training holds subjects out; with one subject "
-                                                                     "'train_subjects' must name it (a clear error)",
-                ("fit_incontext", "load_stimulus_responses"): "needs the meta-trained model above"}
+INCOMPATIBLE = {
+    ("mindbridge_reset_tune", "load_stimulus_responses"): "reset-tuning needs a model of other subjects; "
+    "a user's experiment here has one subject",
+    ("metatrain_incontext", "load_stimulus_responses"): "meta-training holds subjects out; with one subject "
+    "'train_subjects' must name it (a clear error)",
+    ("fit_incontext", "load_stimulus_responses"): "needs the meta-trained model above",
+}
 CONSUMED = sorted(k for k in registered_kinds() if _consumers(k) and _producers(k))
 
 
@@ -56,8 +68,12 @@ class _Builder:
                 inputs[name] = forced[name]
             elif decl.required or name in ex.get("wire", ()):
                 producer = DEFAULT_PRODUCER[decl.kinds[0]]
-                passed = {k: v for k, v in self._upstream_of(forced).items() if k in STAGES[producer].inputs
-                          and set(STAGES[producer].inputs[k].kinds) & set(STAGES[self.steps[v]["stage"]].produced_kinds())}
+                passed = {
+                    k: v
+                    for k, v in self._upstream_of(forced).items()
+                    if k in STAGES[producer].inputs
+                    and set(STAGES[producer].inputs[k].kinds) & set(STAGES[self.steps[v]["stage"]].produced_kinds())
+                }
                 inputs[name] = self.add(producer, passed)
         params = dict(ex.get("params", {}))
         sid = stage + "".join(f"__{v}" for _, v in sorted(forced.items()))
@@ -96,7 +112,12 @@ def test_every_producer_feeds_every_consumer(kind, tmp_path_factory):
                     pairs.append(b.add(consumer, {name: p}))
     if not pairs:
         pytest.skip(f"kind {kind!r}: its producers or consumers are all in NO_EXAMPLE")
-    summary = run_pipeline({"name": f"contract-{kind}", "stages": b.steps}, cache=root / "cache",
-                           show_progress=False, report=False, on_error="continue")
+    summary = run_pipeline(
+        {"name": f"contract-{kind}", "stages": b.steps},
+        cache=root / "cache",
+        show_progress=False,
+        report=False,
+        on_error="continue",
+    )
     failed = {r.step_id: (r.error or "").splitlines()[0] for r in summary.results if r.status == "failed"}
     assert not failed, failed

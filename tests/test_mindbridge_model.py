@@ -19,8 +19,9 @@ ARCH = dict(n_pooled=16, hidden_dim=24, n_blocks=2, adapter_rank=4)
 
 def _model(seed=0, **kw):
     torch.manual_seed(seed)
-    return MindBridgeModel({"sub-01": 30, "sub-02": 7}, image_tokens=3, image_dim=5, text_tokens=2, text_dim=4,
-                           **{**ARCH, **kw})
+    return MindBridgeModel(
+        {"sub-01": 30, "sub-02": 7}, image_tokens=3, image_dim=5, text_tokens=2, text_dim=4, **{**ARCH, **kw}
+    )
 
 
 @pytest.mark.parametrize("n_voxels", [1, 5, 15, 16, 17, 100, 1001])
@@ -92,7 +93,8 @@ def test_cycle_loss_zero_with_inverse_builder_in_the_model():
     """Make subject b's builder the exact inverse of its embedder on the model's own modules."""
     model = _model(n_pooled=24).eval()
     emb = model.embedders["sub-02"]
-    # embedder = adapter(identity at init) -> linear -> layernorm -> gelu -> dropout; make it a plain invertible linear map
+    # embedder = adapter(identity at init) -> linear -> layernorm -> gelu -> dropout;
+    # make it a plain invertible linear map
     emb[2] = torch.nn.Identity()
     emb[3] = torch.nn.Identity()
     w, b = emb[1].weight.detach(), emb[1].bias.detach()

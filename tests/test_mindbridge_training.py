@@ -34,8 +34,11 @@ def _problem(n_voxels=(40, 25, 33), n_images=60, seed=0):
     for k, n in enumerate(n_voxels):
         ids = np.concatenate([np.arange(40), np.arange(40)])
         w = rng.standard_normal((8, n))
-        subjects[f"sub-0{k + 1}"] = ((z[ids] @ w + 0.5 * rng.standard_normal((len(ids), n))).astype(np.float32), ids,
-                                     (z[40:] @ w).astype(np.float32))
+        subjects[f"sub-0{k + 1}"] = (
+            (z[ids] @ w + 0.5 * rng.standard_normal((len(ids), n))).astype(np.float32),
+            ids,
+            (z[40:] @ w).astype(np.float32),
+        )
     return image, text, subjects
 
 
@@ -113,8 +116,13 @@ def test_text_tokens_are_deterministic_and_word_level():
 
 @pytest.mark.slow
 def test_benchmark_quick_runs():
-    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "cross_subject.py"), "--quick"],
-                          capture_output=True, text=True, timeout=900, cwd=ROOT)
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "cross_subject.py"), "--quick"],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        cwd=ROOT,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     for key in ("multi_subject_two_way", "per_subject_two_way", "reset_tuning_two_way", "subject_specific_two_way"):
@@ -168,23 +176,57 @@ def test_subsample_trials():
 def test_stages_train_reset_tune_and_reconstruct(tmp_path):
     from neurocodec.pipeline import ArtifactStore, load_json, run_pipeline
 
-    config = {"stages": {
-        "exp": {"stage": "simulate_visual_fmri",
-                "params": {"n_subjects": 3, "n_voxels": [40, 55, 70], "n_train_images": 30, "n_test_images": 8}},
-        "gen": {"stage": "fit_decoder", "inputs": {"experiment": "exp"},
-                "params": {"image_size": 32, "vae_channels": [8, 16], "unet_channels": [8, 16], "embed_dim": 8, "embedding": "pixels",
-                           "vae_steps": 2, "unet_steps": 2, "batch_size": 8, "cv": 2, "alphas": [1.0, 100.0]}},
-        "targets": {"stage": "mindbridge_targets", "params": {"text_tokens": 4, "text_dim": 8},
-                    "inputs": {"experiment": "exp", "generator": "gen"}},
-        "train": {"stage": "mindbridge_train", "inputs": {"experiment": "exp", "targets": "targets"},
-                  "params": {"exclude": ["sub-03"], "n_epochs": 2, "n_pooled": 16, "hidden_dim": 16, "n_blocks": 1,
-                             "adapter_rank": 4}},
-        "tune": {"stage": "mindbridge_reset_tune", "inputs": {"experiment": "exp", "targets": "targets", "model": "train"},
-                 "params": {"subject": "sub-03", "data_fraction": 0.2, "n_epochs": 2}},
-        "recon": {"stage": "mindbridge_reconstruct", "params": {"subjects": ["sub-03"], "n_samples": 2,
-                                                                 "num_inference_steps": 2},
-                  "inputs": {"experiment": "exp", "targets": "targets", "model": "tune", "generator": "gen"}},
-    }}
+    config = {
+        "stages": {
+            "exp": {
+                "stage": "simulate_visual_fmri",
+                "params": {"n_subjects": 3, "n_voxels": [40, 55, 70], "n_train_images": 30, "n_test_images": 8},
+            },
+            "gen": {
+                "stage": "fit_decoder",
+                "inputs": {"experiment": "exp"},
+                "params": {
+                    "image_size": 32,
+                    "vae_channels": [8, 16],
+                    "unet_channels": [8, 16],
+                    "embed_dim": 8,
+                    "embedding": "pixels",
+                    "vae_steps": 2,
+                    "unet_steps": 2,
+                    "batch_size": 8,
+                    "cv": 2,
+                    "alphas": [1.0, 100.0],
+                },
+            },
+            "targets": {
+                "stage": "mindbridge_targets",
+                "params": {"text_tokens": 4, "text_dim": 8},
+                "inputs": {"experiment": "exp", "generator": "gen"},
+            },
+            "train": {
+                "stage": "mindbridge_train",
+                "inputs": {"experiment": "exp", "targets": "targets"},
+                "params": {
+                    "exclude": ["sub-03"],
+                    "n_epochs": 2,
+                    "n_pooled": 16,
+                    "hidden_dim": 16,
+                    "n_blocks": 1,
+                    "adapter_rank": 4,
+                },
+            },
+            "tune": {
+                "stage": "mindbridge_reset_tune",
+                "inputs": {"experiment": "exp", "targets": "targets", "model": "train"},
+                "params": {"subject": "sub-03", "data_fraction": 0.2, "n_epochs": 2},
+            },
+            "recon": {
+                "stage": "mindbridge_reconstruct",
+                "params": {"subjects": ["sub-03"], "n_samples": 2, "num_inference_steps": 2},
+                "inputs": {"experiment": "exp", "targets": "targets", "model": "tune", "generator": "gen"},
+            },
+        }
+    }
     summary = run_pipeline(config, cache=tmp_path / "cache", show_progress=False, report=False)
     assert summary.ok, summary.table()
     store = ArtifactStore(tmp_path / "cache")

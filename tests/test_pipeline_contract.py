@@ -60,7 +60,10 @@ def test_stage_contract(name):
 
 
 def test_declarative_impl_and_missing_run(tmp_path):
-    """``run_impl`` / ``report_impl`` name a function relative to the stage's package; a stage needs one of run/run_impl."""
+    """``run_impl`` / ``report_impl`` name a function relative to the stage's package.
+
+    A stage needs one of run / run_impl.
+    """
     from neurocodec.pipeline import register_stage
     from neurocodec.pipeline._stage import _resolve
 

@@ -156,16 +156,21 @@ def test_dask_executor_same_cache_semantics(tmp_path):
 
 def _cli(args, env_extra=None, **kw):
     env = dict(os.environ, **(env_extra or {}))
-    return subprocess.run([sys.executable, "-m", "neurocodec.pipeline.cli", *args], env=env,
-                          capture_output=True, text=True, **kw)
+    return subprocess.run(
+        [sys.executable, "-m", "neurocodec.pipeline.cli", *args], env=env, capture_output=True, text=True, **kw
+    )
 
 
 def test_kill_minus_9_mid_stage_then_rerun(tmp_path):
     cfg = _config(tmp_path, stages__a__params={"n": 4, "seed": 1, "sleep_s": 30.0})
     cache = tmp_path / "cache"
     env = dict(os.environ)
-    proc = subprocess.Popen([sys.executable, "-m", "neurocodec.pipeline.cli", "run", str(cfg), "--cache", str(cache),
-                             "--no-progress"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "neurocodec.pipeline.cli", "run", str(cfg), "--cache", str(cache), "--no-progress"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     deadline = time.time() + 60
     partial = []
     while time.time() < deadline and not partial:
@@ -216,9 +221,20 @@ def test_two_concurrent_runs_share_one_cache(tmp_path):
         (lambda c: c["stages"]["sa"]["inputs"].update(other="a"), "stages.sa.inputs.other"),
         (lambda c: c["stages"]["total"]["inputs"].update(extra="/no/such/file.txt"), "stages.total.inputs.extra"),
     ],
-    ids=["unknown-top-key", "unknown-step-key", "unknown-param", "wrong-type", "out-of-range", "unknown-stage",
-         "missing-input-step", "missing-required-input", "cycle", "wrong-upstream-stage", "unknown-input",
-         "missing-file"],
+    ids=[
+        "unknown-top-key",
+        "unknown-step-key",
+        "unknown-param",
+        "wrong-type",
+        "out-of-range",
+        "unknown-stage",
+        "missing-input-step",
+        "missing-required-input",
+        "cycle",
+        "wrong-upstream-stage",
+        "unknown-input",
+        "missing-file",
+    ],
 )
 def test_malformed_configs_name_the_key(tmp_path, mutate, key):
     cfg = yaml.safe_load(_config(tmp_path).read_text())
@@ -263,9 +279,11 @@ def test_cli_status_ls_clean(tmp_path):
 
 
 def test_stage_modules_import_cheaply():
-    code = ("import sys, neurocodec.pipeline as p; p.load_plugins(); "
-            "heavy = [m for m in ('torch', 'mne', 'nilearn', 'diffusers', 'sklearn', 'open_clip') if m in sys.modules]; "
-            "print(','.join(heavy))")
+    code = (
+        "import sys, neurocodec.pipeline as p; p.load_plugins(); "
+        "heavy = [m for m in ('torch', 'mne', 'nilearn', 'diffusers', 'sklearn', 'open_clip') if m in sys.modules]; "
+        "print(','.join(heavy))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "", f"stage modules import heavy libraries at top level: {out.stdout}"
 
@@ -274,10 +292,19 @@ def test_one_upstream_step_read_as_two_kinds(tmp_path):
     """Two inputs wired to the same step each get the kind they accept (the simulator's responses and features)."""
     from neurocodec.pipeline import plan_run
 
-    cfg = {"stages": {"sim": {"stage": "simulate_visual_fmri", "params": {"n_subjects": 1, "n_voxels": [20],
-                                                                         "n_train_images": 20, "n_test_images": 5}},
-                      "enc": {"stage": "fit_encoder", "params": {"cv": 2}, "inputs": {"experiment": "sim", "features": "sim"}}}}
+    cfg = {
+        "stages": {
+            "sim": {
+                "stage": "simulate_visual_fmri",
+                "params": {"n_subjects": 1, "n_voxels": [20], "n_train_images": 20, "n_test_images": 5},
+            },
+            "enc": {"stage": "fit_encoder", "params": {"cv": 2}, "inputs": {"experiment": "sim", "features": "sim"}},
+        }
+    }
     plan = plan_run(cfg)
-    assert plan.steps["enc"].kinds == {"experiment": {"sim": "stimulus_responses"}, "features": {"sim": "stimulus_features"}}
+    assert plan.steps["enc"].kinds == {
+        "experiment": {"sim": "stimulus_responses"},
+        "features": {"sim": "stimulus_features"},
+    }
     s = run_pipeline(cfg, cache=tmp_path, show_progress=False, report=False)
     assert s.ok, [r.error for r in s.results]

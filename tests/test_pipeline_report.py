@@ -11,7 +11,10 @@ from neurocodec.pipeline.cli import main
 
 
 def test_report_has_stage_sections_and_provenance(tmp_path):
-    cfg = {"name": "toy-report", "stages": {"a": {"stage": "toy_make"}, "s": {"stage": "toy_scale", "inputs": {"source": "a"}}}}
+    cfg = {
+        "name": "toy-report",
+        "stages": {"a": {"stage": "toy_make"}, "s": {"stage": "toy_scale", "inputs": {"source": "a"}}},
+    }
     path = tmp_path / "c.yaml"
     path.write_text(yaml.safe_dump(cfg))
     summary = run_pipeline(path, cache=tmp_path / "cache", show_progress=False)

@@ -15,8 +15,9 @@ def _mindbridge(tmp_path):
     from neurocodec.decoders.mindbridge import MindBridgeModel
 
     torch.manual_seed(0)
-    m = MindBridgeModel({"s1": 20, "s2": 30}, image_tokens=2, image_dim=4, n_pooled=8, hidden_dim=16, n_blocks=1,
-                        adapter_rank=2)
+    m = MindBridgeModel(
+        {"s1": 20, "s2": 30}, image_tokens=2, image_dim=4, n_pooled=8, hidden_dim=16, n_blocks=1, adapter_rank=2
+    )
     x = torch.randn(3, 20)
     return m, lambda model: model.eval()(x, "s1")["image"].detach().numpy()
 

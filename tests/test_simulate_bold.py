@@ -19,8 +19,9 @@ def test_hrf_and_design():
 
 
 def test_glm_recovers_betas_at_high_snr():
-    exp = simulate_visual_experiment(n_subjects=1, n_voxels=30, image_size=16, n_train_images=150, n_test_images=10,
-                                     seed=0)
+    exp = simulate_visual_experiment(
+        n_subjects=1, n_voxels=30, image_size=16, n_train_images=150, n_test_images=10, seed=0
+    )
     betas = exp.subjects["sub-01"].betas_train
     run = simulate_bold(betas, tr=1.0, snr=8.0, seed=1)
     assert run.bold.shape[1] == 30 and run.bold.dtype == np.float32 and len(run.onsets) == len(betas)
@@ -37,8 +38,12 @@ def test_glm_recovers_betas_at_high_snr():
 
 @pytest.mark.parametrize(
     "kwargs, match",
-    [(dict(tr=0.0), "'tr'"), (dict(snr=-1.0), "'snr'"), (dict(trial_interval=1.0), "'trial_interval'"),
-     (dict(ar_coef=1.0), "'ar_coef'")],
+    [
+        (dict(tr=0.0), "'tr'"),
+        (dict(snr=-1.0), "'snr'"),
+        (dict(trial_interval=1.0), "'trial_interval'"),
+        (dict(ar_coef=1.0), "'ar_coef'"),
+    ],
 )
 def test_bad_parameters(kwargs, match):
     with pytest.raises(ValueError, match=match):

@@ -68,13 +68,14 @@ def test_epoch_label_is_dominant_motif():
         assert labels.loc[int(mid // 1.0), "label"] == "slow_wave"
     covered = np.zeros(len(labels), bool)
     for e in ev.itertuples():
-        covered[int(e.onset_s // 1.0): int(np.ceil((e.onset_s + e.duration_s) / 1.0))] = True
+        covered[int(e.onset_s // 1.0) : int(np.ceil((e.onset_s + e.duration_s) / 1.0))] = True
     assert (labels.loc[~covered, "label"] == "background").all()
 
 
 def test_spike_detection_finds_planted_onsets():
-    rec = simulate_eeg(kind="seeg", n_chans=24, sfreq=256.0, duration=60.0, motifs=["spike"], events_per_minute=15,
-                       seed=0)
+    rec = simulate_eeg(
+        kind="seeg", n_chans=24, sfreq=256.0, duration=60.0, motifs=["spike"], events_per_minute=15, seed=0
+    )
     sf = rec.raw.info["sfreq"]
     data = rec.raw.get_data()
     data = (data - np.median(data, 1, keepdims=True)) / np.median(np.abs(data), 1, keepdims=True)
@@ -91,20 +92,25 @@ def test_spike_detection_finds_planted_onsets():
     peak_rows = rec.motifs[rec.motifs["weight"] == 1.0]
     names = rec.raw.ch_names
     raw = rec.raw.get_data()
-    ok = [names[np.argmin(raw[:, int((r.onset_s + 0.05) * sf)])] in set(rec.motifs.loc[rec.motifs.event == r.event,
-                                                                                       "channel"])
-          for r in peak_rows.itertuples()]
+    ok = [
+        names[np.argmin(raw[:, int((r.onset_s + 0.05) * sf)])]
+        in set(rec.motifs.loc[rec.motifs.event == r.event, "channel"])
+        for r in peak_rows.itertuples()
+    ]
     assert np.mean(ok) >= 0.8
 
 
 def test_spindle_detection_finds_planted_intervals():
-    rec = simulate_eeg(kind="eeg", n_chans=16, sfreq=128.0, duration=90.0, motifs=["spindle", "slow_wave"],
-                       events_per_minute=5, seed=2)
+    rec = simulate_eeg(
+        kind="eeg", n_chans=16, sfreq=128.0, duration=90.0, motifs=["spindle", "slow_wave"], events_per_minute=5, seed=2
+    )
     sf, x = rec.raw.info["sfreq"], rec.raw.get_data()
     spec = np.fft.rfft(x, axis=1)
     f = np.fft.rfftfreq(x.shape[1], 1 / sf)
-    analytic = np.fft.ifft(np.concatenate([2 * spec * ((f >= 11) & (f <= 15)), np.zeros((x.shape[0], x.shape[1]
-                                                                                          - spec.shape[1]))], 1), axis=1)
+    analytic = np.fft.ifft(
+        np.concatenate([2 * spec * ((f >= 11) & (f <= 15)), np.zeros((x.shape[0], x.shape[1] - spec.shape[1]))], 1),
+        axis=1,
+    )
     env = np.abs(analytic)
     env = env / np.median(env, axis=1, keepdims=True)
     kernel = np.ones(int(0.25 * sf)) / int(0.25 * sf)
@@ -112,19 +118,20 @@ def test_spindle_detection_finds_planted_intervals():
     active = score > 3.0
     ev = rec.motifs.drop_duplicates("event")
     spindles, slow = ev[ev.motif == "spindle"], ev[ev.motif == "slow_wave"]
-    seen = [active[int(r.onset_s * sf): int((r.onset_s + r.duration_s) * sf)].any() for r in spindles.itertuples()]
+    seen = [active[int(r.onset_s * sf) : int((r.onset_s + r.duration_s) * sf)].any() for r in spindles.itertuples()]
     assert np.mean(seen) >= 0.8
     # Detections are mostly inside planted spindles (slow waves do not trigger the 11-15 Hz detector).
     inside = np.zeros_like(active)
     for r in spindles.itertuples():
-        inside[int((r.onset_s - 0.3) * sf): int((r.onset_s + r.duration_s + 0.3) * sf)] = True
+        inside[int((r.onset_s - 0.3) * sf) : int((r.onset_s + r.duration_s + 0.3) * sf)] = True
     assert active[inside].mean() > 5 * max(active[~inside].mean(), 1e-3)
     assert len(slow) > 0
 
 
 def test_trials():
-    x, y = simulate_eeg_trials(n_trials=40, n_chans=8, sfreq=128.0, n_times=256,
-                               classes=["background", "alpha_burst", "spike"], seed=0)
+    x, y = simulate_eeg_trials(
+        n_trials=40, n_chans=8, sfreq=128.0, n_times=256, classes=["background", "alpha_burst", "spike"], seed=0
+    )
     assert x.shape == (40, 8, 256) and x.dtype == np.float32 and y.dtype == np.int64
     assert np.bincount(y).tolist() == [14, 13, 13]
     # Spike trials carry sharp high-amplitude transients: high-passed peak amplitude doubles.
@@ -136,8 +143,9 @@ def test_trials():
     f = np.fft.rfftfreq(256, 1 / 128.0)
     alpha = spec[..., (f >= 8) & (f <= 12)].sum(-1).max(1)
     assert np.median(alpha[y == 1]) > 2 * np.median(alpha[y == 0])
-    x2, y2 = simulate_eeg_trials(n_trials=40, n_chans=8, sfreq=128.0, n_times=256,
-                                 classes=["background", "alpha_burst", "spike"], seed=0)
+    x2, y2 = simulate_eeg_trials(
+        n_trials=40, n_chans=8, sfreq=128.0, n_times=256, classes=["background", "alpha_burst", "spike"], seed=0
+    )
     np.testing.assert_array_equal(x, x2)
 
 

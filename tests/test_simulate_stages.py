@@ -16,16 +16,44 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _config():
-    return {"stages": {
-        "vis": {"stage": "simulate_visual_fmri", "params": {
-            "n_subjects": 2, "n_voxels": [20, 25], "image_size": 16, "n_train_images": 20, "n_test_images": 6,
-            "bold_tr": 1.0, "bold_snr": 10.0}},
-        "rest": {"stage": "simulate_rest_fmri", "params": {
-            "n_subjects": 6, "n_rois": 12, "n_networks": 3, "n_sites": 2, "site_tr": [2.0, 0.72],
-            "n_differing_edges": 2}},
-        "seeg": {"stage": "simulate_eeg", "params": {"kind": "seeg", "n_chans": 12, "sfreq": 128.0, "duration": 20.0,
-                                                     "contacts_per_shaft": 6, "window_s": 1.0}},
-    }}
+    return {
+        "stages": {
+            "vis": {
+                "stage": "simulate_visual_fmri",
+                "params": {
+                    "n_subjects": 2,
+                    "n_voxels": [20, 25],
+                    "image_size": 16,
+                    "n_train_images": 20,
+                    "n_test_images": 6,
+                    "bold_tr": 1.0,
+                    "bold_snr": 10.0,
+                },
+            },
+            "rest": {
+                "stage": "simulate_rest_fmri",
+                "params": {
+                    "n_subjects": 6,
+                    "n_rois": 12,
+                    "n_networks": 3,
+                    "n_sites": 2,
+                    "site_tr": [2.0, 0.72],
+                    "n_differing_edges": 2,
+                },
+            },
+            "seeg": {
+                "stage": "simulate_eeg",
+                "params": {
+                    "kind": "seeg",
+                    "n_chans": 12,
+                    "sfreq": 128.0,
+                    "duration": 20.0,
+                    "contacts_per_shaft": 6,
+                    "window_s": 1.0,
+                },
+            },
+        }
+    }
 
 
 def test_stages_write_loadable_artifacts(tmp_path):
@@ -64,16 +92,23 @@ def test_stage_parameter_errors(tmp_path):
 
 
 def test_stage_module_is_cheap_to_import():
-    code = ("import sys; import neurocodec.datasets.simulate.stages; "
-            "print(','.join(m for m in ('mne', 'sklearn', 'torch', 'skimage', 'scipy', 'pandas') if m in sys.modules))")
+    code = (
+        "import sys; import neurocodec.datasets.simulate.stages; "
+        "print(','.join(m for m in ('mne', 'sklearn', 'torch', 'skimage', 'scipy', 'pandas') if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     heavy = {m for m in out.split(",") if m} & {"mne", "sklearn", "torch", "skimage", "scipy"}
     assert not heavy, out
 
 
 def test_benchmark_quick():
-    out = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "simulate_speed.py"), "--quick"],
-                         capture_output=True, text=True, check=True, cwd=ROOT)
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "simulate_speed.py"), "--quick"],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+    )
     result = json.loads(out.stdout.strip().splitlines()[-1])
     assert {"seconds", "visual_seconds", "rest_seconds", "eeg_seconds", "peak_rss_mb"} <= set(result)
     assert result["quick"] is True and result["seconds"] > 0

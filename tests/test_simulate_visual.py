@@ -15,8 +15,17 @@ def _corr(a, b):
 
 @pytest.fixture(scope="module")
 def small_exp():
-    return simulate_visual_experiment(n_subjects=2, n_voxels=[40, 55], image_size=24, n_train_images=60,
-                                      n_test_images=15, n_repeats=3, n_repeats_train=2, train_fraction=0.8, seed=1)
+    return simulate_visual_experiment(
+        n_subjects=2,
+        n_voxels=[40, 55],
+        image_size=24,
+        n_train_images=60,
+        n_test_images=15,
+        n_repeats=3,
+        n_repeats_train=2,
+        train_fraction=0.8,
+        seed=1,
+    )
 
 
 def test_contract_shapes_and_types(small_exp):
@@ -41,7 +50,9 @@ def test_contract_shapes_and_types(small_exp):
         assert sr.noiseless.shape == (75, nv) and sr.noise_ceiling.shape == (nv,)
         assert ((sr.noise_ceiling > 0) & (sr.noise_ceiling < 1)).all()
         assert set(sr.voxel_kind) == {"prf", "linear_prf", "category", "global"}
-        assert {"x", "y", "sigma", "orientation", "spatial_frequency"} <= set(sr.voxels.columns) and len(sr.voxels) == nv
+        assert {"x", "y", "sigma", "orientation", "spatial_frequency"} <= set(sr.voxels.columns) and len(
+            sr.voxels
+        ) == nv
         is_prf = np.isin(sr.voxel_kind, ["prf", "linear_prf"])
         assert sr.voxels.loc[is_prf, "x"].between(0, 1).all() and sr.voxels.loc[~is_prf, "x"].isna().all()
         np.testing.assert_allclose(exp.features @ sr.weights + sr.intercept, sr.noiseless, rtol=1e-4, atol=1e-4)
@@ -60,8 +71,18 @@ def test_save_load_roundtrip(small_exp, tmp_path):
     assert back.category_names == small_exp.category_names and back.feature_names == small_exp.feature_names
     for name, sr in small_exp.subjects.items():
         b = back.subjects[name]
-        for key in ("trial_image_ids_train", "betas_train", "trial_image_ids_test", "betas_test", "noiseless",
-                    "noise_ceiling", "voxel_kind", "weights", "intercept", "noise_sd"):
+        for key in (
+            "trial_image_ids_train",
+            "betas_train",
+            "trial_image_ids_test",
+            "betas_test",
+            "noiseless",
+            "noise_ceiling",
+            "voxel_kind",
+            "weights",
+            "intercept",
+            "noise_sd",
+        ):
             np.testing.assert_array_equal(getattr(b, key), getattr(sr, key))
         assert list(b.voxels["category"]) == list(sr.voxels["category"])
         np.testing.assert_allclose(b.voxels["sigma"].to_numpy(), sr.voxels["sigma"].to_numpy())
@@ -87,8 +108,16 @@ def test_stimuli_categories_balanced_and_rgb():
 
 
 def test_ridge_on_true_features_reaches_noise_ceiling():
-    exp = simulate_visual_experiment(n_subjects=1, n_voxels=120, image_size=16, n_train_images=1500, n_test_images=100,
-                                     snr=1.0, snr_spread=0.0, seed=3)
+    exp = simulate_visual_experiment(
+        n_subjects=1,
+        n_voxels=120,
+        image_size=16,
+        n_train_images=1500,
+        n_test_images=100,
+        snr=1.0,
+        snr_spread=0.0,
+        seed=3,
+    )
     sr = exp.subjects["sub-01"]
     tr_ids, btr = sr.mean_betas("train")
     te_ids, bte = sr.mean_betas("test")
@@ -101,19 +130,30 @@ def test_ridge_on_true_features_reaches_noise_ceiling():
     # The stated ceiling matches the empirical correlation of noiseless vs averaged betas.
     assert abs(_corr(sr.noiseless[te_ids], bte).mean() - sr.noise_ceiling.mean()) < 0.03
     # A lower SNR lowers the ceiling.
-    low = simulate_visual_experiment(n_subjects=1, n_voxels=30, image_size=16, n_train_images=20, n_test_images=30,
-                                     snr=0.3, snr_spread=0.0, seed=3)
+    low = simulate_visual_experiment(
+        n_subjects=1, n_voxels=30, image_size=16, n_train_images=20, n_test_images=30, snr=0.3, snr_spread=0.0, seed=3
+    )
     assert low.subjects["sub-01"].noise_ceiling.mean() < sr.noise_ceiling.mean() - 0.2
 
 
 def test_prf_table_matches_true_weights():
     # The pRF table (x, y, orientation, spatial frequency) is where each voxel's Gabor weights peak.
-    exp = simulate_visual_experiment(n_subjects=1, n_voxels=40, image_size=32, n_train_images=30, n_test_images=10,
-                                     fraction_prf=1.0, fraction_category=0.0, linear_fraction=0.0, seed=2)
+    exp = simulate_visual_experiment(
+        n_subjects=1,
+        n_voxels=40,
+        image_size=32,
+        n_train_images=30,
+        n_test_images=10,
+        fraction_prf=1.0,
+        fraction_category=0.0,
+        linear_fraction=0.0,
+        seed=2,
+    )
     sr, p = exp.subjects["sub-01"], exp.info["params"]
     n_o, n_s, g = len(p["orientations"]), len(p["spatial_frequencies"]), p["grid"]
     assert exp.feature_names[0] == "gabor_o0_sf0_y0_x0" and exp.feature_names[n_o * n_s * g * g - 1].startswith(
-        f"gabor_o{n_o - 1}_sf{n_s - 1}")
+        f"gabor_o{n_o - 1}_sf{n_s - 1}"
+    )
     w = np.abs(sr.weights[: n_o * n_s * g * g]).reshape(n_o, n_s, g, g, -1)
     space = w.sum((0, 1))
     for v in range(sr.n_voxels):
@@ -131,8 +171,17 @@ def test_linear_prf_voxels_are_gaussian_weighted_luminance():
     # share of early-visual voxels follows linear_fraction.
     from neurocodec.datasets.simulate import luminance_contrast
 
-    exp = simulate_visual_experiment(n_subjects=1, n_voxels=50, image_size=16, n_train_images=40, n_test_images=10,
-                                     fraction_prf=0.8, fraction_category=0.1, linear_fraction=0.5, seed=3)
+    exp = simulate_visual_experiment(
+        n_subjects=1,
+        n_voxels=50,
+        image_size=16,
+        n_train_images=40,
+        n_test_images=10,
+        fraction_prf=0.8,
+        fraction_category=0.1,
+        linear_fraction=0.5,
+        seed=3,
+    )
     sr, g = exp.subjects["sub-01"], exp.info["params"]["luminance_grid"]
     lin = sr.voxel_kind == "linear_prf"
     assert lin.sum() == 20 and (sr.voxel_kind == "prf").sum() == 20 and g == 8
@@ -140,23 +189,26 @@ def test_linear_prf_voxels_are_gaussian_weighted_luminance():
     gray = exp.stimuli @ np.array([0.299, 0.587, 0.114], np.float32)
     cells = luminance_contrast(gray - gray.mean(axis=(1, 2), keepdims=True), g).reshape(len(gray), -1)
     # Weights act on standardised features: in raw luminance units they are weights / feature sd (= gain * G).
-    w_lum = sr.weights[-g * g:, lin] / cells.std(0)[:, None]
-    assert (w_lum >= 0).all() and (sr.weights[:-g * g, lin] == 0).all()
+    w_lum = sr.weights[-g * g :, lin] / cells.std(0)[:, None]
+    assert (w_lum >= 0).all() and (sr.weights[: -g * g, lin] == 0).all()
     resp = cells @ w_lum
-    np.testing.assert_allclose(sr.noiseless[:, lin] - resp, np.broadcast_to((sr.noiseless[:, lin] - resp).mean(0), resp.shape),
-                               atol=1e-4)
+    np.testing.assert_allclose(
+        sr.noiseless[:, lin] - resp, np.broadcast_to((sr.noiseless[:, lin] - resp).mean(0), resp.shape), atol=1e-4
+    )
     # Peak of the weights at the table's pRF centre.
     for v, col in zip(np.flatnonzero(lin), w_lum.T):
         row, c = np.unravel_index(col.argmax(), (g, g))
         assert abs((c + 0.5) / g - sr.voxels.x[v]) <= 1.0 / g and abs((row + 0.5) / g - sr.voxels.y[v]) <= 1.0 / g
     # Phase sensitivity: the reversed-contrast image drives linear pRFs the opposite way, not Gabor-energy ones.
     assert np.allclose((-cells) @ w_lum, -resp)
-    none = simulate_visual_experiment(n_subjects=1, n_voxels=20, image_size=16, n_train_images=10, n_test_images=5,
-                                      linear_fraction=0.0, seed=3)
+    none = simulate_visual_experiment(
+        n_subjects=1, n_voxels=20, image_size=16, n_train_images=10, n_test_images=5, linear_fraction=0.0, seed=3
+    )
     assert "linear_prf" not in set(none.subjects["sub-01"].voxel_kind)
     with pytest.raises(ValueError, match="'linear_exponent'"):
-        simulate_visual_experiment(n_subjects=1, n_voxels=5, image_size=16, n_train_images=5, n_test_images=5,
-                                   linear_exponent=1.5)
+        simulate_visual_experiment(
+            n_subjects=1, n_voxels=5, image_size=16, n_train_images=5, n_test_images=5, linear_exponent=1.5
+        )
 
 
 @pytest.mark.parametrize(

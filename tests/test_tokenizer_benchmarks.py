@@ -16,8 +16,14 @@ def _run_bench(name, *args, shared=None):
     env = dict(os.environ, NEUROCODEC_THREADS="1", OMP_NUM_THREADS="1")
     if shared is not None:
         env["NEUROCODEC_SHARED_DATA"] = str(shared)
-    out = subprocess.run([sys.executable, str(ROOT / "benchmarks" / f"{name}.py"), "--quick", *args], cwd=ROOT, env=env,
-                         capture_output=True, text=True, timeout=600)
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / f"{name}.py"), "--quick", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     return json.loads(out.stdout.strip().splitlines()[-1])
 

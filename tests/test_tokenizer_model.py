@@ -46,8 +46,11 @@ def test_tokenize_and_train_check_rate_dtype_and_shape():
     tokens = tokenize_signals(model, sig, sfreq=200.0)
     assert tokens.dtype == np.int32 and tokens.shape == (4, 5)
     np.testing.assert_array_equal(tokens, tokenize_signals(model, sig.astype(np.float32), sfreq=200.0))
-    with pytest.raises(ValueError, match=r"The 'sfreq' of signals must be 200 Hz \(the rate the tokenizer was "
-                                         r"trained at; .*got <128 Hz>"):
+    with pytest.raises(
+        ValueError,
+        match=r"The 'sfreq' of signals must be 200 Hz \(the rate the tokenizer was "
+        r"trained at; .*got <128 Hz>",
+    ):
         tokenize_signals(model, sig, sfreq=128.0)
     with pytest.raises(ValueError, match="The 'sfreq' must be given"):
         tokenize_signals(model, sig)
@@ -91,7 +94,9 @@ def test_ema_update_matches_formula_and_eval_is_frozen():
     q, idx = vq.train()(z)
     assert idx.tolist() == [0, 1, 0]
     size = torch.tensor([0.9 + 0.1 * 2, 0.9 + 0.1 * 1])
-    sums = torch.stack([0.9 * torch.tensor([1.0, 0.0]) + 0.1 * (z[0] + z[2]), 0.9 * torch.tensor([0.0, 1.0]) + 0.1 * z[1]])
+    sums = torch.stack(
+        [0.9 * torch.tensor([1.0, 0.0]) + 0.1 * (z[0] + z[2]), 0.9 * torch.tensor([0.0, 1.0]) + 0.1 * z[1]]
+    )
     assert torch.allclose(vq.cluster_size, size)
     assert torch.allclose(vq.codebook, sums / size[:, None], atol=1e-6)
     before = vq.codebook.clone()
@@ -159,21 +164,37 @@ def test_reference_encoder_weights_load(tmp_path):
     """A state dict with the reference repo's key names (lucidrains LinearAttentionTransformer)."""
     g = torch.Generator().manual_seed(0)
     emb, n_codes = 64, 32
-    ref = {"eeg_token_embedding.weight": torch.randn(n_codes + 1, emb, generator=g),
-           "channel_embed.weight": torch.randn(16, emb, generator=g), "index": torch.arange(16),
-           "temporal_pos_embed.pe": torch.randn(1, 1000, emb, generator=g), "cls_token": torch.randn(1, 1, emb, generator=g),
-           "classification_head.weight": torch.randn(n_codes, emb, generator=g),
-           "classification_head.bias": torch.randn(n_codes, generator=g)}
+    ref = {
+        "eeg_token_embedding.weight": torch.randn(n_codes + 1, emb, generator=g),
+        "channel_embed.weight": torch.randn(16, emb, generator=g),
+        "index": torch.arange(16),
+        "temporal_pos_embed.pe": torch.randn(1, 1000, emb, generator=g),
+        "cls_token": torch.randn(1, 1, emb, generator=g),
+        "classification_head.weight": torch.randn(n_codes, emb, generator=g),
+        "classification_head.bias": torch.randn(n_codes, generator=g),
+    }
     for i in range(2):
         p = f"LAT.layers.layers.{i}"
         for name in ("to_q", "to_k", "to_v"):
             ref[f"{p}.0.fn.{name}.weight"] = torch.randn(emb, emb, generator=g)
         ref[f"{p}.0.fn.to_out.weight"] = torch.randn(emb, emb, generator=g)
         ref[f"{p}.0.fn.to_out.bias"] = torch.randn(emb, generator=g)
-        ref[f"{p}.0.norm.weight"], ref[f"{p}.0.norm.bias"] = torch.randn(emb, generator=g), torch.randn(emb, generator=g)
-        ref[f"{p}.1.norm.weight"], ref[f"{p}.1.norm.bias"] = torch.randn(emb, generator=g), torch.randn(emb, generator=g)
-        ref[f"{p}.1.fn.fn.w1.weight"], ref[f"{p}.1.fn.fn.w1.bias"] = torch.randn(4 * emb, emb, generator=g), torch.randn(4 * emb, generator=g)
-        ref[f"{p}.1.fn.fn.w2.weight"], ref[f"{p}.1.fn.fn.w2.bias"] = torch.randn(emb, 4 * emb, generator=g), torch.randn(emb, generator=g)
+        ref[f"{p}.0.norm.weight"], ref[f"{p}.0.norm.bias"] = (
+            torch.randn(emb, generator=g),
+            torch.randn(emb, generator=g),
+        )
+        ref[f"{p}.1.norm.weight"], ref[f"{p}.1.norm.bias"] = (
+            torch.randn(emb, generator=g),
+            torch.randn(emb, generator=g),
+        )
+        ref[f"{p}.1.fn.fn.w1.weight"], ref[f"{p}.1.fn.fn.w1.bias"] = (
+            torch.randn(4 * emb, emb, generator=g),
+            torch.randn(4 * emb, generator=g),
+        )
+        ref[f"{p}.1.fn.fn.w2.weight"], ref[f"{p}.1.fn.fn.w2.bias"] = (
+            torch.randn(emb, 4 * emb, generator=g),
+            torch.randn(emb, generator=g),
+        )
     torch.save(ref, tmp_path / "tfm_encoder_best_model.pth")
     enc = TFMEncoder(n_codes=n_codes, n_chans=16, n_outputs=2, depth=2)
     report = enc.load_reference_weights(tmp_path / "tfm_encoder_best_model.pth")
@@ -187,13 +208,16 @@ def test_reference_encoder_weights_load(tmp_path):
     assert reference_key_map("LAT.layers.layers.3.1.norm.weight") == "transformer.blocks.3.ff_norm.weight"
 
 
-@pytest.mark.parametrize("data, sfreq, match", [
-    (np.zeros((2, 3, 100), np.float32), 200.0, "'n_times'"),
-    (np.full((2, 3, 400), np.nan, np.float32), 200.0, "finite"),
-    (np.zeros((2, 3, 400), np.float32), 0.0, "'sfreq'"),
-    (np.zeros((2, 3, 400), np.float32), -5.0, "'sfreq'"),
-    (np.zeros(400, np.float32), 200.0, "'data'"),
-])
+@pytest.mark.parametrize(
+    "data, sfreq, match",
+    [
+        (np.zeros((2, 3, 100), np.float32), 200.0, "'n_times'"),
+        (np.full((2, 3, 400), np.nan, np.float32), 200.0, "finite"),
+        (np.zeros((2, 3, 400), np.float32), 0.0, "'sfreq'"),
+        (np.zeros((2, 3, 400), np.float32), -5.0, "'sfreq'"),
+        (np.zeros(400, np.float32), 200.0, "'data'"),
+    ],
+)
 def test_bad_input_errors(data, sfreq, match):
     with pytest.raises(ValueError, match=match):
         prepare_trials(data, sfreq)

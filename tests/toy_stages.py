@@ -9,8 +9,17 @@ from pathlib import Path
 import numpy as np
 from pydantic import Field
 
-from neurocodec.pipeline import (Input, Output, Stage, StageParams, parallel_map, register_kind, register_stage, runtime_field,
-                                 save_array)
+from neurocodec.pipeline import (
+    Input,
+    Output,
+    Stage,
+    StageParams,
+    parallel_map,
+    register_kind,
+    register_stage,
+    runtime_field,
+    save_array,
+)
 
 register_kind("toy_values", version=1, reader="numpy:load", description="values.npy: random values (n,).")
 register_kind("toy_scaled", version=1, reader="numpy:load", description="scaled.npy + squared.npy.")
@@ -61,7 +70,10 @@ class ToyScale(Stage):
     version = 1
     Params = ScaleParams
     inputs = {"source": Input("Upstream toy_make step.", kinds=("toy_values",))}
-    outputs = {"scaled": Output("scaled.npy", "Scaled values.", kind="toy_scaled"), "squared": Output("squared.npy", "Squares.")}
+    outputs = {
+        "scaled": Output("scaled.npy", "Scaled values.", kind="toy_scaled"),
+        "squared": Output("squared.npy", "Squares."),
+    }
 
     def run(self, params, inputs, out_dir):
         x = inputs["source"].load("values")

@@ -13,7 +13,6 @@ from __future__ import annotations
 from itertools import combinations
 
 import numpy as np
-
 from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
 
 from ..pipeline import bad_value
@@ -96,7 +95,7 @@ class MiniRocket(TransformerMixin, BaseEstimator):
             return slice(pad, length - pad)
         return slice(0, length)
 
-    def fit(self, X: np.ndarray, y=None) -> "MiniRocket":
+    def fit(self, X: np.ndarray, y=None) -> MiniRocket:
         """Fit dilations, channel subsets and biases on ``X`` (n_series, n_chans, n_times)."""
         X = self._check(X)
         n, c, length = X.shape
@@ -119,7 +118,7 @@ class MiniRocket(TransformerMixin, BaseEstimator):
             conv = _kernel_conv(xm, int(self.dilations_[di]))[:, 0]  # (84, L)
             b = np.empty((84, nf), dtype=np.float32)
             for k in range(84):
-                q = quantiles[q0:q0 + nf]
+                q = quantiles[q0 : q0 + nf]
                 q0 += nf
                 b[k] = np.quantile(conv[k, self._region(di, k, length)], q)
             self.biases_.append(b)
@@ -134,7 +133,7 @@ class MiniRocket(TransformerMixin, BaseEstimator):
             raise bad_value("n_chans", f"{self.n_chans_} (as in fit)", X.shape[1], of="X")
         out = []
         for i in range(0, len(X), batch_size):
-            xb = X[i:i + batch_size]
+            xb = X[i : i + batch_size]
             feats = []
             for di in range(len(self.dilations_)):
                 conv = self._conv(xb, di)  # (84, nb, L)
@@ -182,7 +181,7 @@ class MiniRocketClassifier(ClassifierMixin, BaseEstimator):
         self.random_state = random_state
         self.alphas = alphas
 
-    def fit(self, X: np.ndarray, y: np.ndarray) -> "MiniRocketClassifier":
+    def fit(self, X: np.ndarray, y: np.ndarray) -> MiniRocketClassifier:
         """Fit the transform and the ridge on series ``X`` (n_series, n_chans, n_times) and labels ``y``."""
         from sklearn.linear_model import RidgeClassifierCV
         from sklearn.pipeline import make_pipeline
@@ -190,8 +189,12 @@ class MiniRocketClassifier(ClassifierMixin, BaseEstimator):
 
         y = np.asarray(y)
         if y.ndim != 1 or len(y) != len(np.asarray(X)):
-            raise bad_value("y", f"one label per series of X ({len(np.asarray(X))})", f"<shape {y.shape}>",
-                            of="MiniRocketClassifier.fit")
+            raise bad_value(
+                "y",
+                f"one label per series of X ({len(np.asarray(X))})",
+                f"<shape {y.shape}>",
+                of="MiniRocketClassifier.fit",
+            )
         self.rocket_ = MiniRocket(self.n_features, self.max_dilations, self.random_state).fit(X)
         alphas = np.logspace(-3, 3, 10) if self.alphas is None else np.asarray(self.alphas)
         self.ridge_ = make_pipeline(StandardScaler(), RidgeClassifierCV(alphas=alphas))

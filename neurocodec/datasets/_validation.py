@@ -45,8 +45,9 @@ def as_float_images(images: Any, name: str = "images", *, gray_ok: bool = True, 
         raise bad_value(name, "finite values (no NaN or inf)", f"<{int((~np.isfinite(x)).sum())} non-finite pixels>")
     lo, hi = float(x.min()), float(x.max())
     if lo < -tolerance or hi > 1 + tolerance:
-        raise bad_value(name, "float images in [0, 1] (divide 0-255 images by 255, or pass uint8)",
-                        f"<range [{lo:.4g}, {hi:.4g}]>")
+        raise bad_value(
+            name, "float images in [0, 1] (divide 0-255 images by 255, or pass uint8)", f"<range [{lo:.4g}, {hi:.4g}]>"
+        )
     if x.shape[-1] == 1:
         x = np.repeat(x, 3, axis=-1)
     return x
@@ -69,7 +70,9 @@ def check_finite(data: np.ndarray, name: str, *, of: str | None = None) -> np.nd
         bad = ~np.isfinite(data)
         if bad.any():
             first = tuple(int(i) for i in np.argwhere(bad)[0])
-            raise bad_value(name, "finite (no NaN or inf)", f"<{int(bad.sum())} non-finite values, first at index {first}>", of=of)
+            raise bad_value(
+                name, "finite (no NaN or inf)", f"<{int(bad.sum())} non-finite values, first at index {first}>", of=of
+            )
     return data
 
 
@@ -86,9 +89,15 @@ def check_ndim_img(img: Any, ndim: int, name: str) -> Any:
 def check_same_grid(img: Any, ref: Any, name: str, ref_name: str, *, atol: float = 1e-3) -> None:
     """``img`` and ``ref`` must share the 3-D shape and affine."""
     if tuple(img.shape[:3]) != tuple(ref.shape[:3]):
-        raise bad_value(name, f"on the grid of {ref_name} (shape {tuple(ref.shape[:3])})", f"<shape {tuple(img.shape[:3])}>")
+        raise bad_value(
+            name, f"on the grid of {ref_name} (shape {tuple(ref.shape[:3])})", f"<shape {tuple(img.shape[:3])}>"
+        )
     if not np.allclose(img.affine, ref.affine, atol=atol):
-        raise bad_value(name, f"on the grid of {ref_name} (same affine)", f"<affine differing by up to {np.abs(img.affine - ref.affine).max():.3g}>")
+        raise bad_value(
+            name,
+            f"on the grid of {ref_name} (same affine)",
+            f"<affine differing by up to {np.abs(img.affine - ref.affine).max():.3g}>",
+        )
 
 
 def check_mask_not_empty(mask: np.ndarray, name: str) -> None:
@@ -107,19 +116,26 @@ def check_sfreq_match(sfreqs: dict[str, float], name: str = "sfreq") -> float:
     return values[0]
 
 
-def check_channels_present(wanted: list[str], available: list[str], name: str = "channels", *, of: str | None = None) -> None:
+def check_channels_present(
+    wanted: list[str], available: list[str], name: str = "channels", *, of: str | None = None
+) -> None:
     """Every wanted channel must exist."""
     missing = [c for c in wanted if c not in set(available)]
     if missing:
-        raise bad_value(name, f"channels of the recording (has {len(available)}: {available[:8]}...)", f"<missing {missing}>", of=of)
+        raise bad_value(
+            name, f"channels of the recording (has {len(available)}: {available[:8]}...)", f"<missing {missing}>", of=of
+        )
 
 
-def check_events_in_range(samples: np.ndarray, n_times: int, tmin_samp: int, tmax_samp: int, name: str = "events") -> None:
+def check_events_in_range(
+    samples: np.ndarray, n_times: int, tmin_samp: int, tmax_samp: int, name: str = "events"
+) -> None:
     """Every event window ``[s + tmin, s + tmax]`` must lie in ``[0, n_times)``."""
     samples = np.asarray(samples, dtype=np.int64)
     out = (samples + tmin_samp < 0) | (samples + tmax_samp >= n_times) | (samples < 0)
     if out.any():
         raise bad_value(
-            name, f"inside the recording (0..{n_times - 1} samples)",
+            name,
+            f"inside the recording (0..{n_times - 1} samples)",
             f"<{int(out.sum())} events outside, first at sample {int(samples[out][0])}>",
         )

@@ -7,8 +7,14 @@ import numpy as np
 __all__ = ["window_labels"]
 
 
-def window_labels(starts_s: np.ndarray, window_s: float, onsets_s: np.ndarray, durations_s: np.ndarray,
-                  descriptions: np.ndarray, background: str = "background") -> np.ndarray:
+def window_labels(
+    starts_s: np.ndarray,
+    window_s: float,
+    onsets_s: np.ndarray,
+    durations_s: np.ndarray,
+    descriptions: np.ndarray,
+    background: str = "background",
+) -> np.ndarray:
     """The annotation with the largest total overlap of each window, else ``background``.
 
     Parameters

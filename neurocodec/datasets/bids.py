@@ -1,17 +1,26 @@
 """BIDS discovery: subjects / sessions / tasks / runs of a raw or derivatives dataset, and
-per-subject pipeline inputs built from them (mne-bids' path matching; MNE-free otherwise)."""
+per-subject pipeline inputs built from them (mne-bids' path matching; MNE-free otherwise).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from ..pipeline import bad_value
 
 __all__ = ["bids_entities", "find_bids_files", "bids_pipeline_steps"]
 
-_ENTITIES = {"subject": "sub", "session": "ses", "task": "task", "run": "run", "acquisition": "acq", "space": "space",
-             "description": "desc"}
+_ENTITIES = {
+    "subject": "sub",
+    "session": "ses",
+    "task": "task",
+    "run": "run",
+    "acquisition": "acq",
+    "space": "space",
+    "description": "desc",
+}
 
 
 def _root(root: Any) -> Path:
@@ -31,10 +40,24 @@ def bids_entities(root: Any) -> dict[str, list[str]]:
     from mne_bids import get_entity_vals
 
     root = _root(root)
-    out = {name: list(get_entity_vals(root, name, ignore_dirs=("sourcedata",) if "derivatives" in root.parts else ("derivatives", "sourcedata")))
-           for name in _ENTITIES}
-    out["datatype"] = sorted({p.name for s in root.glob("sub-*") for p in list(s.iterdir()) + list(s.glob("ses-*/*"))
-                              if p.is_dir() and not p.name.startswith("ses-")})
+    out = {
+        name: list(
+            get_entity_vals(
+                root,
+                name,
+                ignore_dirs=("sourcedata",) if "derivatives" in root.parts else ("derivatives", "sourcedata"),
+            )
+        )
+        for name in _ENTITIES
+    }
+    out["datatype"] = sorted(
+        {
+            p.name
+            for s in root.glob("sub-*")
+            for p in list(s.iterdir()) + list(s.glob("ses-*/*"))
+            if p.is_dir() and not p.name.startswith("ses-")
+        }
+    )
     return out
 
 
@@ -65,26 +88,74 @@ def find_bids_files(
 
     root = _root(root)
     known = bids_entities(root)
-    for name, vals in (("subject", subjects), ("session", sessions), ("task", tasks), ("run", runs), ("datatype", datatypes),
-                       ("space", spaces), ("description", descriptions)):
+    for name, vals in (
+        ("subject", subjects),
+        ("session", sessions),
+        ("task", tasks),
+        ("run", runs),
+        ("datatype", datatypes),
+        ("space", spaces),
+        ("description", descriptions),
+    ):
         if vals:
             unknown = [v for v in vals if v not in known[name]]
             if unknown:
                 raise bad_value(f"{name}s", f"values present in the dataset ({known[name][:10]})", list(unknown))
-    paths = find_matching_paths(root, subjects=subjects or None, sessions=sessions or None, tasks=tasks or None, runs=runs or None,
-                                datatypes=datatypes or None, suffixes=suffixes or None, extensions=extensions or None,
-                                spaces=spaces or None, descriptions=descriptions or None, check=False)
-    rows = [{"subject": p.subject, "session": p.session, "task": p.task, "run": p.run, "datatype": p.datatype,
-             "suffix": p.suffix, "extension": p.extension, "path": str(p.fpath)} for p in paths if Path(p.fpath).is_file()]
+    paths = find_matching_paths(
+        root,
+        subjects=subjects or None,
+        sessions=sessions or None,
+        tasks=tasks or None,
+        runs=runs or None,
+        datatypes=datatypes or None,
+        suffixes=suffixes or None,
+        extensions=extensions or None,
+        spaces=spaces or None,
+        descriptions=descriptions or None,
+        check=False,
+    )
+    rows = [
+        {
+            "subject": p.subject,
+            "session": p.session,
+            "task": p.task,
+            "run": p.run,
+            "datatype": p.datatype,
+            "suffix": p.suffix,
+            "extension": p.extension,
+            "path": str(p.fpath),
+        }
+        for p in paths
+        if Path(p.fpath).is_file()
+    ]
     if not rows:
-        asked = {k: v for k, v in dict(subjects=subjects, sessions=sessions, tasks=tasks, runs=runs, datatypes=datatypes,
-                                        suffixes=suffixes, extensions=extensions).items() if v}
+        asked = {
+            k: v
+            for k, v in dict(
+                subjects=subjects,
+                sessions=sessions,
+                tasks=tasks,
+                runs=runs,
+                datatypes=datatypes,
+                suffixes=suffixes,
+                extensions=extensions,
+            ).items()
+            if v
+        }
         raise bad_value("entities", f"a selection matching files in {str(root)!r}", f"<nothing matches {asked}>")
     return pd.DataFrame(rows).sort_values("path").reset_index(drop=True)
 
 
-def bids_pipeline_steps(files, stage: str, input_name: str, *, params: dict | None = None, group_by: str = "subject",
-                        prefix: str | None = None, folder: bool = False) -> dict[str, dict]:
+def bids_pipeline_steps(
+    files,
+    stage: str,
+    input_name: str,
+    *,
+    params: dict | None = None,
+    group_by: str = "subject",
+    prefix: str | None = None,
+    folder: bool = False,
+) -> dict[str, dict]:
     """Config steps, one per subject (or session / run), feeding matched files to ``stage``.
 
     Parameters
@@ -102,7 +173,9 @@ def bids_pipeline_steps(files, stage: str, input_name: str, *, params: dict | No
 
     if group_by not in ("subject", "session", "run"):
         raise bad_value("group_by", "'subject', 'session' or 'run'", group_by)
-    keys = {"subject": ["subject"], "session": ["subject", "session"], "run": ["subject", "session", "task", "run"]}[group_by]
+    keys = {"subject": ["subject"], "session": ["subject", "session"], "run": ["subject", "session", "task", "run"]}[
+        group_by
+    ]
     steps = {}
     for key, group in files.groupby(keys, dropna=False, sort=True):
         key = key if isinstance(key, tuple) else (key,)

@@ -10,8 +10,9 @@ events, fixed windows). MNE is imported inside the functions.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -54,7 +55,9 @@ def read_raw(path: Any, *, preload: bool = True, check_data: bool = True, **kwar
     try:
         raw = mne.io.read_raw(p, preload=preload, verbose="error", **kwargs)
     except Exception as err:
-        raise bad_value("recording", "a file in a format MNE reads", f"<{p.name}: {type(err).__name__}: {err}>") from None
+        raise bad_value(
+            "recording", "a file in a format MNE reads", f"<{p.name}: {type(err).__name__}: {err}>"
+        ) from None
     if raw.n_times == 0:
         raise bad_value("recording", "a recording with samples", f"<{p.name} with 0 samples>")
     if preload and check_data:
@@ -122,7 +125,11 @@ def pick_channels(
     if exclude_bads:
         keep &= ~np.isin(names, raw.info["bads"])
     if not keep.any():
-        raise bad_value("channels", "a selection matching at least one channel", f"<no channel for types={types} include={include} pattern={pattern!r} regions={regions}>")
+        raise bad_value(
+            "channels",
+            "a selection matching at least one channel",
+            f"<no channel for types={types} include={include} pattern={pattern!r} regions={regions}>",
+        )
     return raw.pick([n for n, k in zip(names, keep) if k])
 
 
@@ -158,7 +165,9 @@ def set_bipolar(raw, pairs: Sequence[Sequence[str]] | None = None, *, seeg_shaft
     if seeg_shafts:
         pairs = seeg_bipolar_pairs(raw.ch_names)
         if not pairs:
-            raise bad_value("channels", "sEEG contacts named <shaft><number> with neighbours", f"<{raw.ch_names[:6]}...>")
+            raise bad_value(
+                "channels", "sEEG contacts named <shaft><number> with neighbours", f"<{raw.ch_names[:6]}...>"
+            )
     if not pairs:
         raise bad_value("bipolar_pairs", "at least one [anode, cathode] pair", pairs)
     anodes, cathodes = [p[0] for p in pairs], [p[1] for p in pairs]
@@ -167,7 +176,11 @@ def set_bipolar(raw, pairs: Sequence[Sequence[str]] | None = None, *, seeg_shaft
     if seeg_shafts:  # contacts without a neighbour have no bipolar derivation: drop them
         used = set(anodes) | set(cathodes)
         types = dict(zip(raw.ch_names, raw.get_channel_types()))
-        orphans = [n for n in raw.ch_names if n not in used and types[n] in ("seeg", "ecog", "dbs") and _CONTACT.match(n.replace(" ", ""))]
+        orphans = [
+            n
+            for n in raw.ch_names
+            if n not in used and types[n] in ("seeg", "ecog", "dbs") and _CONTACT.match(n.replace(" ", ""))
+        ]
     raw = mne.set_bipolar_reference(raw, anodes, cathodes, drop_refs=True, copy=False, verbose="error")
     return raw.drop_channels(orphans) if orphans else raw
 
@@ -289,17 +302,32 @@ def make_epochs(
         if not 0 <= overlap < window:
             raise bad_value("overlap", f"in [0, {window:g}) s", overlap)
         ev = mne.make_fixed_length_events(raw, id=1, duration=window, overlap=overlap)
-        return mne.Epochs(raw, ev, {"window": 1}, tmin=0.0, tmax=window - 1.0 / sfreq, baseline=None,
-                          preload=True, reject_by_annotation=reject_by_annotation, verbose="error")
+        return mne.Epochs(
+            raw,
+            ev,
+            {"window": 1},
+            tmin=0.0,
+            tmax=window - 1.0 / sfreq,
+            baseline=None,
+            preload=True,
+            reject_by_annotation=reject_by_annotation,
+            verbose="error",
+        )
     if tmax <= tmin:
         raise bad_value("tmax", f"> tmin ({tmin:g})", tmax)
     if events is None:
         if len(raw.annotations) == 0:
             raise bad_value("events", "annotations or an events array in the recording", "<no annotations>")
         try:
-            events, found = mne.events_from_annotations(raw, event_id=dict(event_id) if event_id else None, verbose="error")
+            events, found = mne.events_from_annotations(
+                raw, event_id=dict(event_id) if event_id else None, verbose="error"
+            )
         except ValueError as err:
-            raise bad_value("event_id", f"descriptions present in the annotations ({sorted(set(raw.annotations.description))[:8]})", dict(event_id or {})) from err
+            raise bad_value(
+                "event_id",
+                f"descriptions present in the annotations ({sorted(set(raw.annotations.description))[:8]})",
+                dict(event_id or {}),
+            ) from err
         event_id = found
     else:
         events = np.asarray(events, dtype=np.int64)
@@ -311,5 +339,15 @@ def make_epochs(
         raise bad_value("events", "at least one event", "<none matched>")
     rel = events[:, 0] - raw.first_samp
     check_events_in_range(rel, raw.n_times, 0, 0)  # windows overrunning an edge are dropped by MNE
-    return mne.Epochs(raw, events, event_id, tmin=tmin, tmax=tmax, baseline=baseline, preload=True,
-                      reject_by_annotation=reject_by_annotation, on_missing="ignore", verbose="error")
+    return mne.Epochs(
+        raw,
+        events,
+        event_id,
+        tmin=tmin,
+        tmax=tmax,
+        baseline=baseline,
+        preload=True,
+        reject_by_annotation=reject_by_annotation,
+        on_missing="ignore",
+        verbose="error",
+    )

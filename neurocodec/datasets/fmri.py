@@ -10,8 +10,9 @@ Heavy libraries are imported inside the functions.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -79,7 +80,9 @@ def load_surface(path: Any, name: str = "img") -> np.ndarray:
             arrays = [d.data for d in img.darrays]
             data = np.stack(arrays, axis=0) if arrays and arrays[0].ndim == 1 else np.asarray(arrays[0]).T
         else:
-            data = np.asarray(img.get_fdata(dtype=np.float32)).reshape(-1, img.shape[-1] if len(img.shape) == 4 else 1).T
+            data = (
+                np.asarray(img.get_fdata(dtype=np.float32)).reshape(-1, img.shape[-1] if len(img.shape) == 4 else 1).T
+            )
     except Exception as err:
         raise bad_value(name, "a readable GIFTI/MGH surface file", f"<{p.name}: {type(err).__name__}: {err}>") from None
     data = np.asarray(data, dtype=np.float32)
@@ -100,7 +103,9 @@ def load_mask(path: Any, ref=None, name: str = "mask"):
     return nib.Nifti1Image((data != 0).astype(np.uint8), img.affine)
 
 
-def load_confounds(path: Any, n_times: int, columns: Sequence[str] | None = None, name: str = "confounds") -> np.ndarray:
+def load_confounds(
+    path: Any, n_times: int, columns: Sequence[str] | None = None, name: str = "confounds"
+) -> np.ndarray:
     """Read a confound table (TSV/CSV with header, e.g. fMRIPrep ``*_desc-confounds_timeseries.tsv``).
 
     NaN in the first rows of derivative columns (fMRIPrep convention) are set
@@ -117,7 +122,9 @@ def load_confounds(path: Any, n_times: int, columns: Sequence[str] | None = None
     if columns:
         missing = [c for c in columns if c not in table.columns]
         if missing:
-            raise bad_value("confound_columns", f"columns of {p.name} ({list(table.columns)[:8]}...)", f"<missing {missing}>")
+            raise bad_value(
+                "confound_columns", f"columns of {p.name} ({list(table.columns)[:8]}...)", f"<missing {missing}>"
+            )
         table = table[list(columns)]
     values = table.to_numpy(dtype=np.float64)
     if len(values) != n_times:
@@ -134,7 +141,9 @@ def _atlas_masker(atlas_img, mask_img, clean: dict):
         return NiftiMapsMasker(maps_img=atlas_img, mask_img=mask_img, resampling_target="data", **clean)
     labels = np.asarray(atlas_img.dataobj)
     if not np.allclose(labels, np.round(labels)):
-        raise bad_value("atlas", "a label image of integers (or a 4-D probabilistic atlas)", "<a 3-D image with non-integer values>")
+        raise bad_value(
+            "atlas", "a label image of integers (or a 4-D probabilistic atlas)", "<a 3-D image with non-integer values>"
+        )
     check_mask_not_empty(labels, "atlas")
     return NiftiLabelsMasker(labels_img=atlas_img, mask_img=mask_img, resampling_target="data", **clean)
 
@@ -186,7 +195,14 @@ def extract_signals(
     if (high_pass or low_pass) and not t_r:
         raise bad_value("t_r", "> 0 when high_pass or low_pass is set", t_r)
     mask_img = load_mask(mask, img) if mask is not None else None
-    clean = dict(standardize=standardize, detrend=detrend, high_pass=high_pass, low_pass=low_pass, t_r=t_r, smoothing_fwhm=smoothing_fwhm)
+    clean = dict(
+        standardize=standardize,
+        detrend=detrend,
+        high_pass=high_pass,
+        low_pass=low_pass,
+        t_r=t_r,
+        smoothing_fwhm=smoothing_fwhm,
+    )
     if atlas is not None:
         atlas_img = load_img(atlas, None, "atlas")
         check_same_grid(atlas_img, img, "atlas", "the functional image")
@@ -218,7 +234,9 @@ def load_events(path: Any, name: str = "events"):
     if "trial_type" not in table.columns:
         table["trial_type"] = "trial"
     check_finite(table[["onset", "duration"]].to_numpy(dtype=np.float64), name, of=p.name)
-    return table[["onset", "duration", "trial_type"] + [c for c in table.columns if c not in ("onset", "duration", "trial_type")]]
+    return table[
+        ["onset", "duration", "trial_type"] + [c for c in table.columns if c not in ("onset", "duration", "trial_type")]
+    ]
 
 
 def _frame_times(n_scans: int, t_r: float, slice_time_ref: float) -> np.ndarray:
@@ -312,7 +330,11 @@ def single_trial_betas(
         duration = n_scans * t_r
         outside = (table["onset"] < 0) | (table["onset"] >= duration)
         if outside.any():
-            raise bad_value("events", f"onsets inside the run (0 to {duration:g} s)", f"<{int(outside.sum())} events outside in run {r}, first at {table['onset'][outside].iloc[0]:g} s>")
+            raise bad_value(
+                "events",
+                f"onsets inside the run (0 to {duration:g} s)",
+                f"<{int(outside.sum())} events outside in run {r}, first at {table['onset'][outside].iloc[0]:g} s>",
+            )
         table = table.reset_index(drop=True)
         frame_times = _frame_times(n_scans, t_r, slice_time_ref)
         add = None

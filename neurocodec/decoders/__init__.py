@@ -19,7 +19,7 @@ Public API
 Importing this package is cheap (numpy only); torch and diffusers load on use.
 """
 
-from . import braindive, brain_diffuser, generation, metrics
+from . import brain_diffuser, braindive, generation, metrics
 from ._errors import MissingModelError
 
 __all__ = ["MissingModelError", "braindive", "brain_diffuser", "generation", "metrics"]

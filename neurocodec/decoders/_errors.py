@@ -15,4 +15,7 @@ class MissingModelError(NeuroCodecError, FileNotFoundError):
 
 def offline() -> bool:
     """Whether the process was asked not to touch the network (``HF_HUB_OFFLINE`` / ``NEUROCODEC_OFFLINE``)."""
-    return any(os.environ.get(k, "").strip().lower() in ("1", "true", "yes", "on") for k in ("HF_HUB_OFFLINE", "NEUROCODEC_OFFLINE"))
+    return any(
+        os.environ.get(k, "").strip().lower() in ("1", "true", "yes", "on")
+        for k in ("HF_HUB_OFFLINE", "NEUROCODEC_OFFLINE")
+    )

@@ -71,8 +71,19 @@ def _cv_loss(torch, folds, band, delta, cols, scoring):
     return loss / len(folds)
 
 
-def banded_cv_loss_descent(X, Y, groups, folds, init_deltas, fit_intercept=True, max_iter=100, step_size=0.1,
-                           n_targets_batch=256, scoring="neg_mse", device="cpu"):
+def banded_cv_loss_descent(
+    X,
+    Y,
+    groups,
+    folds,
+    init_deltas,
+    fit_intercept=True,
+    max_iter=100,
+    step_size=0.1,
+    n_targets_batch=256,
+    scoring="neg_mse",
+    device="cpu",
+):
     """Gradient descent of the k-fold CV loss over log band weights.
 
     Parameters
@@ -108,7 +119,7 @@ def banded_cv_loss_descent(X, Y, groups, folds, init_deltas, fit_intercept=True,
     best_loss = np.empty(n_t)
     for s in range(0, n_t, max(1, int(n_targets_batch))):
         cols = torch.arange(s, min(s + n_targets_batch, n_t), device=device)
-        d = torch.tensor(deltas[:, s:s + len(cols)], dtype=torch.float64, device=device, requires_grad=True)
+        d = torch.tensor(deltas[:, s : s + len(cols)], dtype=torch.float64, device=device, requires_grad=True)
         opt = torch.optim.Adam([d], lr=step_size)
         best_d = d.detach().clone()
         best = torch.full((len(cols),), float("inf"), dtype=torch.float64, device=device)
@@ -123,8 +134,8 @@ def banded_cv_loss_descent(X, Y, groups, folds, init_deltas, fit_intercept=True,
                 break
             loss.sum().backward()  # targets are independent: the sum's gradient is each target's own
             opt.step()
-        deltas[:, s:s + len(cols)] = best_d.cpu().numpy()
-        best_loss[s:s + len(cols)] = best.cpu().numpy()
+        deltas[:, s : s + len(cols)] = best_d.cpu().numpy()
+        best_loss[s : s + len(cols)] = best.cpu().numpy()
     scores = 1.0 - best_loss if scoring == "r2" else -best_loss
     return deltas, scores
 

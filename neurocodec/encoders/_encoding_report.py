@@ -33,10 +33,20 @@ def score_section(artifact):
     rows = []
     for sub, kinds in summary.items():
         for kind, v in kinds.items():
-            rows.append([sub, kind, v["n"], round(v["mean_r"], 3), round(v["mean_ceiling"], 3), round(v["mean_gap"], 3),
-                         round(v.get("median_centre_error", np.nan), 3)])
+            rows.append(
+                [
+                    sub,
+                    kind,
+                    v["n"],
+                    round(v["mean_r"], 3),
+                    round(v["mean_ceiling"], 3),
+                    round(v["mean_gap"], 3),
+                    round(v.get("median_centre_error", np.nan), 3),
+                ]
+            )
     table = Table(["subject", "kind", "n voxels", "mean r", "mean ceiling", "mean gap", "pRF centre error"], rows)
-    section = Section("Voxelwise encoders", [Figure.from_matplotlib(fig, "Test r against the noise ceiling; pRF centres."),
-                                             table])
+    section = Section(
+        "Voxelwise encoders", [Figure.from_matplotlib(fig, "Test r against the noise ceiling; pRF centres."), table]
+    )
     plt.close(fig)
     return section

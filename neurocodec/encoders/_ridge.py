@@ -120,9 +120,17 @@ def _primal_folds(be, X, folds, fit_intercept):
         with np.errstate(divide="ignore", invalid="ignore"):
             Ghat = np.where(close | np.eye(len(s), dtype=bool), 0.0, G / np.where(gap == 0, 1.0, gap))
         idx = np.flatnonzero(close.any(0))
-        f = dict(n_tr=n_tr, n_f=n_f, va=be.index(va), s2=s, Vt=be.asarray(V.T, "float32"),
-                 Ghat=be.asarray(Ghat, "float64"), Gdiag=be.asarray(np.diag(G).copy(), "float64"),
-                 close_idx=be.index(idx), close_G=be.asarray(np.where(close, G, 0.0)[np.ix_(idx, idx)], "float64"))
+        f = dict(
+            n_tr=n_tr,
+            n_f=n_f,
+            va=be.index(va),
+            s2=s,
+            Vt=be.asarray(V.T, "float32"),
+            Ghat=be.asarray(Ghat, "float64"),
+            Gdiag=be.asarray(np.diag(G).copy(), "float64"),
+            close_idx=be.index(idx),
+            close_G=be.asarray(np.where(close, G, 0.0)[np.ix_(idx, idx)], "float64"),
+        )
         if fit_intercept:
             f["Vm"] = be.asarray(V.T @ m, "float32")
             f["Vsx"] = be.asarray(V.T @ sx_f, "float32")
@@ -192,8 +200,16 @@ def _dual_folds(be, X, folds, fit_intercept):
         lam, U = be.eigh(Xtr @ Xtr.T)
         lam = be.clip_min(lam, 0.0)
         M = (Xv @ Xtr.T) @ U
-        info.append(dict(tr=be.index(tr), va=be.index(va), n_f=len(va), lam=lam,
-                         Ut=be.asarray(U.T, "float32"), M=be.asarray(M, "float32")))
+        info.append(
+            dict(
+                tr=be.index(tr),
+                va=be.index(va),
+                n_f=len(va),
+                lam=lam,
+                Ut=be.asarray(U.T, "float32"),
+                M=be.asarray(M, "float32"),
+            )
+        )
     return info
 
 
@@ -269,8 +285,9 @@ def _loo_chunk_scores(be, X, Yc, dec, alphas, fit_intercept, mode):
 # --------------------------------------------------------------------------- drivers
 
 
-def ridge_cv_scores(be, X, Y, alphas, cv, fit_intercept, x_mean, y_mean, n_targets_batch=None,
-                    scoring="neg_mse", solver="auto"):
+def ridge_cv_scores(
+    be, X, Y, alphas, cv, fit_intercept, x_mean, y_mean, n_targets_batch=None, scoring="neg_mse", solver="auto"
+):
     """Cross-validation scores of every alpha for every target.
 
     Parameters
@@ -408,7 +425,7 @@ def ridge_gcv_fit(be, X, Y, alphas, fit_intercept, y_mean, select, n_targets_bat
     if dec["primal"]:  # ||y - X b||^2 = yy - sum_k (2/(s+a) - s/(s+a)^2) H_k^2
         lin = be.asarray(2.0 * inv - s2[None, :] * inv * inv, "float64")
     else:  # U is complete (n x n): ||y - K c||^2 = sum_k (a/(s_k+a))^2 H_k^2, no cancellation
-        lin = be.asarray(-(alphas[:, None] * inv) ** 2, "float64")
+        lin = be.asarray(-((alphas[:, None] * inv) ** 2), "float64")
     for sl in _chunks(n_t, n_targets_batch):
         Yc = _get_chunk(be, Y, sl, y_mean)
         H = dec["Vt32"] @ (X.T @ Yc) if dec["primal"] else dec["Ut32"] @ Yc

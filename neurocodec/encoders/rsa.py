@@ -20,11 +20,15 @@ def rdm(features: np.ndarray, metric: str = "correlation") -> np.ndarray:
     x = check_array(features, "features", "(n_stimuli >= 3, n_features)", ndim=2, min_rows=3, dtype=np.float64)
     if metric == "correlation":
         sd = x.std(1)
-        check(bool((sd > 0).all()), "features", "rows with non-zero variance (1 - Pearson r)",
-              f"<{int((sd == 0).sum())} constant rows>")
+        check(
+            bool((sd > 0).all()),
+            "features",
+            "rows with non-zero variance (1 - Pearson r)",
+            f"<{int((sd == 0).sum())} constant rows>",
+        )
         return 1.0 - np.corrcoef(x)
     if metric == "euclidean":
-        sq = (x ** 2).sum(1)
+        sq = (x**2).sum(1)
         return np.sqrt(np.maximum(sq[:, None] + sq[None, :] - 2 * x @ x.T, 0.0))
     raise bad_value("metric", "'correlation' or 'euclidean'", metric)
 
@@ -71,12 +75,18 @@ def rsa_scores(model_rdms: dict[str, np.ndarray], brain_rdms: np.ndarray, subjec
     subjects = np.asarray(subjects).astype(str)
     names = list(dict.fromkeys(subjects))
     per_subject = np.stack([np.asarray(brain_rdms)[subjects == s].mean(0) for s in names])
-    rows = [{"model": m, "subject": s, "r": compare_rdms(r, b, method)}
-            for m, r in model_rdms.items() for s, b in zip(names, per_subject)]
+    rows = [
+        {"model": m, "subject": s, "r": compare_rdms(r, b, method)}
+        for m, r in model_rdms.items()
+        for s, b in zip(names, per_subject)
+    ]
     ceiling = {"lower": float("nan"), "upper": float("nan")}
     if len(names) >= 2:
         mean_all = per_subject.mean(0)
-        ceiling["lower"] = float(np.mean([compare_rdms(per_subject[i], np.delete(per_subject, i, 0).mean(0), method)
-                                          for i in range(len(names))]))
+        ceiling["lower"] = float(
+            np.mean(
+                [compare_rdms(per_subject[i], np.delete(per_subject, i, 0).mean(0), method) for i in range(len(names))]
+            )
+        )
         ceiling["upper"] = float(np.mean([compare_rdms(b, mean_all, method) for b in per_subject]))
     return rows, ceiling

@@ -25,10 +25,12 @@ __all__ = [
 def _pair(y_true, y_pred):
     from ..pipeline import check_array
 
-    y_true = check_array(y_true, "y_true", "(n_samples,) or (n_samples, n_targets)", ndim=(1, 2), finite=False,
-                         dtype=np.float64)
-    y_pred = check_array(y_pred, "y_pred", "(n_samples,) or (n_samples, n_targets)", ndim=(1, 2), finite=False,
-                         dtype=np.float64)
+    y_true = check_array(
+        y_true, "y_true", "(n_samples,) or (n_samples, n_targets)", ndim=(1, 2), finite=False, dtype=np.float64
+    )
+    y_pred = check_array(
+        y_pred, "y_pred", "(n_samples,) or (n_samples, n_targets)", ndim=(1, 2), finite=False, dtype=np.float64
+    )
     if y_true.ndim == 1:
         y_true = y_true[:, None]
     if y_pred.ndim == 1:
@@ -165,7 +167,7 @@ def noise_ceiling_split_half(betas, n_splits=100, random_state=0, n_average=None
     for _ in range(n_splits):
         perm = rng.permutation(n_rep)
         h = n_rep // 2
-        r = pearson_r(b[:, perm[:h]].mean(1), b[:, perm[h:2 * h]].mean(1))
+        r = pearson_r(b[:, perm[:h]].mean(1), b[:, perm[h : 2 * h]].mean(1))
         rs.append(np.nan_to_num(r))
     r = np.clip(np.mean(rs, axis=0), 0.0, 1.0)
     k = n_average / (n_rep // 2)

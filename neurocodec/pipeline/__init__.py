@@ -20,7 +20,15 @@ from ._io import (
     save_weights,
 )
 from ._pretrained import PretrainedMixin, pretrained_types
-from ._registry import KindInfo, get_stage, load_plugins, register_kind, register_stage, registered_kinds, registered_stages
+from ._registry import (
+    KindInfo,
+    get_stage,
+    load_plugins,
+    register_kind,
+    register_stage,
+    registered_kinds,
+    registered_stages,
+)
 from ._runner import RunSummary, pipeline_status, resolve_cache, run_pipeline
 from ._stage import Input, Output, Stage, StageParams, is_key_field, runtime_field
 from ._store import Artifact, ArtifactStore, FileHasher, canonical_json, hash_key, library_versions

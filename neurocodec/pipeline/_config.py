@@ -22,7 +22,7 @@ import graphlib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Union
+from typing import Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -64,7 +64,7 @@ def read_yaml(path: str | Path) -> Any:
         raise ConfigError(f"The 'config' must be valid YAML, got a parse error in {str(path)!r}: {err}") from None
 
 
-InputRef = Union[str, list[str]]
+InputRef = str | list[str]
 
 
 class StepConfig(BaseModel):
@@ -211,15 +211,18 @@ def _check_kinds(steps: dict[str, PlannedStep]) -> None:
             decl = stage.inputs[name]
             for kind in decl.kinds:
                 if kind not in known:
-                    raise ConfigError(f"The input {name!r} of stage {stage.name!r} accepts kind {kind!r}, which no "
-                                      f"package registers (known kinds: {', '.join(sorted(known))}).")
+                    raise ConfigError(
+                        f"The input {name!r} of stage {stage.name!r} accepts kind {kind!r}, which no "
+                        f"package registers (known kinds: {', '.join(sorted(known))})."
+                    )
             for r in [ref] if source == "artifact" else ref:
                 match = [k for k in produced[r] if k in decl.kinds]
                 if not match:
                     gives = ", ".join(produced[r]) or "no artifact kind"
                     raise ConfigError(
                         f"The 'stages.{sid}.inputs.{name}' must be a step producing kind {' or '.join(decl.kinds)}, "
-                        f"got {r!r} (stage {steps[r].stage!r} produces {gives}).")
+                        f"got {r!r} (stage {steps[r].stage!r} produces {gives})."
+                    )
                 step.kinds.setdefault(name, {})[r] = match[0]
 
 
@@ -251,7 +254,8 @@ def plan_run(source: str | Path | dict[str, Any], cache_root: Path | None = None
             key = f"stages.{sid}.inputs.{name}"
             if name not in stage.inputs:
                 raise ConfigError(
-                    f"The '{key}' is not an input of stage {stage.name!r} (inputs: {sorted(stage.inputs)}), got {ref!r}."
+                    f"The '{key}' is not an input of stage {stage.name!r} (inputs: {sorted(stage.inputs)}), got "
+                    f"{ref!r}."
                 )
             decl = stage.inputs[name]
             if decl.source == "path":

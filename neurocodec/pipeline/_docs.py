@@ -49,32 +49,50 @@ def config_reference_markdown() -> str:
         "",
     ]
     stages = registered_stages()
-    lines += ["## Artifact kinds", "",
-              "Every input names the kinds it accepts and every stage the kinds it produces; `neurocodec run` and",
-              "`status` refuse a step wired to a producer of another kind before anything runs. Each kind is a",
-              "versioned on-disk format with one reader/writer class (`Class.load(artifact_or_path)`).", "",
-              "| kind | version | reader | produced by | read by | format |", "|---|---|---|---|---|---|"]
+    lines += [
+        "## Artifact kinds",
+        "",
+        "Every input names the kinds it accepts and every stage the kinds it produces; `neurocodec run` and",
+        "`status` refuse a step wired to a producer of another kind before anything runs. Each kind is a",
+        "versioned on-disk format with one reader/writer class (`Class.load(artifact_or_path)`).",
+        "",
+        "| kind | version | reader | produced by | read by | format |",
+        "|---|---|---|---|---|---|",
+    ]
     for kname, info in registered_kinds().items():
         made = ", ".join(f"`{n}`" for n, c in stages.items() if kname in c.produced_kinds()) or "-"
         read = ", ".join(f"`{n}`" for n, c in stages.items() if any(kname in i.kinds for i in c.inputs.values())) or "-"
-        lines.append(f"| `{kname}` | {info.version} | `{info.reader}` | {made} | {read} | "
-                     f"{info.description.replace('|', chr(92) + '|')} |")
+        lines.append(
+            f"| `{kname}` | {info.version} | `{info.reader}` | {made} | {read} | "
+            f"{info.description.replace('|', chr(92) + '|')} |"
+        )
     lines.append("")
     for name, cls in stages.items():
         produced = ", ".join(f"`{k}`" for k in cls.produced_kinds()) or "no kind"
-        lines += [f"## `{name}` (v{cls.version}, `{cls.__module__}`)", "", cls.describe(), "",
-                  f"Produces: {produced}.", ""]
+        lines += [
+            f"## `{name}` (v{cls.version}, `{cls.__module__}`)",
+            "",
+            cls.describe(),
+            "",
+            f"Produces: {produced}.",
+            "",
+        ]
         if cls.inputs:
             lines += ["**Inputs**", ""]
             for iname, inp in cls.inputs.items():
-                what = ("path" + (f": {', '.join(inp.suffixes)}" if inp.suffixes else "")) if inp.source == "path" \
+                what = (
+                    ("path" + (f": {', '.join(inp.suffixes)}" if inp.suffixes else ""))
+                    if inp.source == "path"
                     else f"{inp.source} of kind {' or '.join('`' + k + '`' for k in inp.kinds)}"
+                )
                 req = "" if inp.required else " (optional)"
                 lines.append(f"- `{iname}` ({what}){req}: {inp.description}")
             lines.append("")
         lines += ["**Outputs**", ""]
-        lines += [f"- `{o}` → `{out.path}`{f' (kind `{out.kind}`)' if out.kind else ''}: {out.description}"
-                  for o, out in cls.outputs.items()]
+        lines += [
+            f"- `{o}` → `{out.path}`{f' (kind `{out.kind}`)' if out.kind else ''}: {out.description}"
+            for o, out in cls.outputs.items()
+        ]
         lines.append("")
         fields = cls.Params.model_fields
         if fields:

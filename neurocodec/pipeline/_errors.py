@@ -25,7 +25,7 @@ def _show(value: Any) -> str:
 
 
 def bad_value(name: str, expected: str, got: Any, *, of: str | None = None, exc: type = ValueError) -> Exception:
-    """Build the standard error: ``The 'NAME' [of OF] must be EXPECTED, got GOT.``
+    """Build the standard error: ``The 'NAME' [of OF] must be EXPECTED, got GOT.``.
 
     Parameters
     ----------
@@ -46,14 +46,25 @@ def bad_value(name: str, expected: str, got: Any, *, of: str | None = None, exc:
     return exc(f"The '{name}'{where} must be {expected}, got {shown}.")
 
 
-def check(condition: bool, name: str, expected: str, got: Any, *, of: str | None = None, exc: type = ValueError) -> None:
+def check(
+    condition: bool, name: str, expected: str, got: Any, *, of: str | None = None, exc: type = ValueError
+) -> None:
     """Raise :func:`bad_value` unless ``condition`` holds."""
     if not condition:
         raise bad_value(name, expected, got, of=of, exc=exc)
 
 
-def check_array(x: Any, name: str, layout: str, *, ndim: int | tuple[int, ...], of: str | None = None,
-                min_rows: int = 1, finite: bool = True, dtype: Any = None) -> Any:
+def check_array(
+    x: Any,
+    name: str,
+    layout: str,
+    *,
+    ndim: int | tuple[int, ...],
+    of: str | None = None,
+    min_rows: int = 1,
+    finite: bool = True,
+    dtype: Any = None,
+) -> Any:
     """``x`` as a numeric array of ``ndim`` dimensions, or one template error naming the expected ``layout``.
 
     Parameters

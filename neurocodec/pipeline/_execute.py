@@ -17,10 +17,11 @@ import subprocess
 import sys
 import time
 import traceback
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any
 
 from ._errors import StageError
 from ._registry import get_stage
@@ -137,10 +138,20 @@ def execute_step(
             if art is not None:
                 problems = store.verify(art)
                 if not problems:
-                    return StepResult(step["step_id"], stage_cls.name, key, "hit", time.perf_counter() - t0,
-                                      size_bytes=store.size_bytes(art))
-                log.warning("%s: cached artifact %s is corrupted (%s); recomputing.", step["step_id"], key[:12],
-                            "; ".join(problems))
+                    return StepResult(
+                        step["step_id"],
+                        stage_cls.name,
+                        key,
+                        "hit",
+                        time.perf_counter() - t0,
+                        size_bytes=store.size_bytes(art),
+                    )
+                log.warning(
+                    "%s: cached artifact %s is corrupted (%s); recomputing.",
+                    step["step_id"],
+                    key[:12],
+                    "; ".join(problems),
+                )
         store.remove_stale_tmp(stage_cls.name, key)
         inputs: dict[str, Any] = {}
         for name, (kind, ref) in step["inputs"].items():
@@ -194,7 +205,9 @@ def _safe_execute(*args: Any, **kwargs: Any) -> StepResult:
     except Exception as err:  # reported in the run summary
         tb = traceback.format_exc(limit=8)
         log.debug(tb)
-        return StepResult(step["step_id"], step["stage"], step["key"], "failed", error=f"{type(err).__name__}: {err}\n{tb}")
+        return StepResult(
+            step["step_id"], step["stage"], step["key"], "failed", error=f"{type(err).__name__}: {err}\n{tb}"
+        )
 
 
 class LocalExecutor:
@@ -202,8 +215,15 @@ class LocalExecutor:
 
     name = "local"
 
-    def run(self, store_root: str, steps: list[dict[str, Any]], force: set[str], on_error: str,
-            show_progress: bool = True, on_result: Callable[[StepResult], None] | None = None) -> list[StepResult]:
+    def run(
+        self,
+        store_root: str,
+        steps: list[dict[str, Any]],
+        force: set[str],
+        on_error: str,
+        show_progress: bool = True,
+        on_result: Callable[[StepResult], None] | None = None,
+    ) -> list[StepResult]:
         results: dict[str, StepResult] = {}
         for step in steps:
             bad = [u for u in step["upstream"] if results[u].status in ("failed", "skipped")]
@@ -223,7 +243,9 @@ class LocalExecutor:
         pass
 
 
-def _dask_task(store_root: str, step: dict[str, Any], force: bool, show_progress: bool, *upstream: StepResult) -> StepResult:
+def _dask_task(
+    store_root: str, step: dict[str, Any], force: bool, show_progress: bool, *upstream: StepResult
+) -> StepResult:
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(var, "1")
     bad = [u.step_id for u in upstream if u.status in ("failed", "skipped")]
@@ -257,22 +279,39 @@ class DaskExecutor:
             self.client = Client(address)
         else:
             n = n_workers or max(1, min(4, os.cpu_count() or 1))
-            self._cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                                         dashboard_address=None, silence_logs=logging.ERROR,
-                                         env={"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
-                                              "MKL_NUM_THREADS": "1"})
+            self._cluster = LocalCluster(
+                n_workers=n,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=None,
+                silence_logs=logging.ERROR,
+                env={"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"},
+            )
             self.client = Client(self._cluster)
 
-    def run(self, store_root: str, steps: list[dict[str, Any]], force: set[str], on_error: str,
-            show_progress: bool = True, on_result: Callable[[StepResult], None] | None = None) -> list[StepResult]:
+    def run(
+        self,
+        store_root: str,
+        steps: list[dict[str, Any]],
+        force: set[str],
+        on_error: str,
+        show_progress: bool = True,
+        on_result: Callable[[StepResult], None] | None = None,
+    ) -> list[StepResult]:
         from distributed import as_completed
 
         futures: dict[str, Any] = {}
         for step in steps:
             deps = [futures[u] for u in step["upstream"]]
             futures[step["step_id"]] = self.client.submit(
-                _dask_task, store_root, step, step["step_id"] in force, show_progress, *deps,
-                key=f"{step['step_id']}-{step['key'][:12]}-{os.urandom(4).hex()}", pure=False,
+                _dask_task,
+                store_root,
+                step,
+                step["step_id"] in force,
+                show_progress,
+                *deps,
+                key=f"{step['step_id']}-{step['key'][:12]}-{os.urandom(4).hex()}",
+                pure=False,
             )
         results: dict[str, StepResult] = {}
         by_future = {f.key: sid for sid, f in futures.items()}
@@ -310,5 +349,5 @@ def make_executor(spec: str) -> LocalExecutor | DaskExecutor:
     if spec == "dask":
         return DaskExecutor()
     if spec.startswith("dask:"):
-        return DaskExecutor(address=spec[len("dask:"):])
+        return DaskExecutor(address=spec[len("dask:") :])
     raise ValueError(f"The '--executor' must be local, dask or dask:ADDRESS, got {spec!r}.")

@@ -1,11 +1,13 @@
 """Artifact file formats: arrays as .npy/.npz, tables as TSV, metadata as JSON,
-weights as safetensors + config.json. Nothing is ever loaded with pickle."""
+weights as safetensors + config.json. Nothing is ever loaded with pickle.
+"""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 

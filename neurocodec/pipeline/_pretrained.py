@@ -35,15 +35,23 @@ def resolve_pretrained_dir(source: str | Path) -> Path:
     if path.is_dir():
         return path
     if path.exists() or str(source).count("/") != 1:
-        raise bad_value("directory", "a folder written by save_pretrained or a hub id 'owner/name'", str(source),
-                        exc=FileNotFoundError)
+        raise bad_value(
+            "directory",
+            "a folder written by save_pretrained or a hub id 'owner/name'",
+            str(source),
+            exc=FileNotFoundError,
+        )
     try:
         from huggingface_hub import snapshot_download
 
         return Path(snapshot_download(str(source)))
     except Exception as err:  # offline (HF_HUB_OFFLINE=1) or unknown repository
-        raise bad_value("directory", "a local folder or a reachable hub id", f"<{source}: {type(err).__name__}>",
-                        exc=FileNotFoundError) from None
+        raise bad_value(
+            "directory",
+            "a local folder or a reachable hub id",
+            f"<{source}: {type(err).__name__}>",
+            exc=FileNotFoundError,
+        ) from None
 
 
 class PretrainedMixin:
@@ -77,8 +85,9 @@ class PretrainedMixin:
         return {"tensors": self.state_dict()}  # type: ignore[attr-defined]
 
     @classmethod
-    def _from_pretrained_state(cls, config: dict[str, Any], state: dict[str, Any], directory: Path, device: str,
-                               **kwargs: Any) -> Any:
+    def _from_pretrained_state(
+        cls, config: dict[str, Any], state: dict[str, Any], directory: Path, device: str, **kwargs: Any
+    ) -> Any:
         model = cls(**config, **kwargs)
         model.load_state_dict(state["tensors"])  # type: ignore[attr-defined]
         return model.to(device).eval()  # type: ignore[attr-defined]
@@ -92,16 +101,20 @@ class PretrainedMixin:
         if state.get("tensors"):
             from safetensors.torch import save_file
 
-            save_file({k: v.detach().contiguous().cpu() for k, v in state["tensors"].items()},
-                      str(directory / "model.safetensors"))
+            save_file(
+                {k: v.detach().contiguous().cpu() for k, v in state["tensors"].items()},
+                str(directory / "model.safetensors"),
+            )
         if state.get("arrays"):
             save_arrays(directory / "arrays.npz", **state["arrays"])
         if state.get("json") is not None:
             save_json(directory / "state.json", state["json"])
         for name, obj in state.get("folders", {}).items():
             obj.save_pretrained(directory / name)
-        save_json(directory / "config.json", {"model_type": self.model_type, "format_version": self.format_version,
-                                              "config": self._pretrained_config()})
+        save_json(
+            directory / "config.json",
+            {"model_type": self.model_type, "format_version": self.format_version, "config": self._pretrained_config()},
+        )
         return directory
 
     @classmethod
@@ -120,15 +133,21 @@ class PretrainedMixin:
         directory = resolve_pretrained_dir(directory)
         path = directory / "config.json"
         if not path.is_file():
-            raise bad_value("directory", f"a folder written by {cls.__name__}.save_pretrained (config.json)",
-                            str(directory), exc=FileNotFoundError)
+            raise bad_value(
+                "directory",
+                f"a folder written by {cls.__name__}.save_pretrained (config.json)",
+                str(directory),
+                exc=FileNotFoundError,
+            )
         meta = load_json(path)
         if meta.get("model_type") != cls.model_type:
-            raise bad_value("model_type", f"{cls.model_type!r} (a {cls.__name__})", meta.get("model_type"),
-                            of=str(path))
+            raise bad_value(
+                "model_type", f"{cls.model_type!r} (a {cls.__name__})", meta.get("model_type"), of=str(path)
+            )
         if meta.get("format_version") != cls.format_version:
-            raise bad_value("format_version", f"{cls.format_version} ({cls.__name__})", meta.get("format_version"),
-                            of=str(path))
+            raise bad_value(
+                "format_version", f"{cls.format_version} ({cls.__name__})", meta.get("format_version"), of=str(path)
+            )
         state: dict[str, Any] = {}
         if (directory / "model.safetensors").is_file():
             from safetensors.torch import load_file

@@ -18,13 +18,20 @@ from importlib.metadata import entry_points
 from ._errors import ConfigError
 from ._stage import Stage
 
-__all__ = ["register_stage", "get_stage", "registered_stages", "load_plugins", "register_kind", "registered_kinds",
-           "KindInfo"]
+__all__ = [
+    "register_stage",
+    "get_stage",
+    "registered_stages",
+    "load_plugins",
+    "register_kind",
+    "registered_kinds",
+    "KindInfo",
+]
 
 log = logging.getLogger("neurocodec")
 
 _STAGES: dict[str, type[Stage]] = {}
-_KINDS: dict[str, "KindInfo"] = {}
+_KINDS: dict[str, KindInfo] = {}
 _LOADED = False
 #: module -> error text, for stage modules that failed to import
 PLUGIN_ERRORS: dict[str, str] = {}
@@ -39,9 +46,7 @@ def register_stage(cls: type[Stage]) -> type[Stage]:
         raise TypeError(f"Stage class {cls.__qualname__} must override run() or set run_impl = 'module:function'.")
     previous = _STAGES.get(name)
     if previous is not None and previous.__qualname__ != cls.__qualname__:
-        raise ValueError(
-            f"Stage name {name!r} is already registered by {previous.__module__}.{previous.__qualname__}."
-        )
+        raise ValueError(f"Stage name {name!r} is already registered by {previous.__module__}.{previous.__qualname__}.")
     _STAGES[name] = cls
     return cls
 
@@ -62,7 +67,8 @@ def register_kind(name: str, *, version: int, description: str, reader: str) -> 
     Parameters
     ----------
     name : str
-        Kind name used by :class:`~neurocodec.pipeline.Input` ``kinds`` and :class:`~neurocodec.pipeline.Output` ``kind``.
+        Kind name used by :class:`~neurocodec.pipeline.Input` ``kinds`` and
+        :class:`~neurocodec.pipeline.Output` ``kind``.
     version : int
         Version of the on-disk format.
     description : str

@@ -12,7 +12,7 @@ from typing import Any
 
 from ._config import Plan, plan_run
 from ._errors import ConfigError
-from ._execute import LocalExecutor, StepResult, make_executor
+from ._execute import StepResult, make_executor
 from ._io import save_json
 from ._store import ArtifactStore
 
@@ -199,13 +199,15 @@ def pipeline_status(config: str | Path | dict[str, Any], cache: str | Path | Non
     for sid in plan.order:
         s = plan.steps[sid]
         art = store.open(s.stage, s.key) if not s.missing else None
-        rows.append({
-            "step_id": sid,
-            "stage": s.stage,
-            "key": s.key,
-            "cached": art is not None and not store.verify(art),
-            "size_bytes": store.size_bytes(art) if art else 0,
-            "missing": list(s.missing),
-            "blocked_by": sorted(u for u in plan.ancestors(sid) if plan.steps[u].missing),
-        })
+        rows.append(
+            {
+                "step_id": sid,
+                "stage": s.stage,
+                "key": s.key,
+                "cached": art is not None and not store.verify(art),
+                "size_bytes": store.size_bytes(art) if art else 0,
+                "missing": list(s.missing),
+                "blocked_by": sorted(u for u in plan.ancestors(sid) if plan.steps[u].missing),
+            }
+        )
     return rows

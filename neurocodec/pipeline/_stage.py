@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import abc
 import importlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar, Literal, Mapping
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -192,6 +193,8 @@ def _resolve(stage_cls: type, spec: str) -> Any:
     """The function named by ``"module:function"``, a relative module resolved from the stage's package."""
     module, sep, func = spec.partition(":")
     if not sep or not module or not func:
-        raise ValueError(f"The implementation of stage {stage_cls.__qualname__} must be 'module:function', got {spec!r}.")
+        raise ValueError(
+            f"The implementation of stage {stage_cls.__qualname__} must be 'module:function', got {spec!r}."
+        )
     package = stage_cls.__module__.rpartition(".")[0] if module.startswith(".") else None
     return getattr(importlib.import_module(module, package), func)

@@ -16,10 +16,11 @@ import os
 import shutil
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from filelock import FileLock
 
@@ -139,8 +140,8 @@ class Artifact:
     #: folder or file of that kind inside :attr:`path`
     kind_path: Path | None = None
 
-    def as_kind(self, kind: str, rel: str) -> "Artifact":
-        """This artifact as an input of ``kind``, whose root is ``rel`` inside it."""
+    def as_kind(self, kind: str, rel: str) -> Artifact:
+        """The artifact as an input of ``kind``, whose root is ``rel`` inside it."""
         return Artifact(self.stage, self.key, self.path, self.manifest, kind=kind, kind_path=self.path / rel)
 
     def file(self, output: str) -> Path:
@@ -173,7 +174,7 @@ class Artifact:
     def params(self) -> dict[str, Any]:
         return self.manifest.get("params", {})
 
-    def upstream(self) -> dict[str, "Artifact"]:
+    def upstream(self) -> dict[str, Artifact]:
         """Upstream artifacts of this one (step id -> Artifact), opened from the same store."""
         store_root = self.path.parent.parent
         out = {}

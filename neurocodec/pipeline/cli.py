@@ -33,13 +33,24 @@ def build_parser() -> argparse.ArgumentParser:
 
     r = sub.add_parser("run", help="Run a config: cached steps are reused, the rest computed.")
     r.add_argument("config", help="YAML run config.")
-    r.add_argument("--cache", help="Cache folder (default: NEUROCODEC_CACHE, the config's 'cache', ./.neurocodec/cache).")
-    r.add_argument("--force", action="append", default=[], metavar="STEP",
-                   help="Recompute STEP and everything downstream (repeatable).")
+    r.add_argument(
+        "--cache", help="Cache folder (default: NEUROCODEC_CACHE, the config's 'cache', ./.neurocodec/cache)."
+    )
+    r.add_argument(
+        "--force",
+        action="append",
+        default=[],
+        metavar="STEP",
+        help="Recompute STEP and everything downstream (repeatable).",
+    )
     r.add_argument("--until", metavar="STEP", help="Run only STEP and the steps it needs.")
     r.add_argument("--executor", default="local", help="local (default), dask (LocalCluster) or dask:ADDRESS.")
-    r.add_argument("--on-error", default="abort", choices=["abort", "continue"],
-                   help="On a failed step: stop, or keep running steps that do not depend on it.")
+    r.add_argument(
+        "--on-error",
+        default="abort",
+        choices=["abort", "continue"],
+        help="On a failed step: stop, or keep running steps that do not depend on it.",
+    )
     r.add_argument("--no-progress", action="store_true", help="Hide progress bars.")
     r.add_argument("--no-report", action="store_true", help="Do not write report.html at the end.")
     r.add_argument("--dry-run", action="store_true", help="Validate and show what would run (same as status).")
@@ -51,8 +62,13 @@ def build_parser() -> argparse.ArgumentParser:
     c = sub.add_parser("clean", help="Remove artifacts: of a stage, or those not used by given configs.")
     c.add_argument("--cache")
     c.add_argument("--stage", action="append", default=[], help="Remove every artifact of this stage (repeatable).")
-    c.add_argument("--unused", action="append", default=[], metavar="CONFIG",
-                   help="Remove artifacts not referenced by any of these configs (repeatable).")
+    c.add_argument(
+        "--unused",
+        action="append",
+        default=[],
+        metavar="CONFIG",
+        help="Remove artifacts not referenced by any of these configs (repeatable).",
+    )
     c.add_argument("--tmp", action="store_true", help="Remove leftovers of interrupted runs (temp folders).")
 
     ls = sub.add_parser("ls", help="List stages (registered) or artifacts (in the cache).")
@@ -80,8 +96,11 @@ def _cmd_status(args: argparse.Namespace) -> int:
     rows = pipeline_status(args.config, args.cache)
     width = max(len(r["step_id"]) for r in rows)
     for r in rows:
-        state = "cached" if r["cached"] else ("missing input" if r["missing"] else
-                                              ("blocked" if r["blocked_by"] else "to run"))
+        state = (
+            "cached"
+            if r["cached"]
+            else ("missing input" if r["missing"] else ("blocked" if r["blocked_by"] else "to run"))
+        )
         size = _human(r["size_bytes"]) if r["cached"] else ""
         print(f"{r['step_id'].ljust(width)}  {r['stage']:<28} {state:<13} {r['key'][:12]}  {size}")
         for m in r["missing"]:
@@ -134,7 +153,9 @@ def _cmd_ls(args: argparse.Namespace) -> int:
         from ._registry import registered_stages
 
         for name, cls in registered_stages().items():
-            takes = "; ".join(f"{i}: {'path' if d.source == 'path' else '|'.join(d.kinds)}" for i, d in cls.inputs.items())
+            takes = "; ".join(
+                f"{i}: {'path' if d.source == 'path' else '|'.join(d.kinds)}" for i, d in cls.inputs.items()
+            )
             gives = ", ".join(cls.produced_kinds()) or "-"
             print(f"{name:<24} v{cls.version}  [{takes or 'no inputs'}] -> {gives}\n{'':<28}{cls.describe()}")
         return 0
@@ -171,9 +192,16 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "run":
             if args.dry_run:
                 return _cmd_status(argparse.Namespace(config=args.config, cache=args.cache))
-            summary = run_pipeline(args.config, cache=args.cache, executor=args.executor, force=args.force,
-                                   until=args.until, on_error=args.on_error, show_progress=not args.no_progress,
-                                   report=False if args.no_report else None)
+            summary = run_pipeline(
+                args.config,
+                cache=args.cache,
+                executor=args.executor,
+                force=args.force,
+                until=args.until,
+                on_error=args.on_error,
+                show_progress=not args.no_progress,
+                report=False if args.no_report else None,
+            )
             print(summary.table())
             if summary.report:
                 print(f"report: {summary.report}")

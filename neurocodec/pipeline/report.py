@@ -21,10 +21,11 @@ import os
 import platform
 import time
 import traceback
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Any, Sequence, Union
+from typing import Any
 
 from ._errors import bad_value
 from ._io import load_json
@@ -35,8 +36,22 @@ __all__ = ["Figure", "Table", "Text", "Section", "write_report", "render_report"
 
 log = logging.getLogger("neurocodec")
 
-_LIBRARIES = ("neurocodec", "numpy", "scipy", "scikit-learn", "torch", "mne", "mne-connectivity", "nilearn",
-              "nibabel", "diffusers", "open_clip_torch", "pydantic", "dask", "distributed")
+_LIBRARIES = (
+    "neurocodec",
+    "numpy",
+    "scipy",
+    "scikit-learn",
+    "torch",
+    "mne",
+    "mne-connectivity",
+    "nilearn",
+    "nibabel",
+    "diffusers",
+    "open_clip_torch",
+    "pydantic",
+    "dask",
+    "distributed",
+)
 
 
 @dataclass
@@ -47,7 +62,7 @@ class Figure:
     caption: str = ""
 
     @classmethod
-    def from_matplotlib(cls, fig: Any, caption: str = "", dpi: int = 90) -> "Figure":
+    def from_matplotlib(cls, fig: Any, caption: str = "", dpi: int = 90) -> Figure:
         """Render a matplotlib figure to PNG (and close it)."""
         import matplotlib
 
@@ -60,13 +75,14 @@ class Figure:
         return cls(buf.getvalue(), caption)
 
     @classmethod
-    def from_file(cls, path: str | Path, caption: str = "") -> "Figure":
+    def from_file(cls, path: str | Path, caption: str = "") -> Figure:
         return cls(Path(path).read_bytes(), caption)
 
     def html(self) -> str:
         data = base64.b64encode(self.png).decode("ascii")
         cap = f"<figcaption>{html.escape(self.caption)}</figcaption>" if self.caption else ""
-        return f'<figure><img alt="{html.escape(self.caption or "figure")}" src="data:image/png;base64,{data}">{cap}</figure>'
+        alt = html.escape(self.caption or "figure")
+        return f'<figure><img alt="{alt}" src="data:image/png;base64,{data}">{cap}</figure>'
 
 
 @dataclass
@@ -99,7 +115,7 @@ class Text:
         return f"<p>{html.escape(self.text)}</p>"
 
 
-Block = Union[Figure, Table, Text]
+Block = Figure | Table | Text
 
 
 @dataclass
@@ -170,8 +186,10 @@ def _stage_section(stage_cls: Any, artifact: Any) -> Section | None:
         return hook(artifact)
     except Exception as err:  # a broken figure must not hide the rest of the report
         log.warning("report section of %s failed: %s", stage_cls.name, err)
-        return Section(f"{stage_cls.name} (section failed)", [Text(f"{type(err).__name__}: {err}"),
-                                                               Text(traceback.format_exc(limit=3))])
+        return Section(
+            f"{stage_cls.name} (section failed)",
+            [Text(f"{type(err).__name__}: {err}"), Text(traceback.format_exc(limit=3))],
+        )
 
 
 def render_report(record: dict[str, Any]) -> str:
@@ -215,11 +233,16 @@ def render_report(record: dict[str, Any]) -> str:
         f"{counts['hit']} reused from cache, {counts['failed']} failed · {record['seconds']:.1f} s</p></header><main>",
     ]
     if sections:
-        parts.append("<nav>" + "".join(f"<a href='#s-{html.escape(sid)}'>{html.escape(title)}</a>"
-                                       for sid, _, title, _ in sections) + "<a href='#provenance'>Provenance</a></nav>")
+        parts.append(
+            "<nav>"
+            + "".join(f"<a href='#s-{html.escape(sid)}'>{html.escape(title)}</a>" for sid, _, title, _ in sections)
+            + "<a href='#provenance'>Provenance</a></nav>"
+        )
     for sid, stage, title, body in sections:
-        parts.append(f"<section id='s-{html.escape(sid)}' data-stage='{html.escape(stage)}'>"
-                     f"<h2>{html.escape(title)} <small>step {html.escape(sid)} · stage {html.escape(stage)}</small></h2>")
+        parts.append(
+            f"<section id='s-{html.escape(sid)}' data-stage='{html.escape(stage)}'>"
+            f"<h2>{html.escape(title)} <small>step {html.escape(sid)} · stage {html.escape(stage)}</small></h2>"
+        )
         parts.append(body)
         parts.append("</section>")
 
@@ -227,14 +250,27 @@ def render_report(record: dict[str, Any]) -> str:
     for s in record["steps"]:
         art = store.open(s["stage"], s["key"]) if s["key"] else None
         run_s = art.manifest.get("timings", {}).get("run_s") if art else None
-        rows.append([s["step_id"], s["stage"], s["status"], f"{s['seconds']:.2f}",
-                     f"{run_s:.2f}" if run_s is not None else "", s["key"]])
-    prov = Table(["step", "stage", "status", "this run (s)", "compute (s)", "cache key"], rows,
-                 caption=f"cache: {record['cache']} · executor: {record.get('executor', 'local')}")
+        rows.append(
+            [
+                s["step_id"],
+                s["stage"],
+                s["status"],
+                f"{s['seconds']:.2f}",
+                f"{run_s:.2f}" if run_s is not None else "",
+                s["key"],
+            ]
+        )
+    prov = Table(
+        ["step", "stage", "status", "this run (s)", "compute (s)", "cache key"],
+        rows,
+        caption=f"cache: {record['cache']} · executor: {record.get('executor', 'local')}",
+    )
     parts.append("<section id='provenance' data-stage='provenance'><h2>Provenance</h2>")
     parts.append(prov.html())
     parts.append(Table(["package", "version"], _versions(), caption="Library versions").html())
-    parts.append("<h3>Configuration</h3><pre>" + html.escape(yaml.safe_dump(record["config"], sort_keys=False)) + "</pre>")
+    parts.append(
+        "<h3>Configuration</h3><pre>" + html.escape(yaml.safe_dump(record["config"], sort_keys=False)) + "</pre>"
+    )
     parts.append(f"<p>Generated {time.strftime('%Y-%m-%d %H:%M:%S')} from cached artifacts.</p></section>")
     parts.append("</main></body></html>")
     return "\n".join(parts)

@@ -17,7 +17,12 @@ def expand_files(path: Path | None, pattern: str, *, name: str) -> list[Path]:
         return [path]
     files = sorted(p for p in path.glob(pattern) if p.is_file())
     if not files:
-        raise bad_value(name, f"a file or a folder with files matching {pattern!r}", f"<nothing matches in {str(path)!r}>", exc=FileNotFoundError)
+        raise bad_value(
+            name,
+            f"a file or a folder with files matching {pattern!r}",
+            f"<nothing matches in {str(path)!r}>",
+            exc=FileNotFoundError,
+        )
     return files
 
 
@@ -25,7 +30,11 @@ def artifact_files(artifact: Any, pattern: str, *, name: str) -> list[Path]:
     """Files of an upstream artifact matching ``pattern``."""
     files = sorted(p for p in Path(artifact.path).glob(pattern) if p.is_file())
     if not files:
-        raise bad_value(name, f"an artifact holding files matching {pattern!r}", f"<{artifact.stage}/{artifact.key[:12]} without such files>")
+        raise bad_value(
+            name,
+            f"an artifact holding files matching {pattern!r}",
+            f"<{artifact.stage}/{artifact.key[:12]} without such files>",
+        )
     return files
 
 

@@ -4,12 +4,22 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
-from typing import Literal, Optional
+from typing import Literal
 
 import numpy as np
 from pydantic import Field
 
-from ...pipeline import Input, Output, Stage, StageParams, bad_value, register_stage, runtime_field, save_json, save_table
+from ...pipeline import (
+    Input,
+    Output,
+    Stage,
+    StageParams,
+    bad_value,
+    register_stage,
+    runtime_field,
+    save_json,
+    save_table,
+)
 from ._common import artifact_files, expand_files, info_section, one_source
 
 _LIBS = ("numpy", "scipy", "mne")
@@ -45,19 +55,29 @@ def psd_figure(raw_path):
 
 
 class LoadEEGParams(StageParams):
-    pattern: str = Field("*.fif", description="Glob selecting recordings in a folder or upstream artifact (concatenated in order).")
-    montage: Optional[str] = Field(None, description="MNE standard montage name, e.g. 'standard_1020'.")
-    types: list[str] = Field(default_factory=list, description="Channel types to keep, e.g. ['eeg'] or ['seeg'] (all when empty).")
+    pattern: str = Field(
+        "*.fif", description="Glob selecting recordings in a folder or upstream artifact (concatenated in order)."
+    )
+    montage: str | None = Field(None, description="MNE standard montage name, e.g. 'standard_1020'.")
+    types: list[str] = Field(
+        default_factory=list, description="Channel types to keep, e.g. ['eeg'] or ['seeg'] (all when empty)."
+    )
     include: list[str] = Field(default_factory=list, description="Channel names to keep (all must exist).")
-    channel_pattern: Optional[str] = Field(None, description="Regular expression channel names must match.")
-    regions: list[str] = Field(default_factory=list, description="Region labels to keep (needs the 'electrodes' input).")
+    channel_pattern: str | None = Field(None, description="Regular expression channel names must match.")
+    regions: list[str] = Field(
+        default_factory=list, description="Region labels to keep (needs the 'electrodes' input)."
+    )
     region_column: str = Field("region", description="Column of the electrodes table holding the region label.")
-    l_freq: Optional[float] = Field(None, gt=0, description="High-pass edge (Hz).")
-    h_freq: Optional[float] = Field(None, gt=0, description="Low-pass edge (Hz).")
-    notch: list[float] = Field(default_factory=list, description="Line-noise frequencies to notch out (Hz), e.g. [50, 100].")
-    reference: Optional[Literal["average", "bipolar", "seeg_bipolar"]] = Field(None, description="Re-referencing scheme.")
-    bipolar_pairs: list[list[str]] = Field(default_factory=list, description="[anode, cathode] pairs for reference='bipolar'.")
-    resample: Optional[float] = Field(None, gt=0, description="New sampling frequency (Hz), after filtering.")
+    l_freq: float | None = Field(None, gt=0, description="High-pass edge (Hz).")
+    h_freq: float | None = Field(None, gt=0, description="Low-pass edge (Hz).")
+    notch: list[float] = Field(
+        default_factory=list, description="Line-noise frequencies to notch out (Hz), e.g. [50, 100]."
+    )
+    reference: Literal["average", "bipolar", "seeg_bipolar"] | None = Field(None, description="Re-referencing scheme.")
+    bipolar_pairs: list[list[str]] = Field(
+        default_factory=list, description="[anode, cathode] pairs for reference='bipolar'."
+    )
+    resample: float | None = Field(None, gt=0, description="New sampling frequency (Hz), after filtering.")
     n_jobs: int = runtime_field(1, "Jobs for MNE filtering / resampling.")
 
 
@@ -67,7 +87,11 @@ def _region_labels(path: Path, column: str) -> dict[str, str]:
     table = pd.read_csv(path, sep="\t")
     for col in ("name", column):
         if col not in table.columns:
-            raise bad_value("region_column" if col == column else "electrodes", f"a column of {path.name} ({list(table.columns)})", col)
+            raise bad_value(
+                "region_column" if col == column else "electrodes",
+                f"a column of {path.name} ({list(table.columns)})",
+                col,
+            )
     return dict(zip(table["name"].astype(str), table[column].astype(str)))
 
 
@@ -80,18 +104,29 @@ class LoadEEG(Stage):
     Params = LoadEEGParams
     libraries = _LIBS
     inputs = {
-        "recording": Input("Recording (EDF/BDF, .vhdr, .fif, .set, .EEG, .lay, ...) or folder of them.", source="path", required=False),
-        "raw": Input("A raw recording (e.g. simulate_eeg); alternative to 'recording'.", kinds=("raw",), required=False),
+        "recording": Input(
+            "Recording (EDF/BDF, .vhdr, .fif, .set, .EEG, .lay, ...) or folder of them.", source="path", required=False
+        ),
+        "raw": Input(
+            "A raw recording (e.g. simulate_eeg); alternative to 'recording'.", kinds=("raw",), required=False
+        ),
         "electrodes": Input("BIDS-like electrodes TSV with 'name' and a region column.", source="path", required=False),
     }
     outputs = {
         "raw": Output("raw.fif", "Preprocessed recording (MNE FIF).", kind="raw"),
-        "summary": Output("summary.json", "sfreq, n_chans, n_times, duration, channels and types, annotation counts, steps."),
+        "summary": Output(
+            "summary.json", "sfreq, n_chans, n_times, duration, channels and types, annotation counts, steps."
+        ),
     }
 
     @classmethod
     def report(cls, artifact):
-        section = info_section("Ingested recording", artifact, "summary", ("files", "sfreq_in", "sfreq", "n_chans", "n_times", "duration_s", "ch_types", "bads", "annotations"))
+        section = info_section(
+            "Ingested recording",
+            artifact,
+            "summary",
+            ("files", "sfreq_in", "sfreq", "n_chans", "n_times", "duration_s", "ch_types", "bads", "annotations"),
+        )
         section.blocks.append(psd_figure(artifact.file("raw")))
         return section
 
@@ -109,34 +144,56 @@ class LoadEEG(Stage):
         if params.regions and labels is None:
             raise bad_value("regions", "used with the 'electrodes' input", list(params.regions))
         raw = preprocess_raw(
-            raw, montage=params.montage, l_freq=params.l_freq, h_freq=params.h_freq, notch=list(params.notch) or None,
-            resample=params.resample, reference=params.reference, bipolar_pairs=[list(p) for p in params.bipolar_pairs] or None,
-            types=list(params.types) or None, include=list(params.include) or None, pattern=params.channel_pattern,
-            regions=list(params.regions) or None, region_labels=labels, n_jobs=params.n_jobs)
+            raw,
+            montage=params.montage,
+            l_freq=params.l_freq,
+            h_freq=params.h_freq,
+            notch=list(params.notch) or None,
+            resample=params.resample,
+            reference=params.reference,
+            bipolar_pairs=[list(p) for p in params.bipolar_pairs] or None,
+            types=list(params.types) or None,
+            include=list(params.include) or None,
+            pattern=params.channel_pattern,
+            regions=list(params.regions) or None,
+            region_labels=labels,
+            n_jobs=params.n_jobs,
+        )
         raw.save(out_dir / "raw.fif", overwrite=True, verbose="error")
-        save_json(out_dir / "summary.json", {
-            "files": [Path(f).name for f in files],
-            "sfreq_in": sfreq_in,
-            "sfreq": raw.info["sfreq"],
-            "n_chans": len(raw.ch_names),
-            "n_times": int(raw.n_times),
-            "duration_s": float(raw.n_times / raw.info["sfreq"]),
-            "ch_names": list(raw.ch_names),
-            "ch_types": raw.get_channel_types(),
-            "bads": list(raw.info["bads"]),
-            "annotations": dict(Counter(raw.annotations.description)),
-            "steps": {k: v for k, v in params.model_dump().items() if k != "n_jobs"},
-        })
+        save_json(
+            out_dir / "summary.json",
+            {
+                "files": [Path(f).name for f in files],
+                "sfreq_in": sfreq_in,
+                "sfreq": raw.info["sfreq"],
+                "n_chans": len(raw.ch_names),
+                "n_times": int(raw.n_times),
+                "duration_s": float(raw.n_times / raw.info["sfreq"]),
+                "ch_names": list(raw.ch_names),
+                "ch_types": raw.get_channel_types(),
+                "bads": list(raw.info["bads"]),
+                "annotations": dict(Counter(raw.annotations.description)),
+                "steps": {k: v for k, v in params.model_dump().items() if k != "n_jobs"},
+            },
+        )
 
 
 class EpochParams(StageParams):
     tmin: float = Field(-0.2, description="Epoch start relative to each event (s).")
     tmax: float = Field(0.8, description="Epoch end relative to each event (s).")
-    event_id: dict[str, int] = Field(default_factory=dict, description="Annotation description -> code to keep (all when empty).")
-    window: Optional[float] = Field(None, gt=0, description="Fixed-length windows (s) instead of events.")
+    event_id: dict[str, int] = Field(
+        default_factory=dict, description="Annotation description -> code to keep (all when empty)."
+    )
+    window: float | None = Field(None, gt=0, description="Fixed-length windows (s) instead of events.")
     overlap: float = Field(0.0, ge=0, description="Overlap of fixed windows (s).")
-    label_windows: bool = Field(False, description="Label each fixed window by the annotation overlapping it most ('background' when none); else all 'window'.")
-    baseline: Optional[list[Optional[float]]] = Field(None, description="Baseline interval [start, end] (s; null = edge) or none.")
+    label_windows: bool = Field(
+        False,
+        description="Label each fixed window by the annotation overlapping it most ('background' when none); "
+        "else all 'window'.",
+    )
+    baseline: list[float | None] | None = Field(
+        None, description="Baseline interval [start, end] (s; null = edge) or none."
+    )
     reject_by_annotation: bool = Field(True, description="Drop epochs overlapping BAD_* annotations.")
 
 
@@ -150,14 +207,21 @@ class EpochEEG(Stage):
     libraries = _LIBS
     inputs = {"raw": Input("A raw recording (load_eeg or a simulation).", kinds=("raw",))}
     outputs = {
-        "epochs": Output("epochs/", "X (n_epochs, n_chans, n_times) float32 volts, y index into label_names (the event names), groups (recording, epoch), sfreq, channels.", kind="epochs"),
+        "epochs": Output(
+            "epochs/",
+            "X (n_epochs, n_chans, n_times) float32 volts, y index into label_names (the event names), groups "
+            "(recording, epoch), sfreq, channels.",
+            kind="epochs",
+        ),
         "events": Output("events.tsv", "sample, onset_s, code, label per kept epoch."),
         "info": Output("info.json", "sfreq, tmin, ch_names, ch_types, event_id, n_epochs, n_dropped."),
     }
 
     @classmethod
     def report(cls, artifact):
-        return info_section("Epochs", artifact, "info", ("sfreq", "tmin", "n_times", "n_epochs", "n_dropped", "event_id"))
+        return info_section(
+            "Epochs", artifact, "info", ("sfreq", "tmin", "n_times", "n_epochs", "n_dropped", "event_id")
+        )
 
     def run(self, params, inputs, out_dir):
         from .._windows import window_labels
@@ -170,9 +234,16 @@ class EpochEEG(Stage):
             raise bad_value("baseline", "[start, end]", list(params.baseline))
         if params.label_windows and params.window is None:
             raise bad_value("label_windows", "used with fixed windows ('window')", True)
-        epochs = make_epochs(raw, tmin=params.tmin, tmax=params.tmax, event_id=dict(params.event_id) or None,
-                             window=params.window, overlap=params.overlap, baseline=baseline,
-                             reject_by_annotation=params.reject_by_annotation)
+        epochs = make_epochs(
+            raw,
+            tmin=params.tmin,
+            tmax=params.tmax,
+            event_id=dict(params.event_id) or None,
+            window=params.window,
+            overlap=params.overlap,
+            baseline=baseline,
+            reject_by_annotation=params.reject_by_annotation,
+        )
         if len(epochs) == 0:
             raise bad_value("epochs", "at least one epoch inside the recording", "<all dropped>")
         X = epochs.get_data(copy=True).astype(np.float32)
@@ -183,17 +254,36 @@ class EpochEEG(Stage):
         sfreq = float(raw.info["sfreq"])
         if params.label_windows:
             ann = raw.annotations
-            labels = window_labels(samples / sfreq, params.window, ann.onset - raw.first_samp / sfreq, ann.duration,
-                                   ann.description)
+            labels = window_labels(
+                samples / sfreq, params.window, ann.onset - raw.first_samp / sfreq, ann.duration, ann.description
+            )
         label_names, y = np.unique(labels, return_inverse=True)
         rec = Path(raw.filenames[0]).stem if raw.filenames and raw.filenames[0] else "recording"
-        EpochsData(X, epochs.info["sfreq"], list(epochs.ch_names), epochs.get_channel_types(), y.astype(np.int64),
-                   label_names.tolist(), {"recording": [rec] * len(X), "epoch": np.arange(len(X))}, None,
-                   {"source": "epoch_eeg", "dataset": rec, "unit": "V", "tmin": float(epochs.tmin)}).save(out_dir / "epochs")
-        save_table(out_dir / "events.tsv", {"sample": samples, "onset_s": samples / sfreq, "code": codes, "labels": labels})
-        save_json(out_dir / "info.json", {
-            "sfreq": epochs.info["sfreq"], "tmin": float(epochs.tmin), "n_times": int(X.shape[2]),
-            "ch_names": list(epochs.ch_names), "ch_types": epochs.get_channel_types(),
-            "event_id": dict(epochs.event_id), "n_epochs": int(len(X)), "label_names": label_names.tolist(),
-            "n_dropped": int(sum(1 for d in epochs.drop_log if d)),
-        })
+        EpochsData(
+            X,
+            epochs.info["sfreq"],
+            list(epochs.ch_names),
+            epochs.get_channel_types(),
+            y.astype(np.int64),
+            label_names.tolist(),
+            {"recording": [rec] * len(X), "epoch": np.arange(len(X))},
+            None,
+            {"source": "epoch_eeg", "dataset": rec, "unit": "V", "tmin": float(epochs.tmin)},
+        ).save(out_dir / "epochs")
+        save_table(
+            out_dir / "events.tsv", {"sample": samples, "onset_s": samples / sfreq, "code": codes, "labels": labels}
+        )
+        save_json(
+            out_dir / "info.json",
+            {
+                "sfreq": epochs.info["sfreq"],
+                "tmin": float(epochs.tmin),
+                "n_times": int(X.shape[2]),
+                "ch_names": list(epochs.ch_names),
+                "ch_types": epochs.get_channel_types(),
+                "event_id": dict(epochs.event_id),
+                "n_epochs": int(len(X)),
+                "label_names": label_names.tolist(),
+                "n_dropped": int(sum(1 for d in epochs.drop_log if d)),
+            },
+        )

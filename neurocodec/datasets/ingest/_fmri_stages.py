@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal, Optional
+from typing import Literal
 
 import numpy as np
 from pydantic import Field
 
-from ...pipeline import Input, Output, Stage, StageParams, bad_value, parallel_map, register_stage, save_array, save_json, save_table
+from ...pipeline import (
+    Input,
+    Output,
+    Stage,
+    StageParams,
+    bad_value,
+    parallel_map,
+    register_stage,
+    save_array,
+    save_json,
+    save_table,
+)
 from ._common import artifact_files, expand_files, info_section, one_source
 
 _LIBS = ("numpy", "nibabel", "nilearn", "scikit-learn")
@@ -31,7 +42,9 @@ def mask_figure(artifact):
     n_mask = int(np.count_nonzero(np.asarray(mask.dataobj)))
     signals = artifact.load("signals")
     if signals.shape[1] == n_mask:
-        mean_img = masking.unmask(np.abs(signals).mean(0), nib.Nifti1Image((np.asarray(mask.dataobj) > 0).astype("int8"), mask.affine))
+        mean_img = masking.unmask(
+            np.abs(signals).mean(0), nib.Nifti1Image((np.asarray(mask.dataobj) > 0).astype("int8"), mask.affine)
+        )
         plotting.plot_epi(mean_img, figure=fig, display_mode="ortho", title="mean |signal| in the mask")
         caption = f"Mean absolute cleaned signal of the {n_mask} mask voxels."
     else:
@@ -41,15 +54,23 @@ def mask_figure(artifact):
 
 
 class LoadFMRIParams(StageParams):
-    pattern: str = Field("**/*bold*.nii*", description="Glob selecting the runs when 'bold' is a folder or an artifact.")
-    t_r: Optional[float] = Field(None, gt=0, description="Repetition time (s); default: the 4th voxel size of the header.")
-    standardize: Literal["zscore_sample", "psc", "none"] = Field("zscore_sample", description="Standardisation of each series.")
+    pattern: str = Field(
+        "**/*bold*.nii*", description="Glob selecting the runs when 'bold' is a folder or an artifact."
+    )
+    t_r: float | None = Field(None, gt=0, description="Repetition time (s); default: the 4th voxel size of the header.")
+    standardize: Literal["zscore_sample", "psc", "none"] = Field(
+        "zscore_sample", description="Standardisation of each series."
+    )
     detrend: bool = Field(True, description="Remove a linear trend per run.")
-    high_pass: Optional[float] = Field(None, gt=0, description="High-pass cutoff (Hz), e.g. 0.01.")
-    low_pass: Optional[float] = Field(None, gt=0, description="Low-pass cutoff (Hz), e.g. 0.1 for resting state.")
-    smoothing_fwhm: Optional[float] = Field(None, gt=0, description="Gaussian smoothing FWHM (mm) before masking.")
-    confound_columns: list[str] = Field(default_factory=list, description="Confound table columns to regress out (all when empty).")
-    confounds_pattern: str = Field("**/*confounds*.tsv", description="Glob for per-run confound tables when 'confounds' is a folder.")
+    high_pass: float | None = Field(None, gt=0, description="High-pass cutoff (Hz), e.g. 0.01.")
+    low_pass: float | None = Field(None, gt=0, description="Low-pass cutoff (Hz), e.g. 0.1 for resting state.")
+    smoothing_fwhm: float | None = Field(None, gt=0, description="Gaussian smoothing FWHM (mm) before masking.")
+    confound_columns: list[str] = Field(
+        default_factory=list, description="Confound table columns to regress out (all when empty)."
+    )
+    confounds_pattern: str = Field(
+        "**/*confounds*.tsv", description="Glob for per-run confound tables when 'confounds' is a folder."
+    )
 
 
 def _masked_run(job: dict) -> np.ndarray:
@@ -73,8 +94,11 @@ class LoadFMRI(Stage):
     libraries = _LIBS
     inputs = {
         "bold": Input("4-D NIfTI run, or folder of runs (see 'pattern').", source="path", required=False),
-        "source": Input("Upstream artifact holding NIfTI runs, e.g. a bids_inputs file table (alternative to 'bold').",
-                        kinds=("file_table",), required=False),
+        "source": Input(
+            "Upstream artifact holding NIfTI runs, e.g. a bids_inputs file table (alternative to 'bold').",
+            kinds=("file_table",),
+            required=False,
+        ),
         "mask": Input("3-D brain mask on the runs' grid.", source="path", required=False),
         "atlas": Input("3-D label image or 4-D probabilistic atlas on the runs' grid.", source="path", required=False),
         "confounds": Input("Confound TSV (one run) or folder of per-run TSVs.", source="path", required=False),
@@ -88,7 +112,9 @@ class LoadFMRI(Stage):
 
     @classmethod
     def report(cls, artifact):
-        section = info_section("fMRI signals", artifact, "info", ("mode", "t_r", "n_runs", "n_features", "clean", "confounds"))
+        section = info_section(
+            "fMRI signals", artifact, "info", ("mode", "t_r", "n_runs", "n_features", "clean", "confounds")
+        )
         section.blocks.append(mask_figure(artifact))
         return section
 
@@ -98,8 +124,11 @@ class LoadFMRI(Stage):
         from ..fmri import load_img, load_mask
 
         which = one_source(inputs, ("bold", "source"))
-        runs = (expand_files(inputs["bold"], params.pattern, name="bold") if which == "bold"
-                else artifact_files(inputs["source"], params.pattern, name="source"))
+        runs = (
+            expand_files(inputs["bold"], params.pattern, name="bold")
+            if which == "bold"
+            else artifact_files(inputs["source"], params.pattern, name="source")
+        )
         first = load_img(runs[0], 4, "bold")
         t_r = params.t_r or float(first.header.get_zooms()[3])
         if not t_r > 0:
@@ -111,19 +140,40 @@ class LoadFMRI(Stage):
                 raise bad_value("confounds", f"one table per run ({len(runs)})", f"<{len(confs)} tables>")
         mask = str(inputs["mask"]) if "mask" in inputs else None
         atlas = str(inputs["atlas"]) if "atlas" in inputs else None
-        clean = dict(t_r=t_r, standardize=None if params.standardize == "none" else params.standardize,
-                     detrend=params.detrend, high_pass=params.high_pass, low_pass=params.low_pass,
-                     smoothing_fwhm=params.smoothing_fwhm)
-        jobs = [dict(bold=str(r), mask=mask, atlas=atlas, confounds=None if c is None else str(c),
-                     columns=list(params.confound_columns), clean=clean) for r, c in zip(runs, confs)]
+        clean = dict(
+            t_r=t_r,
+            standardize=None if params.standardize == "none" else params.standardize,
+            detrend=params.detrend,
+            high_pass=params.high_pass,
+            low_pass=params.low_pass,
+            smoothing_fwhm=params.smoothing_fwhm,
+        )
+        jobs = [
+            dict(
+                bold=str(r),
+                mask=mask,
+                atlas=atlas,
+                confounds=None if c is None else str(c),
+                columns=list(params.confound_columns),
+                clean=clean,
+            )
+            for r, c in zip(runs, confs)
+        ]
         sigs = parallel_map(_masked_run, jobs)
         widths = {s.shape[1] for s in sigs}
         if len(widths) != 1:
             raise bad_value("bold", "runs giving the same number of features", f"<{sorted(widths)}>")
         save_array(out_dir / "signals.npy", np.concatenate(sigs, axis=0).astype(np.float32))
         starts = np.cumsum([0] + [len(s) for s in sigs[:-1]])
-        save_table(out_dir / "runs.tsv", {"run": list(range(len(runs))), "file": [Path(r).name for r in runs],
-                                          "start": starts.tolist(), "n_times": [len(s) for s in sigs]})
+        save_table(
+            out_dir / "runs.tsv",
+            {
+                "run": list(range(len(runs))),
+                "file": [Path(r).name for r in runs],
+                "start": starts.tolist(),
+                "n_times": [len(s) for s in sigs],
+            },
+        )
         if atlas is not None:
             a = load_img(atlas, None, "atlas")
             data = np.asarray(a.dataobj)
@@ -138,21 +188,36 @@ class LoadFMRI(Stage):
 
             nib.save(compute_background_mask(first), out_dir / "mask.nii.gz")
             mode = "voxels"
-        save_json(out_dir / "info.json", {"t_r": t_r, "mode": mode, "n_features": int(widths.pop()), "n_runs": len(runs),
-                                          "clean": {k: v for k, v in clean.items()}, "confounds": "confounds" in inputs})
+        save_json(
+            out_dir / "info.json",
+            {
+                "t_r": t_r,
+                "mode": mode,
+                "n_features": int(widths.pop()),
+                "n_runs": len(runs),
+                "clean": {k: v for k, v in clean.items()},
+                "confounds": "confounds" in inputs,
+            },
+        )
 
 
 class BetasParams(StageParams):
-    method: Literal["lss", "lsa"] = Field("lss", description="Least-squares-separate (Mumford 2012) or least-squares-all.")
+    method: Literal["lss", "lsa"] = Field(
+        "lss", description="Least-squares-separate (Mumford 2012) or least-squares-all."
+    )
     pattern: str = Field("**/*bold*.nii*", description="Glob selecting the runs when 'bold' is a folder.")
-    events_pattern: str = Field("**/*events.tsv", description="Glob selecting per-run event tables when 'events' is a folder.")
-    t_r: Optional[float] = Field(None, gt=0, description="Repetition time (s); default from the header.")
+    events_pattern: str = Field(
+        "**/*events.tsv", description="Glob selecting per-run event tables when 'events' is a folder."
+    )
+    t_r: float | None = Field(None, gt=0, description="Repetition time (s); default from the header.")
     hrf_model: str = Field("glover", description="nilearn HRF model (glover, spm, glover + derivative, ...).")
-    drift_model: Optional[Literal["cosine", "polynomial"]] = Field("cosine", description="Drift regressors.")
+    drift_model: Literal["cosine", "polynomial"] | None = Field("cosine", description="Drift regressors.")
     high_pass: float = Field(0.01, gt=0, description="Cosine drift cutoff (Hz).")
     noise_model: Literal["ols", "ar1"] = Field("ols", description="GLM noise model.")
     standardize_betas: bool = Field(False, description="z-score each voxel's betas within each run.")
-    sessions: list[str] = Field(default_factory=list, description="Session label per run (kept in trials.tsv); default: BIDS ses- entity or 0.")
+    sessions: list[str] = Field(
+        default_factory=list, description="Session label per run (kept in trials.tsv); default: BIDS ses- entity or 0."
+    )
 
 
 def _session_of(path: Path) -> str:
@@ -171,7 +236,9 @@ def _pair_events(runs: list[Path], events_path: Path | None, pattern: str) -> li
             cand = [r.parent / f"{stem}_events.tsv"] + sorted(r.parent.glob("*events.tsv"))
             found = next((c for c in cand if c.is_file()), None)
             if found is None:
-                raise bad_value("events", f"an events.tsv beside each run", f"<none for {r.name}>", exc=FileNotFoundError)
+                raise bad_value(
+                    "events", "an events.tsv beside each run", f"<none for {r.name}>", exc=FileNotFoundError
+                )
             out.append(found)
         return out
     events = expand_files(events_path, pattern, name="events")
@@ -192,18 +259,27 @@ class FMRISingleTrialBetas(Stage):
         "bold": Input("4-D NIfTI run or folder of runs.", source="path"),
         "mask": Input("3-D mask on the runs' grid.", source="path"),
         "events": Input("events.tsv or folder of them (default: beside each run).", source="path", required=False),
-        "confounds": Input("Confound TSV or folder of per-run TSVs (all columns added to the design).", source="path", required=False),
+        "confounds": Input(
+            "Confound TSV or folder of per-run TSVs (all columns added to the design).", source="path", required=False
+        ),
     }
     outputs = {
         "betas": Output("betas.npy", "(n_trials, n_voxels) float32 single-trial betas."),
-        "trials": Output("trials.tsv", "run, session, onset, duration, trial_type (+ event columns), one row per beta."),
+        "trials": Output(
+            "trials.tsv", "run, session, onset, duration, trial_type (+ event columns), one row per beta."
+        ),
         "mask": Output("mask.nii.gz", "The voxel mask (maps betas back to images)."),
         "info": Output("info.json", "method, t_r, n_trials, n_voxels, GLM options."),
     }
 
     @classmethod
     def report(cls, artifact):
-        return info_section("Single-trial betas", artifact, "info", ("method", "t_r", "n_runs", "n_trials", "n_voxels", "hrf_model", "noise_model"))
+        return info_section(
+            "Single-trial betas",
+            artifact,
+            "info",
+            ("method", "t_r", "n_runs", "n_trials", "n_voxels", "hrf_model", "noise_model"),
+        )
 
     def run(self, params, inputs, out_dir):
         import nibabel as nib
@@ -224,12 +300,31 @@ class FMRISingleTrialBetas(Stage):
         if len(sessions) != len(runs):
             raise bad_value("sessions", f"one label per run ({len(runs)})", sessions)
         betas, trials = single_trial_betas(
-            [str(r) for r in runs], [str(e) for e in events], str(inputs["mask"]), t_r=t_r, method=params.method,
-            hrf_model=params.hrf_model, drift_model=params.drift_model, high_pass=params.high_pass,
-            noise_model=params.noise_model, confounds=confs, sessions=sessions, standardize_betas=params.standardize_betas)
+            [str(r) for r in runs],
+            [str(e) for e in events],
+            str(inputs["mask"]),
+            t_r=t_r,
+            method=params.method,
+            hrf_model=params.hrf_model,
+            drift_model=params.drift_model,
+            high_pass=params.high_pass,
+            noise_model=params.noise_model,
+            confounds=confs,
+            sessions=sessions,
+            standardize_betas=params.standardize_betas,
+        )
         save_array(out_dir / "betas.npy", betas)
         save_table(out_dir / "trials.tsv", trials)
         nib.save(load_mask(str(inputs["mask"]), first), out_dir / "mask.nii.gz")
-        save_json(out_dir / "info.json", {"method": params.method, "t_r": t_r, "n_trials": int(betas.shape[0]),
-                                          "n_voxels": int(betas.shape[1]), "n_runs": len(runs), "hrf_model": params.hrf_model,
-                                          "noise_model": params.noise_model})
+        save_json(
+            out_dir / "info.json",
+            {
+                "method": params.method,
+                "t_r": t_r,
+                "n_trials": int(betas.shape[0]),
+                "n_voxels": int(betas.shape[1]),
+                "n_runs": len(runs),
+                "hrf_model": params.hrf_model,
+                "noise_model": params.noise_model,
+            },
+        )

@@ -10,41 +10,67 @@ at run time. NSD is not hashed as a whole: its path input is the small
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal, Optional
+from typing import Literal
 
 import numpy as np
 from pydantic import Field
 
-from ...pipeline import Input, Output, Stage, StageParams, bad_value, register_stage, save_array, save_arrays, save_json, save_table
+from ...pipeline import (
+    Input,
+    Output,
+    Stage,
+    StageParams,
+    bad_value,
+    register_stage,
+    save_arrays,
+    save_json,
+    save_table,
+)
 from ._common import info_section
 
 
 def _data_dir_field():
-    return Field(None, description="Dataset folder or data home when the 'root' input is not given (then $NEUROCODEC_DATA, ~/neurocodec_data).")
+    return Field(
+        None,
+        description="Dataset folder or data home when the 'root' input is not given (then $NEUROCODEC_DATA, "
+        "~/neurocodec_data).",
+    )
 
 
 class AbideParams(StageParams):
     data: Literal["timeseries", "matrices"] = Field(
-        "timeseries", description="ROI time series (PCP release or download layout -> roi_timeseries) or an FC "
-                                  "release of correlation matrices (fc_upper.npz, e.g. Schaefer-200 -> connectomes).")
+        "timeseries",
+        description="ROI time series (PCP release or download layout -> roi_timeseries) or an FC "
+        "release of correlation matrices (fc_upper.npz, e.g. Schaefer-200 -> connectomes).",
+    )
     atlas: Literal["cc200", "cc400", "aal", "ho", "tt", "ez", "dosenbach160"] = Field(
-        "cc200", description="PCP atlas of the time series (data: timeseries).")
-    sites: Optional[list[str]] = Field(None, description="Keep only these sites (SITE_ID; None: all).")
-    subjects: Optional[list[str]] = Field(None, description="Keep only these subjects (FILE_ID / SUB_ID; matrices: "
-                                                              "the 'subject' column; None: all).")
-    qc_columns: list[str] = Field([], description="QC rating columns that must be in qc_accept, e.g. "
-                                                  "[qc_rater_1, qc_func_rater_2, qc_func_rater_3] (empty: no QC filter).")
+        "cc200", description="PCP atlas of the time series (data: timeseries)."
+    )
+    sites: list[str] | None = Field(None, description="Keep only these sites (SITE_ID; None: all).")
+    subjects: list[str] | None = Field(
+        None, description="Keep only these subjects (FILE_ID / SUB_ID; matrices: the 'subject' column; None: all)."
+    )
+    qc_columns: list[str] = Field(
+        [],
+        description="QC rating columns that must be in qc_accept, e.g. "
+        "[qc_rater_1, qc_func_rater_2, qc_func_rater_3] (empty: no QC filter).",
+    )
     qc_accept: list[str] = Field(["OK"], description="Accepted QC ratings (PCP raters write OK, maybe, fail).")
-    max_mean_fd: Optional[float] = Field(None, gt=0, description="Keep subjects with mean framewise displacement "
-                                                                 "(func_mean_fd, mm) at most this.")
+    max_mean_fd: float | None = Field(
+        None, gt=0, description="Keep subjects with mean framewise displacement (func_mean_fd, mm) at most this."
+    )
     min_timepoints: int = Field(10, ge=3, description="Keep subjects with at least this many time points.")
-    eyes: Optional[Literal["open", "closed"]] = Field(None, description="Keep subjects scanned with eyes open / closed.")
-    age_range: Optional[list[float]] = Field(None, min_length=2, max_length=2, description="[low, high] ages kept (years).")
-    sex: Optional[Literal["male", "female"]] = Field(None, description="Keep one sex only.")
+    eyes: Literal["open", "closed"] | None = Field(None, description="Keep subjects scanned with eyes open / closed.")
+    age_range: list[float] | None = Field(
+        None, min_length=2, max_length=2, description="[low, high] ages kept (years)."
+    )
+    sex: Literal["male", "female"] | None = Field(None, description="Keep one sex only.")
     zero_variance: Literal["drop_subject", "drop_roi", "error"] = Field(
-        "drop_subject", description="ROIs with zero variance in a subject (outside its field of view): drop those "
-                                    "subjects, drop those ROIs cohort-wide, or fail. Recorded in the artifact's info.")
-    data_dir: Optional[str] = _data_dir_field()
+        "drop_subject",
+        description="ROIs with zero variance in a subject (outside its field of view): drop those "
+        "subjects, drop those ROIs cohort-wide, or fail. Recorded in the artifact's info.",
+    )
+    data_dir: str | None = _data_dir_field()
 
 
 @register_stage
@@ -55,15 +81,24 @@ class LoadAbide(Stage):
     version = 2
     Params = AbideParams
     libraries = ("numpy", "pandas", "nibabel")
-    inputs = {"root": Input("Release folder (timeseries.npz + phenotypes.tsv, or PCP rois_<atlas>/*.1D + "
-                            "Phenotypic_V1_0b_preprocessed1.csv; data: matrices: fc_upper.npz + phenotypes.tsv).",
-                            source="path", required=False)}
+    inputs = {
+        "root": Input(
+            "Release folder (timeseries.npz + phenotypes.tsv, or PCP rois_<atlas>/*.1D + "
+            "Phenotypic_V1_0b_preprocessed1.csv; data: matrices: fc_upper.npz + phenotypes.tsv).",
+            source="path",
+            required=False,
+        )
+    }
     outputs = {
         "cohort": Output("./", "data: timeseries: the whole folder, a roi_timeseries artifact.", kind="roi_timeseries"),
-        "connectomes": Output("./", "data: matrices: the whole folder, a connectomes artifact (correlation).",
-                              kind="connectomes"),
-        "subjects": Output("subjects.tsv", "One row per subject: subject, site, group (1 ASD, 0 control), diagnosis, "
-                                           "age, sex, eyes, mean_fd, n_times + the phenotype file's columns."),
+        "connectomes": Output(
+            "./", "data: matrices: the whole folder, a connectomes artifact (correlation).", kind="connectomes"
+        ),
+        "subjects": Output(
+            "subjects.tsv",
+            "One row per subject: subject, site, group (1 ASD, 0 control), diagnosis, "
+            "age, sex, eyes, mean_fd, n_times + the phenotype file's columns.",
+        ),
         "rois": Output("rois.tsv", "name (atlas label) and x, y, z (MNI mm) when the atlas image is present."),
     }
 
@@ -77,8 +112,14 @@ class LoadAbide(Stage):
     def report(cls, artifact):
         from ...pipeline.report import Section, Table, Text
 
-        meta = next((artifact.path / f"{k}.json" for k in ("roi_timeseries", "connectomes")
-                     if (artifact.path / f"{k}.json").is_file()), None)
+        meta = next(
+            (
+                artifact.path / f"{k}.json"
+                for k in ("roi_timeseries", "connectomes")
+                if (artifact.path / f"{k}.json").is_file()
+            ),
+            None,
+        )
         if meta is None:
             return None
         from ...pipeline import load_json
@@ -87,11 +128,15 @@ class LoadAbide(Stage):
         info = head.get("info", {})
         rows = [[e["reason"], e["n_subjects"]] for e in info.get("exclusions", [])]
         zv = info.get("zero_variance", {})
-        text = (f"{head['n_subjects']} subjects x {head['n_rois']} ROIs ({head['kind']}, {info.get('atlas', '')}); "
-                f"zero-variance policy {zv.get('policy', 'n/a')}: {zv.get('n_subjects_with_zero_variance_rois', 0)} "
-                f"subjects affected, {len(zv.get('dropped_subjects', []))} dropped, "
-                f"{len(zv.get('dropped_rois', []))} ROIs dropped.")
-        return Section("ABIDE", [Text(text), Table(["exclusion", "subjects"], rows, caption="In order of application.")])
+        text = (
+            f"{head['n_subjects']} subjects x {head['n_rois']} ROIs ({head['kind']}, {info.get('atlas', '')}); "
+            f"zero-variance policy {zv.get('policy', 'n/a')}: {zv.get('n_subjects_with_zero_variance_rois', 0)} "
+            f"subjects affected, {len(zv.get('dropped_subjects', []))} dropped, "
+            f"{len(zv.get('dropped_rois', []))} ROIs dropped."
+        )
+        return Section(
+            "ABIDE", [Text(text), Table(["exclusion", "subjects"], rows, caption="In order of application.")]
+        )
 
     def run(self, params, inputs, out_dir):
         if params.data == "matrices":
@@ -119,8 +164,17 @@ class LoadAbide(Stage):
                 ph["group"] = (ph["diagnosis"].astype(str).str.upper() == "ASD").astype(int)
             rois = pd.DataFrame({"name": ph.attrs.get("rois") or [str(k + 1) for k in range(fc.shape[1])]})
             counts = ph["diagnosis"].value_counts().to_dict() if "diagnosis" in ph else {}
-            Connectomes(fc, ph, rois, {"measure": "correlation", "estimator": "release (Pearson)",
-                                       "dataset": "ABIDE FC release", "diagnosis_counts": counts}).save(out_dir)
+            Connectomes(
+                fc,
+                ph,
+                rois,
+                {
+                    "measure": "correlation",
+                    "estimator": "release (Pearson)",
+                    "dataset": "ABIDE FC release",
+                    "diagnosis_counts": counts,
+                },
+            ).save(out_dir)
             return
         from ..loaders import load_abide_timeseries
 
@@ -128,18 +182,29 @@ class LoadAbide(Stage):
         if root is None and params.data_dir is not None:
             root = Path(params.data_dir)
             root = root if (root / "phenotypes.tsv").is_file() else root / f"abide_pcp_{params.atlas}"
-        cohort = load_abide_timeseries(root, atlas=params.atlas, sites=params.sites, subjects=params.subjects,
-                                       qc_columns=params.qc_columns or None, qc_accept=params.qc_accept,
-                                       max_mean_fd=params.max_mean_fd, min_timepoints=params.min_timepoints,
-                                       eyes=params.eyes, age_range=params.age_range, sex=params.sex,
-                                       zero_variance=params.zero_variance)
+        cohort = load_abide_timeseries(
+            root,
+            atlas=params.atlas,
+            sites=params.sites,
+            subjects=params.subjects,
+            qc_columns=params.qc_columns or None,
+            qc_accept=params.qc_accept,
+            max_mean_fd=params.max_mean_fd,
+            min_timepoints=params.min_timepoints,
+            eyes=params.eyes,
+            age_range=params.age_range,
+            sex=params.sex,
+            zero_variance=params.zero_variance,
+        )
         cohort.save(out_dir)
 
 
 class UeaParams(StageParams):
     name: str = Field(description="UEA problem, e.g. 'SelfRegulationSCP1', 'FingerMovements', 'EyesOpenShut'.")
-    sfreq: Optional[float] = Field(None, gt=0, description="Sampling rate (Hz) when the problem has no NAME.json giving it.")
-    data_dir: Optional[str] = _data_dir_field()
+    sfreq: float | None = Field(
+        None, gt=0, description="Sampling rate (Hz) when the problem has no NAME.json giving it."
+    )
+    data_dir: str | None = _data_dir_field()
 
 
 @register_stage
@@ -149,15 +214,23 @@ class LoadUeaEEG(Stage):
     name = "load_uea_eeg"
     version = 2
     Params = UeaParams
-    inputs = {"root": Input("Folder holding the problems (NAME/NAME.npz or NAME_TRAIN.ts).", source="path", required=False)}
+    inputs = {
+        "root": Input("Folder holding the problems (NAME/NAME.npz or NAME_TRAIN.ts).", source="path", required=False)
+    }
     outputs = {
-        "epochs": Output("epochs/", "Trials (train then test; split), labels, sfreq, channels (EEG000.. when unknown).", kind="epochs"),
+        "epochs": Output(
+            "epochs/",
+            "Trials (train then test; split), labels, sfreq, channels (EEG000.. when unknown).",
+            kind="epochs",
+        ),
         "info": Output("info.json", "name, sfreq, channels (when known), shapes, classes."),
     }
 
     @classmethod
     def report(cls, artifact):
-        return info_section("UEA EEG problem", artifact, "info", ("name", "sfreq", "n_chans", "n_times", "n_train", "n_test", "classes"))
+        return info_section(
+            "UEA EEG problem", artifact, "info", ("name", "sfreq", "n_chans", "n_times", "n_train", "n_test", "classes")
+        )
 
     def run(self, params, inputs, out_dir):
         from ..kinds import EpochsData
@@ -181,10 +254,25 @@ class LoadUeaEEG(Stage):
         split = np.array(["train"] * len(X_train) + ["test"] * len(X_test))
         # trials are not identified by subject in the archive: one group per trial
         groups = {"subject": ["0"] * len(labels), "recording": [f"{s}{i}" for s, i in zip(split, range(len(labels)))]}
-        EpochsData(np.concatenate([X_train, X_test]), float(sfreq), channels, None, y.astype(np.int64), names.tolist(),
-                   groups, split, {"source": "load_uea_eeg", "dataset": params.name}).save(out_dir / "epochs")
-        info.update(sfreq=float(sfreq), n_chans=n_chans, n_times=X_train.shape[2], n_train=len(X_train),
-                    n_test=len(X_test), classes=names.tolist())
+        EpochsData(
+            np.concatenate([X_train, X_test]),
+            float(sfreq),
+            channels,
+            None,
+            y.astype(np.int64),
+            names.tolist(),
+            groups,
+            split,
+            {"source": "load_uea_eeg", "dataset": params.name},
+        ).save(out_dir / "epochs")
+        info.update(
+            sfreq=float(sfreq),
+            n_chans=n_chans,
+            n_times=X_train.shape[2],
+            n_train=len(X_train),
+            n_test=len(X_test),
+            classes=names.tolist(),
+        )
         save_json(out_dir / "info.json", info)
 
 
@@ -194,7 +282,7 @@ class HaxbyParams(StageParams):
     resolution: str = Field("25mm", description="Mask sub-folder.")
     categories: list[str] = Field(default_factory=list, description="Categories to keep (all when empty).")
     lag: float = Field(5.0, ge=0, description="Haemodynamic delay (s) applied to block onsets.")
-    data_dir: Optional[str] = _data_dir_field()
+    data_dir: str | None = _data_dir_field()
 
 
 @register_stage
@@ -227,28 +315,47 @@ class LoadHaxby(Stage):
         X, y, runs = haxby_volume_samples(data, params.mask, lag=params.lag, categories=cats)
         save_arrays(out_dir / "samples.npz", X=X, y=y, runs=runs)
         labels, counts = np.unique(y, return_counts=True)
-        save_json(out_dir / "info.json", {"subject": data.subject, "mask": params.mask, "n_voxels": X.shape[1], "t_r": data.t_r,
-                                          "conditions": data.conditions, "counts": dict(zip(labels.tolist(), counts.tolist()))})
+        save_json(
+            out_dir / "info.json",
+            {
+                "subject": data.subject,
+                "mask": params.mask,
+                "n_voxels": X.shape[1],
+                "t_r": data.t_r,
+                "conditions": data.conditions,
+                "counts": dict(zip(labels.tolist(), counts.tolist())),
+            },
+        )
 
 
 class NsdParams(StageParams):
-    subjects: list[int] = Field([1], min_length=1, description="NSD subjects (1-8); several share one image set "
-                                                               "(their union), e.g. for MindBridge.")
-    sessions: list[int] = Field(default_factory=list, description="Sessions to load (1-based); all of each subject's when "
-                                                                  "empty.")
+    subjects: list[int] = Field(
+        [1],
+        min_length=1,
+        description="NSD subjects (1-8); several share one image set (their union), e.g. for MindBridge.",
+    )
+    sessions: list[int] = Field(
+        default_factory=list, description="Sessions to load (1-based); all of each subject's when empty."
+    )
     space: str = Field("func1pt8mm", description="Beta space (func1pt8mm or func1mm).")
     roi: str = Field("nsdgeneral", description="ROI file name under ppdata/subjNN/<space>/roi/.")
     roi_labels: list[int] = Field(default_factory=list, description="ROI label values to keep (> 0 when empty).")
     zscore_sessions: bool = Field(True, description="z-score each voxel within each session.")
-    test_subjects: list[int] = Field(default_factory=list,
-                                     description="Subjects whose loaded sessions define the test set (shared images with all repeats); "
-                                                 "[1, 2, 5, 7] with 37 sessions gives the 982-image set. Empty: this subject.")
-    save_images: bool = Field(True, description="Write the stimuli (from nsd_stimuli.hdf5); without them only "
-                                                "response-side stages (no features / decoders) can follow.")
-    image_size: int = Field(224, gt=0, le=425, description="Side of the written stimuli (resized from 425 with PIL; "
-                                                           "uint8 on disk).")
+    test_subjects: list[int] = Field(
+        default_factory=list,
+        description="Subjects whose loaded sessions define the test set (shared images with all repeats); "
+        "[1, 2, 5, 7] with 37 sessions gives the 982-image set. Empty: this subject.",
+    )
+    save_images: bool = Field(
+        True,
+        description="Write the stimuli (from nsd_stimuli.hdf5); without them only "
+        "response-side stages (no features / decoders) can follow.",
+    )
+    image_size: int = Field(
+        224, gt=0, le=425, description="Side of the written stimuli (resized from 425 with PIL; uint8 on disk)."
+    )
     save_captions: bool = Field(False, description="Also write the COCO captions of every image.")
-    data_dir: Optional[str] = _data_dir_field()
+    data_dir: str | None = _data_dir_field()
 
 
 @register_stage
@@ -264,14 +371,23 @@ class LoadNSD(Stage):
     version = 2
     Params = NsdParams
     libraries = ("numpy", "nibabel", "scipy", "h5py")
-    inputs = {"expdesign": Input("nsddata/experiments/nsd/nsd_expdesign.mat of the release (the release root is 3 "
-                                 "levels up).", source="path", required=False, suffixes=(".mat",))}
+    inputs = {
+        "expdesign": Input(
+            "nsddata/experiments/nsd/nsd_expdesign.mat of the release (the release root is 3 levels up).",
+            source="path",
+            required=False,
+            suffixes=(".mat",),
+        )
+    }
     outputs = {
         "responses": Output("./", "The whole folder, a stimulus_responses artifact.", kind="stimulus_responses"),
         "metadata": Output("stimulus_responses.json", "Subjects, sessions, ROI, test-set definition."),
         "images": Output("images.tsv", "image_id, name (NSD 73k id), split [, caption]."),
-        "subjects": Output("subjects/", "subjNN/responses.npz (single-trial betas, trial image ids) + voxels.tsv "
-                                        "(voxel, i, j, k in the beta space, roi)."),
+        "subjects": Output(
+            "subjects/",
+            "subjNN/responses.npz (single-trial betas, trial image ids) + voxels.tsv "
+            "(voxel, i, j, k in the beta space, roi).",
+        ),
     }
 
     @classmethod
@@ -293,23 +409,39 @@ class LoadNSD(Stage):
         loaded, n_sess = {}, 0
         for subject in params.subjects:
             sessions = list(params.sessions) or list(range(1, NSD_SESSIONS[subject] + 1))
-            loaded[subject] = load_nsd_betas(root, subject, sessions, space=params.space, roi=params.roi,
-                                             roi_labels=list(params.roi_labels), zscore_sessions=params.zscore_sessions)
+            loaded[subject] = load_nsd_betas(
+                root,
+                subject,
+                sessions,
+                space=params.space,
+                roi=params.roi,
+                roi_labels=list(params.roi_labels),
+                zscore_sessions=params.zscore_sessions,
+            )
             n_sess = max(n_sess, max(sessions))
         per_subject = {s: min(n_sess, NSD_SESSIONS[s]) for s in (params.test_subjects or params.subjects)}
         nsd_ids = np.unique(np.concatenate([trials.image_ids for _, trials, _ in loaded.values()]))
         test73k = np.intersect1d(nsd_shared_test_ids(design, per_subject), nsd_ids)
         if len(test73k) == 0:
-            raise bad_value("test_subjects", "subjects whose loaded sessions show shared images 3 times",
-                            list(per_subject))
+            raise bad_value(
+                "test_subjects", "subjects whose loaded sessions show shared images 3 times", list(per_subject)
+            )
         subjects = {}
         for subject, (betas, trials, voxels) in loaded.items():
             local = np.searchsorted(nsd_ids, trials.image_ids)
             is_test = np.isin(trials.image_ids, test73k)
-            vox = pd.DataFrame({"voxel": np.arange(len(voxels)), "i": voxels[:, 0], "j": voxels[:, 1],
-                                "k": voxels[:, 2], "roi": params.roi})
-            subjects[f"subj{subject:02d}"] = SubjectResponses(local[~is_test], betas[~is_test], local[is_test],
-                                                             betas[is_test], voxels=vox)
+            vox = pd.DataFrame(
+                {
+                    "voxel": np.arange(len(voxels)),
+                    "i": voxels[:, 0],
+                    "j": voxels[:, 1],
+                    "k": voxels[:, 2],
+                    "roi": params.roi,
+                }
+            )
+            subjects[f"subj{subject:02d}"] = SubjectResponses(
+                local[~is_test], betas[~is_test], local[is_test], betas[is_test], voxels=vox
+            )
         stimuli = None
         if params.save_images:
             from PIL import Image
@@ -318,8 +450,9 @@ class LoadNSD(Stage):
 
             imgs = load_nsd_images(root, nsd_ids)
             if params.image_size != imgs.shape[1]:
-                imgs = np.stack([np.asarray(Image.fromarray(im).resize((params.image_size,) * 2, Image.BICUBIC))
-                                 for im in imgs])
+                imgs = np.stack(
+                    [np.asarray(Image.fromarray(im).resize((params.image_size,) * 2, Image.BICUBIC)) for im in imgs]
+                )
             stimuli = imgs
         captions = None
         if params.save_captions:
@@ -327,21 +460,35 @@ class LoadNSD(Stage):
 
             captions = [" | ".join(c) for c in load_nsd_captions(root, nsd_ids)]
         StimulusResponses(
-            stimuli=stimuli, categories=np.full(len(nsd_ids), -1, np.int64), category_names=[],
-            train_image_ids=np.flatnonzero(~np.isin(nsd_ids, test73k)), test_image_ids=np.searchsorted(nsd_ids, test73k),
-            subjects=subjects, image_names=[str(i) for i in nsd_ids], captions=captions,
-            info={"producer": "load_nsd", "subjects": list(params.subjects), "sessions": list(params.sessions) or "all", "roi": params.roi,
-                  "space": params.space, "test_subjects": per_subject, "zscore_sessions": params.zscore_sessions},
+            stimuli=stimuli,
+            categories=np.full(len(nsd_ids), -1, np.int64),
+            category_names=[],
+            train_image_ids=np.flatnonzero(~np.isin(nsd_ids, test73k)),
+            test_image_ids=np.searchsorted(nsd_ids, test73k),
+            subjects=subjects,
+            image_names=[str(i) for i in nsd_ids],
+            captions=captions,
+            info={
+                "producer": "load_nsd",
+                "subjects": list(params.subjects),
+                "sessions": list(params.sessions) or "all",
+                "roi": params.roi,
+                "space": params.space,
+                "test_subjects": per_subject,
+                "zscore_sessions": params.zscore_sessions,
+            },
         ).save(out_dir)
 
 
 class SleepParams(StageParams):
-    records: list[str] = Field(default_factory=list, description="Record prefixes to load (e.g. SC4001E); all when empty.")
-    max_records: Optional[int] = Field(None, gt=0, description="Load at most this many records (in name order).")
+    records: list[str] = Field(
+        default_factory=list, description="Record prefixes to load (e.g. SC4001E); all when empty."
+    )
+    max_records: int | None = Field(None, gt=0, description="Load at most this many records (in name order).")
     channels: list[str] = Field(default_factory=lambda: ["EEG Fpz-Cz", "EEG Pz-Oz"], description="PSG channels.")
     epoch_s: float = Field(30.0, gt=0, description="Epoch length (s).")
-    crop_wake_min: Optional[float] = Field(30.0, ge=0, description="Minutes of wake kept around sleep (none: keep all).")
-    data_dir: Optional[str] = _data_dir_field()
+    crop_wake_min: float | None = Field(30.0, ge=0, description="Minutes of wake kept around sleep (none: keep all).")
+    data_dir: str | None = _data_dir_field()
 
 
 @register_stage
@@ -352,9 +499,18 @@ class LoadSleepEDF(Stage):
     version = 2
     Params = SleepParams
     libraries = ("numpy", "mne")
-    inputs = {"root": Input("Sleep-EDF folder (e.g. sleep-cassette/) with *-PSG.edf and *-Hypnogram.edf.", source="path", required=False)}
+    inputs = {
+        "root": Input(
+            "Sleep-EDF folder (e.g. sleep-cassette/) with *-PSG.edf and *-Hypnogram.edf.", source="path", required=False
+        )
+    }
     outputs = {
-        "epochs": Output("epochs/", "X (n_epochs, n_chans, n_times) float32 volts, y the stage (label_names W..REM), groups: subject, session (night), recording.", kind="epochs"),
+        "epochs": Output(
+            "epochs/",
+            "X (n_epochs, n_chans, n_times) float32 volts, y the stage (label_names W..REM), groups: subject, "
+            "session (night), recording.",
+            kind="epochs",
+        ),
         "records": Output("records.tsv", "record, psg, hypnogram, n_epochs."),
         "info": Output("info.json", "sfreq, channels, stage codes, counts per stage."),
     }
@@ -377,23 +533,41 @@ class LoadSleepEDF(Stage):
         pairs = pairs[: params.max_records] if params.max_records else pairs
         Xs, ys, groups, rows, sfreqs = [], [], [], [], {}
         for i, (psg, hyp) in enumerate(pairs):
-            X, y, sfreq = load_sleep_edf_record(psg, hyp, channels=list(params.channels), epoch_s=params.epoch_s,
-                                                crop_wake_min=params.crop_wake_min)
+            X, y, sfreq = load_sleep_edf_record(
+                psg, hyp, channels=list(params.channels), epoch_s=params.epoch_s, crop_wake_min=params.crop_wake_min
+            )
             sfreqs[psg.name] = sfreq
             Xs.append(X), ys.append(y)
             name = psg.name.split("-")[0]  # SC4ssN..: subject ss, night N
-            groups += [{"subject": name[3:5] if len(name) >= 6 else name, "session": name[5:6] or "0",
-                        "recording": name}] * len(y)
+            groups += [
+                {"subject": name[3:5] if len(name) >= 6 else name, "session": name[5:6] or "0", "recording": name}
+            ] * len(y)
             rows.append({"record": i, "psg": psg.name, "hypnogram": hyp.name, "n_epochs": len(y)})
         sfreq = check_sfreq_match(sfreqs)
         y = np.concatenate(ys).astype(np.int64)
         inv = {v: k for k, v in STAGE_CODES.items()}
         label_names = [inv[c] for c in range(len(STAGE_CODES))]
-        EpochsData(np.concatenate(Xs), sfreq, list(params.channels), None, y, label_names, groups, None,
-                   {"source": "load_sleep_edf", "unit": "V", "epoch_s": params.epoch_s}).save(out_dir / "epochs")
+        EpochsData(
+            np.concatenate(Xs),
+            sfreq,
+            list(params.channels),
+            None,
+            y,
+            label_names,
+            groups,
+            None,
+            {"source": "load_sleep_edf", "unit": "V", "epoch_s": params.epoch_s},
+        ).save(out_dir / "epochs")
         save_table(out_dir / "records.tsv", rows)
-        save_json(out_dir / "info.json", {"sfreq": sfreq, "channels": list(params.channels), "stage_codes": STAGE_CODES,
-                                          "counts": {inv[int(c)]: int((y == c).sum()) for c in np.unique(y)}})
+        save_json(
+            out_dir / "info.json",
+            {
+                "sfreq": sfreq,
+                "channels": list(params.channels),
+                "stage_codes": STAGE_CODES,
+                "counts": {inv[int(c)]: int((y == c).sum()) for c in np.unique(y)},
+            },
+        )
 
 
 class BidsParams(StageParams):
@@ -401,9 +575,15 @@ class BidsParams(StageParams):
     sessions: list[str] = Field(default_factory=list, description="Session labels; all when empty.")
     tasks: list[str] = Field(default_factory=list, description="Task labels; all when empty.")
     runs: list[str] = Field(default_factory=list, description="Run labels; all when empty.")
-    datatypes: list[str] = Field(default_factory=list, description="BIDS datatypes (func, eeg, ieeg, anat, ...); all when empty.")
-    suffixes: list[str] = Field(default_factory=list, description="File suffixes (bold, eeg, ieeg, events, ...); all when empty.")
-    extensions: list[str] = Field(default_factory=list, description="Extensions ('.nii.gz', '.edf', '.vhdr', ...); all when empty.")
+    datatypes: list[str] = Field(
+        default_factory=list, description="BIDS datatypes (func, eeg, ieeg, anat, ...); all when empty."
+    )
+    suffixes: list[str] = Field(
+        default_factory=list, description="File suffixes (bold, eeg, ieeg, events, ...); all when empty."
+    )
+    extensions: list[str] = Field(
+        default_factory=list, description="Extensions ('.nii.gz', '.edf', '.vhdr', ...); all when empty."
+    )
 
 
 @register_stage
@@ -416,7 +596,11 @@ class BidsInputs(Stage):
     libraries = ("numpy", "mne-bids")
     inputs = {"root": Input("BIDS dataset or derivatives folder.", source="path")}
     outputs = {
-        "files": Output("files.tsv", kind="file_table", description="subject, session, task, run, datatype, suffix, extension, path per matched file."),
+        "files": Output(
+            "files.tsv",
+            kind="file_table",
+            description="subject, session, task, run, datatype, suffix, extension, path per matched file.",
+        ),
         "entities": Output("entities.json", "All subjects, sessions, tasks, runs, datatypes found."),
     }
 

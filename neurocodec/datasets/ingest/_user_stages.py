@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Optional
-
 from pydantic import Field
 
 from ...pipeline import Input, Output, Stage, StageParams, register_stage
@@ -13,9 +11,13 @@ _IMAGES = ("/", ".npy")
 
 class UserResponsesParams(StageParams):
     subject: str = Field("sub-01", min_length=1, description="Subject id in the artifact.")
-    test_fraction: float = Field(0.1, gt=0, lt=1, description="Without a 'split' column in the trials TSV: share of the "
-                                                              "images drawn (seeded) as the test set.")
-    image_size: Optional[int] = Field(None, ge=8, description="Resize every image to this square size (None: keep).")
+    test_fraction: float = Field(
+        0.1,
+        gt=0,
+        lt=1,
+        description="Without a 'split' column in the trials TSV: share of the images drawn (seeded) as the test set.",
+    )
+    image_size: int | None = Field(None, ge=8, description="Resize every image to this square size (None: keep).")
     seed: int = Field(0, ge=0, description="Seed of the test-image draw.")
 
 
@@ -28,12 +30,19 @@ class LoadStimulusResponses(Stage):
     Params = UserResponsesParams
     libraries = ("numpy", "nibabel", "h5py")
     inputs = {
-        "images": Input("Folder of image files (sorted by name) or a .npy stack (n_images, H, W, 3).", source="path",
-                        suffixes=_IMAGES),
-        "betas": Input("Single-trial betas (n_trials, n_voxels): .npy, .h5/.hdf5 (dataset 'betas') or a 4-D NIfTI.",
-                       source="path", suffixes=(".npy", ".h5", ".hdf5", ".nii", ".nii.gz")),
-        "trials": Input("TSV, one row per beta: image (index or file name) [, split, category].", source="path",
-                        suffixes=(".tsv",)),
+        "images": Input(
+            "Folder of image files (sorted by name) or a .npy stack (n_images, H, W, 3).",
+            source="path",
+            suffixes=_IMAGES,
+        ),
+        "betas": Input(
+            "Single-trial betas (n_trials, n_voxels): .npy, .h5/.hdf5 (dataset 'betas') or a 4-D NIfTI.",
+            source="path",
+            suffixes=(".npy", ".h5", ".hdf5", ".nii", ".nii.gz"),
+        ),
+        "trials": Input(
+            "TSV, one row per beta: image (index or file name) [, split, category].", source="path", suffixes=(".tsv",)
+        ),
         "mask": Input("3-D NIfTI mask of NIfTI betas.", source="path", required=False, suffixes=(".nii", ".nii.gz")),
     }
     outputs = {
@@ -44,13 +53,20 @@ class LoadStimulusResponses(Stage):
     def run(self, params, inputs, out_dir):
         from ..loaders import load_stimulus_responses
 
-        load_stimulus_responses(inputs["images"], inputs["betas"], inputs["trials"], mask=inputs.get("mask"),
-                                subject=params.subject, test_fraction=params.test_fraction, seed=params.seed,
-                                image_size=params.image_size).save(out_dir)
+        load_stimulus_responses(
+            inputs["images"],
+            inputs["betas"],
+            inputs["trials"],
+            mask=inputs.get("mask"),
+            subject=params.subject,
+            test_fraction=params.test_fraction,
+            seed=params.seed,
+            image_size=params.image_size,
+        ).save(out_dir)
 
 
 class KriegeskorteParams(StageParams):
-    data_dir: Optional[str] = Field(None, description="Data home holding kriegeskorte92/ (else $NEUROCODEC_DATA).")
+    data_dir: str | None = Field(None, description="Data home holding kriegeskorte92/ (else $NEUROCODEC_DATA).")
 
 
 @register_stage
@@ -61,11 +77,20 @@ class LoadKriegeskorte92(Stage):
     version = 1
     Params = KriegeskorteParams
     libraries = ("numpy", "scipy")
-    inputs = {"root": Input("Folder with Kriegeskorte_Neuron2008_supplementalData.mat and 92_brainRDMs.mat.",
-                            source="path", required=False, suffixes=("/",))}
+    inputs = {
+        "root": Input(
+            "Folder with Kriegeskorte_Neuron2008_supplementalData.mat and 92_brainRDMs.mat.",
+            source="path",
+            required=False,
+            suffixes=("/",),
+        )
+    }
     outputs = {
-        "stimuli": Output("stimuli/", "The 92 images and their categories as stimulus_responses (no subjects).",
-                          kind="stimulus_responses"),
+        "stimuli": Output(
+            "stimuli/",
+            "The 92 images and their categories as stimulus_responses (no subjects).",
+            kind="stimulus_responses",
+        ),
         "rdms": Output("rdms/", "hIT RDMs, one per subject and session.", kind="rdms"),
     }
 
@@ -79,11 +104,27 @@ class LoadKriegeskorte92(Stage):
         data = load_kriegeskorte92(inputs.get("root"), data_dir=params.data_dir)
         names = sorted(data["categories"]["category"].unique())
         cats = np.array([names.index(c) for c in data["categories"]["category"]], np.int64)
-        StimulusResponses(stimuli=data["images"], categories=cats, category_names=names,
-                          train_image_ids=np.arange(len(cats)), test_image_ids=np.zeros(0, np.int64), subjects={},
-                          info={"producer": "load_kriegeskorte92"}).save(out_dir / "stimuli")
+        StimulusResponses(
+            stimuli=data["images"],
+            categories=cats,
+            category_names=names,
+            train_image_ids=np.arange(len(cats)),
+            test_image_ids=np.zeros(0, np.int64),
+            subjects={},
+            info={"producer": "load_kriegeskorte92"},
+        ).save(out_dir / "stimuli")
         n_sub, n_sess = data["rdms"].shape[:2]
-        table = pd.DataFrame({"name": data["rdm_names"], "subject": [f"s{i + 1}" for i in range(n_sub) for _ in range(n_sess)],
-                              "session": [j + 1 for _ in range(n_sub) for j in range(n_sess)], "region": "hIT"})
-        RDMs(data["rdms"].reshape(n_sub * n_sess, 92, 92), table, "1 - pearson",
-             {"source": "Kriegeskorte et al. 2008, 92_brainRDMs.mat"}).save(out_dir / "rdms")
+        table = pd.DataFrame(
+            {
+                "name": data["rdm_names"],
+                "subject": [f"s{i + 1}" for i in range(n_sub) for _ in range(n_sess)],
+                "session": [j + 1 for _ in range(n_sub) for j in range(n_sess)],
+                "region": "hIT",
+            }
+        )
+        RDMs(
+            data["rdms"].reshape(n_sub * n_sess, 92, 92),
+            table,
+            "1 - pearson",
+            {"source": "Kriegeskorte et al. 2008, 92_brainRDMs.mat"},
+        ).save(out_dir / "rdms")

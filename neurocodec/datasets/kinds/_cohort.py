@@ -45,8 +45,11 @@ def _read_meta(folder: Path, kind: str, version: int) -> dict:
     if meta.get("kind") != kind:
         raise bad_value("source", f"a folder of kind {kind!r}", f"<kind {meta.get('kind')!r} in {meta_file}>")
     if meta.get("version") != version:
-        raise bad_value("source", f"a {kind} folder of format version {version}",
-                        f"<version {meta.get('version')!r} in {meta_file}>")
+        raise bad_value(
+            "source",
+            f"a {kind} folder of format version {version}",
+            f"<version {meta.get('version')!r} in {meta_file}>",
+        )
     return meta
 
 
@@ -116,8 +119,12 @@ class RoiTimeseries:
     VERSION = 1
 
     def __post_init__(self):
-        check(isinstance(self.timeseries, dict) and len(self.timeseries) > 0, "timeseries",
-              "a non-empty dict subject id -> (n_times, n_rois) array", f"<{type(self.timeseries).__name__}>")
+        check(
+            isinstance(self.timeseries, dict) and len(self.timeseries) > 0,
+            "timeseries",
+            "a non-empty dict subject id -> (n_times, n_rois) array",
+            f"<{type(self.timeseries).__name__}>",
+        )
         self.subjects = _check_subjects(self.subjects, len(self.timeseries))
         ids = self.subjects["subject"].tolist()
         series = {str(k): v for k, v in self.timeseries.items()}
@@ -129,8 +136,12 @@ class RoiTimeseries:
             if x.ndim != 2:
                 raise bad_value(f"timeseries[{sid!r}]", "a 2-D array (n_times, n_rois)", f"<shape {x.shape}>")
             n_rois = x.shape[1] if n_rois is None else n_rois
-            check(x.shape[1] == n_rois, f"timeseries[{sid!r}]", f"{n_rois} ROIs like the first subject",
-                  f"<{x.shape[1]} ROIs>")
+            check(
+                x.shape[1] == n_rois,
+                f"timeseries[{sid!r}]",
+                f"{n_rois} ROIs like the first subject",
+                f"<{x.shape[1]} ROIs>",
+            )
             series[sid] = x
         self.timeseries = {sid: series[sid] for sid in ids}
         self.rois = _check_rois(self.rois, n_rois)
@@ -157,12 +168,20 @@ class RoiTimeseries:
         save_table(folder / "rois.tsv", self.rois)
         if self.extras:
             save_arrays(folder / "extras.npz", **self.extras)
-        save_json(folder / f"{self.KIND}.json", {"kind": self.KIND, "version": self.VERSION, "info": self.info,
-                                                 "n_subjects": self.n_subjects, "n_rois": self.n_rois})
+        save_json(
+            folder / f"{self.KIND}.json",
+            {
+                "kind": self.KIND,
+                "version": self.VERSION,
+                "info": self.info,
+                "n_subjects": self.n_subjects,
+                "n_rois": self.n_rois,
+            },
+        )
         return folder
 
     @classmethod
-    def load(cls, source) -> "RoiTimeseries":
+    def load(cls, source) -> RoiTimeseries:
         """Read a folder written by :meth:`save` (a path or an Artifact holding the kind)."""
         folder = _folder_of(source)
         meta = _read_meta(folder, cls.KIND, cls.VERSION)
@@ -220,12 +239,20 @@ class Connectomes:
         save_table(folder / "rois.tsv", self.rois)
         if self.extras:
             save_arrays(folder / "extras.npz", **self.extras)
-        save_json(folder / f"{self.KIND}.json", {"kind": self.KIND, "version": self.VERSION, "info": self.info,
-                                                 "n_subjects": len(self.matrices), "n_rois": self.matrices.shape[1]})
+        save_json(
+            folder / f"{self.KIND}.json",
+            {
+                "kind": self.KIND,
+                "version": self.VERSION,
+                "info": self.info,
+                "n_subjects": len(self.matrices),
+                "n_rois": self.matrices.shape[1],
+            },
+        )
         return folder
 
     @classmethod
-    def load(cls, source) -> "Connectomes":
+    def load(cls, source) -> Connectomes:
         """Read a folder written by :meth:`save` (a path or an Artifact holding the kind)."""
         folder = _folder_of(source)
         meta = _read_meta(folder, cls.KIND, cls.VERSION)

@@ -31,6 +31,9 @@ def read_header(folder: Path, kind: str, version: int) -> dict[str, Any]:
         raise bad_value("source", f"a {kind} folder holding {kind}.json", str(folder), exc=FileNotFoundError)
     meta = load_json(path)
     if meta.get("kind") != kind or meta.get("version") != version:
-        raise bad_value("source", f"a {kind} artifact of format version {version}",
-                        f"kind {meta.get('kind')!r} version {meta.get('version')!r} in {str(path)!r}")
+        raise bad_value(
+            "source",
+            f"a {kind} artifact of format version {version}",
+            f"kind {meta.get('kind')!r} version {meta.get('version')!r} in {str(path)!r}",
+        )
     return meta

@@ -94,26 +94,43 @@ class EpochsData:
         check(np.isfinite(self.sfreq) and float(self.sfreq) > 0, "sfreq", "> 0 (Hz)", self.sfreq, of="epochs")
         self.sfreq = float(self.sfreq)
         self.ch_names = [str(s) for s in self.ch_names]
-        check(len(self.ch_names) == c, "ch_names", f"{c} names (one per channel)", f"<{len(self.ch_names)} names>",
-              of="epochs")
+        check(
+            len(self.ch_names) == c,
+            "ch_names",
+            f"{c} names (one per channel)",
+            f"<{len(self.ch_names)} names>",
+            of="epochs",
+        )
         self.ch_types = ["eeg"] * c if self.ch_types is None else [str(s) for s in self.ch_types]
-        check(len(self.ch_types) == c, "ch_types", f"{c} types (one per channel)", f"<{len(self.ch_types)} types>",
-              of="epochs")
+        check(
+            len(self.ch_types) == c,
+            "ch_types",
+            f"{c} types (one per channel)",
+            f"<{len(self.ch_types)} types>",
+            of="epochs",
+        )
         if self.y is not None:
             y = np.asarray(self.y)
             if y.shape != (n,) or not np.issubdtype(y.dtype, np.integer):
-                raise bad_value("y", f"integer class indices of shape ({n},)", f"<{y.dtype} of shape {y.shape}>",
-                                of="epochs")
+                raise bad_value(
+                    "y", f"integer class indices of shape ({n},)", f"<{y.dtype} of shape {y.shape}>", of="epochs"
+                )
             if self.label_names is None:
                 raise bad_value("label_names", "given with y (one name per class)", None, of="epochs")
             self.label_names = [str(s) for s in self.label_names]
             if n and (y.min() < 0 or y.max() >= len(self.label_names)):
-                raise bad_value("y", f"indices in [0, {len(self.label_names)}) into label_names",
-                                f"<range [{y.min()}, {y.max()}]>", of="epochs")
+                raise bad_value(
+                    "y",
+                    f"indices in [0, {len(self.label_names)}) into label_names",
+                    f"<range [{y.min()}, {y.max()}]>",
+                    of="epochs",
+                )
             self.y = y.astype(np.int64)
         elif self.label_names is not None:
             self.label_names = [str(s) for s in self.label_names]
-        groups = pd.DataFrame(index=range(n)) if self.groups is None else pd.DataFrame(self.groups).reset_index(drop=True)
+        groups = (
+            pd.DataFrame(index=range(n)) if self.groups is None else pd.DataFrame(self.groups).reset_index(drop=True)
+        )
         check(len(groups) == n, "groups", f"{n} rows (one per trial)", f"<{len(groups)} rows>", of="epochs")
         for col in _GROUPS:
             if col not in groups:
@@ -139,13 +156,20 @@ class EpochsData:
             return np.full(self.n_trials, "", dtype="<U1")
         return np.asarray(self.label_names)[self.y]
 
-    def select(self, index: Any) -> "EpochsData":
+    def select(self, index: Any) -> EpochsData:
         """The trials ``index`` (boolean mask or integer indices) as new epochs (extras dropped)."""
         idx = np.arange(self.n_trials)[index]
-        return EpochsData(self.X[idx], self.sfreq, self.ch_names, self.ch_types,
-                          None if self.y is None else self.y[idx], self.label_names,
-                          self.groups.iloc[idx].reset_index(drop=True), None if self.split is None else self.split[idx],
-                          dict(self.info))
+        return EpochsData(
+            self.X[idx],
+            self.sfreq,
+            self.ch_names,
+            self.ch_types,
+            None if self.y is None else self.y[idx],
+            self.label_names,
+            self.groups.iloc[idx].reset_index(drop=True),
+            None if self.split is None else self.split[idx],
+            dict(self.info),
+        )
 
     def folds(self, n_folds: int = 10, group: str = "segment", seed: int = 0) -> list[tuple[np.ndarray, np.ndarray]]:
         """Cross-validation folds stratified by class where one group never falls on both sides.
@@ -173,8 +197,12 @@ class EpochsData:
             raise bad_value("group", f"a column of the epochs' groups ({list(self.groups.columns)})", group)
         g = self.groups[group].to_numpy()
         n_groups = min(len(np.unique(g[self.y == k])) for k in np.unique(self.y))
-        check(isinstance(n_folds, (int, np.integer)) and 2 <= n_folds <= n_groups, "n_folds",
-              f"an integer in [2, {n_groups}] (the {group}s of the rarest class)", n_folds)
+        check(
+            isinstance(n_folds, (int, np.integer)) and 2 <= n_folds <= n_groups,
+            "n_folds",
+            f"an integer in [2, {n_groups}] (the {group}s of the rarest class)",
+            n_folds,
+        )
         cv = StratifiedGroupKFold(int(n_folds), shuffle=True, random_state=seed)
         return [(tr, te) for tr, te in cv.split(np.zeros(self.n_trials), self.y, g)]
 
@@ -190,30 +218,46 @@ class EpochsData:
             arrays["split"] = self.split.astype(str)
         np.savez(folder / "epochs.npz", **arrays)
         self.groups.to_csv(folder / "trials.tsv", sep="\t", index=False)
-        save_json(folder / "epochs.json", {
-            "kind": self.KIND, "version": self.VERSION, "sfreq": self.sfreq, "n_trials": self.n_trials,
-            "n_chans": int(self.X.shape[1]), "n_times": int(self.X.shape[2]), "ch_names": self.ch_names,
-            "ch_types": self.ch_types, "label_names": self.label_names, "info": self.info})
+        save_json(
+            folder / "epochs.json",
+            {
+                "kind": self.KIND,
+                "version": self.VERSION,
+                "sfreq": self.sfreq,
+                "n_trials": self.n_trials,
+                "n_chans": int(self.X.shape[1]),
+                "n_times": int(self.X.shape[2]),
+                "ch_names": self.ch_names,
+                "ch_types": self.ch_types,
+                "label_names": self.label_names,
+                "info": self.info,
+            },
+        )
         if self.extras:
             np.savez(folder / "extras.npz", **self.extras)
         return folder
 
     @classmethod
-    def load(cls, source: Any) -> "EpochsData":
+    def load(cls, source: Any) -> EpochsData:
         """Read epochs from a folder written by :meth:`save` or an Artifact holding one."""
         import pandas as pd
 
         folder = _folder(source)
         meta_path = folder / "epochs.json"
         if not meta_path.is_file():
-            raise bad_value("epochs", "a folder holding epochs.json (kind 'epochs')", f"<{folder}>",
-                            exc=FileNotFoundError)
+            raise bad_value(
+                "epochs", "a folder holding epochs.json (kind 'epochs')", f"<{folder}>", exc=FileNotFoundError
+            )
         meta = load_json(meta_path)
         if meta.get("kind") != cls.KIND:
             raise bad_value("kind", f"'{cls.KIND}'", meta.get("kind"), of=str(meta_path))
         if meta.get("version") != cls.VERSION:
-            raise bad_value("version", f"{cls.VERSION} (the epochs format this release reads)", meta.get("version"),
-                            of=str(meta_path))
+            raise bad_value(
+                "version",
+                f"{cls.VERSION} (the epochs format this release reads)",
+                meta.get("version"),
+                of=str(meta_path),
+            )
         with np.load(folder / "epochs.npz", allow_pickle=False) as z:
             arrays = {k: z[k] for k in z.files}
         extras = {}
@@ -221,5 +265,15 @@ class EpochsData:
             with np.load(folder / "extras.npz", allow_pickle=False) as z:
                 extras = {k: z[k] for k in z.files}
         groups = pd.read_csv(folder / "trials.tsv", sep="\t", dtype=str, keep_default_na=False)
-        return cls(arrays["X"], meta["sfreq"], meta["ch_names"], meta["ch_types"], arrays.get("y"),
-                   meta.get("label_names"), groups, arrays.get("split"), meta.get("info") or {}, extras)
+        return cls(
+            arrays["X"],
+            meta["sfreq"],
+            meta["ch_names"],
+            meta["ch_types"],
+            arrays.get("y"),
+            meta.get("label_names"),
+            groups,
+            arrays.get("split"),
+            meta.get("info") or {},
+            extras,
+        )

@@ -51,8 +51,12 @@ class StimulusFeatures:
         check(len(self.sets) > 0, "sets", "at least one feature set", "<none>")
         for name, a in self.sets.items():
             a = np.asarray(a)
-            check(a.ndim == 2 and a.shape[0] == len(self.image_names), f"sets[{name!r}]",
-                  f"a 2-D array (n_stimuli={len(self.image_names)}, n_features)", f"<shape {a.shape}>")
+            check(
+                a.ndim == 2 and a.shape[0] == len(self.image_names),
+                f"sets[{name!r}]",
+                f"a 2-D array (n_stimuli={len(self.image_names)}, n_features)",
+                f"<shape {a.shape}>",
+            )
 
     def get(self, name: str | None = None) -> tuple[str, np.ndarray]:
         """``(name, array)`` of feature set ``name`` (None: the last, deepest one)."""
@@ -66,17 +70,29 @@ class StimulusFeatures:
         folder.mkdir(parents=True, exist_ok=True)
         save_arrays(folder / "features.npz", **{k: np.asarray(v, np.float32) for k, v in self.sets.items()})
         save_arrays(folder / "channels.npz", **self.channels)
-        write_header(folder, KIND, VERSION, extractor=self.extractor, image_names=list(self.image_names),
-                     sets=[[k, list(np.shape(v))] for k, v in self.sets.items()], info=self.info)
+        write_header(
+            folder,
+            KIND,
+            VERSION,
+            extractor=self.extractor,
+            image_names=list(self.image_names),
+            sets=[[k, list(np.shape(v))] for k, v in self.sets.items()],
+            info=self.info,
+        )
         return folder
 
     @classmethod
-    def load(cls, source: Any) -> "StimulusFeatures":
+    def load(cls, source: Any) -> StimulusFeatures:
         """Read a ``stimulus_features`` folder (an Artifact given to a stage, or a path)."""
         folder = kind_root(source)
         meta = read_header(folder, KIND, VERSION)
         arrays = load_arrays(folder / "features.npz")
         sets = {k: arrays[k] for k, _ in meta["sets"]}
         channels = load_arrays(folder / "channels.npz") if (folder / "channels.npz").is_file() else {}
-        return cls(sets=sets, extractor=meta["extractor"], image_names=list(meta["image_names"]),
-                   channels=channels, info=meta.get("info", {}))
+        return cls(
+            sets=sets,
+            extractor=meta["extractor"],
+            image_names=list(meta["image_names"]),
+            channels=channels,
+            info=meta.get("info", {}),
+        )

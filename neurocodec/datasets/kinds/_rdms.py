@@ -43,8 +43,12 @@ class RDMs:
 
     def __post_init__(self) -> None:
         m = np.asarray(self.matrices)
-        check(m.ndim == 3 and m.shape[1] == m.shape[2], "matrices", "an array (n_rdms, n_stimuli, n_stimuli)",
-              f"<shape {m.shape}>")
+        check(
+            m.ndim == 3 and m.shape[1] == m.shape[2],
+            "matrices",
+            "an array (n_rdms, n_stimuli, n_stimuli)",
+            f"<shape {m.shape}>",
+        )
         check(len(self.table) == len(m), "table", f"one row per RDM ({len(m)})", f"<{len(self.table)} rows>")
 
     def save(self, folder: str | Path) -> Path:
@@ -56,11 +60,14 @@ class RDMs:
         return folder
 
     @classmethod
-    def load(cls, source: Any) -> "RDMs":
+    def load(cls, source: Any) -> RDMs:
         import pandas as pd
 
         folder = kind_root(source)
         meta = read_header(folder, KIND, VERSION)
-        return cls(np.load(folder / "rdms.npy", allow_pickle=False),
-                   pd.read_csv(folder / "rdms.tsv", sep="\t", keep_default_na=False),
-                   meta["dissimilarity"], meta.get("info", {}))
+        return cls(
+            np.load(folder / "rdms.npy", allow_pickle=False),
+            pd.read_csv(folder / "rdms.tsv", sep="\t", keep_default_na=False),
+            meta["dissimilarity"],
+            meta.get("info", {}),
+        )

@@ -75,13 +75,24 @@ class SubjectResponses:
             ids = np.asarray(getattr(self, f"trial_image_ids_{split}"))
             betas = np.asarray(getattr(self, f"betas_{split}"))
             check(ids.ndim == 1, f"trial_image_ids_{split}", "a 1-D array of image ids", f"<shape {ids.shape}>")
-            check(betas.ndim == 2 and len(betas) == len(ids), f"betas_{split}",
-                  f"a 2-D array (n_trials={len(ids)}, n_voxels)", f"<shape {betas.shape}>")
-            check(bool(np.isfinite(betas).all()), f"betas_{split}", "finite (no NaN or inf)",
-                  f"<{int((~np.isfinite(betas)).sum())} non-finite values>")
+            check(
+                betas.ndim == 2 and len(betas) == len(ids),
+                f"betas_{split}",
+                f"a 2-D array (n_trials={len(ids)}, n_voxels)",
+                f"<shape {betas.shape}>",
+            )
+            check(
+                bool(np.isfinite(betas).all()),
+                f"betas_{split}",
+                "finite (no NaN or inf)",
+                f"<{int((~np.isfinite(betas)).sum())} non-finite values>",
+            )
         if self.betas_train.shape[1] != self.betas_test.shape[1]:
-            raise bad_value("betas_test", f"{self.betas_train.shape[1]} voxels as betas_train",
-                            f"<{self.betas_test.shape[1]} voxels>")
+            raise bad_value(
+                "betas_test",
+                f"{self.betas_train.shape[1]} voxels as betas_train",
+                f"<{self.betas_test.shape[1]} voxels>",
+            )
 
     @property
     def n_voxels(self) -> int:
@@ -118,15 +129,16 @@ class SubjectResponses:
     def save(self, folder: str | Path) -> Path:
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
-        arrays = {k: getattr(self, k) for k in ("trial_image_ids_train", "betas_train", "trial_image_ids_test",
-                                                "betas_test")}
+        arrays = {
+            k: getattr(self, k) for k in ("trial_image_ids_train", "betas_train", "trial_image_ids_test", "betas_test")
+        }
         arrays.update({k: getattr(self, k) for k in _TRUTH if getattr(self, k) is not None})
         save_arrays(folder / "responses.npz", **arrays)
         save_table(folder / "voxels.tsv", self.voxels)
         return folder
 
     @classmethod
-    def load(cls, folder: str | Path) -> "SubjectResponses":
+    def load(cls, folder: str | Path) -> SubjectResponses:
         import pandas as pd
 
         folder = Path(folder)
@@ -179,16 +191,25 @@ class StimulusResponses:
         if self.stimuli is not None:
             st = np.asarray(self.stimuli)
             check(st.ndim == 4 and st.shape[-1] == 3, "stimuli", "an array (n_images, H, W, 3)", f"<shape {st.shape}>")
-            ok = st.dtype == np.uint8 or (st.dtype.kind == "f" and float(st.min(initial=0)) >= 0
-                                          and float(st.max(initial=0)) <= 1)
-            check(ok, "stimuli", "uint8 RGB or float RGB in [0, 1]",
-                  f"<dtype {st.dtype}, range [{st.min(initial=0)}, {st.max(initial=0)}]>")
+            ok = st.dtype == np.uint8 or (
+                st.dtype.kind == "f" and float(st.min(initial=0)) >= 0 and float(st.max(initial=0)) <= 1
+            )
+            check(
+                ok,
+                "stimuli",
+                "uint8 RGB or float RGB in [0, 1]",
+                f"<dtype {st.dtype}, range [{st.min(initial=0)}, {st.max(initial=0)}]>",
+            )
         for name, sub in self.subjects.items():
             for split in ("train", "test"):
                 ids = np.asarray(getattr(sub, f"trial_image_ids_{split}"))
                 if len(ids) and (ids.min() < 0 or ids.max() >= n):
-                    raise bad_value(f"trial_image_ids_{split}", f"image ids in [0, {n - 1}]",
-                                    f"<ids in [{ids.min()}, {ids.max()}]>", of=f"subject {name}")
+                    raise bad_value(
+                        f"trial_image_ids_{split}",
+                        f"image ids in [0, {n - 1}]",
+                        f"<ids in [{ids.min()}, {ids.max()}]>",
+                        of=f"subject {name}",
+                    )
 
     @property
     def n_images(self) -> int:
@@ -210,27 +231,42 @@ class StimulusResponses:
             save_array(folder / "stimuli.npy", st if st.dtype == np.uint8 else st.astype(np.float32))
         if self.features is not None:
             save_array(folder / "features.npy", np.asarray(self.features, np.float32))
-        save_arrays(folder / "splits.npz", categories=np.asarray(self.categories, np.int64),
-                    train_image_ids=np.asarray(self.train_image_ids, np.int64),
-                    test_image_ids=np.asarray(self.test_image_ids, np.int64))
+        save_arrays(
+            folder / "splits.npz",
+            categories=np.asarray(self.categories, np.int64),
+            train_image_ids=np.asarray(self.train_image_ids, np.int64),
+            test_image_ids=np.asarray(self.test_image_ids, np.int64),
+        )
         split = np.full(self.n_images, "unused", dtype=object)
         split[self.train_image_ids] = "train"
         split[self.test_image_ids] = "test"
         names = np.asarray(self.category_names + ["unknown"], dtype=object)
-        table = {"image_id": np.arange(self.n_images),
-                 "name": self.image_names or [str(i) for i in range(self.n_images)],
-                 "category": self.categories, "category_name": names[np.asarray(self.categories)], "split": split}
+        table = {
+            "image_id": np.arange(self.n_images),
+            "name": self.image_names or [str(i) for i in range(self.n_images)],
+            "category": self.categories,
+            "category_name": names[np.asarray(self.categories)],
+            "split": split,
+        }
         if self.captions is not None:
             table["caption"] = self.captions
         save_table(folder / "images.tsv", pd.DataFrame(table))
         for name, sub in self.subjects.items():
             sub.save(folder / "subjects" / name)
-        write_header(folder, KIND, VERSION, category_names=list(self.category_names), subjects=list(self.subjects),
-                     feature_names=list(self.feature_names), has_stimuli=self.stimuli is not None, info=self.info)
+        write_header(
+            folder,
+            KIND,
+            VERSION,
+            category_names=list(self.category_names),
+            subjects=list(self.subjects),
+            feature_names=list(self.feature_names),
+            has_stimuli=self.stimuli is not None,
+            info=self.info,
+        )
         return folder
 
     @classmethod
-    def load(cls, source: Any) -> "StimulusResponses":
+    def load(cls, source: Any) -> StimulusResponses:
         """Read a ``stimulus_responses`` folder (an Artifact given to a stage, or a path)."""
         import pandas as pd
 
@@ -243,9 +279,15 @@ class StimulusResponses:
             stimuli = stimuli.astype(np.float32) / 255.0
         features = np.load(folder / "features.npy", allow_pickle=False) if (folder / "features.npy").is_file() else None
         return cls(
-            stimuli=stimuli, categories=splits["categories"], category_names=list(meta["category_names"]),
-            train_image_ids=splits["train_image_ids"], test_image_ids=splits["test_image_ids"],
+            stimuli=stimuli,
+            categories=splits["categories"],
+            category_names=list(meta["category_names"]),
+            train_image_ids=splits["train_image_ids"],
+            test_image_ids=splits["test_image_ids"],
             subjects={s: SubjectResponses.load(folder / "subjects" / s) for s in meta["subjects"]},
             image_names=images["name"].astype(str).tolist(),
             captions=images["caption"].astype(str).tolist() if "caption" in images else None,
-            features=features, feature_names=list(meta["feature_names"]), info=meta.get("info", {}))
+            features=features,
+            feature_names=list(meta["feature_names"]),
+            info=meta.get("info", {}),
+        )

@@ -25,8 +25,15 @@ from ...pipeline import bad_value, check
 from .._paths import dataset_dir, require_files
 from .._validation import check_finite
 
-__all__ = ["load_abide_fc", "load_abide_timeseries", "read_1d", "fc_from_upper", "ABIDE_URL", "PCP_ATLASES",
-           "ZERO_VARIANCE_POLICIES"]
+__all__ = [
+    "load_abide_fc",
+    "load_abide_timeseries",
+    "read_1d",
+    "fc_from_upper",
+    "ABIDE_URL",
+    "PCP_ATLASES",
+    "ZERO_VARIANCE_POLICIES",
+]
 
 ABIDE_URL = "http://preprocessed-connectomes-project.org/abide/ (FC release: github.com/asamallab/Curvature-FCN-ASD)"
 
@@ -159,8 +166,11 @@ def _standard_columns(ph):
     out = pd.DataFrame({"subject": ph["FILE_ID"].astype(str), "site": ph["SITE_ID"].astype(str)})
     dx = pd.to_numeric(ph["DX_GROUP"], errors="coerce")
     if not dx.isin([1, 2]).all():
-        raise bad_value("DX_GROUP", "1 (autism) or 2 (control) for every subject",
-                        f"<values {sorted(set(ph['DX_GROUP'].astype(str)))[:4]}>")
+        raise bad_value(
+            "DX_GROUP",
+            "1 (autism) or 2 (control) for every subject",
+            f"<values {sorted(set(ph['DX_GROUP'].astype(str)))[:4]}>",
+        )
     out["group"] = (dx == 1).astype(int)
     out["diagnosis"] = np.where(dx == 1, "ASD", "HC")
     if "AGE_AT_SCAN" in ph:
@@ -184,13 +194,19 @@ def _find_layout(root: Path, atlas: str):
         return "release", root / "timeseries.npz", root / "phenotypes.tsv"
     files = sorted(root.rglob(f"*_rois_{atlas}.1D"))
     if not files:
-        raise bad_value("path", f"an ABIDE folder holding timeseries.npz + phenotypes.tsv, or PCP files "
-                                f"rois_{atlas}/*_rois_{atlas}.1D (see {ABIDE_URL})", str(root), exc=FileNotFoundError)
+        raise bad_value(
+            "path",
+            f"an ABIDE folder holding timeseries.npz + phenotypes.tsv, or PCP files "
+            f"rois_{atlas}/*_rois_{atlas}.1D (see {ABIDE_URL})",
+            str(root),
+            exc=FileNotFoundError,
+        )
     candidates = [root / PCP_PHENOTYPES, *sorted(root.rglob(PCP_PHENOTYPES))]
     ph = next((p for p in candidates if p.is_file()), None)
     if ph is None:
-        raise bad_value("path", f"a PCP folder holding {PCP_PHENOTYPES} beside rois_{atlas}/", str(root),
-                        exc=FileNotFoundError)
+        raise bad_value(
+            "path", f"a PCP folder holding {PCP_PHENOTYPES} beside rois_{atlas}/", str(root), exc=FileNotFoundError
+        )
     return "pcp", files, ph
 
 
@@ -206,8 +222,11 @@ def _roi_table(root: Path, atlas: str, n_rois: int, names):
 
     atlas_img = nib.load(str(img))
     data = np.asarray(atlas_img.dataobj).astype(int)
-    labels = np.arange(1, n_rois + 1) if names is None or not all(n.isdigit() for n in names) \
+    labels = (
+        np.arange(1, n_rois + 1)
+        if names is None or not all(n.isdigit() for n in names)
         else np.array([int(n) for n in names])
+    )
     ijk = np.argwhere(np.isin(data, labels))
     lab = data[tuple(ijk.T)]
     xyz = nib.affines.apply_affine(atlas_img.affine, ijk)
@@ -220,10 +239,22 @@ def _roi_table(root: Path, atlas: str, n_rois: int, names):
     return table
 
 
-def load_abide_timeseries(path=None, *, atlas: str = "cc200", data_dir=None, sites=None, subjects=None,
-                          qc_columns=None, qc_accept=("OK",), max_mean_fd: float | None = None,
-                          min_timepoints: int = 10, eyes: str | None = None, age_range=None, sex: str | None = None,
-                          zero_variance: str = "drop_subject"):
+def load_abide_timeseries(
+    path=None,
+    *,
+    atlas: str = "cc200",
+    data_dir=None,
+    sites=None,
+    subjects=None,
+    qc_columns=None,
+    qc_accept=("OK",),
+    max_mean_fd: float | None = None,
+    min_timepoints: int = 10,
+    eyes: str | None = None,
+    age_range=None,
+    sex: str | None = None,
+    zero_variance: str = "drop_subject",
+):
     """ABIDE ROI time series + phenotypes as a :class:`~neurocodec.datasets.kinds.RoiTimeseries` cohort.
 
     Parameters
@@ -280,8 +311,12 @@ def load_abide_timeseries(path=None, *, atlas: str = "cc200", data_dir=None, sit
     check(eyes in (None, "open", "closed"), "eyes", "'open', 'closed' or None", eyes)
     check(sex in (None, "male", "female"), "sex", "'male', 'female' or None", sex)
     if age_range is not None:
-        check(len(age_range) == 2 and float(age_range[0]) <= float(age_range[1]), "age_range",
-              "[low, high] with low <= high (years)", age_range)
+        check(
+            len(age_range) == 2 and float(age_range[0]) <= float(age_range[1]),
+            "age_range",
+            "[low, high] with low <= high (years)",
+            age_range,
+        )
     if max_mean_fd is not None:
         check(max_mean_fd > 0, "max_mean_fd", "> 0 (mm)", max_mean_fd)
     root = Path(path).expanduser() if path is not None else dataset_dir(f"abide_pcp_{atlas}", data_dir)
@@ -299,8 +334,11 @@ def load_abide_timeseries(path=None, *, atlas: str = "cc200", data_dir=None, sit
     table = _standard_columns(raw.drop_duplicates("FILE_ID"))
     missing = sorted(set(available) - set(table["subject"]))
     if missing:
-        raise bad_value("phenotypes", f"a row of {ph_file.name} for every subject with a time series",
-                        f"<no row for {len(missing)} subjects, e.g. {missing[:3]}>")
+        raise bad_value(
+            "phenotypes",
+            f"a row of {ph_file.name} for every subject with a time series",
+            f"<no row for {len(missing)} subjects, e.g. {missing[:3]}>",
+        )
     table = table[table["subject"].isin(available)].reset_index(drop=True)
     exclusions = []
 
@@ -351,8 +389,9 @@ def load_abide_timeseries(path=None, *, atlas: str = "cc200", data_dir=None, sit
         if n_rois is None:
             n_rois = x.shape[1]
         if x.ndim != 2 or x.shape[1] != n_rois:
-            raise bad_value("time series", f"(n_times, {n_rois}) arrays like the first subject", f"<shape {x.shape}>",
-                            of=sid)
+            raise bad_value(
+                "time series", f"(n_times, {n_rois}) arrays like the first subject", f"<shape {x.shape}>", of=sid
+            )
         series[sid] = x
     if layout == "release":
         npz.close()
@@ -365,12 +404,20 @@ def load_abide_timeseries(path=None, *, atlas: str = "cc200", data_dir=None, sit
     zero = {s: np.flatnonzero(x.std(0) <= 1e-6 * max(float(np.abs(x).max()), 1e-30)) for s, x in series.items()}
     zero = {s: v for s, v in zero.items() if len(v)}
     rois = _roi_table(root, atlas, n_rois, names)
-    zv = {"policy": zero_variance, "n_subjects_with_zero_variance_rois": len(zero),
-          "subjects": sorted(zero), "dropped_rois": [], "dropped_subjects": []}
+    zv = {
+        "policy": zero_variance,
+        "n_subjects_with_zero_variance_rois": len(zero),
+        "subjects": sorted(zero),
+        "dropped_rois": [],
+        "dropped_subjects": [],
+    }
     if zero and zero_variance == "error":
         worst = max(zero, key=lambda s: len(zero[s]))
-        raise bad_value("zero_variance", "'drop_subject' or 'drop_roi' for a cohort with zero-variance ROIs",
-                        f"<{len(zero)} subjects with zero-variance ROIs, e.g. {worst} ({len(zero[worst])} ROIs)>")
+        raise bad_value(
+            "zero_variance",
+            "'drop_subject' or 'drop_roi' for a cohort with zero-variance ROIs",
+            f"<{len(zero)} subjects with zero-variance ROIs, e.g. {worst} ({len(zero[worst])} ROIs)>",
+        )
     if zero and zero_variance == "drop_subject":
         zv["dropped_subjects"] = sorted(zero)
         keep(~table["subject"].isin(zero), "zero-variance ROIs")
@@ -383,12 +430,27 @@ def load_abide_timeseries(path=None, *, atlas: str = "cc200", data_dir=None, sit
         zv["dropped_rois"] = rois["name"].iloc[drop].tolist()
         rois = rois.iloc[kept].reset_index(drop=True)
         series = {s: x[:, kept] for s, x in series.items()}
-    info = {"dataset": "ABIDE-I (Preprocessed Connectomes Project)", "source": str(root), "layout": layout,
-            "atlas": atlas, "phenotypes": ph_file.name, "exclusions": exclusions, "zero_variance": zv,
-            "n_subjects": len(table), "n_rois": len(rois),
-            "n_subjects_fewer_times_than_rois": int((table["n_times"] < len(rois)).sum()),
-            "filters": {"sites": None if sites is None else [str(s) for s in sites],
-                        "subjects": None if subjects is None else len(subjects), "qc_columns": qc_columns,
-                        "qc_accept": list(qc_accept), "max_mean_fd": max_mean_fd, "min_timepoints": int(min_timepoints),
-                        "eyes": eyes, "age_range": None if age_range is None else list(age_range), "sex": sex}}
+    info = {
+        "dataset": "ABIDE-I (Preprocessed Connectomes Project)",
+        "source": str(root),
+        "layout": layout,
+        "atlas": atlas,
+        "phenotypes": ph_file.name,
+        "exclusions": exclusions,
+        "zero_variance": zv,
+        "n_subjects": len(table),
+        "n_rois": len(rois),
+        "n_subjects_fewer_times_than_rois": int((table["n_times"] < len(rois)).sum()),
+        "filters": {
+            "sites": None if sites is None else [str(s) for s in sites],
+            "subjects": None if subjects is None else len(subjects),
+            "qc_columns": qc_columns,
+            "qc_accept": list(qc_accept),
+            "max_mean_fd": max_mean_fd,
+            "min_timepoints": int(min_timepoints),
+            "eyes": eyes,
+            "age_range": None if age_range is None else list(age_range),
+            "sex": sex,
+        },
+    }
     return RoiTimeseries(series, table, rois, info)

@@ -26,13 +26,21 @@ BONN_URL = "https://www.ukbonn.de/epileptologie/arbeitsgruppen/ag-lehnertz-neuro
 #: Sampling rate of the release (Hz).
 BONN_SFREQ = 173.61
 #: The five sets and what they hold.
-BONN_SETS = {"A": "healthy, scalp, eyes open", "B": "healthy, scalp, eyes closed",
-             "C": "interictal, intracranial, hippocampal formation opposite the epileptogenic zone",
-             "D": "interictal, intracranial, within the epileptogenic zone", "E": "ictal (seizure), intracranial"}
+BONN_SETS = {
+    "A": "healthy, scalp, eyes open",
+    "B": "healthy, scalp, eyes closed",
+    "C": "interictal, intracranial, hippocampal formation opposite the epileptogenic zone",
+    "D": "interictal, intracranial, within the epileptogenic zone",
+    "E": "ictal (seizure), intracranial",
+}
 
 
-def load_bonn(data_dir: Any = None, sets: tuple[str, ...] = ("A", "B", "C", "D", "E"), n_windows: int = 4,
-              max_segments: int | None = None):
+def load_bonn(
+    data_dir: Any = None,
+    sets: tuple[str, ...] = ("A", "B", "C", "D", "E"),
+    n_windows: int = 4,
+    max_segments: int | None = None,
+):
     """Bonn segments cut into equal non-overlapping windows, as ``epochs`` (kind).
 
     Parameters
@@ -64,16 +72,26 @@ def load_bonn(data_dir: Any = None, sets: tuple[str, ...] = ("A", "B", "C", "D",
     bad = [s for s in sets if s not in BONN_SETS]
     if bad or not sets or len(set(sets)) != len(sets):
         raise bad_value("sets", f"distinct names among {sorted(BONN_SETS)}", list(sets))
-    check(isinstance(n_windows, (int, np.integer)) and 1 <= n_windows <= 4097 // 200, "n_windows",
-          "an integer in [1, 20] (windows of >= 200 samples)", n_windows)
-    check(max_segments is None or (isinstance(max_segments, (int, np.integer)) and max_segments >= 1),
-          "max_segments", "None or an integer >= 1", max_segments)
+    check(
+        isinstance(n_windows, (int, np.integer)) and 1 <= n_windows <= 4097 // 200,
+        "n_windows",
+        "an integer in [1, 20] (windows of >= 200 samples)",
+        n_windows,
+    )
+    check(
+        max_segments is None or (isinstance(max_segments, (int, np.integer)) and max_segments >= 1),
+        "max_segments",
+        "None or an integer >= 1",
+        max_segments,
+    )
     root = dataset_dir("bonn_eeg", data_dir)
     path = root / "bonn.npz"
     if not path.is_file():
-        raise FileNotFoundError(f"The 'data_dir' of the Bonn EEG must hold bonn.npz, got {str(root)!r} without it. "
-                                f"Download sets A-E from {BONN_URL}, stack each as (100, 4097) float32 under keys "
-                                f"'A'..'E' in bonn.npz, and pass its folder or set ${DATA_ENV} (bonn_eeg/ inside).")
+        raise FileNotFoundError(
+            f"The 'data_dir' of the Bonn EEG must hold bonn.npz, got {str(root)!r} without it. "
+            f"Download sets A-E from {BONN_URL}, stack each as (100, 4097) float32 under keys "
+            f"'A'..'E' in bonn.npz, and pass its folder or set ${DATA_ENV} (bonn_eeg/ inside)."
+        )
     names = json.loads((root / "files.json").read_text()) if (root / "files.json").is_file() else {}
     width = 4097 // int(n_windows)
     X, y, rows = [], [], []
@@ -86,14 +104,23 @@ def load_bonn(data_dir: Any = None, sets: tuple[str, ...] = ("A", "B", "C", "D",
                 raise bad_value(s, "an array (n_segments, 4097)", f"<shape {seg.shape}>", of=path.name)
             check_finite(seg, s, of=path.name)
             files = names.get(s) or [f"{s}{i + 1:03d}" for i in range(len(seg))]
-            X.append(seg[:, :width * n_windows].reshape(len(seg) * n_windows, 1, width) * 1e-6)
+            X.append(seg[:, : width * n_windows].reshape(len(seg) * n_windows, 1, width) * 1e-6)
             y.append(np.full(len(seg) * n_windows, ci, dtype=np.int64))
             for i in range(len(seg)):
                 stem = str(files[i]).rsplit(".", 1)[0]
-                rows += [{"subject": f"set_{s}", "session": "0", "recording": stem, "segment": stem,
-                          "window": w} for w in range(n_windows)]
-    info = {"dataset": "bonn_eeg", "source": str(path), "unit": "V", "sets": {s: BONN_SETS[s] for s in sets},
-            "n_windows_per_segment": int(n_windows), "window_s": width / BONN_SFREQ,
-            "reference": "Andrzejak et al. 2001, Phys. Rev. E 64:061907"}
-    return EpochsData(np.concatenate(X), BONN_SFREQ, ["EEG"], ["eeg"], np.concatenate(y), list(sets),
-                      pd.DataFrame(rows), None, info)
+                rows += [
+                    {"subject": f"set_{s}", "session": "0", "recording": stem, "segment": stem, "window": w}
+                    for w in range(n_windows)
+                ]
+    info = {
+        "dataset": "bonn_eeg",
+        "source": str(path),
+        "unit": "V",
+        "sets": {s: BONN_SETS[s] for s in sets},
+        "n_windows_per_segment": int(n_windows),
+        "window_s": width / BONN_SFREQ,
+        "reference": "Andrzejak et al. 2001, Phys. Rev. E 64:061907",
+    }
+    return EpochsData(
+        np.concatenate(X), BONN_SFREQ, ["EEG"], ["eeg"], np.concatenate(y), list(sets), pd.DataFrame(rows), None, info
+    )

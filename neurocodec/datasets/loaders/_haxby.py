@@ -76,7 +76,9 @@ def _run_events(root: Path, subject: str, run_name: str, conditions: dict[str, s
     tsv = bold.parent / "bold_events.tsv"
     if tsv.is_file():
         return pd.read_csv(tsv, sep="\t")[["onset", "duration", "trial_type"]]
-    raise bad_value("onsets", f"condNNN.txt files in {str(onset_dir)!r} or a bold_events.tsv", "<neither>", exc=FileNotFoundError)
+    raise bad_value(
+        "onsets", f"condNNN.txt files in {str(onset_dir)!r} or a bold_events.tsv", "<neither>", exc=FileNotFoundError
+    )
 
 
 def load_haxby(root=None, subject: int = 1, *, resolution: str = "25mm", data_dir=None) -> HaxbyData:
@@ -94,17 +96,25 @@ def load_haxby(root=None, subject: int = 1, *, resolution: str = "25mm", data_di
     """
     root = Path(root).expanduser() if root is not None else dataset_dir("haxby2001", data_dir)
     sub = f"sub{subject:03d}"
-    require_files(root, [f"{sub}/BOLD", "models/model001/condition_key.txt", f"{sub}/masks/{resolution}"],
-                  dataset="Haxby 2001", url=HAXBY_URL)
+    require_files(
+        root,
+        [f"{sub}/BOLD", "models/model001/condition_key.txt", f"{sub}/masks/{resolution}"],
+        dataset="Haxby 2001",
+        url=HAXBY_URL,
+    )
     run_dirs = sorted(d for d in (root / sub / "BOLD").iterdir() if d.is_dir() and re.match(r"task\d+_run\d+$", d.name))
     if not run_dirs:
-        raise bad_value("BOLD", "task001_runNNN folders", f"<none in {str(root / sub / 'BOLD')!r}>", exc=FileNotFoundError)
+        raise bad_value(
+            "BOLD", "task001_runNNN folders", f"<none in {str(root / sub / 'BOLD')!r}>", exc=FileNotFoundError
+        )
     conditions = _condition_key(root)
     runs, events = [], []
     for d in run_dirs:
         niftis = sorted(d.glob("bold*.nii*"))
         if not niftis:
-            raise bad_value("run", "a folder with a bold*.nii.gz image", f"<{d.name} without one>", exc=FileNotFoundError)
+            raise bad_value(
+                "run", "a folder with a bold*.nii.gz image", f"<{d.name} without one>", exc=FileNotFoundError
+            )
         runs.append(niftis[0])
         events.append(_run_events(root, sub, d.name, conditions, niftis[0]))
     masks = {p.name.split(".")[0]: p for p in sorted((root / sub / "masks" / resolution).glob("*.nii*"))}
@@ -116,8 +126,15 @@ def load_haxby(root=None, subject: int = 1, *, resolution: str = "25mm", data_di
     return HaxbyData(runs=runs, events=events, masks=masks, conditions=list(conditions.values()), t_r=t_r, subject=sub)
 
 
-def haxby_volume_samples(data: HaxbyData, mask: str = "vt", *, lag: float = 5.0, categories=None, detrend: bool = True,
-                         standardize: str = "zscore_sample"):
+def haxby_volume_samples(
+    data: HaxbyData,
+    mask: str = "vt",
+    *,
+    lag: float = 5.0,
+    categories=None,
+    detrend: bool = True,
+    standardize: str = "zscore_sample",
+):
     """Per-volume samples: masked, detrended, z-scored volumes labelled by the block they fall in.
 
     Each volume acquired between ``onset + lag`` and ``onset + duration + lag``

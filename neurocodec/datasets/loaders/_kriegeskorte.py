@@ -35,13 +35,22 @@ def load_kriegeskorte92(root=None, *, data_dir=None) -> dict:
         stim = loadmat(stim_path)["stimuli_92objs"].ravel()
         rdms = loadmat(rdm_path)["RDMs"]
     except (KeyError, ValueError, OSError) as err:
-        raise bad_value("files", "the rsatoolbox 92-image .mat files (stimuli_92objs, RDMs)", f"<{type(err).__name__}: {err}>") from None
+        raise bad_value(
+            "files", "the rsatoolbox 92-image .mat files (stimuli_92objs, RDMs)", f"<{type(err).__name__}: {err}>"
+        ) from None
     images = np.stack([np.asarray(s["image"], dtype=np.uint8) for s in stim])
-    table = pd.DataFrame({
-        "category": [str(s["category"].ravel()[0]) for s in stim],
-        **{k: [int(np.asarray(s[k]).ravel()[0]) for s in stim] for k in ("human", "face", "animal", "natural")},
-    })
-    rdm_arr = np.stack([[np.asarray(rdms[0, i, j]["RDM"], dtype=np.float32) for j in range(rdms.shape[2])] for i in range(rdms.shape[1])])
+    table = pd.DataFrame(
+        {
+            "category": [str(s["category"].ravel()[0]) for s in stim],
+            **{k: [int(np.asarray(s[k]).ravel()[0]) for s in stim] for k in ("human", "face", "animal", "natural")},
+        }
+    )
+    rdm_arr = np.stack(
+        [
+            [np.asarray(rdms[0, i, j]["RDM"], dtype=np.float32) for j in range(rdms.shape[2])]
+            for i in range(rdms.shape[1])
+        ]
+    )
     names = [str(rdms[0, i, j]["name"].ravel()[0]) for i in range(rdms.shape[1]) for j in range(rdms.shape[2])]
     if images.shape[0] != 92 or rdm_arr.shape[-2:] != (92, 92):
         raise bad_value("files", "92 images and 92x92 RDMs", f"<{images.shape[0]} images, RDMs {rdm_arr.shape}>")

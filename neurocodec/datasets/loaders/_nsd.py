@@ -22,8 +22,19 @@ from ...pipeline import bad_value
 from .._paths import dataset_dir, require_files
 from .._validation import check_finite
 
-__all__ = ["NSD_URL", "NSD_SESSIONS", "NSDTrials", "load_nsd_design", "nsd_trials", "nsd_shared_test_ids",
-           "load_nsd_betas", "average_repeats", "load_nsd_images", "load_nsd_captions", "nsd_root"]
+__all__ = [
+    "NSD_URL",
+    "NSD_SESSIONS",
+    "NSDTrials",
+    "load_nsd_design",
+    "nsd_trials",
+    "nsd_shared_test_ids",
+    "load_nsd_betas",
+    "average_repeats",
+    "load_nsd_images",
+    "load_nsd_captions",
+    "nsd_root",
+]
 
 NSD_URL = "https://naturalscenesdataset.org (s3://natural-scenes-dataset, data access agreement required)"
 #: Sessions per subject in the full release.
@@ -55,9 +66,11 @@ def load_nsd_design(root) -> dict[str, np.ndarray]:
     missing = [k for k in ("masterordering", "subjectim", "sharedix") if k not in mat]
     if missing:
         raise bad_value("nsd_expdesign.mat", "variables masterordering, subjectim, sharedix", f"<missing {missing}>")
-    return {"masterordering": mat["masterordering"].ravel().astype(np.int64) - 1,
-            "subjectim": np.atleast_2d(mat["subjectim"]).astype(np.int64) - 1,
-            "sharedix": mat["sharedix"].ravel().astype(np.int64) - 1}
+    return {
+        "masterordering": mat["masterordering"].ravel().astype(np.int64) - 1,
+        "subjectim": np.atleast_2d(mat["subjectim"]).astype(np.int64) - 1,
+        "sharedix": mat["sharedix"].ravel().astype(np.int64) - 1,
+    }
 
 
 @dataclass
@@ -75,7 +88,7 @@ def nsd_trials(design: dict, subject: int, sessions) -> NSDTrials:
     order, subjectim = design["masterordering"], design["subjectim"]
     ids, sess = [], []
     for s in sessions:
-        sl = order[(s - 1) * TRIALS_PER_SESSION: s * TRIALS_PER_SESSION]
+        sl = order[(s - 1) * TRIALS_PER_SESSION : s * TRIALS_PER_SESSION]
         if len(sl) != TRIALS_PER_SESSION:
             raise bad_value("sessions", f"sessions covered by masterordering (1-{len(order) // TRIALS_PER_SESSION})", s)
         ids.append(subjectim[subject - 1, sl])
@@ -129,8 +142,16 @@ def _read_session(path: Path, mask: np.ndarray) -> np.ndarray:
     return data[mask].T.astype(np.float32) / 300.0
 
 
-def load_nsd_betas(root, subject: int, sessions, *, space: str = "func1pt8mm", roi: str = "nsdgeneral", roi_labels=(),
-                   zscore_sessions: bool = True) -> tuple[np.ndarray, NSDTrials, np.ndarray]:
+def load_nsd_betas(
+    root,
+    subject: int,
+    sessions,
+    *,
+    space: str = "func1pt8mm",
+    roi: str = "nsdgeneral",
+    roi_labels=(),
+    zscore_sessions: bool = True,
+) -> tuple[np.ndarray, NSDTrials, np.ndarray]:
     """Single-trial betas (percent signal change) of ``sessions`` within an ROI.
 
     Returns
@@ -185,14 +206,20 @@ def load_nsd_images(root, ids) -> np.ndarray:
     """Stimuli (n_images, 425, 425, 3) uint8 for 0-based 73k ``ids`` (read from ``nsd_stimuli.hdf5``)."""
     import h5py
 
-    (path,) = require_files(Path(root), ["nsddata_stimuli/stimuli/nsd/nsd_stimuli.hdf5"], dataset="NSD stimuli", url=NSD_URL)
+    (path,) = require_files(
+        Path(root), ["nsddata_stimuli/stimuli/nsd/nsd_stimuli.hdf5"], dataset="NSD stimuli", url=NSD_URL
+    )
     ids = np.asarray(ids, dtype=np.int64)
     with h5py.File(path, "r") as f:
         brick = f["imgBrick"]
         if ids.size and (ids.min() < 0 or ids.max() >= brick.shape[0]):
             raise bad_value("ids", f"in [0, {brick.shape[0]})", f"<range {ids.min()}..{ids.max()}>")
         order = np.argsort(ids)
-        data = brick[np.sort(ids).tolist()] if len(np.unique(ids)) == len(ids) else np.stack([brick[i] for i in ids[order]])
+        data = (
+            brick[np.sort(ids).tolist()]
+            if len(np.unique(ids)) == len(ids)
+            else np.stack([brick[i] for i in ids[order]])
+        )
     out = np.empty_like(data)
     out[order] = data
     return out
@@ -203,7 +230,7 @@ def load_nsd_captions(root, ids) -> list[list[str]]:
     import pandas as pd
 
     root = Path(root)
-    info_path, = require_files(root, ["nsddata/experiments/nsd/nsd_stim_info_merged.csv"], dataset="NSD", url=NSD_URL)
+    (info_path,) = require_files(root, ["nsddata/experiments/nsd/nsd_stim_info_merged.csv"], dataset="NSD", url=NSD_URL)
     info = pd.read_csv(info_path)
     by_nsd = info.set_index("nsdId")
     caps: dict[int, list[str]] = {}

@@ -35,8 +35,15 @@ def read_tuev_rec(path):
     unknown = sorted(set(codes.tolist()) - set(TUEV_LABELS))
     if unknown:
         raise bad_value("rec", f"label codes in {sorted(TUEV_LABELS)}", f"<{unknown} in {p.name}>")
-    return pd.DataFrame({"channel": arr[:, 0].astype(int) if arr.size else [], "start": arr[:, 1] if arr.size else [],
-                         "end": arr[:, 2] if arr.size else [], "code": codes, "label": [TUEV_LABELS[c] for c in codes]})
+    return pd.DataFrame(
+        {
+            "channel": arr[:, 0].astype(int) if arr.size else [],
+            "start": arr[:, 1] if arr.size else [],
+            "end": arr[:, 2] if arr.size else [],
+            "code": codes,
+            "label": [TUEV_LABELS[c] for c in codes],
+        }
+    )
 
 
 def _root(root, data_dir, name):
@@ -44,7 +51,8 @@ def _root(root, data_dir, name):
     if not (root / "edf").is_dir():
         raise FileNotFoundError(
             f"The '{name.upper()}' data must be in {str(root)!r} (with an edf/ folder), got none. Download it from "
-            f"{TUH_URL} and pass its folder as data_dir, or set $NEUROCODEC_DATA (default ~/neurocodec_data/{name}).")
+            f"{TUH_URL} and pass its folder as data_dir, or set $NEUROCODEC_DATA (default ~/neurocodec_data/{name})."
+        )
     return root
 
 
@@ -57,8 +65,17 @@ def tuev_index(root=None, *, data_dir=None):
     for edf in sorted((root / "edf").rglob("*.edf")):
         rec = edf.with_suffix(".rec")
         if not rec.is_file():
-            raise bad_value("rec", "a .rec label file beside every .edf", f"<none for {edf.name}>", exc=FileNotFoundError)
-        rows.append({"split": edf.relative_to(root / "edf").parts[0], "subject": edf.parent.name, "edf": str(edf), "rec": str(rec)})
+            raise bad_value(
+                "rec", "a .rec label file beside every .edf", f"<none for {edf.name}>", exc=FileNotFoundError
+            )
+        rows.append(
+            {
+                "split": edf.relative_to(root / "edf").parts[0],
+                "subject": edf.parent.name,
+                "edf": str(edf),
+                "rec": str(rec),
+            }
+        )
     return pd.DataFrame(rows)
 
 

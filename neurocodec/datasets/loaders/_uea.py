@@ -78,7 +78,12 @@ def read_ts(path) -> tuple[np.ndarray, np.ndarray]:
     lengths = {len(d) for trial in X for d in trial}
     n_dims = {len(trial) for trial in X}
     if len(lengths) > 1 or len(n_dims) > 1:
-        raise bad_value("series", "equal-length with a fixed number of dimensions", f"<lengths {sorted(lengths)[:4]}, dims {sorted(n_dims)}>", of=path.name)
+        raise bad_value(
+            "series",
+            "equal-length with a fixed number of dimensions",
+            f"<lengths {sorted(lengths)[:4]}, dims {sorted(n_dims)}>",
+            of=path.name,
+        )
     return np.asarray(X, dtype=np.float32), np.asarray(y)
 
 

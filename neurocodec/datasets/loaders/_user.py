@@ -33,11 +33,19 @@ def read_images(source: str | Path, image_size: int | None = None) -> tuple[np.n
     source = Path(source)
     if source.suffix == ".npy":
         stack = np.load(source, allow_pickle=False)
-        check(stack.ndim == 4 and stack.shape[-1] == 3, "images", "a .npy stack (n_images, H, W, 3)",
-              f"<shape {stack.shape}>")
+        check(
+            stack.ndim == 4 and stack.shape[-1] == 3,
+            "images",
+            "a .npy stack (n_images, H, W, 3)",
+            f"<shape {stack.shape}>",
+        )
         if stack.dtype != np.uint8:
-            check(stack.dtype.kind == "f" and float(stack.min()) >= 0 and float(stack.max()) <= 1, "images",
-                  "uint8 or float in [0, 1]", f"<dtype {stack.dtype}, range [{stack.min()}, {stack.max()}]>")
+            check(
+                stack.dtype.kind == "f" and float(stack.min()) >= 0 and float(stack.max()) <= 1,
+                "images",
+                "uint8 or float in [0, 1]",
+                f"<dtype {stack.dtype}, range [{stack.min()}, {stack.max()}]>",
+            )
             stack = np.round(stack * 255).astype(np.uint8)
         names = [str(i) for i in range(len(stack))]
         if image_size is not None and stack.shape[1:3] != (image_size, image_size):
@@ -63,8 +71,9 @@ def _read_betas(path: Path, mask: Path | None) -> np.ndarray:
 
         with h5py.File(path, "r") as f:
             if "betas" not in f:
-                raise bad_value("betas", "an HDF5 file with a dataset 'betas' (n_trials, n_voxels)",
-                                f"<datasets {list(f)}>")
+                raise bad_value(
+                    "betas", "an HDF5 file with a dataset 'betas' (n_trials, n_voxels)", f"<datasets {list(f)}>"
+                )
             betas = f["betas"][...]
     elif name.endswith((".nii", ".nii.gz")):
         import nibabel as nib
@@ -76,20 +85,33 @@ def _read_betas(path: Path, mask: Path | None) -> np.ndarray:
             raise bad_value("mask", "a mask with at least one voxel", f"<empty mask {mask.name}>")
         data = np.asarray(nib.load(str(path)).dataobj)
         if data.ndim != 4 or data.shape[:3] != m.shape:
-            raise bad_value("betas", f"a 4-D NIfTI on the mask's grid {m.shape} (one volume per trial)",
-                            f"<shape {data.shape}>")
+            raise bad_value(
+                "betas", f"a 4-D NIfTI on the mask's grid {m.shape} (one volume per trial)", f"<shape {data.shape}>"
+            )
         betas = data[m].T
     else:
         raise bad_value("betas", "a .npy, .h5/.hdf5 or 4-D NIfTI file", str(path))
     betas = np.asarray(betas, dtype=np.float32)
-    check(betas.ndim == 2 and betas.size > 0, "betas", "a non-empty 2-D array (n_trials, n_voxels)",
-          f"<shape {betas.shape}>")
+    check(
+        betas.ndim == 2 and betas.size > 0,
+        "betas",
+        "a non-empty 2-D array (n_trials, n_voxels)",
+        f"<shape {betas.shape}>",
+    )
     return check_finite(betas, "betas")
 
 
-def load_stimulus_responses(images: str | Path, betas: str | Path, trials: str | Path, *, mask: str | Path | None = None,
-                            subject: str = "sub-01", test_fraction: float = 0.1, seed: int = 0,
-                            image_size: int | None = None) -> Any:
+def load_stimulus_responses(
+    images: str | Path,
+    betas: str | Path,
+    trials: str | Path,
+    *,
+    mask: str | Path | None = None,
+    subject: str = "sub-01",
+    test_fraction: float = 0.1,
+    seed: int = 0,
+    image_size: int | None = None,
+) -> Any:
     """A user's experiment as :class:`~neurocodec.datasets.kinds.StimulusResponses`.
 
     Parameters
@@ -124,8 +146,11 @@ def load_stimulus_responses(images: str | Path, betas: str | Path, trials: str |
     b = _read_betas(Path(betas), Path(mask) if mask is not None else None)
     table = pd.read_csv(trials, sep="\t", dtype={"image": str})
     if "image" not in table.columns:
-        raise bad_value("trials", "a TSV with an 'image' column (index or file name of each trial's image)",
-                        f"<columns {list(table.columns)}>")
+        raise bad_value(
+            "trials",
+            "a TSV with an 'image' column (index or file name of each trial's image)",
+            f"<columns {list(table.columns)}>",
+        )
     if len(table) != len(b):
         raise bad_value("trials", f"one row per beta ({len(b)} betas)", f"<{len(table)} rows>")
     by_name = {n: i for i, n in enumerate(names)}
@@ -142,12 +167,10 @@ def load_stimulus_responses(images: str | Path, betas: str | Path, trials: str |
         raise bad_value("trials", f"image indices in [0, {len(names) - 1}]", bad, of="the 'image' column")
     if "split" in table.columns:
         split = table["split"].astype(str).str.lower().to_numpy()
-        check(set(split) <= {"train", "test"}, "split", "'train' or 'test' per trial", sorted(set(split)),
-              of="trials")
+        check(set(split) <= {"train", "test"}, "split", "'train' or 'test' per trial", sorted(set(split)), of="trials")
         test_images = np.unique(ids[split == "test"])
     else:
-        check(0 < test_fraction < 1, "test_fraction", "in (0, 1) when the trials have no 'split' column",
-              test_fraction)
+        check(0 < test_fraction < 1, "test_fraction", "in (0, 1) when the trials have no 'split' column", test_fraction)
         shown = np.unique(ids)
         n_test = max(1, int(round(test_fraction * len(shown))))
         test_images = np.sort(np.random.default_rng(seed).choice(shown, n_test, replace=False))
@@ -166,7 +189,13 @@ def load_stimulus_responses(images: str | Path, betas: str | Path, trials: str |
         voxels["i"], voxels["j"], voxels["k"] = ijk[:, 0], ijk[:, 1], ijk[:, 2]
     sub = SubjectResponses(ids[~is_test], b[~is_test], ids[is_test], b[is_test], voxels=voxels)
     shown_train = np.setdiff1d(np.unique(ids[~is_test]), test_images)
-    return StimulusResponses(stimuli=stack, categories=categories, category_names=category_names,
-                             train_image_ids=shown_train, test_image_ids=test_images, subjects={subject: sub},
-                             image_names=names, info={"producer": "load_stimulus_responses", "images": str(images),
-                                                      "betas": str(betas), "trials": str(trials)})
+    return StimulusResponses(
+        stimuli=stack,
+        categories=categories,
+        category_names=category_names,
+        train_image_ids=shown_train,
+        test_image_ids=test_images,
+        subjects={subject: sub},
+        image_names=names,
+        info={"producer": "load_stimulus_responses", "images": str(images), "betas": str(betas), "trials": str(trials)},
+    )

@@ -1,5 +1,6 @@
 """BOLD time series from single-trial betas (HRF convolution, TR, drift, AR(1) noise) and the
-least-squares-all GLM that recovers the betas."""
+least-squares-all GLM that recovers the betas.
+"""
 
 from __future__ import annotations
 
@@ -84,8 +85,19 @@ def _drift_basis(n_scans, order):
     return np.polynomial.legendre.legvander(x, order)  # (n_scans, order + 1), constant first
 
 
-def simulate_bold(betas, tr=1.0, trial_duration=3.0, trial_interval=4.0, jitter=1.0, snr=2.0, drift_order=3,
-                  drift_amplitude=1.0, ar_coef=0.3, baseline=100.0, seed=0) -> SimulatedBold:
+def simulate_bold(
+    betas,
+    tr=1.0,
+    trial_duration=3.0,
+    trial_interval=4.0,
+    jitter=1.0,
+    snr=2.0,
+    drift_order=3,
+    drift_amplitude=1.0,
+    ar_coef=0.3,
+    baseline=100.0,
+    seed=0,
+) -> SimulatedBold:
     """Simulate a BOLD run whose trial responses are ``betas``.
 
     Parameters
@@ -117,8 +129,12 @@ def simulate_bold(betas, tr=1.0, trial_duration=3.0, trial_interval=4.0, jitter=
     SimulatedBold
     """
     betas = np.asarray(betas, np.float64)
-    check(betas.ndim == 2 and betas.shape[0] > 0 and betas.shape[1] > 0, "betas", "a non-empty (n_trials, n_voxels) array",
-          f"<shape {betas.shape}>")
+    check(
+        betas.ndim == 2 and betas.shape[0] > 0 and betas.shape[1] > 0,
+        "betas",
+        "a non-empty (n_trials, n_voxels) array",
+        f"<shape {betas.shape}>",
+    )
     check(tr > 0, "tr", "> 0", tr)
     check(trial_duration > 0, "trial_duration", "> 0", trial_duration)
     check(trial_interval >= trial_duration, "trial_interval", f">= trial_duration={trial_duration}", trial_interval)
@@ -144,8 +160,15 @@ def simulate_bold(betas, tr=1.0, trial_duration=3.0, trial_interval=4.0, jitter=
             noise[t] = ar_coef * noise[t - 1] + np.sqrt(1 - ar_coef**2) * white[t]
         noise_sd = scale / snr
         bold = evoked + drift + noise * noise_sd
-    return SimulatedBold(bold.astype(np.float32), onsets, float(trial_duration), float(tr), betas.astype(np.float32),
-                         drift.astype(np.float32), noise_sd)
+    return SimulatedBold(
+        bold.astype(np.float32),
+        onsets,
+        float(trial_duration),
+        float(tr),
+        betas.astype(np.float32),
+        drift.astype(np.float32),
+        noise_sd,
+    )
 
 
 def fit_glm_betas(bold, onsets, trial_duration, tr, drift_order=3) -> np.ndarray:

@@ -29,15 +29,99 @@ __all__ = ["MOTIFS", "SimulatedRecording", "simulate_eeg", "simulate_eeg_trials"
 
 FORMAT = "neurocodec.simulated_recording"
 #: Motif name -> (min duration s, max duration s, amplitude relative to the background sd).
-MOTIFS = {"alpha_burst": (0.5, 2.0, 3.0), "spindle": (0.5, 1.5, 3.0), "spike": (0.35, 0.35, 6.0),
-          "slow_wave": (0.5, 2.0, 4.0)}
+MOTIFS = {
+    "alpha_burst": (0.5, 2.0, 3.0),
+    "spindle": (0.5, 1.5, 3.0),
+    "spike": (0.35, 0.35, 6.0),
+    "slow_wave": (0.5, 2.0, 4.0),
+}
 _KINDS = ("eeg", "seeg", "ecog")
-_EEG_ORDER = ["Fp1", "Fp2", "F7", "F3", "Fz", "F4", "F8", "T7", "C3", "Cz", "C4", "T8", "P7", "P3", "Pz", "P4", "P8",
-              "O1", "O2", "Fpz", "Oz", "AF3", "AF4", "FC5", "FC1", "FC2", "FC6", "CP5", "CP1", "CP2", "CP6", "PO3",
-              "PO4", "F1", "F2", "C1", "C2", "P1", "P2", "AF7", "AF8", "F5", "F6", "FT7", "FT8", "C5", "C6", "TP7",
-              "TP8", "P5", "P6", "PO7", "PO8", "FCz", "CPz", "POz", "AFz", "FC3", "FC4", "CP3", "CP4", "PO1", "PO2",
-              "AF1", "AF2", "F9", "F10", "FT9", "FT10", "T9", "T10", "TP9", "TP10", "P9", "P10", "PO9", "PO10", "O9",
-              "O10", "Iz", "AF5", "AF6", "PO5", "PO6"]
+_EEG_ORDER = [
+    "Fp1",
+    "Fp2",
+    "F7",
+    "F3",
+    "Fz",
+    "F4",
+    "F8",
+    "T7",
+    "C3",
+    "Cz",
+    "C4",
+    "T8",
+    "P7",
+    "P3",
+    "Pz",
+    "P4",
+    "P8",
+    "O1",
+    "O2",
+    "Fpz",
+    "Oz",
+    "AF3",
+    "AF4",
+    "FC5",
+    "FC1",
+    "FC2",
+    "FC6",
+    "CP5",
+    "CP1",
+    "CP2",
+    "CP6",
+    "PO3",
+    "PO4",
+    "F1",
+    "F2",
+    "C1",
+    "C2",
+    "P1",
+    "P2",
+    "AF7",
+    "AF8",
+    "F5",
+    "F6",
+    "FT7",
+    "FT8",
+    "C5",
+    "C6",
+    "TP7",
+    "TP8",
+    "P5",
+    "P6",
+    "PO7",
+    "PO8",
+    "FCz",
+    "CPz",
+    "POz",
+    "AFz",
+    "FC3",
+    "FC4",
+    "CP3",
+    "CP4",
+    "PO1",
+    "PO2",
+    "AF1",
+    "AF2",
+    "F9",
+    "F10",
+    "FT9",
+    "FT10",
+    "T9",
+    "T10",
+    "TP9",
+    "TP10",
+    "P9",
+    "P10",
+    "PO9",
+    "PO10",
+    "O9",
+    "O10",
+    "Iz",
+    "AF5",
+    "AF6",
+    "PO5",
+    "PO6",
+]
 _SHAFTS = ["LA", "LH", "RA", "RH", "LT", "RT", "LF", "RF", "LO", "RO", "LP", "RP", "LC", "RC", "LI", "RI"]
 #: Per kind: background sd (V), spatial spread of motifs and of volume conduction (m).
 _SCALE = {"eeg": (10e-6, 0.04, 0.03), "seeg": (30e-6, 0.006, 0.004), "ecog": (50e-6, 0.012, 0.008)}
@@ -179,12 +263,14 @@ class SimulatedRecording:
         score = np.zeros((n_epochs, len(MOTIFS)))
         names = list(MOTIFS)
         for ev in events.itertuples():
-            overlap = np.clip(np.minimum(start + window_s, ev.onset_s + ev.duration_s) - np.maximum(start, ev.onset_s),
-                              0, None)
+            overlap = np.clip(
+                np.minimum(start + window_s, ev.onset_s + ev.duration_s) - np.maximum(start, ev.onset_s), 0, None
+            )
             score[:, names.index(ev.motif)] += overlap * MOTIFS[ev.motif][2]
         label = np.where(score.max(1) > 0, np.asarray(names)[score.argmax(1)], "background")
-        return pd.DataFrame({"epoch": np.arange(n_epochs), "start_s": start, "stop_s": start + window_s,
-                             "label": label})
+        return pd.DataFrame(
+            {"epoch": np.arange(n_epochs), "start_s": start, "stop_s": start + window_s, "label": label}
+        )
 
     def epochs(self, window_s: float = 2.0) -> tuple[np.ndarray, np.ndarray]:
         """Cut the recording into labelled windows.
@@ -210,15 +296,16 @@ class SimulatedRecording:
         return folder
 
     @classmethod
-    def load(cls, folder: str | Path) -> "SimulatedRecording":
+    def load(cls, folder: str | Path) -> SimulatedRecording:
         """Read a folder written by :meth:`save`."""
         import mne
         import pandas as pd
 
         folder = Path(folder)
         if not (folder / "recording.json").is_file():
-            raise bad_value("folder", "a simulated recording folder holding recording.json", str(folder),
-                            exc=FileNotFoundError)
+            raise bad_value(
+                "folder", "a simulated recording folder holding recording.json", str(folder), exc=FileNotFoundError
+            )
         raw = mne.io.read_raw_fif(folder / "raw.fif", preload=True, verbose="error")
         return cls(raw, pd.read_csv(folder / "motifs.tsv", sep="\t"), load_json(folder / "recording.json")["params"])
 
@@ -232,9 +319,21 @@ def _check_common(kind, n_chans, sfreq, motifs):
         check(m in MOTIFS, "motifs", f"names among {sorted(MOTIFS)}", m)
 
 
-def simulate_eeg(kind="eeg", n_chans=32, sfreq=256.0, duration=60.0, motifs=("alpha_burst", "spindle", "spike",
-                 "slow_wave"), events_per_minute=4.0, aperiodic_exponent=1.5, line_freq=50.0, line_noise=0.3,
-                 sensor_noise=0.1, min_gap=0.5, contacts_per_shaft=8, seed=0) -> SimulatedRecording:
+def simulate_eeg(
+    kind="eeg",
+    n_chans=32,
+    sfreq=256.0,
+    duration=60.0,
+    motifs=("alpha_burst", "spindle", "spike", "slow_wave"),
+    events_per_minute=4.0,
+    aperiodic_exponent=1.5,
+    line_freq=50.0,
+    line_noise=0.3,
+    sensor_noise=0.1,
+    min_gap=0.5,
+    contacts_per_shaft=8,
+    seed=0,
+) -> SimulatedRecording:
     """Simulate a continuous EEG, sEEG or ECoG recording with planted motifs.
 
     Parameters
@@ -273,12 +372,29 @@ def simulate_eeg(kind="eeg", n_chans=32, sfreq=256.0, duration=60.0, motifs=("al
     _check_common(kind, n_chans, sfreq, motifs)
     check(np.isfinite(duration) and duration > 0, "duration", "> 0 seconds", duration)
     check(events_per_minute >= 0, "events_per_minute", ">= 0", events_per_minute)
-    check(line_freq >= 0 and (line_freq == 0 or line_freq < sfreq / 2), "line_freq", f"0 or in (0, sfreq/2={sfreq / 2})",
-          line_freq)
+    check(
+        line_freq >= 0 and (line_freq == 0 or line_freq < sfreq / 2),
+        "line_freq",
+        f"0 or in (0, sfreq/2={sfreq / 2})",
+        line_freq,
+    )
     check(min_gap >= 0, "min_gap", ">= 0", min_gap)
     with blas_single_thread():
-        return _simulate_eeg(kind, n_chans, float(sfreq), float(duration), motifs, events_per_minute,
-                             aperiodic_exponent, line_freq, line_noise, sensor_noise, min_gap, contacts_per_shaft, seed)
+        return _simulate_eeg(
+            kind,
+            n_chans,
+            float(sfreq),
+            float(duration),
+            motifs,
+            events_per_minute,
+            aperiodic_exponent,
+            line_freq,
+            line_noise,
+            sensor_noise,
+            min_gap,
+            contacts_per_shaft,
+            seed,
+        )
 
 
 def _schedule(rng, motifs, n_per_motif, duration, min_gap):
@@ -287,8 +403,12 @@ def _schedule(rng, motifs, n_per_motif, duration, min_gap):
     durs = np.array([rng.uniform(*MOTIFS[motifs[k]][:2]) for k in kinds])
     free = duration - durs.sum() - min_gap * (len(durs) + 1)
     if free < 0:
-        raise bad_value("events_per_minute", f"small enough for {len(durs)} motifs ({durs.sum():.1f} s plus "
-                        f"{min_gap} s gaps) to fit in duration={duration} s", f"<{len(durs)} motifs>")
+        raise bad_value(
+            "events_per_minute",
+            f"small enough for {len(durs)} motifs ({durs.sum():.1f} s plus "
+            f"{min_gap} s gaps) to fit in duration={duration} s",
+            f"<{len(durs)} motifs>",
+        )
     order = rng.permutation(len(durs))
     kinds, durs = kinds[order], durs[order]
     slack = np.sort(rng.uniform(0, free, len(durs)))
@@ -296,8 +416,21 @@ def _schedule(rng, motifs, n_per_motif, duration, min_gap):
     return kinds, onsets, durs
 
 
-def _simulate_eeg(kind, n_chans, sfreq, duration, motifs, events_per_minute, exponent, line_freq, line_noise,
-                  sensor_noise, min_gap, contacts_per_shaft, seed):
+def _simulate_eeg(
+    kind,
+    n_chans,
+    sfreq,
+    duration,
+    motifs,
+    events_per_minute,
+    exponent,
+    line_freq,
+    line_noise,
+    sensor_noise,
+    min_gap,
+    contacts_per_shaft,
+    seed,
+):
     import mne
     import pandas as pd
 
@@ -313,8 +446,10 @@ def _simulate_eeg(kind, n_chans, sfreq, duration, motifs, events_per_minute, exp
     if line_freq > 0 and line_noise > 0:
         amp = line_noise * rng.uniform(0.5, 1.5, (n_chans, 1))
         ph = rng.uniform(0, 2 * np.pi, (n_chans, 1))
-        data += amp * (np.sin(2 * np.pi * line_freq * t + ph)
-                       + (np.sin(4 * np.pi * line_freq * t + 2 * ph) / 3 if 2 * line_freq < sfreq / 2 else 0))
+        data += amp * (
+            np.sin(2 * np.pi * line_freq * t + ph)
+            + (np.sin(4 * np.pi * line_freq * t + 2 * ph) / 3 if 2 * line_freq < sfreq / 2 else 0)
+        )
     data += sensor_noise * rng.standard_normal(data.shape)
     rows, ann_ch = [], []
     for e, (k, onset, dur) in enumerate(zip(kinds, onsets, durs)):
@@ -324,12 +459,20 @@ def _simulate_eeg(kind, n_chans, sfreq, duration, motifs, events_per_minute, exp
         wave = MOTIFS[name][2] * rng.uniform(0.8, 1.2) * motif_waveform(name, dur, sfreq, rng)
         s = int(round(onset * sfreq))
         wave = wave[: n_times - s]
-        data[:, s:s + len(wave)] += weight[:, None] * wave[None]
+        data[:, s : s + len(wave)] += weight[:, None] * wave[None]
         involved = np.flatnonzero(weight >= 0.5)
         ann_ch.append(tuple(names[c] for c in involved))
         for c in involved[np.argsort(-weight[involved])]:
-            rows.append({"event": e, "motif": name, "onset_s": round(float(onset), 6), "duration_s": round(float(dur), 6),
-                         "channel": names[c], "weight": round(float(weight[c]), 6)})
+            rows.append(
+                {
+                    "event": e,
+                    "motif": name,
+                    "onset_s": round(float(onset), 6),
+                    "duration_s": round(float(dur), 6),
+                    "channel": names[c],
+                    "weight": round(float(weight[c]), 6),
+                }
+            )
     info = mne.create_info(names, sfreq, ch_types=kind)
     raw = mne.io.RawArray(data * scale, info, verbose="error")
     if kind == "eeg":
@@ -338,17 +481,39 @@ def _simulate_eeg(kind, n_chans, sfreq, duration, motifs, events_per_minute, exp
         raw.set_montage(mne.channels.make_dig_montage(dict(zip(names, pos)), coord_frame="head"), verbose="error")
     if line_freq > 0:
         raw.info["line_freq"] = float(line_freq)
-    raw.set_annotations(mne.Annotations(list(onsets), list(durs), [motifs[k] for k in kinds],
-                                        ch_names=ann_ch if ann_ch else None))
+    raw.set_annotations(
+        mne.Annotations(list(onsets), list(durs), [motifs[k] for k in kinds], ch_names=ann_ch if ann_ch else None)
+    )
     table = pd.DataFrame(rows, columns=["event", "motif", "onset_s", "duration_s", "channel", "weight"])
-    params = dict(kind=kind, n_chans=n_chans, sfreq=sfreq, duration=duration, motifs=motifs,
-                  events_per_minute=events_per_minute, aperiodic_exponent=exponent, line_freq=line_freq,
-                  line_noise=line_noise, sensor_noise=sensor_noise, min_gap=min_gap, scale_volts=scale, seed=seed)
+    params = dict(
+        kind=kind,
+        n_chans=n_chans,
+        sfreq=sfreq,
+        duration=duration,
+        motifs=motifs,
+        events_per_minute=events_per_minute,
+        aperiodic_exponent=exponent,
+        line_freq=line_freq,
+        line_noise=line_noise,
+        sensor_noise=sensor_noise,
+        min_gap=min_gap,
+        scale_volts=scale,
+        seed=seed,
+    )
     return SimulatedRecording(raw, table, params)
 
 
-def simulate_eeg_trials(n_trials=200, n_chans=16, sfreq=128.0, n_times=256, classes=("background", "alpha_burst",
-                        "spindle", "spike"), kind="eeg", aperiodic_exponent=1.5, line_freq=50.0, seed=0):
+def simulate_eeg_trials(
+    n_trials=200,
+    n_chans=16,
+    sfreq=128.0,
+    n_times=256,
+    classes=("background", "alpha_burst", "spindle", "spike"),
+    kind="eeg",
+    aperiodic_exponent=1.5,
+    line_freq=50.0,
+    seed=0,
+):
     """Labelled trials: background activity plus one motif of the trial's class.
 
     Parameters
@@ -380,8 +545,12 @@ def simulate_eeg_trials(n_trials=200, n_chans=16, sfreq=128.0, n_times=256, clas
     _check_common(kind, n_chans, sfreq, [c for c in classes if c != "background"])
     check(n_trials > 0, "n_trials", "> 0", n_trials)
     longest = max([MOTIFS[c][0] for c in classes if c != "background"], default=0.0)
-    check(n_times >= max(longest * sfreq, 8), "n_times", f">= {int(np.ceil(longest * sfreq))} samples "
-          f"(the shortest duration of the longest motif at sfreq={sfreq})", n_times)
+    check(
+        n_times >= max(longest * sfreq, 8),
+        "n_times",
+        f">= {int(np.ceil(longest * sfreq))} samples (the shortest duration of the longest motif at sfreq={sfreq})",
+        n_times,
+    )
     with blas_single_thread():
         rng = np.random.default_rng(seed)
         _, pos = channel_layout(kind, n_chans, seed=rng.integers(2**32))
@@ -403,5 +572,5 @@ def simulate_eeg_trials(n_trials=200, n_chans=16, sfreq=128.0, n_times=256, clas
             s = rng.integers(0, n_times - len(wave) + 1)
             centre = rng.integers(n_chans)
             weight = np.exp(-((pos - pos[centre]) ** 2).sum(1) / (2 * spread**2))
-            x[i, :, s:s + len(wave)] += weight[:, None] * wave[None]
+            x[i, :, s : s + len(wave)] += weight[:, None] * wave[None]
     return (x * scale).astype(np.float32), y.astype(np.int64)

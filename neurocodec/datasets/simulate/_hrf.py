@@ -17,8 +17,14 @@ def _gamma_pdf(t: np.ndarray, shape: float, scale: float = 1.0) -> np.ndarray:
     return out
 
 
-def spm_hrf(tr: float, oversampling: int = 1, length: float = 32.0, peak: float = 6.0, undershoot: float = 16.0,
-            ratio: float = 1 / 6) -> np.ndarray:
+def spm_hrf(
+    tr: float,
+    oversampling: int = 1,
+    length: float = 32.0,
+    peak: float = 6.0,
+    undershoot: float = 16.0,
+    ratio: float = 1 / 6,
+) -> np.ndarray:
     """SPM's canonical double-gamma HRF sampled every ``tr / oversampling`` seconds.
 
     Parameters
@@ -60,7 +66,8 @@ def convolve_hrf(x: np.ndarray, hrf: np.ndarray, axis: int = 0) -> np.ndarray:
 
 def blas_single_thread():
     """Context manager limiting BLAS/OpenMP to one thread (the simulators do many small
-    matrix products, for which threading only adds contention on a shared machine)."""
+    matrix products, for which threading only adds contention on a shared machine).
+    """
     try:
         from threadpoolctl import threadpool_limits
     except ImportError:  # pragma: no cover - threadpoolctl ships with scikit-learn

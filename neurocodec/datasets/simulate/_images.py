@@ -22,7 +22,18 @@ import numpy as np
 __all__ = ["CATEGORY_NAMES", "make_stimuli", "gabor_energy", "pool_grid", "cell_centres"]
 
 CATEGORY_NAMES = ["digit", "shape", "grating", "texture", "photo"]
-_PHOTOS = ("astronaut", "coffee", "chelsea", "rocket", "camera", "coins", "moon", "clock", "immunohistochemistry", "hubble_deep_field")
+_PHOTOS = (
+    "astronaut",
+    "coffee",
+    "chelsea",
+    "rocket",
+    "camera",
+    "coins",
+    "moon",
+    "clock",
+    "immunohistochemistry",
+    "hubble_deep_field",
+)
 _TEXTURES = ("grass", "gravel", "brick")
 
 
@@ -45,8 +56,13 @@ def _resize_stack(stack: np.ndarray, size: int) -> np.ndarray:
         stack = stack[..., None]
     out = np.empty((n, size, size, stack.shape[3]), np.float32)
     for c in range(stack.shape[3]):
-        coords = np.stack([np.broadcast_to(np.arange(n)[:, None, None], (n, size, size)),
-                           np.broadcast_to(yy, (n, size, size)), np.broadcast_to(xx, (n, size, size))])
+        coords = np.stack(
+            [
+                np.broadcast_to(np.arange(n)[:, None, None], (n, size, size)),
+                np.broadcast_to(yy, (n, size, size)),
+                np.broadcast_to(xx, (n, size, size)),
+            ]
+        )
         out[..., c] = map_coordinates(stack[..., c].astype(np.float32), coords, order=1, mode="nearest")
     return out
 
@@ -153,7 +169,7 @@ def _crops(rng, names, n, size, min_frac=0.25):
         for s in side:  # one crop per image of this source; resizing is vectorised below
             y0, x0 = rng.integers(0, h - s + 1), rng.integers(0, w - s + 1)
             step = max(1, s // (4 * size))  # subsample big crops before interpolating
-            crop = src[y0:y0 + s:step, x0:x0 + s:step]
+            crop = src[y0 : y0 + s : step, x0 : x0 + s : step]
             crops.append(_resize_stack(crop[None], size)[0])
         out[sel] = np.stack(crops)
     return np.clip(out, 0, 1)
@@ -202,8 +218,13 @@ def _photos(rng, n, size):
     return _crops(rng, _PHOTOS, n, size)
 
 
-def gabor_energy(gray: np.ndarray, orientations: np.ndarray, spatial_frequencies: np.ndarray, bandwidth: float = 1.0,
-                 grid: int | None = None) -> np.ndarray:
+def gabor_energy(
+    gray: np.ndarray,
+    orientations: np.ndarray,
+    spatial_frequencies: np.ndarray,
+    bandwidth: float = 1.0,
+    grid: int | None = None,
+) -> np.ndarray:
     """Gabor (quadrature-pair) contrast energy maps computed by FFT convolution.
 
     Each filter is a Gaussian in the 2-D frequency domain centred on

@@ -38,11 +38,35 @@ def visual_section(artifact) -> Section:
     rows = []
     for name, sr in exp.subjects.items():
         kinds = {k: int((sr.voxel_kind == k).sum()) for k in ("prf", "linear_prf", "category", "global")}
-        rows.append([name, sr.n_voxels, kinds["prf"], kinds["linear_prf"], kinds["category"], kinds["global"], len(sr.trial_image_ids_train),
-                     len(sr.trial_image_ids_test), f"{float(np.median(sr.noise_ceiling)):.3f}"])
-    table = Table(["subject", "voxels", "Gabor pRF", "linear pRF", "category", "global", "train trials", "test trials", "median ceiling"],
-                  rows, caption=f"{exp.n_images} images ({len(exp.train_image_ids)} train, {len(exp.test_image_ids)} "
-                                f"shared test), {exp.features.shape[1]} true features.")
+        rows.append(
+            [
+                name,
+                sr.n_voxels,
+                kinds["prf"],
+                kinds["linear_prf"],
+                kinds["category"],
+                kinds["global"],
+                len(sr.trial_image_ids_train),
+                len(sr.trial_image_ids_test),
+                f"{float(np.median(sr.noise_ceiling)):.3f}",
+            ]
+        )
+    table = Table(
+        [
+            "subject",
+            "voxels",
+            "Gabor pRF",
+            "linear pRF",
+            "category",
+            "global",
+            "train trials",
+            "test trials",
+            "median ceiling",
+        ],
+        rows,
+        caption=f"{exp.n_images} images ({len(exp.train_image_ids)} train, {len(exp.test_image_ids)} "
+        f"shared test), {exp.features.shape[1]} true features.",
+    )
     return Section("Simulated visual fMRI experiment", [*figs, table])
 
 
@@ -58,13 +82,25 @@ def rest_section(artifact) -> Section:
     axes[2].imshow(c.differing_edges, cmap="Greys")
     axes[2].set_title("differing edges", fontsize=9)
     fig.colorbar(im, ax=axes[:2], shrink=0.8)
-    by_site = c.subjects.groupby("site").agg(n=("subject", "size"), group1=("group", "mean"), tr=("tr", "first"),
-                                             n_times=("n_times", "first"), noise=("noise_sd", "mean"))
+    by_site = c.subjects.groupby("site").agg(
+        n=("subject", "size"),
+        group1=("group", "mean"),
+        tr=("tr", "first"),
+        n_times=("n_times", "first"),
+        noise=("noise_sd", "mean"),
+    )
     rows = [[s, int(r.n), f"{r.group1:.2f}", r.tr, int(r.n_times), f"{r.noise:.2f}"] for s, r in by_site.iterrows()]
-    return Section("Simulated resting-state cohort", [
-        Figure.from_matplotlib(fig, "Planted group correlation matrices and the edges where they differ."),
-        Table(["site", "subjects", "fraction group 1", "TR (s)", "volumes", "noise sd"], rows,
-              caption=f"{c.n_rois} ROIs, {int(c.differing_edges.sum() // 2)} differing edges.")])
+    return Section(
+        "Simulated resting-state cohort",
+        [
+            Figure.from_matplotlib(fig, "Planted group correlation matrices and the edges where they differ."),
+            Table(
+                ["site", "subjects", "fraction group 1", "TR (s)", "volumes", "noise sd"],
+                rows,
+                caption=f"{c.n_rois} ROIs, {int(c.differing_edges.sum() // 2)} differing edges.",
+            ),
+        ],
+    )
 
 
 def eeg_section(artifact) -> Section:
@@ -91,7 +127,13 @@ def eeg_section(artifact) -> Section:
     ax.set_yticks(-np.arange(n_show) * spacing, [rec.raw.ch_names[i] for i in picks])
     ax.set_xlabel("time (s)")
     counts = rec.motifs.drop_duplicates("event")["motif"].value_counts()
-    return Section(f"Simulated {rec.params['kind']} recording", [
-        Figure.from_matplotlib(fig, "First 10 s on the motifs' peak channels (and the first channels), planted motifs shaded."),
-        Table(["motif", "occurrences"], [[k, int(v)] for k, v in counts.items()]),
-        Text(f"{len(rec.raw.ch_names)} channels at {sf:g} Hz for {rec.raw.times[-1]:.0f} s.")])
+    return Section(
+        f"Simulated {rec.params['kind']} recording",
+        [
+            Figure.from_matplotlib(
+                fig, "First 10 s on the motifs' peak channels (and the first channels), planted motifs shaded."
+            ),
+            Table(["motif", "occurrences"], [[k, int(v)] for k, v in counts.items()]),
+            Text(f"{len(rec.raw.ch_names)} channels at {sf:g} Hz for {rec.raw.times[-1]:.0f} s."),
+        ],
+    )

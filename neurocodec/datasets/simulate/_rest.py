@@ -25,8 +25,13 @@ __all__ = ["RestingStateCohort", "simulate_rest_cohort", "DEFAULT_SITES"]
 
 FORMAT = "neurocodec.rest_cohort"
 _NETWORKS = {  # name: left-hemisphere centre (MNI mm)
-    "Vis": (-22, -85, 5), "SomMot": (-40, -22, 52), "DorsAttn": (-32, -55, 50), "SalVentAttn": (-40, 8, 5),
-    "Limbic": (-30, 5, -30), "Cont": (-42, 35, 30), "Default": (-8, -55, 30),
+    "Vis": (-22, -85, 5),
+    "SomMot": (-40, -22, 52),
+    "DorsAttn": (-32, -55, 50),
+    "SalVentAttn": (-40, 8, 5),
+    "Limbic": (-30, 5, -30),
+    "Cont": (-42, 35, 30),
+    "Default": (-8, -55, 30),
 }
 #: Default acquisition sites: TR (s), volumes, noise sd, global-signal weight, fraction of group 1.
 DEFAULT_SITES = [
@@ -71,8 +76,9 @@ class RestingStateCohort:
         return len(self.roi_names)
 
     def to_kind(self):
-        """This cohort as the ``roi_timeseries`` kind; the planted ground truth (``covariance``,
-        ``differing_edges``) goes into its extras, the simulation parameters into its info."""
+        """The cohort as the ``roi_timeseries`` kind; the planted ground truth (``covariance``,
+        ``differing_edges``) goes into its extras, the simulation parameters into its info.
+        """
         import pandas as pd
 
         from ..kinds import RoiTimeseries
@@ -80,30 +86,42 @@ class RestingStateCohort:
         x, y, z = np.asarray(self.roi_coords, dtype=np.float64).T
         rois = pd.DataFrame({"name": self.roi_names, "x": x, "y": y, "z": z, "network": self.network_labels})
         series = dict(zip(self.subjects["subject"].astype(str), self.timeseries))
-        return RoiTimeseries(series, self.subjects, rois,
-                             info={"dataset": "simulated resting-state cohort", "source": FORMAT,
-                                   "params": self.params},
-                             extras={"covariance": self.covariance, "differing_edges": self.differing_edges})
+        return RoiTimeseries(
+            series,
+            self.subjects,
+            rois,
+            info={"dataset": "simulated resting-state cohort", "source": FORMAT, "params": self.params},
+            extras={"covariance": self.covariance, "differing_edges": self.differing_edges},
+        )
 
     @classmethod
-    def from_kind(cls, data) -> "RestingStateCohort":
+    def from_kind(cls, data) -> RestingStateCohort:
         """Rebuild a simulated cohort from its ``roi_timeseries`` kind (the ground truth must be in its extras)."""
         for key in ("covariance", "differing_edges"):
             if key not in data.extras:
-                raise bad_value("extras", "the simulator's ground truth (covariance, differing_edges)",
-                                f"<extras {sorted(data.extras)}>")
+                raise bad_value(
+                    "extras",
+                    "the simulator's ground truth (covariance, differing_edges)",
+                    f"<extras {sorted(data.extras)}>",
+                )
         rois = data.rois
-        return cls(data.series(), data.subjects, list(rois["name"]), rois[["x", "y", "z"]].to_numpy(np.float32),
-                   rois["network"].to_numpy(str), data.extras["covariance"],
-                   data.extras["differing_edges"].astype(bool),
-                   data.info.get("params", {}))
+        return cls(
+            data.series(),
+            data.subjects,
+            list(rois["name"]),
+            rois[["x", "y", "z"]].to_numpy(np.float32),
+            rois["network"].to_numpy(str),
+            data.extras["covariance"],
+            data.extras["differing_edges"].astype(bool),
+            data.info.get("params", {}),
+        )
 
     def save(self, folder: str | Path) -> Path:
         """Write the cohort into ``folder`` in the ``roi_timeseries`` kind's format (see :meth:`to_kind`)."""
         return self.to_kind().save(folder)
 
     @classmethod
-    def load(cls, folder) -> "RestingStateCohort":
+    def load(cls, folder) -> RestingStateCohort:
         """Read a folder written by :meth:`save` (a path or an Artifact holding the kind)."""
         from ..kinds import RoiTimeseries
 
@@ -165,8 +183,9 @@ def _group_covariances(rng, labels, n_networks, n_edges, effect):
     return np.stack([base, other]), diff
 
 
-def simulate_rest_cohort(n_subjects=60, n_rois=100, n_networks=7, sites=None, n_differing_edges=20, effect_size=0.2,
-                         seed=0) -> RestingStateCohort:
+def simulate_rest_cohort(
+    n_subjects=60, n_rois=100, n_networks=7, sites=None, n_differing_edges=20, effect_size=0.2, seed=0
+) -> RestingStateCohort:
     """Simulate a multi-site resting-state fMRI cohort with planted group differences.
 
     Parameters
@@ -197,19 +216,31 @@ def simulate_rest_cohort(n_subjects=60, n_rois=100, n_networks=7, sites=None, n_
     RestingStateCohort
     """
     with blas_single_thread():
-        return _simulate_rest_cohort(n_subjects=n_subjects, n_rois=n_rois, n_networks=n_networks, sites=sites,
-                                     n_differing_edges=n_differing_edges, effect_size=effect_size, seed=seed)
+        return _simulate_rest_cohort(
+            n_subjects=n_subjects,
+            n_rois=n_rois,
+            n_networks=n_networks,
+            sites=sites,
+            n_differing_edges=n_differing_edges,
+            effect_size=effect_size,
+            seed=seed,
+        )
 
 
-def _simulate_rest_cohort(n_subjects=60, n_rois=100, n_networks=7, sites=None, n_differing_edges=20, effect_size=0.2,
-                         seed=0):
+def _simulate_rest_cohort(
+    n_subjects=60, n_rois=100, n_networks=7, sites=None, n_differing_edges=20, effect_size=0.2, seed=0
+):
     import pandas as pd
 
     check(n_subjects > 0, "n_subjects", "> 0", n_subjects)
     check(n_rois >= 4, "n_rois", ">= 4", n_rois)
     check(1 <= n_networks <= n_rois // 2, "n_networks", f"in [1, n_rois / 2 = {n_rois // 2}]", n_networks)
-    check(0 <= n_differing_edges <= n_rois // 2, "n_differing_edges", f"in [0, n_rois / 2 = {n_rois // 2}]",
-          n_differing_edges)
+    check(
+        0 <= n_differing_edges <= n_rois // 2,
+        "n_differing_edges",
+        f"in [0, n_rois / 2 = {n_rois // 2}]",
+        n_differing_edges,
+    )
     check(0 <= effect_size <= 0.25, "effect_size", "in [0, 0.25]", effect_size)
     if sites is None:
         sites = DEFAULT_SITES
@@ -219,8 +250,12 @@ def _simulate_rest_cohort(n_subjects=60, n_rois=100, n_networks=7, sites=None, n
     sites = [dict(s) for s in sites]
     for s in sites:
         missing = {"name", "tr", "n_times", "noise", "global_signal", "group_fraction"} - set(s)
-        check(not missing, "sites", "dicts with keys name, tr, n_times, noise, global_signal, group_fraction",
-              f"<a site missing {sorted(missing)}>")
+        check(
+            not missing,
+            "sites",
+            "dicts with keys name, tr, n_times, noise, global_signal, group_fraction",
+            f"<a site missing {sorted(missing)}>",
+        )
         check(s["tr"] > 0, "tr", "> 0", s["tr"], of=f"site {s['name']}")
         check(s["n_times"] > 10, "n_times", "> 10", s["n_times"], of=f"site {s['name']}")
         check(s["noise"] >= 0, "noise", ">= 0", s["noise"], of=f"site {s['name']}")
@@ -249,10 +284,35 @@ def _simulate_rest_cohort(n_subjects=60, n_rois=100, n_networks=7, sites=None, n
         noise_sd = s["noise"] * rng.uniform(0.8, 1.2)
         x = neural[:, :n_rois] + gs * neural[:, n_rois:] + noise_sd * rng.standard_normal((n_t, n_rois))
         series.append(x.astype(np.float32))
-        rows.append({"subject": f"sub-{i + 1:03d}", "site": s["name"], "group": group, "tr": float(s["tr"]),
-                     "n_times": n_t, "noise_sd": noise_sd, "global_signal": gs})
+        rows.append(
+            {
+                "subject": f"sub-{i + 1:03d}",
+                "site": s["name"],
+                "group": group,
+                "tr": float(s["tr"]),
+                "n_times": n_t,
+                "noise_sd": noise_sd,
+                "global_signal": gs,
+            }
+        )
     # Shuffle group labels within sites would break nothing; keep the deterministic order for readability.
-    params = dict(n_subjects=n_subjects, n_rois=n_rois, n_networks=n_networks, network_names=net_names, sites=sites,
-                  n_differing_edges=n_differing_edges, effect_size=float(effect_size), seed=seed)
-    return RestingStateCohort(series, pd.DataFrame(rows), roi_names, coords.astype(np.float32),
-                              np.asarray(net_names)[labels], cov, diff, params)
+    params = dict(
+        n_subjects=n_subjects,
+        n_rois=n_rois,
+        n_networks=n_networks,
+        network_names=net_names,
+        sites=sites,
+        n_differing_edges=n_differing_edges,
+        effect_size=float(effect_size),
+        seed=seed,
+    )
+    return RestingStateCohort(
+        series,
+        pd.DataFrame(rows),
+        roi_names,
+        coords.astype(np.float32),
+        np.asarray(net_names)[labels],
+        cov,
+        diff,
+        params,
+    )

@@ -50,8 +50,9 @@ def luminance_contrast(gray, grid, exponent=1.0):
     return np.sign(cells) * np.abs(cells) ** exponent if exponent != 1.0 else cells
 
 
-def _raw_features(images, onehot, orientations, spatial_frequencies, grid, luminance_grid, luminance_exponent,
-                  scale=None):
+def _raw_features(
+    images, onehot, orientations, spatial_frequencies, grid, luminance_grid, luminance_exponent, scale=None
+):
     """Unstandardised feature blocks of :func:`stimulus_features` -> ``(features float64, Gabor energy scale)``."""
     orientations, spatial_frequencies = np.asarray(orientations), np.asarray(spatial_frequencies)
     gray = images @ np.array([0.299, 0.587, 0.114], np.float32)
@@ -60,17 +61,31 @@ def _raw_features(images, onehot, orientations, spatial_frequencies, grid, lumin
     scale = np.median(pooled) + 1e-8 if scale is None else scale
     gabor = np.log1p(pooled / scale).reshape(len(images), -1)
     gy, gx = np.gradient(gray, axis=(1, 2))
-    glob = np.column_stack([
-        images.mean(axis=(1, 2, 3)), gray.std(axis=(1, 2)), *images.mean(axis=(1, 2)).T,
-        (images.max(axis=3) - images.min(axis=3)).mean(axis=(1, 2)), np.sqrt(gx**2 + gy**2).mean(axis=(1, 2))])
+    glob = np.column_stack(
+        [
+            images.mean(axis=(1, 2, 3)),
+            gray.std(axis=(1, 2)),
+            *images.mean(axis=(1, 2)).T,
+            (images.max(axis=3) - images.min(axis=3)).mean(axis=(1, 2)),
+            np.sqrt(gx**2 + gy**2).mean(axis=(1, 2)),
+        ]
+    )
     blocks = [gabor, onehot, glob]
     if luminance_grid:
         blocks.append(luminance_contrast(gray, luminance_grid, luminance_exponent).reshape(len(images), -1))
     return np.concatenate(blocks, axis=1).astype(np.float64), scale
 
 
-def stimulus_features(images, categories, n_categories, orientations, spatial_frequencies, grid,
-                      luminance_grid=None, luminance_exponent=1.0):
+def stimulus_features(
+    images,
+    categories,
+    n_categories,
+    orientations,
+    spatial_frequencies,
+    grid,
+    luminance_grid=None,
+    luminance_exponent=1.0,
+):
     """The true features of the encoding model, standardised over images.
 
     Parameters
@@ -98,10 +113,17 @@ def stimulus_features(images, categories, n_categories, orientations, spatial_fr
     names : list of str
     """
     onehot = np.eye(n_categories, dtype=np.float32)[categories]
-    feats, _ = _raw_features(images, onehot, orientations, spatial_frequencies, grid, luminance_grid, luminance_exponent)
+    feats, _ = _raw_features(
+        images, onehot, orientations, spatial_frequencies, grid, luminance_grid, luminance_exponent
+    )
     feats = (feats - feats.mean(0)) / np.where(feats.std(0) > 1e-8, feats.std(0), 1.0)
-    names = [f"gabor_o{i}_sf{j}_y{r}_x{c}" for i in range(len(orientations)) for j in range(len(spatial_frequencies))
-             for r in range(grid) for c in range(grid)]
+    names = [
+        f"gabor_o{i}_sf{j}_y{r}_x{c}"
+        for i in range(len(orientations))
+        for j in range(len(spatial_frequencies))
+        for r in range(grid)
+        for c in range(grid)
+    ]
     names += [f"category_{k}" for k in range(n_categories)] + [f"global_{g}" for g in _GLOBAL]
     if luminance_grid:
         names += [f"luminance_y{r}_x{c}" for r in range(luminance_grid) for c in range(luminance_grid)]
@@ -121,8 +143,19 @@ def _gaussian_cells(centres, x, y, sigma):
     return space / space.sum(axis=(1, 2), keepdims=True)
 
 
-def _voxel_weights(rng, n_voxels, kinds, n_features, orientations, sfs, grid, n_categories, category_names,
-                   luminance_grid=0, luminance_sd=None):
+def _voxel_weights(
+    rng,
+    n_voxels,
+    kinds,
+    n_features,
+    orientations,
+    sfs,
+    grid,
+    n_categories,
+    category_names,
+    luminance_grid=0,
+    luminance_sd=None,
+):
     """Ground-truth weights (n_features, n_voxels) and the per-voxel parameter table columns."""
     n_o, n_s = len(orientations), len(sfs)
     n_gabor = n_o * n_s * grid * grid
@@ -136,7 +169,7 @@ def _voxel_weights(rng, n_voxels, kinds, n_features, orientations, sfs, grid, n_
         oi, si = rng.integers(0, n_o, prf.size), rng.integers(0, n_s, prf.size)
         space = _gaussian_cells(centres, x, y, sigma)
         ori = np.exp(1.5 * (np.cos(2 * (orientations[None] - orientations[oi][:, None])) - 1))  # (v, O)
-        sf = np.exp(-np.log2(sfs[None] / sfs[si][:, None]) ** 2 / 2)  # (v, S), 1-octave sd
+        sf = np.exp(-(np.log2(sfs[None] / sfs[si][:, None]) ** 2) / 2)  # (v, S), 1-octave sd
         full = ori[:, :, None, None, None] * sf[:, None, :, None, None] * space[:, None, None]
         w[:n_gabor, prf] = full.reshape(prf.size, -1).T
         cols["x"][prf], cols["y"][prf], cols["sigma"][prf] = x, y, sigma
@@ -146,7 +179,7 @@ def _voxel_weights(rng, n_voxels, kinds, n_features, orientations, sfs, grid, n_
         pc = rng.integers(0, n_categories, cat.size)
         block = rng.normal(0, 0.15, (n_categories, cat.size))
         block[pc, np.arange(cat.size)] = 1.0
-        w[n_gabor:n_gabor + n_categories, cat] = block
+        w[n_gabor : n_gabor + n_categories, cat] = block
         pref_cat[cat] = np.asarray(category_names)[pc]
     n_lum = luminance_grid * luminance_grid
     n_g = n_features - n_gabor - n_categories - n_lum
@@ -156,7 +189,7 @@ def _voxel_weights(rng, n_voxels, kinds, n_features, orientations, sfs, grid, n_
         # standardised, so the weight of a cell is G times that cell's standard deviation over the images.
         x, y, sigma = _prf_positions(rng, lin.size)
         space = _gaussian_cells(cell_centres(luminance_grid), x, y, sigma).reshape(lin.size, -1)
-        w[n_features - n_lum:, lin] = (space * luminance_sd[None]).T
+        w[n_features - n_lum :, lin] = (space * luminance_sd[None]).T
         cols["x"][lin], cols["y"][lin], cols["sigma"][lin] = x, y, sigma
     glob = np.flatnonzero(kinds == "global")
     for v in glob:
@@ -171,11 +204,26 @@ def _subject(rng, name, n_vox, feats, categories, category_names, train_pool, te
     n_early = int(round(p["fraction_prf"] * n_vox))
     n_lin = int(round(p["linear_fraction"] * n_early))
     n_cat = min(n_vox - n_early, int(round(p["fraction_category"] * n_vox)))
-    kinds = np.array(["prf"] * (n_early - n_lin) + ["linear_prf"] * n_lin + ["category"] * n_cat
-                     + ["global"] * (n_vox - n_early - n_cat))
+    kinds = np.array(
+        ["prf"] * (n_early - n_lin)
+        + ["linear_prf"] * n_lin
+        + ["category"] * n_cat
+        + ["global"] * (n_vox - n_early - n_cat)
+    )
     ori, sfs = np.asarray(p["orientations"]), np.asarray(p["spatial_frequencies"])
-    w, cols, pref_cat = _voxel_weights(rng, n_vox, kinds, feats.shape[1], ori, sfs, p["grid"],
-                                       len(category_names), category_names, p["luminance_grid"], p.get("_luminance_sd"))
+    w, cols, pref_cat = _voxel_weights(
+        rng,
+        n_vox,
+        kinds,
+        feats.shape[1],
+        ori,
+        sfs,
+        p["grid"],
+        len(category_names),
+        category_names,
+        p["luminance_grid"],
+        p.get("_luminance_sd"),
+    )
     signal = feats.astype(np.float64) @ w
     gain = rng.uniform(0.5, 1.5, n_vox) / np.where(signal.std(0) > 0, signal.std(0), 1.0)
     w *= gain
@@ -188,7 +236,9 @@ def _subject(rng, name, n_vox, feats, categories, category_names, train_pool, te
         order = np.repeat(ids, n_rep)
         rng.shuffle(order)
         rho = p["noise_correlation"]
-        z = np.sqrt(1 - rho) * rng.standard_normal((len(order), n_vox)) + np.sqrt(rho) * rng.standard_normal((len(order), 1))
+        z = np.sqrt(1 - rho) * rng.standard_normal((len(order), n_vox)) + np.sqrt(rho) * rng.standard_normal(
+            (len(order), 1)
+        )
         return order.astype(np.int64), (noiseless[order] + z * noise_sd).astype(np.float32)
 
     n_own = int(round(p["train_fraction"] * len(train_pool)))
@@ -197,18 +247,53 @@ def _subject(rng, name, n_vox, feats, categories, category_names, train_pool, te
     ids_te, b_te = trials(test_ids, p["n_repeats"])
     s2 = noiseless[test_ids].var(0)
     ceiling = np.sqrt(s2 / (s2 + noise_sd**2 / p["n_repeats"]))
-    table = pd.DataFrame({"voxel": np.arange(n_vox), "kind": kinds, **cols, "category": pref_cat,
-                          "snr": snr, "noise_sd": noise_sd, "intercept": intercept})
-    return SubjectResponses(ids_tr, b_tr, ids_te, b_te, voxels=table, noiseless=noiseless.astype(np.float32),
-                            noise_ceiling=ceiling.astype(np.float32), voxel_kind=kinds, weights=w.astype(np.float32),
-                            intercept=intercept.astype(np.float32), noise_sd=noise_sd.astype(np.float32))
+    table = pd.DataFrame(
+        {
+            "voxel": np.arange(n_vox),
+            "kind": kinds,
+            **cols,
+            "category": pref_cat,
+            "snr": snr,
+            "noise_sd": noise_sd,
+            "intercept": intercept,
+        }
+    )
+    return SubjectResponses(
+        ids_tr,
+        b_tr,
+        ids_te,
+        b_te,
+        voxels=table,
+        noiseless=noiseless.astype(np.float32),
+        noise_ceiling=ceiling.astype(np.float32),
+        voxel_kind=kinds,
+        weights=w.astype(np.float32),
+        intercept=intercept.astype(np.float32),
+        noise_sd=noise_sd.astype(np.float32),
+    )
 
 
-def simulate_visual_experiment(n_subjects=4, n_voxels=None, image_size=32, n_train_images=400, n_test_images=50,
-                               n_repeats=3, n_repeats_train=1, snr=1.0, snr_spread=0.3, fraction_prf=0.6,
-                               fraction_category=0.25, n_orientations=4, spatial_frequencies=None, grid=None,
-                               noise_correlation=0.1, train_fraction=1.0, linear_fraction=0.3,
-                               linear_exponent=1.0, seed=0) -> StimulusResponses:
+def simulate_visual_experiment(
+    n_subjects=4,
+    n_voxels=None,
+    image_size=32,
+    n_train_images=400,
+    n_test_images=50,
+    n_repeats=3,
+    n_repeats_train=1,
+    snr=1.0,
+    snr_spread=0.3,
+    fraction_prf=0.6,
+    fraction_category=0.25,
+    n_orientations=4,
+    spatial_frequencies=None,
+    grid=None,
+    noise_correlation=0.1,
+    train_fraction=1.0,
+    linear_fraction=0.3,
+    linear_exponent=1.0,
+    seed=0,
+) -> StimulusResponses:
     """Simulate an NSD-like visual fMRI experiment with known ground truth.
 
     Parameters
@@ -265,22 +350,50 @@ def simulate_visual_experiment(n_subjects=4, n_voxels=None, image_size=32, n_tra
     StimulusResponses
     """
     with blas_single_thread():
-        return _simulate_visual_experiment(n_subjects=n_subjects, n_voxels=n_voxels, image_size=image_size,
-                                           n_train_images=n_train_images, n_test_images=n_test_images,
-                                           n_repeats=n_repeats, n_repeats_train=n_repeats_train, snr=snr,
-                                           snr_spread=snr_spread, fraction_prf=fraction_prf,
-                                           fraction_category=fraction_category, n_orientations=n_orientations,
-                                           spatial_frequencies=spatial_frequencies, grid=grid,
-                                           noise_correlation=noise_correlation, train_fraction=train_fraction,
-                                           linear_fraction=linear_fraction, linear_exponent=linear_exponent,
-                                           seed=seed)
+        return _simulate_visual_experiment(
+            n_subjects=n_subjects,
+            n_voxels=n_voxels,
+            image_size=image_size,
+            n_train_images=n_train_images,
+            n_test_images=n_test_images,
+            n_repeats=n_repeats,
+            n_repeats_train=n_repeats_train,
+            snr=snr,
+            snr_spread=snr_spread,
+            fraction_prf=fraction_prf,
+            fraction_category=fraction_category,
+            n_orientations=n_orientations,
+            spatial_frequencies=spatial_frequencies,
+            grid=grid,
+            noise_correlation=noise_correlation,
+            train_fraction=train_fraction,
+            linear_fraction=linear_fraction,
+            linear_exponent=linear_exponent,
+            seed=seed,
+        )
 
 
-def _simulate_visual_experiment(n_subjects=4, n_voxels=None, image_size=32, n_train_images=400, n_test_images=50,
-                               n_repeats=3, n_repeats_train=1, snr=1.0, snr_spread=0.3, fraction_prf=0.6,
-                               fraction_category=0.25, n_orientations=4, spatial_frequencies=None, grid=None,
-                               noise_correlation=0.1, train_fraction=1.0, linear_fraction=0.3, linear_exponent=1.0,
-                               seed=0):
+def _simulate_visual_experiment(
+    n_subjects=4,
+    n_voxels=None,
+    image_size=32,
+    n_train_images=400,
+    n_test_images=50,
+    n_repeats=3,
+    n_repeats_train=1,
+    snr=1.0,
+    snr_spread=0.3,
+    fraction_prf=0.6,
+    fraction_category=0.25,
+    n_orientations=4,
+    spatial_frequencies=None,
+    grid=None,
+    noise_correlation=0.1,
+    train_fraction=1.0,
+    linear_fraction=0.3,
+    linear_exponent=1.0,
+    seed=0,
+):
     check(isinstance(n_subjects, (int, np.integer)) and n_subjects > 0, "n_subjects", "an int > 0", n_subjects)
     if n_voxels is None:
         n_voxels = [300 + 50 * i for i in range(n_subjects)]
@@ -296,8 +409,12 @@ def _simulate_visual_experiment(n_subjects=4, n_voxels=None, image_size=32, n_tr
     check(n_repeats_train >= 1, "n_repeats_train", ">= 1", n_repeats_train)
     check(np.isfinite(snr) and snr > 0, "snr", "> 0", snr)
     check(snr_spread >= 0, "snr_spread", ">= 0", snr_spread)
-    check(0 <= fraction_prf <= 1 and 0 <= fraction_category <= 1 and fraction_prf + fraction_category <= 1,
-          "fraction_prf + fraction_category", "fractions in [0, 1] summing to <= 1", (fraction_prf, fraction_category))
+    check(
+        0 <= fraction_prf <= 1 and 0 <= fraction_category <= 1 and fraction_prf + fraction_category <= 1,
+        "fraction_prf + fraction_category",
+        "fractions in [0, 1] summing to <= 1",
+        (fraction_prf, fraction_category),
+    )
     check(n_orientations >= 1, "n_orientations", ">= 1", n_orientations)
     check(0 <= noise_correlation < 1, "noise_correlation", "in [0, 1)", noise_correlation)
     check(0 < train_fraction <= 1, "train_fraction", "in (0, 1]", train_fraction)
@@ -306,8 +423,12 @@ def _simulate_visual_experiment(n_subjects=4, n_voxels=None, image_size=32, n_tr
     if spatial_frequencies is None:
         spatial_frequencies = [f for f in (2.0, 4.0, 8.0, 16.0, 32.0) if f <= image_size / 3] or [image_size / 4]
     spatial_frequencies = [float(f) for f in spatial_frequencies]
-    check(len(spatial_frequencies) > 0 and all(0 < f <= image_size / 2 for f in spatial_frequencies),
-          "spatial_frequencies", f"values in (0, {image_size / 2}] cycles per image (Nyquist)", spatial_frequencies)
+    check(
+        len(spatial_frequencies) > 0 and all(0 < f <= image_size / 2 for f in spatial_frequencies),
+        "spatial_frequencies",
+        f"values in (0, {image_size / 2}] cycles per image (Nyquist)",
+        spatial_frequencies,
+    )
     grid = int(grid) if grid is not None else max(1, min(8, image_size // 4))
     check(1 <= grid <= image_size, "grid", f"in [1, image_size={image_size}]", grid)
 
@@ -318,26 +439,66 @@ def _simulate_visual_experiment(n_subjects=4, n_voxels=None, image_size=32, n_tr
     test_ids, train_ids = np.sort(perm[:n_test_images]), np.sort(perm[n_test_images:])
     orientations = np.arange(n_orientations) * np.pi / n_orientations
     lum_grid = max(1, min(16, image_size // 2))
-    feats, names = stimulus_features(stimuli, categories, len(CATEGORY_NAMES), orientations,
-                                     np.asarray(spatial_frequencies), grid, lum_grid, linear_exponent)
+    feats, names = stimulus_features(
+        stimuli,
+        categories,
+        len(CATEGORY_NAMES),
+        orientations,
+        np.asarray(spatial_frequencies),
+        grid,
+        lum_grid,
+        linear_exponent,
+    )
     gray = stimuli @ np.array([0.299, 0.587, 0.114], np.float32)
     lum_sd = luminance_contrast(gray - gray.mean(axis=(1, 2), keepdims=True), lum_grid, linear_exponent)
     lum_sd = lum_sd.reshape(n_images, -1).std(0)
-    p = dict(n_subjects=n_subjects, n_voxels=n_voxels, image_size=image_size, n_train_images=n_train_images,
-             n_test_images=n_test_images, n_repeats=n_repeats, n_repeats_train=n_repeats_train, snr=float(snr),
-             snr_spread=float(snr_spread), fraction_prf=float(fraction_prf), fraction_category=float(fraction_category),
-             orientations=orientations.tolist(), spatial_frequencies=spatial_frequencies, grid=grid,
-             noise_correlation=float(noise_correlation), train_fraction=float(train_fraction),
-             linear_fraction=float(linear_fraction), linear_exponent=float(linear_exponent), luminance_grid=lum_grid,
-             seed=seed)
+    p = dict(
+        n_subjects=n_subjects,
+        n_voxels=n_voxels,
+        image_size=image_size,
+        n_train_images=n_train_images,
+        n_test_images=n_test_images,
+        n_repeats=n_repeats,
+        n_repeats_train=n_repeats_train,
+        snr=float(snr),
+        snr_spread=float(snr_spread),
+        fraction_prf=float(fraction_prf),
+        fraction_category=float(fraction_category),
+        orientations=orientations.tolist(),
+        spatial_frequencies=spatial_frequencies,
+        grid=grid,
+        noise_correlation=float(noise_correlation),
+        train_fraction=float(train_fraction),
+        linear_fraction=float(linear_fraction),
+        linear_exponent=float(linear_exponent),
+        luminance_grid=lum_grid,
+        seed=seed,
+    )
     subjects = {}
     for i, (child, nv) in enumerate(zip(rng.spawn(n_subjects), n_voxels)):
         name = f"sub-{i + 1:02d}"
-        subjects[name] = _subject(child, name, nv, feats, categories, CATEGORY_NAMES, train_ids, test_ids,
-                                  p | {"_luminance_sd": np.where(lum_sd > 1e-8, lum_sd, 1.0)})
-    return StimulusResponses(stimuli, categories, list(CATEGORY_NAMES), train_ids.astype(np.int64),
-                             test_ids.astype(np.int64), subjects, features=feats, feature_names=names,
-                             info={"producer": "simulate_visual_fmri", "params": p})
+        subjects[name] = _subject(
+            child,
+            name,
+            nv,
+            feats,
+            categories,
+            CATEGORY_NAMES,
+            train_ids,
+            test_ids,
+            p | {"_luminance_sd": np.where(lum_sd > 1e-8, lum_sd, 1.0)},
+        )
+    return StimulusResponses(
+        stimuli,
+        categories,
+        list(CATEGORY_NAMES),
+        train_ids.astype(np.int64),
+        test_ids.astype(np.int64),
+        subjects,
+        features=feats,
+        feature_names=names,
+        info={"producer": "simulate_visual_fmri", "params": p},
+    )
 
 
 def noiseless_responses(experiment, subject, images, categories):
@@ -369,14 +530,21 @@ def noiseless_responses(experiment, subject, images, categories):
     if subject not in experiment.subjects:
         raise bad_value("subject", f"one of {sorted(experiment.subjects)}", subject)
     images = np.asarray(images, np.float32)
-    check(images.ndim == 4 and images.shape[1:] == experiment.stimuli.shape[1:], "images",
-          f"an array (n_images, {', '.join(map(str, experiment.stimuli.shape[1:]))}) like the stimuli",
-          f"<shape {images.shape}>")
+    check(
+        images.ndim == 4 and images.shape[1:] == experiment.stimuli.shape[1:],
+        "images",
+        f"an array (n_images, {', '.join(map(str, experiment.stimuli.shape[1:]))}) like the stimuli",
+        f"<shape {images.shape}>",
+    )
     k = len(experiment.category_names)
     cats = np.asarray(categories)
     onehot = np.eye(k, dtype=np.float32)[cats.astype(np.int64)] if cats.ndim == 1 else cats.astype(np.float32)
-    check(onehot.shape == (len(images), k), "categories", f"{len(images)} labels or an array ({len(images)}, {k})",
-          f"<shape {cats.shape}>")
+    check(
+        onehot.shape == (len(images), k),
+        "categories",
+        f"{len(images)} labels or an array ({len(images)}, {k})",
+        f"<shape {cats.shape}>",
+    )
     p = experiment.info["params"]
     args = (p["orientations"], p["spatial_frequencies"], p["grid"], p["luminance_grid"], p["linear_exponent"])
     natural, scale = _raw_features(experiment.stimuli, np.eye(k, dtype=np.float32)[experiment.categories], *args)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal, Optional
+from typing import Literal
 
 from pydantic import Field
 
@@ -13,30 +13,49 @@ __all__ = ["SimulateVisualFMRI", "VisualParams", "SimulateRestFMRI", "RestParams
 
 class VisualParams(StageParams):
     n_subjects: int = Field(4, gt=0, description="Number of simulated subjects.")
-    n_voxels: Optional[list[int]] = Field(
-        None, description="Voxels per subject (one entry per subject); default 300, 350, 400, ... (50 more each).")
+    n_voxels: list[int] | None = Field(
+        None, description="Voxels per subject (one entry per subject); default 300, 350, 400, ... (50 more each)."
+    )
     image_size: int = Field(32, ge=8, description="Stimulus side in pixels.")
     n_train_images: int = Field(400, gt=0, description="Images in the training pool.")
     n_test_images: int = Field(50, gt=0, description="Shared test images seen by every subject.")
     n_repeats: int = Field(3, ge=1, description="Presentations of each test image per subject (NSD: 3).")
     n_repeats_train: int = Field(1, ge=1, description="Presentations of each training image per subject.")
-    snr: float = Field(1.0, description="Single-trial SNR: std of the true response over images / std of trial noise (> 0).")
+    snr: float = Field(
+        1.0, description="Single-trial SNR: std of the true response over images / std of trial noise (> 0)."
+    )
     snr_spread: float = Field(0.3, ge=0, description="Log-normal spread (sd of log) of per-voxel SNR around 'snr'.")
-    fraction_prf: float = Field(0.6, ge=0, le=1, description="Fraction of early-visual pRF voxels (Gabor-energy + linear).")
-    fraction_category: float = Field(0.25, ge=0, le=1, description="Fraction of category-tuned voxels (rest: global-feature voxels).")
+    fraction_prf: float = Field(
+        0.6, ge=0, le=1, description="Fraction of early-visual pRF voxels (Gabor-energy + linear)."
+    )
+    fraction_category: float = Field(
+        0.25, ge=0, le=1, description="Fraction of category-tuned voxels (rest: global-feature voxels)."
+    )
     n_orientations: int = Field(4, ge=1, description="Gabor orientations evenly spaced in [0, pi).")
-    spatial_frequencies: Optional[list[float]] = Field(
-        None, description="Gabor spatial frequencies in cycles per image; default octaves 2, 4, 8, ... below image_size / 3.")
-    grid: Optional[int] = Field(None, ge=1, description="Spatial pooling cells per side; default min(8, image_size // 4).")
-    noise_correlation: float = Field(0.1, ge=0, lt=1, description="Fraction of trial-noise variance shared by all voxels.")
+    spatial_frequencies: list[float] | None = Field(
+        None,
+        description="Gabor spatial frequencies in cycles per image; default octaves 2, 4, 8, ... below image_size / 3.",
+    )
+    grid: int | None = Field(None, ge=1, description="Spatial pooling cells per side; default min(8, image_size // 4).")
+    noise_correlation: float = Field(
+        0.1, ge=0, lt=1, description="Fraction of trial-noise variance shared by all voxels."
+    )
     train_fraction: float = Field(1.0, gt=0, le=1, description="Fraction of the training pool each subject sees.")
     linear_fraction: float = Field(
-        0.3, ge=0, le=1, description="Share of the early-visual voxels that are linear luminance pRFs ('linear_prf', "
-        "Dumoulin & Wandell 2008; phase sensitive) instead of Gabor-energy pRFs ('prf', Kay 2008; phase invariant).")
+        0.3,
+        ge=0,
+        le=1,
+        description="Share of the early-visual voxels that are linear luminance pRFs ('linear_prf', "
+        "Dumoulin & Wandell 2008; phase sensitive) instead of Gabor-energy pRFs ('prf', Kay 2008; phase invariant).",
+    )
     linear_exponent: float = Field(
-        1.0, gt=0, le=1, description="Compressive exponent of the linear pRFs, applied per luminance cell (1: linear).")
-    bold_tr: Optional[float] = Field(
-        None, gt=0, description="If set, also write each subject's BOLD time series at this TR (subjects/sub-XX/bold.npz).")
+        1.0, gt=0, le=1, description="Compressive exponent of the linear pRFs, applied per luminance cell (1: linear)."
+    )
+    bold_tr: float | None = Field(
+        None,
+        gt=0,
+        description="If set, also write each subject's BOLD time series at this TR (subjects/sub-XX/bold.npz).",
+    )
     bold_snr: float = Field(2.0, gt=0, description="SNR of the BOLD time series (evoked std / noise std), if written.")
     seed: int = Field(0, ge=0, description="Random seed.")
 
@@ -51,8 +70,14 @@ def _write_bold(exp, out_dir, tr, snr, seed):
     for k, (name, sr) in enumerate(exp.subjects.items()):
         ids = np.concatenate([sr.trial_image_ids_train, sr.trial_image_ids_test])
         run = simulate_bold(np.vstack([sr.betas_train, sr.betas_test]), tr=tr, snr=snr, seed=[seed, k])
-        save_arrays(out_dir / "subjects" / name / "bold.npz", bold=run.bold, onsets=run.onsets, trial_image_ids=ids,
-                    tr=np.float64(tr), trial_duration=np.float64(run.trial_duration))
+        save_arrays(
+            out_dir / "subjects" / name / "bold.npz",
+            bold=run.bold,
+            onsets=run.onsets,
+            trial_image_ids=ids,
+            tr=np.float64(tr),
+            trial_duration=np.float64(run.trial_duration),
+        )
 
 
 @register_stage
@@ -70,15 +95,23 @@ class SimulateVisualFMRI(Stage):
     libraries = ("numpy", "scipy", "scikit-image")
     outputs = {
         "responses": Output("./", "The whole folder, a stimulus_responses artifact.", kind="stimulus_responses"),
-        "metadata": Output("stimulus_responses.json", "Category and feature names, subject ids, simulation parameters."),
+        "metadata": Output(
+            "stimulus_responses.json", "Category and feature names, subject ids, simulation parameters."
+        ),
         "stimuli": Output("stimuli.npy", "(n_images, H, W, 3) float32 RGB stimuli in [0, 1]."),
         "features": Output("features.npy", "(n_images, n_features) float32 true standardised model features."),
-        "true_features": Output("true_features/", "The true features as a stimulus_features artifact (set 'true').",
-                                kind="stimulus_features"),
+        "true_features": Output(
+            "true_features/",
+            "The true features as a stimulus_features artifact (set 'true').",
+            kind="stimulus_features",
+        ),
         "splits": Output("splits.npz", "categories (n_images,), train_image_ids, test_image_ids (int64)."),
         "images": Output("images.tsv", "image_id, category, category_name, split."),
-        "subjects": Output("subjects/", "sub-XX/responses.npz (betas, noiseless, noise ceiling, weights) + voxels.tsv "
-                           "(pRF table) [+ bold.npz: bold, onsets, trial_image_ids, tr, trial_duration when bold_tr is set]."),
+        "subjects": Output(
+            "subjects/",
+            "sub-XX/responses.npz (betas, noiseless, noise ceiling, weights) + voxels.tsv "
+            "(pRF table) [+ bold.npz: bold, onsets, trial_image_ids, tr, trial_duration when bold_tr is set].",
+        ),
     }
 
     report_impl = "._report:visual_section"
@@ -91,8 +124,11 @@ class SimulateVisualFMRI(Stage):
         bold_tr, bold_snr = kw.pop("bold_tr"), kw.pop("bold_snr")
         exp = simulate_visual_experiment(**kw)
         exp.save(out_dir)
-        StimulusFeatures(sets={"true": exp.features}, extractor="simulation", image_names=exp.image_names or
-                         [str(i) for i in range(exp.n_images)]).save(out_dir / "true_features")
+        StimulusFeatures(
+            sets={"true": exp.features},
+            extractor="simulation",
+            image_names=exp.image_names or [str(i) for i in range(exp.n_images)],
+        ).save(out_dir / "true_features")
         if bold_tr is not None:
             _write_bold(exp, out_dir, bold_tr, bold_snr, params.seed)
 
@@ -101,12 +137,22 @@ class RestParams(StageParams):
     n_subjects: int = Field(60, gt=0, description="Subjects in total, spread evenly over the sites.")
     n_rois: int = Field(100, ge=4, description="Regions of interest (bilateral atlas-like layout).")
     n_networks: int = Field(7, ge=1, description="Networks of the block structure (Yeo-7-like names when <= 7).")
-    n_sites: int = Field(3, gt=0, description="Acquisition sites; per-site settings default to the built-in presets (cycled).")
-    site_tr: Optional[list[float]] = Field(None, description="TR in seconds per site (default 2.0, 2.5, 0.8, ...).")
-    site_n_times: Optional[list[int]] = Field(None, description="Volumes per subject per site (default 150, 120, 300, ...).")
-    site_noise: Optional[list[float]] = Field(None, description="Measurement-noise sd per site, relative to unit signal (default 0.5, 0.8, 0.3, ...).")
-    site_global_signal: Optional[list[float]] = Field(None, description="Global-signal weight per site (default 0.2, 0.5, 0.0, ...).")
-    site_group_fraction: Optional[list[float]] = Field(None, description="Fraction of group-1 subjects per site (default 0.3, 0.5, 0.7, ...).")
+    n_sites: int = Field(
+        3, gt=0, description="Acquisition sites; per-site settings default to the built-in presets (cycled)."
+    )
+    site_tr: list[float] | None = Field(None, description="TR in seconds per site (default 2.0, 2.5, 0.8, ...).")
+    site_n_times: list[int] | None = Field(
+        None, description="Volumes per subject per site (default 150, 120, 300, ...)."
+    )
+    site_noise: list[float] | None = Field(
+        None, description="Measurement-noise sd per site, relative to unit signal (default 0.5, 0.8, 0.3, ...)."
+    )
+    site_global_signal: list[float] | None = Field(
+        None, description="Global-signal weight per site (default 0.2, 0.5, 0.0, ...)."
+    )
+    site_group_fraction: list[float] | None = Field(
+        None, description="Fraction of group-1 subjects per site (default 0.3, 0.5, 0.7, ...)."
+    )
     n_differing_edges: int = Field(20, ge=0, description="Edges whose correlation differs between the two groups.")
     effect_size: float = Field(0.2, ge=0, le=0.25, description="Correlation change on the differing edges.")
     seed: int = Field(0, ge=0, description="Random seed.")
@@ -141,11 +187,17 @@ class SimulateRestFMRI(Stage):
     Params = RestParams
     outputs = {
         "cohort": Output("./", "The whole folder, a roi_timeseries artifact.", kind="roi_timeseries"),
-        "timeseries": Output("timeseries.npz", "One (n_times_i, n_rois) float32 array per subject, keyed by subject id."),
+        "timeseries": Output(
+            "timeseries.npz", "One (n_times_i, n_rois) float32 array per subject, keyed by subject id."
+        ),
         "subjects": Output("subjects.tsv", "subject, site, group (0/1), tr, n_times, noise_sd, global_signal."),
         "rois": Output("rois.tsv", "name, x, y, z (MNI-like mm), network."),
-        "ground_truth": Output("extras.npz", "covariance (2, n_rois, n_rois) per group, differing_edges (n_rois, n_rois) bool."),
-        "metadata": Output("roi_timeseries.json", "Kind header; info.params: the simulation parameters (sites included)."),
+        "ground_truth": Output(
+            "extras.npz", "covariance (2, n_rois, n_rois) per group, differing_edges (n_rois, n_rois) bool."
+        ),
+        "metadata": Output(
+            "roi_timeseries.json", "Kind header; info.params: the simulation parameters (sites included)."
+        ),
     }
 
     report_impl = "._report:rest_section"
@@ -153,19 +205,29 @@ class SimulateRestFMRI(Stage):
     def run(self, params, inputs, out_dir):
         from ._rest import simulate_rest_cohort
 
-        cohort = simulate_rest_cohort(n_subjects=params.n_subjects, n_rois=params.n_rois, n_networks=params.n_networks,
-                                      sites=_rest_sites(params), n_differing_edges=params.n_differing_edges,
-                                      effect_size=params.effect_size, seed=params.seed)
+        cohort = simulate_rest_cohort(
+            n_subjects=params.n_subjects,
+            n_rois=params.n_rois,
+            n_networks=params.n_networks,
+            sites=_rest_sites(params),
+            n_differing_edges=params.n_differing_edges,
+            effect_size=params.effect_size,
+            seed=params.seed,
+        )
         cohort.save(out_dir)
 
 
 class EEGParams(StageParams):
-    kind: Literal["eeg", "seeg", "ecog"] = Field("eeg", description="Channel type: scalp EEG, sEEG shafts (LA1..LA8, ...) or an ECoG grid.")
+    kind: Literal["eeg", "seeg", "ecog"] = Field(
+        "eeg", description="Channel type: scalp EEG, sEEG shafts (LA1..LA8, ...) or an ECoG grid."
+    )
     n_chans: int = Field(32, gt=0, description="Channels (<= 86 for EEG; sEEG: shafts of contacts_per_shaft contacts).")
     sfreq: float = Field(256.0, ge=64, description="Sampling frequency in Hz (>= 64).")
     duration: float = Field(60.0, gt=0, description="Recording length in seconds (> 0).")
-    motifs: list[str] = Field(["alpha_burst", "spindle", "spike", "slow_wave"],
-                              description="Motif types to plant: alpha_burst, spindle, spike, slow_wave.")
+    motifs: list[str] = Field(
+        ["alpha_burst", "spindle", "spike", "slow_wave"],
+        description="Motif types to plant: alpha_burst, spindle, spike, slow_wave.",
+    )
     events_per_minute: float = Field(4.0, ge=0, description="Occurrences of each motif type per minute.")
     aperiodic_exponent: float = Field(1.5, ge=0, description="Exponent of the 1/f^beta background spectrum.")
     line_freq: float = Field(50.0, ge=0, description="Mains frequency in Hz (0: no line noise).")
@@ -189,8 +251,12 @@ class SimulateEEG(Stage):
     Params = EEGParams
     libraries = ("numpy", "mne")
     outputs = {
-        "raw": Output("raw.fif", kind="raw", description="mne Raw (channel types, montage, one annotation per motif occurrence)."),
-        "motifs": Output("motifs.tsv", "event, motif, onset_s, duration_s, channel, weight (ground truth per channel)."),
+        "raw": Output(
+            "raw.fif", kind="raw", description="mne Raw (channel types, montage, one annotation per motif occurrence)."
+        ),
+        "motifs": Output(
+            "motifs.tsv", "event, motif, onset_s, duration_s, channel, weight (ground truth per channel)."
+        ),
         "metadata": Output("recording.json", "Simulation parameters."),
         "epoch_labels": Output("epoch_labels.tsv", "epoch, start_s, stop_s, label (dominant motif or background)."),
     }

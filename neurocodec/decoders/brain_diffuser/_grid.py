@@ -24,5 +24,5 @@ def save_grid(path, true, rows, n_images: int = 16, scale: int = 3, gap: int = 2
     for r, strip in enumerate(strips):
         for c in range(n):
             y, x = gap + r * (h + gap), gap + c * (w + gap)
-            canvas[y:y + h, x:x + w] = strip[c]
+            canvas[y : y + h, x : x + w] = strip[c]
     Image.fromarray(canvas).resize((canvas.shape[1] * scale, canvas.shape[0] * scale), Image.NEAREST).save(path)

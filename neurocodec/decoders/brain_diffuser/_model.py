@@ -12,7 +12,6 @@ validation split of the training images.
 
 from __future__ import annotations
 
-
 import numpy as np
 
 from neurocodec.pipeline import PretrainedMixin, bad_value, check
@@ -56,12 +55,18 @@ class _Head:
         alphas = np.full(Y2.shape[1], np.nan)
         if varying.any():
             est = ridge.fit(X, Y2[:, varying])
-            c = np.asarray(est.coef_).reshape(-1, int(varying.sum())) if np.ndim(est.coef_) < 2 else np.asarray(est.coef_)
+            c = (
+                np.asarray(est.coef_).reshape(-1, int(varying.sum()))
+                if np.ndim(est.coef_) < 2
+                else np.asarray(est.coef_)
+            )
             if c.shape != (X.shape[1], int(varying.sum())):  # scikit-learn orientation
                 c = c.T
             coef[:, varying] = c
             intercept[varying] = est.intercept_
-            alphas[varying] = np.broadcast_to(np.asarray(getattr(est, "alphas_", getattr(est, "alpha_", np.nan))), (int(varying.sum()),))
+            alphas[varying] = np.broadcast_to(
+                np.asarray(getattr(est, "alphas_", getattr(est, "alpha_", np.nan))), (int(varying.sum()),)
+            )
         return cls(coef, intercept, alphas, Y2.mean(0), Y2.std(0), Y.shape[1:])
 
     def predict(self, X, renormalize: bool):
@@ -72,12 +77,15 @@ class _Head:
         return pred.reshape((len(X),) + self.shape).astype(np.float32)
 
     def arrays(self, prefix):
-        return {f"{prefix}_{k}": getattr(self, k) for k in ("coef", "intercept", "alphas", "target_mean", "target_std")} | {
-            f"{prefix}_shape": np.asarray(self.shape, np.int64)}
+        return {
+            f"{prefix}_{k}": getattr(self, k) for k in ("coef", "intercept", "alphas", "target_mean", "target_std")
+        } | {f"{prefix}_shape": np.asarray(self.shape, np.int64)}
 
     @classmethod
     def from_arrays(cls, arrays, prefix):
-        return cls(*(arrays[f"{prefix}_{k}"] for k in ("coef", "intercept", "alphas", "target_mean", "target_std", "shape")))
+        return cls(
+            *(arrays[f"{prefix}_{k}"] for k in ("coef", "intercept", "alphas", "target_mean", "target_std", "shape"))
+        )
 
 
 class BrainDiffuser(PretrainedMixin):
@@ -156,10 +164,27 @@ class BrainDiffuser(PretrainedMixin):
         (means over the splits; empty without candidates).
     """
 
-    def __init__(self, generator, autoencoder=None, alphas=DEFAULT_DECODER_ALPHAS, cv=5, renormalize=True,
-                 strength=0.75, guidance_scale=3.0, num_inference_steps=50, text_weight=0.4, standardize=True, seed=0,
-                 validation_fraction=0.1, n_samples=1, low_level="latent", low_level_size=16, rank_weight=0.0,
-                 validation_splits=1, validation_criterion="mean"):
+    def __init__(
+        self,
+        generator,
+        autoencoder=None,
+        alphas=DEFAULT_DECODER_ALPHAS,
+        cv=5,
+        renormalize=True,
+        strength=0.75,
+        guidance_scale=3.0,
+        num_inference_steps=50,
+        text_weight=0.4,
+        standardize=True,
+        seed=0,
+        validation_fraction=0.1,
+        n_samples=1,
+        low_level="latent",
+        low_level_size=16,
+        rank_weight=0.0,
+        validation_splits=1,
+        validation_criterion="mean",
+    ):
         self.generator = generator
         self.autoencoder = autoencoder
         self.alphas = alphas
@@ -196,8 +221,13 @@ class BrainDiffuser(PretrainedMixin):
         return [(low, a, b, w) for low in lows for a in strengths for b in scales for w in weights]
 
     def _score(self, row):
-        check(self.validation_criterion in ("mean", "min"), "validation_criterion", "'mean' or 'min'", self.validation_criterion,
-              of="BrainDiffuser")
+        check(
+            self.validation_criterion in ("mean", "min"),
+            "validation_criterion",
+            "'mean' or 'min'",
+            self.validation_criterion,
+            of="BrainDiffuser",
+        )
         pair = (row["two_way_pixels"], row["two_way_gabor"])
         return min(pair) if self.validation_criterion == "min" else sum(pair) / 2
 
@@ -210,7 +240,12 @@ class BrainDiffuser(PretrainedMixin):
         if X.ndim != 2:
             raise bad_value("X", "an array of shape (n_samples, n_voxels)", f"<shape {X.shape}>")
         if hasattr(self, "x_mean_"):
-            check(X.shape[1] == len(self.x_mean_), "X", f"{len(self.x_mean_)} voxels (as in fit)", f"<{X.shape[1]} voxels>")
+            check(
+                X.shape[1] == len(self.x_mean_),
+                "X",
+                f"{len(self.x_mean_)} voxels (as in fit)",
+                f"<{X.shape[1]} voxels>",
+            )
             return (X - self.x_mean_) / self.x_scale_
         return X
 
@@ -241,7 +276,9 @@ class BrainDiffuser(PretrainedMixin):
             embeddings = self.generator.embed_images(images)
         self.validation_ = []
         if len(candidates) > 1:
-            self.validation_ = self._validate(X, np.asarray(images), captions, latents, np.asarray(embeddings), candidates)
+            self.validation_ = self._validate(
+                X, np.asarray(images), captions, latents, np.asarray(embeddings), candidates
+            )
             best = max(self.validation_, key=self._score)
             self.low_level_, self.strength_ = best["low_level"], best["strength"]
             self.guidance_scale_, self.rank_weight_ = best["guidance_scale"], best["rank_weight"]
@@ -255,36 +292,66 @@ class BrainDiffuser(PretrainedMixin):
         self.image_head_ = _Head.fit(Xz, np.asarray(embeddings), make_ridge(self.alphas, self.cv))
         self.text_head_ = None
         if captions is not None:
-            check(len(captions) == len(X), "captions", f"{len(X)} captions (one per image)", f"<{len(captions)} captions>")
-            self.text_head_ = _Head.fit(Xz, np.asarray(self.generator.embed_texts(list(captions))), make_ridge(self.alphas, self.cv))
+            check(
+                len(captions) == len(X), "captions", f"{len(X)} captions (one per image)", f"<{len(captions)} captions>"
+            )
+            self.text_head_ = _Head.fit(
+                Xz, np.asarray(self.generator.embed_texts(list(captions))), make_ridge(self.alphas, self.cv)
+            )
         return self
 
     def _validate(self, X, images, captions, latents, embeddings, candidates):
         """Score every candidate pair on a held-out part of the training images."""
         from ..metrics import FeatureExtractor, pixcorr, two_way_identification
 
-        check(0 < self.validation_fraction < 1, "validation_fraction", "in (0, 1)", self.validation_fraction, of="BrainDiffuser")
+        check(
+            0 < self.validation_fraction < 1,
+            "validation_fraction",
+            "in (0, 1)",
+            self.validation_fraction,
+            of="BrainDiffuser",
+        )
         check(int(self.validation_splits) >= 1, "validation_splits", ">= 1", self.validation_splits, of="BrainDiffuser")
         n_val = int(round(len(X) * self.validation_fraction))
         n_splits = int(self.validation_splits)
-        check(n_val >= 2 and len(X) - n_val * n_splits >= 0 and len(X) - n_val >= 2, "validation_fraction",
-              f"a fraction leaving >= 2 validation images per split ({n_splits} disjoint splits) and >= 2 fitting images "
-              f"of {len(X)}", self.validation_fraction, of="BrainDiffuser")
+        check(
+            n_val >= 2 and len(X) - n_val * n_splits >= 0 and len(X) - n_val >= 2,
+            "validation_fraction",
+            f"a fraction leaving >= 2 validation images per split ({n_splits} disjoint splits) and >= 2 fitting images "
+            f"of {len(X)}",
+            self.validation_fraction,
+            of="BrainDiffuser",
+        )
         perm = np.random.default_rng(self.seed).permutation(len(X))
         scores = {}
         for split in range(n_splits):
-            val = np.sort(perm[split * n_val:(split + 1) * n_val])
+            val = np.sort(perm[split * n_val : (split + 1) * n_val])
             fit = np.setdiff1d(np.arange(len(X)), val)
             true = images[val]
             extractors = {name: FeatureExtractor(name).fit(true) for name in ("pixels", "gabor")}
             feats_true = {name: ext(true) for name, ext in extractors.items()}
             for low in dict.fromkeys(c[0] for c in candidates):
-                inner = BrainDiffuser(self.generator, autoencoder=self.autoencoder, alphas=self.alphas, cv=self.cv,
-                                      renormalize=self.renormalize, num_inference_steps=self.num_inference_steps,
-                                      text_weight=self.text_weight, standardize=self.standardize, seed=self.seed,
-                                      n_samples=self.n_samples, low_level=low, low_level_size=self.low_level_size)
-                inner.fit(X[fit], images[fit], captions=None if captions is None else [captions[i] for i in fit],
-                          latents=None if latents is None else np.asarray(latents)[fit], embeddings=embeddings[fit])
+                inner = BrainDiffuser(
+                    self.generator,
+                    autoencoder=self.autoencoder,
+                    alphas=self.alphas,
+                    cv=self.cv,
+                    renormalize=self.renormalize,
+                    num_inference_steps=self.num_inference_steps,
+                    text_weight=self.text_weight,
+                    standardize=self.standardize,
+                    seed=self.seed,
+                    n_samples=self.n_samples,
+                    low_level=low,
+                    low_level_size=self.low_level_size,
+                )
+                inner.fit(
+                    X[fit],
+                    images[fit],
+                    captions=None if captions is None else [captions[i] for i in fit],
+                    latents=None if latents is None else np.asarray(latents)[fit],
+                    embeddings=embeddings[fit],
+                )
                 stage1 = inner._stage1(X[val])
                 emb = inner.predict_embeddings(X[val])
                 for setting in dict.fromkeys(c[1:3] for c in candidates if c[0] == low):
@@ -296,8 +363,11 @@ class BrainDiffuser(PretrainedMixin):
                             row[f"two_way_{name}"] = float(two_way_identification(feats_true[name], ext(pred)))
                         for k, v in row.items():
                             scores.setdefault((low, *setting, weight), {}).setdefault(k, []).append(v)
-        return [{"low_level": c[0], "strength": c[1], "guidance_scale": c[2], "rank_weight": c[3]}
-                | {k: float(np.mean(v)) for k, v in row.items()} for c, row in scores.items()]
+        return [
+            {"low_level": c[0], "strength": c[1], "guidance_scale": c[2], "rank_weight": c[3]}
+            | {k: float(np.mean(v)) for k, v in row.items()}
+            for c, row in scores.items()
+        ]
 
     def _stage1_targets(self, images, latents):
         if self.low_level_ == "latent":
@@ -312,7 +382,7 @@ class BrainDiffuser(PretrainedMixin):
             raise NotFittedError("This BrainDiffuser is not fitted yet; call fit(X, images) or load(path, generator).")
 
     def predict_latents(self, X) -> np.ndarray:
-        """Stage-1 latents ``(n_samples, c, h, w)`` predicted from ``X`` (with ``low_level="pixels"``: of the coarse image)."""
+        """Stage-1 latents ``(n_samples, c, h, w)`` predicted from ``X`` (``low_level="pixels"``: the coarse image)."""
         self._check_fitted()
         if self.low_level_ == "pixels":
             return self._autoencoder.encode(self._stage1(X))
@@ -367,9 +437,15 @@ class BrainDiffuser(PretrainedMixin):
         small = resize_images(stage1, self.low_level_size)
         for k in range(n_samples):
             images = self.generator.generate(
-                emb["image"], init_images=stage1, text_embeddings=emb["text"], text_weight=self.text_weight,
-                strength=strength, guidance_scale=guidance_scale, num_inference_steps=self.num_inference_steps,
-                seed=self.seed + k)
+                emb["image"],
+                init_images=stage1,
+                text_embeddings=emb["text"],
+                text_weight=self.text_weight,
+                strength=strength,
+                guidance_scale=guidance_scale,
+                num_inference_steps=self.num_inference_steps,
+                seed=self.seed + k,
+            )
             out["images"].append(images)
             if n_samples > 1:
                 out["embedding"].append(_rowwise_corr(self.generator.embed_images(images), emb["image"]))
@@ -386,36 +462,61 @@ class BrainDiffuser(PretrainedMixin):
         return np.stack(samples["images"])[best, np.arange(len(best))]
 
     # ------------------------------------------------------------ persistence (PretrainedMixin)
-    _PARAMS = ("cv", "renormalize", "num_inference_steps", "text_weight", "standardize", "seed", "validation_fraction",
-               "n_samples", "low_level_size", "validation_splits", "validation_criterion")
+    _PARAMS = (
+        "cv",
+        "renormalize",
+        "num_inference_steps",
+        "text_weight",
+        "standardize",
+        "seed",
+        "validation_fraction",
+        "n_samples",
+        "low_level_size",
+        "validation_splits",
+        "validation_criterion",
+    )
 
     def _pretrained_config(self) -> dict:
         params = {k: getattr(self, k) for k in self._PARAMS}
         params["low_level"] = self.low_level if isinstance(self.low_level, str) else list(self.low_level)
-        params |= {k: [float(v) for v in np.atleast_1d(getattr(self, k))] if np.ndim(getattr(self, k))
-                   else float(getattr(self, k)) for k in ("strength", "guidance_scale", "rank_weight")}
+        params |= {
+            k: [float(v) for v in np.atleast_1d(getattr(self, k))]
+            if np.ndim(getattr(self, k))
+            else float(getattr(self, k))
+            for k in ("strength", "guidance_scale", "rank_weight")
+        }
         params["alphas"] = list(self.alphas)
         return params
 
     def _pretrained_state(self) -> dict:
         self._check_fitted()
-        arrays = {"x_mean": self.x_mean_, "x_scale": self.x_scale_} | self.stage1_head_.arrays(self.low_level_) \
+        arrays = (
+            {"x_mean": self.x_mean_, "x_scale": self.x_scale_}
+            | self.stage1_head_.arrays(self.low_level_)
             | self.image_head_.arrays("image")
+        )
         if self.text_head_ is not None:
             arrays |= self.text_head_.arrays("text")
-        selected = {"low_level": self.low_level_, "strength": float(self.strength_),
-                    "guidance_scale": float(self.guidance_scale_), "rank_weight": float(self.rank_weight_),
-                    "validation": self.validation_}
+        selected = {
+            "low_level": self.low_level_,
+            "strength": float(self.strength_),
+            "guidance_scale": float(self.guidance_scale_),
+            "rank_weight": float(self.rank_weight_),
+            "validation": self.validation_,
+        }
         return {"arrays": arrays, "json": {"selected": selected}}
 
     @classmethod
-    def _from_pretrained_state(cls, config, state, directory, device, generator=None, autoencoder=None,
-                               **overrides) -> "BrainDiffuser":
+    def _from_pretrained_state(
+        cls, config, state, directory, device, generator=None, autoencoder=None, **overrides
+    ) -> BrainDiffuser:
         """``generator`` (required): the generator the decoder was fitted with; ``overrides`` (``None`` values
-        ignored) replace generation parameters."""
+        ignored) replace generation parameters.
+        """
         if generator is None:
-            raise bad_value("generator", "the generator the decoder was fitted with", None,
-                            of="BrainDiffuser.from_pretrained")
+            raise bad_value(
+                "generator", "the generator the decoder was fitted with", None, of="BrainDiffuser.from_pretrained"
+            )
         config |= {k: v for k, v in overrides.items() if v is not None}
         self = cls(generator, autoencoder=autoencoder, **config)
         selected = state["json"]["selected"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal, Optional
+from typing import Literal
 
 from pydantic import Field
 
@@ -16,47 +16,111 @@ _GENERATORS = Literal["embedded", "stable_unclip_img2img", "ip_adapter_img2img",
 class FitDecoderParams(StageParams):
     subjects: list[str] = Field([], description="Subjects to fit a decoder for (keys of the experiment; empty: all).")
     generator: _GENERATORS = Field(
-        "embedded", description="'embedded': train a small VAE + conditional UNet on the stimuli (offline); otherwise a "
-        "real diffusers pipeline loaded from 'model'.")
+        "embedded",
+        description="'embedded': train a small VAE + conditional UNet on the stimuli (offline); otherwise a "
+        "real diffusers pipeline loaded from 'model'.",
+    )
     model: str = Field("", description="Hub id or local folder of the real pipeline (generator != 'embedded').")
     image_size: int = Field(32, ge=8, description="Square image size of the embedded generator.")
-    vae_channels: list[int] = Field([16, 32, 64], min_length=2, description="AutoencoderKL block_out_channels (embedded).")
-    unet_channels: list[int] = Field([32, 64], min_length=2, description="UNet2DConditionModel block_out_channels (embedded).")
+    vae_channels: list[int] = Field(
+        [16, 32, 64], min_length=2, description="AutoencoderKL block_out_channels (embedded)."
+    )
+    unet_channels: list[int] = Field(
+        [32, 64], min_length=2, description="UNet2DConditionModel block_out_channels (embedded)."
+    )
     embed_dim: int = Field(64, gt=0, description="Dimension of NeuroCodec's image embedding (embedded).")
-    embedding: Literal["effnet_lite0", "pixels"] = Field("effnet_lite0", description="Features the embedding is built from.")
-    spatial_grid: int = Field(0, ge=0, description=(
-        "0: condition on one pooled embedding token; g > 0: also on g*g tokens of EfficientNet-Lite0 feature-map cells "
-        "(where which structure is; as Brain-Diffuser's CLIP patch tokens), predicted by the stage-2 ridge (embedded; "
-        "needs embedding='effnet_lite0')."))
+    embedding: Literal["effnet_lite0", "pixels"] = Field(
+        "effnet_lite0", description="Features the embedding is built from."
+    )
+    spatial_grid: int = Field(
+        0,
+        ge=0,
+        description=(
+            "0: condition on one pooled embedding token; g > 0: also on g*g tokens of EfficientNet-Lite0 "
+            "feature-map cells "
+            "(where which structure is; as Brain-Diffuser's CLIP patch tokens), predicted by the stage-2 ridge "
+            "(embedded; "
+            "needs embedding='effnet_lite0')."
+        ),
+    )
     vae_steps: int = Field(600, ge=0, description="Autoencoder training steps (embedded).")
     unet_steps: int = Field(1500, ge=0, description="Denoiser training steps (embedded).")
     batch_size: int = Field(64, gt=0, description="Training batch size (embedded).")
     learning_rate: float = Field(1e-3, gt=0, description="AdamW learning rate (embedded).")
-    vae_degrade: float = Field(0.0, ge=0, le=1, description=(
-        "Share of each autoencoder batch replaced by blurred copies (input and target), so the VAE also encodes coarse "
-        "stage-1 images faithfully (embedded)."))
-    prediction_type: Literal["epsilon", "v_prediction", "sample"] = Field("epsilon", description="Denoiser target (embedded).")
-    alphas: list[float] = Field([float(10 ** (k / 2)) for k in range(-2, 13)], min_length=1,
-                                description="Ridge penalties, one chosen per target by cross-validation.")
+    vae_degrade: float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description=(
+            "Share of each autoencoder batch replaced by blurred copies (input and target), so the VAE also "
+            "encodes coarse "
+            "stage-1 images faithfully (embedded)."
+        ),
+    )
+    prediction_type: Literal["epsilon", "v_prediction", "sample"] = Field(
+        "epsilon", description="Denoiser target (embedded)."
+    )
+    alphas: list[float] = Field(
+        [float(10 ** (k / 2)) for k in range(-2, 13)],
+        min_length=1,
+        description="Ridge penalties, one chosen per target by cross-validation.",
+    )
     cv: int = Field(5, ge=2, description="Cross-validation folds of the ridge.")
-    low_level: list[Literal["latent", "pixels"]] = Field(["latent"], min_length=1, description=(
-        "Stage-1 ridge target: 'latent' (the autoencoder latent, as the paper) or 'pixels' (the image downsampled to "
-        "low_level_size); several: candidates validated with strength."))
+    low_level: list[Literal["latent", "pixels"]] = Field(
+        ["latent"],
+        min_length=1,
+        description=(
+            "Stage-1 ridge target: 'latent' (the autoencoder latent, as the paper) or 'pixels' (the image "
+            "downsampled to "
+            "low_level_size); several: candidates validated with strength."
+        ),
+    )
     low_level_size: int = Field(16, ge=2, description="Side of the downsampled stage-1 image of low_level 'pixels'.")
-    strength: list[float] = Field([0.75], min_length=1, description=(
-        "img2img strength from the stage-1 image (paper: 0.75). Several values: candidates, one chosen (with "
-        "guidance_scale) by 2-way identification (pixels + Gabor) on a validation split of the TRAINING images."))
-    guidance_scale: list[float] = Field([3.0], min_length=1, description="Classifier-free guidance scale, or candidates (see strength).")
-    num_inference_steps: int = Field(50, gt=0, description="Denoising steps of the full DDIM trajectory (validation and default of reconstruct).")
-    n_samples: int = Field(1, ge=1, description="Best-of-N candidates per image, ranked by brain-derived signals only (validation and default of reconstruct).")
-    rank_weight: list[float] = Field([0.0], min_length=1, description=(
-        "Best-of-N ranking: (1 - w) * corr(candidate embedding, PREDICTED embedding) + w * corr(candidate, stage-1 image) "
-        "(never the true image). Several values: candidates validated with strength."))
-    validation_fraction: float = Field(0.1, gt=0, lt=1, description="Share of the training images held out (per split) to choose among candidates.")
-    validation_splits: int = Field(1, ge=1, description="Disjoint validation splits of the training images, scores averaged (less noisy choice).")
-    validation_criterion: Literal["mean", "min"] = Field("mean", description=(
-        "Validation score of a candidate: mean or smaller of its 2-way identification on pixels and on Gabor features."))
-    seed: int = Field(0, description="Seed of the generator training, the validation split and the validation generation.")
+    strength: list[float] = Field(
+        [0.75],
+        min_length=1,
+        description=(
+            "img2img strength from the stage-1 image (paper: 0.75). Several values: candidates, one chosen (with "
+            "guidance_scale) by 2-way identification (pixels + Gabor) on a validation split of the TRAINING images."
+        ),
+    )
+    guidance_scale: list[float] = Field(
+        [3.0], min_length=1, description="Classifier-free guidance scale, or candidates (see strength)."
+    )
+    num_inference_steps: int = Field(
+        50, gt=0, description="Denoising steps of the full DDIM trajectory (validation and default of reconstruct)."
+    )
+    n_samples: int = Field(
+        1,
+        ge=1,
+        description="Best-of-N candidates per image, ranked by brain-derived signals only (validation and "
+        "default of reconstruct).",
+    )
+    rank_weight: list[float] = Field(
+        [0.0],
+        min_length=1,
+        description=(
+            "Best-of-N ranking: (1 - w) * corr(candidate embedding, PREDICTED embedding) + w * corr(candidate, "
+            "stage-1 image) "
+            "(never the true image). Several values: candidates validated with strength."
+        ),
+    )
+    validation_fraction: float = Field(
+        0.1, gt=0, lt=1, description="Share of the training images held out (per split) to choose among candidates."
+    )
+    validation_splits: int = Field(
+        1, ge=1, description="Disjoint validation splits of the training images, scores averaged (less noisy choice)."
+    )
+    validation_criterion: Literal["mean", "min"] = Field(
+        "mean",
+        description=(
+            "Validation score of a candidate: mean or smaller of its 2-way identification on pixels and on "
+            "Gabor features."
+        ),
+    )
+    seed: int = Field(
+        0, description="Seed of the generator training, the validation split and the validation generation."
+    )
     device: str = runtime_field("cpu", "Torch device.")
     n_threads: int = runtime_field(0, "Torch CPU threads (0: torch's default).")
 
@@ -85,9 +149,17 @@ class FitDecoder(Stage):
     libraries = ("numpy", "torch", "diffusers", "scikit-learn")
     inputs = {"experiment": Input("Stimuli and single-trial responses.", kinds=("stimulus_responses",))}
     outputs = {
-        "generator": Output("generator/", "generator.json (+ vae/, unet/, scheduler/, embedder/ for the embedded generator)."),
-        "decoders": Output("decoders/", kind="brain_diffuser", description="<subject>/decoder.npz + decoder.json: ridge weights, alphas, statistics."),
-        "summary": Output("fit.json", "Per subject: voxels, training images, median alphas; generator training losses."),
+        "generator": Output(
+            "generator/", "generator.json (+ vae/, unet/, scheduler/, embedder/ for the embedded generator)."
+        ),
+        "decoders": Output(
+            "decoders/",
+            kind="brain_diffuser",
+            description="<subject>/decoder.npz + decoder.json: ridge weights, alphas, statistics.",
+        ),
+        "summary": Output(
+            "fit.json", "Per subject: voxels, training images, median alphas; generator training losses."
+        ),
     }
 
     def run(self, params, inputs, out_dir):
@@ -111,17 +183,28 @@ class FitDecoder(Stage):
             if sub not in exp.subjects:
                 raise bad_value("subjects", f"keys of the experiment {sorted(exp.subjects)}", sub, of="fit_decoder")
         if exp.stimuli is None:
-            raise bad_value("experiment", "stimulus_responses holding the stimulus images", "<no stimuli>",
-                            of="fit_decoder")
+            raise bad_value(
+                "experiment", "stimulus_responses holding the stimulus images", "<no stimuli>", of="fit_decoder"
+            )
         gen_dir = out_dir / "generator"
         summary = {"generator": params.generator, "subjects": {}}
         if params.generator == "embedded":
             gen = generation.EmbeddedLatentDiffusion(
-                image_size=params.image_size, vae_channels=tuple(params.vae_channels), unet_channels=tuple(params.unet_channels),
-                embed_dim=params.embed_dim, embedding=params.embedding, spatial_grid=params.spatial_grid, vae_steps=params.vae_steps, unet_steps=params.unet_steps,
-                batch_size=params.batch_size, learning_rate=params.learning_rate, vae_degrade=params.vae_degrade,
+                image_size=params.image_size,
+                vae_channels=tuple(params.vae_channels),
+                unet_channels=tuple(params.unet_channels),
+                embed_dim=params.embed_dim,
+                embedding=params.embedding,
+                spatial_grid=params.spatial_grid,
+                vae_steps=params.vae_steps,
+                unet_steps=params.unet_steps,
+                batch_size=params.batch_size,
+                learning_rate=params.learning_rate,
+                vae_degrade=params.vae_degrade,
                 prediction_type=params.prediction_type,
-                seed=params.seed, device=params.device)
+                seed=params.seed,
+                device=params.device,
+            )
             gen.fit(exp.stimuli[exp.train_image_ids])
             gen.save_pretrained(gen_dir)
             summary["losses"] = {k: [float(np.mean(v[-20:]))] if v else [] for k, v in gen.losses_.items()}
@@ -138,33 +221,67 @@ class FitDecoder(Stage):
             images = exp.stimuli[ids]
             key = tuple(ids.tolist())
             if key not in latents:  # subjects sharing a training set share the targets
-                latents[key] = (gen.autoencoder.encode(images) if "latent" in params.low_level else None, gen.embed_images(images))
-            dec = BrainDiffuser(gen, alphas=params.alphas, cv=params.cv, low_level=params.low_level,
-                                low_level_size=params.low_level_size, strength=params.strength, guidance_scale=params.guidance_scale,
-                                num_inference_steps=params.num_inference_steps, n_samples=params.n_samples,
-                                rank_weight=params.rank_weight, validation_fraction=params.validation_fraction,
-                                validation_splits=params.validation_splits, validation_criterion=params.validation_criterion,
-                                seed=params.seed)
+                latents[key] = (
+                    gen.autoencoder.encode(images) if "latent" in params.low_level else None,
+                    gen.embed_images(images),
+                )
+            dec = BrainDiffuser(
+                gen,
+                alphas=params.alphas,
+                cv=params.cv,
+                low_level=params.low_level,
+                low_level_size=params.low_level_size,
+                strength=params.strength,
+                guidance_scale=params.guidance_scale,
+                num_inference_steps=params.num_inference_steps,
+                n_samples=params.n_samples,
+                rank_weight=params.rank_weight,
+                validation_fraction=params.validation_fraction,
+                validation_splits=params.validation_splits,
+                validation_criterion=params.validation_criterion,
+                seed=params.seed,
+            )
             dec.fit(betas, images, latents=latents[key][0], embeddings=latents[key][1])
             dec.save_pretrained(out_dir / "decoders" / sub)
             summary["subjects"][sub] = {
-                "n_voxels": int(betas.shape[1]), "n_train_images": int(len(ids)),
-                "low_level": dec.low_level_, "median_alpha_stage1": float(np.median(dec.stage1_head_.alphas)),
+                "n_voxels": int(betas.shape[1]),
+                "n_train_images": int(len(ids)),
+                "low_level": dec.low_level_,
+                "median_alpha_stage1": float(np.median(dec.stage1_head_.alphas)),
                 "median_alpha_embedding": float(np.median(dec.image_head_.alphas)),
-                "strength": dec.strength_, "guidance_scale": dec.guidance_scale_, "rank_weight": dec.rank_weight_,
+                "strength": dec.strength_,
+                "guidance_scale": dec.guidance_scale_,
+                "rank_weight": dec.rank_weight_,
                 "validation": dec.validation_,
             }
         save_json(out_dir / "fit.json", summary)
 
 
 class ReconstructParams(StageParams):
-    strength: Optional[float] = Field(None, gt=0, le=1, description=(
-        "img2img strength from the stage-1 image; null: the decoder's (fit_decoder's, or the one it chose by validation)."))
-    guidance_scale: Optional[float] = Field(None, ge=1, description="Classifier-free guidance scale; null: the decoder's.")
-    num_inference_steps: Optional[int] = Field(None, gt=0, description="Denoising steps of the full DDIM trajectory; null: the decoder's.")
-    text_weight: float = Field(0.4, ge=0, le=1, description="Share of the text condition (generators mixing image and text).")
-    n_samples: Optional[int] = Field(None, ge=1, description="Best-of-N: candidates per image, ranked by the PREDICTED embedding; null: the decoder's.")
-    renormalize: bool = Field(True, description="Renormalise predictions to the training latent/embedding mean and std.")
+    strength: float | None = Field(
+        None,
+        gt=0,
+        le=1,
+        description=(
+            "img2img strength from the stage-1 image; null: the decoder's (fit_decoder's, or the one it chose "
+            "by validation)."
+        ),
+    )
+    guidance_scale: float | None = Field(None, ge=1, description="Classifier-free guidance scale; null: the decoder's.")
+    num_inference_steps: int | None = Field(
+        None, gt=0, description="Denoising steps of the full DDIM trajectory; null: the decoder's."
+    )
+    text_weight: float = Field(
+        0.4, ge=0, le=1, description="Share of the text condition (generators mixing image and text)."
+    )
+    n_samples: int | None = Field(
+        None,
+        ge=1,
+        description="Best-of-N: candidates per image, ranked by the PREDICTED embedding; null: the decoder's.",
+    )
+    renormalize: bool = Field(
+        True, description="Renormalise predictions to the training latent/embedding mean and std."
+    )
     seed: int = Field(0, description="Seed of the generation noise.")
     device: str = runtime_field("cpu", "Torch device.")
     n_threads: int = runtime_field(0, "Torch CPU threads (0: torch's default).")
@@ -180,11 +297,18 @@ class Reconstruct(Stage):
     libraries = ("numpy", "torch", "diffusers")
     inputs = {
         "decoder": Input("Fitted Brain-Diffuser decoders.", kinds=("brain_diffuser",)),
-        "experiment": Input("The stimulus_responses the decoder was fitted on (its test trials are decoded).", kinds=("stimulus_responses",)),
+        "experiment": Input(
+            "The stimulus_responses the decoder was fitted on (its test trials are decoded).",
+            kinds=("stimulus_responses",),
+        ),
     }
     outputs = {
-        "reconstructions": Output("reconstructions.npz", kind="reconstructions", description="image_ids (n,), true (n, H, W, 3) uint8, <subject>_stage1 and "
-                                  "<subject>_final (n, H, W, 3) uint8."),
+        "reconstructions": Output(
+            "reconstructions.npz",
+            kind="reconstructions",
+            description="image_ids (n,), true (n, H, W, 3) uint8, <subject>_stage1 and "
+            "<subject>_final (n, H, W, 3) uint8.",
+        ),
         "grid": Output("grid.png", "Rows per subject: true / stage 1 / final for the first 16 test images."),
     }
 
@@ -211,9 +335,17 @@ class Reconstruct(Stage):
         subjects = sorted(p.name for p in (folder / "decoders").iterdir() if p.is_dir())
         for sub in subjects:
             ids, betas = exp.subjects[sub].mean_betas("test")
-            dec = BrainDiffuser.from_pretrained(folder / "decoders" / sub, generator=gen, strength=params.strength, guidance_scale=params.guidance_scale,
-                                     num_inference_steps=params.num_inference_steps, text_weight=params.text_weight,
-                                     renormalize=params.renormalize, seed=params.seed, n_samples=params.n_samples)
+            dec = BrainDiffuser.from_pretrained(
+                folder / "decoders" / sub,
+                generator=gen,
+                strength=params.strength,
+                guidance_scale=params.guidance_scale,
+                num_inference_steps=params.num_inference_steps,
+                text_weight=params.text_weight,
+                renormalize=params.renormalize,
+                seed=params.seed,
+                n_samples=params.n_samples,
+            )
             rec = dec.reconstruct(betas)
             if "image_ids" in arrays and not np.array_equal(arrays["image_ids"], ids):
                 raise ValueError(f"The test image ids of {sub} differ from those of {subjects[0]}.")
@@ -227,15 +359,27 @@ class Reconstruct(Stage):
     def report(cls, artifact):
         from neurocodec.pipeline.report import Figure, Section
 
-        return Section("Brain-Diffuser reconstructions", [Figure.from_file(
-            artifact.file("grid"), caption="Held-out test images: true (top), then per subject stage 1 (low-level ridge -> "
-            "VAE latent) and final (img2img conditioned on the predicted embedding).")])
+        return Section(
+            "Brain-Diffuser reconstructions",
+            [
+                Figure.from_file(
+                    artifact.file("grid"),
+                    caption="Held-out test images: true (top), then per subject stage 1 (low-level ridge -> "
+                    "VAE latent) and final (img2img conditioned on the predicted embedding).",
+                )
+            ],
+        )
 
 
 class EvaluateParams(StageParams):
-    features: list[str] = Field(["pixels", "gabor", "effnet_lite0"], description=(
-        "Feature extractors for 2-way identification / correlation distance: pixels, gabor, effnet_lite0, alexnet2, "
-        "alexnet5, inception_v3, clip, effnet_b1, swav (those without weights offline are skipped)."))
+    features: list[str] = Field(
+        ["pixels", "gabor", "effnet_lite0"],
+        description=(
+            "Feature extractors for 2-way identification / correlation distance: pixels, gabor, effnet_lite0, "
+            "alexnet2, "
+            "alexnet5, inception_v3, clip, effnet_b1, swav (those without weights offline are skipped)."
+        ),
+    )
     protocol: Literal["brain-diffuser", "mindeye"] = Field("brain-diffuser", description="Input sizes of the networks.")
     sizes: dict[str, int] = Field({}, description="Per-extractor input size overrides, e.g. {effnet_lite0: 96}.")
     device: str = runtime_field("cpu", "Torch device.")
@@ -252,7 +396,11 @@ class EvaluateReconstruction(Stage):
     libraries = ("numpy", "scipy", "torch", "timm")
     inputs = {"reconstructions": Input("Reconstructions.", kinds=("reconstructions",))}
     outputs = {
-        "metrics": Output("metrics.json", kind="reconstruction_scores", description="{subject: {stage1: {metric: value}, final: {...}}, mean: {...}}."),
+        "metrics": Output(
+            "metrics.json",
+            kind="reconstruction_scores",
+            description="{subject: {stage1: {metric: value}, final: {...}}, mean: {...}}.",
+        ),
         "table": Output("metrics.tsv", "subject, stage, metric, value."),
     }
 
@@ -277,12 +425,23 @@ class EvaluateReconstruction(Stage):
         for sub in subjects:  # Brain-Diffuser writes stage1 and final; MindBridge final only
             result[sub] = {}
             for stage in stages:
-                scores = evaluate_reconstructions(true, data[f"{sub}_{stage}"], features=params.features,
-                                                  protocol=params.protocol, sizes=params.sizes, device=params.device)
+                scores = evaluate_reconstructions(
+                    true,
+                    data[f"{sub}_{stage}"],
+                    features=params.features,
+                    protocol=params.protocol,
+                    sizes=params.sizes,
+                    device=params.device,
+                )
                 result[sub][stage] = scores
                 rows += [{"subject": sub, "stage": stage, "metric": k, "value": v} for k, v in scores.items()]
-        result["mean"] = {stage: {k: float(np.mean([result[s][stage][k] for s in subjects if k in result[s][stage]]))
-                                  for k in result[subjects[0]][stage]} for stage in stages}
+        result["mean"] = {
+            stage: {
+                k: float(np.mean([result[s][stage][k] for s in subjects if k in result[s][stage]]))
+                for k in result[subjects[0]][stage]
+            }
+            for stage in stages
+        }
         save_json(out_dir / "metrics.json", result)
         save_table(out_dir / "metrics.tsv", rows)
 
@@ -292,6 +451,13 @@ class EvaluateReconstruction(Stage):
 
         m = artifact.load("metrics")["mean"]
         names = list(m["final"])
-        return Section("Reconstruction metrics (mean over subjects)", [Table(
-            ["metric", "stage 1", "final"], [[k, m.get("stage1", {}).get(k, float("nan")), m["final"][k]] for k in names],
-            caption="2-way identification: chance 0.5; distance_*: correlation distance, lower is better.")])
+        return Section(
+            "Reconstruction metrics (mean over subjects)",
+            [
+                Table(
+                    ["metric", "stage 1", "final"],
+                    [[k, m.get("stage1", {}).get(k, float("nan")), m["final"][k]] for k in names],
+                    caption="2-way identification: chance 0.5; distance_*: correlation distance, lower is better.",
+                )
+            ],
+        )

@@ -25,5 +25,12 @@ from ._roi import decode_roi_pattern, roi_pattern
 from ._sampling import BrainGuidedSampler
 from ._targets import VoxelTarget, select_voxels
 
-__all__ = ["BrainGuidedSampler", "DifferentiableEncoder", "VoxelTarget", "decode_roi_pattern",
-           "differentiable_features", "roi_pattern", "select_voxels"]
+__all__ = [
+    "BrainGuidedSampler",
+    "DifferentiableEncoder",
+    "VoxelTarget",
+    "decode_roi_pattern",
+    "differentiable_features",
+    "roi_pattern",
+    "select_voxels",
+]

@@ -54,8 +54,14 @@ def _modules():
             self.image_shape = (int(h), int(w))
             self.resize = pyramid.image_size
             self.nonlinearity = pyramid.nonlinearity
-            for name, arr in (("even", even), ("odd", odd), ("scale", pyramid.scale_), ("mean", pyramid.mean_),
-                              ("std", pyramid.std_), ("luma", np.asarray(_LUMA, np.float32))):
+            for name, arr in (
+                ("even", even),
+                ("odd", odd),
+                ("scale", pyramid.scale_),
+                ("mean", pyramid.mean_),
+                ("std", pyramid.std_),
+                ("luma", np.asarray(_LUMA, np.float32)),
+            ):
                 self.register_buffer(name, torch.from_numpy(np.ascontiguousarray(arr, np.float32)))
 
         def forward(self, images):
@@ -128,8 +134,9 @@ def _modules():
         def forward(self, images):
             feats = self.features(images)
             if feats.shape[1] != self.coef.shape[0]:
-                raise bad_value("features", f"{self.coef.shape[0]} columns (the ridge's features)",
-                                f"<{feats.shape[1]} columns>")
+                raise bad_value(
+                    "features", f"{self.coef.shape[0]} columns (the ridge's features)", f"<{feats.shape[1]} columns>"
+                )
             return feats @ self.coef + self.intercept
 
     _GABOR, _HOOK, _CLIP, _ENCODER = TorchGaborPyramid, TorchLayerFeatures, TorchClipImage, Encoder
@@ -165,9 +172,13 @@ def differentiable_features(extractor, layer=None):
         return _HOOK(extractor.model, layer, extractor.image_size, extractor.pool_size, extractor.mean, extractor.std)
     if isinstance(extractor, OpenClipFeatures):
         return _CLIP(extractor)
-    raise bad_value("extractor", "a differentiable feature extractor (GaborPyramid, EfficientNetLite0Features, "
-                    "TorchHookFeatures, OpenClipFeatures or a torch.nn.Module)", f"<{type(extractor).__name__}>",
-                    exc=TypeError)
+    raise bad_value(
+        "extractor",
+        "a differentiable feature extractor (GaborPyramid, EfficientNetLite0Features, "
+        "TorchHookFeatures, OpenClipFeatures or a torch.nn.Module)",
+        f"<{type(extractor).__name__}>",
+        exc=TypeError,
+    )
 
 
 class DifferentiableEncoder:
@@ -197,17 +208,30 @@ class DifferentiableEncoder:
     def __init__(self, features, coef, intercept, voxels=None, layer=None, device="cpu"):
         coef = np.asarray(coef, np.float32)
         intercept = np.asarray(intercept, np.float32).reshape(-1)
-        check(coef.ndim == 2 and coef.shape[1] == intercept.shape[0], "coef",
-              "(n_features, n_voxels) with an intercept (n_voxels,)", f"<shapes {coef.shape}, {intercept.shape}>")
+        check(
+            coef.ndim == 2 and coef.shape[1] == intercept.shape[0],
+            "coef",
+            "(n_features, n_voxels) with an intercept (n_voxels,)",
+            f"<shapes {coef.shape}, {intercept.shape}>",
+        )
         self.voxels = np.arange(coef.shape[1]) if voxels is None else np.asarray(voxels, np.int64).reshape(-1)
         if self.voxels.size == 0:
             raise bad_value("voxels", "a non-empty voxel set", "<0 voxels>")
-        check(self.voxels.min() >= 0 and self.voxels.max() < coef.shape[1], "voxels",
-              f"indices in [0, {coef.shape[1]})", f"<range [{self.voxels.min()}, {self.voxels.max()}]>")
+        check(
+            self.voxels.min() >= 0 and self.voxels.max() < coef.shape[1],
+            "voxels",
+            f"indices in [0, {coef.shape[1]})",
+            f"<range [{self.voxels.min()}, {self.voxels.max()}]>",
+        )
         _modules()
         self.device = device
-        self.module = _ENCODER(differentiable_features(features, layer), coef[:, self.voxels],
-                               intercept[self.voxels], self.voxels).to(device).eval()
+        self.module = (
+            _ENCODER(
+                differentiable_features(features, layer), coef[:, self.voxels], intercept[self.voxels], self.voxels
+            )
+            .to(device)
+            .eval()
+        )
 
     @classmethod
     def from_fitted(cls, features, ridge, **kwargs):
@@ -227,6 +251,6 @@ class DifferentiableEncoder:
         out = []
         with torch.no_grad():
             for s in range(0, len(x), batch_size):
-                t = torch.from_numpy(np.ascontiguousarray(x[s:s + batch_size])).permute(0, 3, 1, 2).to(self.device)
+                t = torch.from_numpy(np.ascontiguousarray(x[s : s + batch_size])).permute(0, 3, 1, 2).to(self.device)
                 out.append(self.module(t).cpu().numpy())
         return np.concatenate(out).astype(np.float32)

@@ -21,15 +21,21 @@ def _extractor(params, stimuli):
     if name == "gabor":
         from neurocodec.encoders.features import GaborPyramid
 
-        return GaborPyramid(spatial_frequencies=params.get("spatial_frequencies", [1.0, 2.0, 4.0, 8.0]),
-                            n_orientations=params.get("n_orientations", 8), bandwidth=params.get("bandwidth", 1.0),
-                            image_size=params.get("image_size")).fit(stimuli)
+        return GaborPyramid(
+            spatial_frequencies=params.get("spatial_frequencies", [1.0, 2.0, 4.0, 8.0]),
+            n_orientations=params.get("n_orientations", 8),
+            bandwidth=params.get("bandwidth", 1.0),
+            image_size=params.get("image_size"),
+        ).fit(stimuli)
     if name == "efficientnet_lite0":
         from neurocodec.encoders.features import EfficientNetLite0Features
 
-        return EfficientNetLite0Features(layers=params.get("layers"), weights=params.get("weights"),
-                                         image_size=params.get("image_size") or 224,
-                                         pool_size=params.get("pool_size", 1))
+        return EfficientNetLite0Features(
+            layers=params.get("layers"),
+            weights=params.get("weights"),
+            image_size=params.get("image_size") or 224,
+            pool_size=params.get("pool_size", 1),
+        )
     if name == "open_clip":
         from neurocodec.encoders.features import OpenClipFeatures
 
@@ -37,8 +43,9 @@ def _extractor(params, stimuli):
     raise bad_value("extractor", f"a differentiable feature extractor {_DIFFERENTIABLE}", name)
 
 
-def load_encoder(encoder_file, feature_params, feature_set, stimuli, stored_features=None, voxels=None, device="cpu",
-                 atol=1e-3):
+def load_encoder(
+    encoder_file, feature_params, feature_set, stimuli, stored_features=None, voxels=None, device="cpu", atol=1e-3
+):
     """A :class:`DifferentiableEncoder` from a ``fit_encoder`` weights file and the ``features`` stage parameters.
 
     Parameters
@@ -66,8 +73,13 @@ def load_encoder(encoder_file, feature_params, feature_set, stimuli, stored_feat
     """
     if not feature_params or feature_params.get("extractor", "gabor") not in _DIFFERENTIABLE:
         got = feature_params.get("extractor") if feature_params else "<features not computed by the 'features' stage>"
-        raise bad_value("encoder", f"fitted on features of a differentiable extractor (the 'features' stage with "
-                        f"extractor in {_DIFFERENTIABLE})", got, exc=TypeError)
+        raise bad_value(
+            "encoder",
+            f"fitted on features of a differentiable extractor (the 'features' stage with "
+            f"extractor in {_DIFFERENTIABLE})",
+            got,
+            exc=TypeError,
+        )
     weights = load_arrays(Path(encoder_file))
     ext = _extractor(feature_params, stimuli)
     layer = None
@@ -84,8 +96,12 @@ def load_encoder(encoder_file, feature_params, feature_set, stimuli, stored_feat
             mine = enc.module.features(x).cpu().numpy()
         ref = np.asarray(stored_features[:4], np.float32)
         err = float(np.abs(mine - ref).max() / (np.abs(ref).max() + 1e-8)) if mine.shape == ref.shape else np.inf
-        check(err <= atol, "encoder", f"features reproducible by the torch extractor (relative error <= {atol})",
-              f"<relative error {err:.3g}>")
+        check(
+            err <= atol,
+            "encoder",
+            f"features reproducible by the torch extractor (relative error <= {atol})",
+            f"<relative error {err:.3g}>",
+        )
     return enc
 
 
@@ -108,11 +124,17 @@ def load_stable_diffusion(model, device="cpu", dtype="auto"):
     local = os.path.isdir(model)
     try:
         pipe = diffusers().StableDiffusionPipeline.from_pretrained(
-            model, torch_dtype=getattr(torch, dtype), local_files_only=local or offline(), safety_checker=None,
-            requires_safety_checker=False)
-    except (OSError, ValueError, EnvironmentError) as exc:
+            model,
+            torch_dtype=getattr(torch, dtype),
+            local_files_only=local or offline(),
+            safety_checker=None,
+            requires_safety_checker=False,
+        )
+    except (OSError, ValueError) as exc:
         where = "the local folder" if local else "the Hugging Face cache (offline)" if offline() else "the hub"
-        raise MissingModelError(f"Brain-guided Stable Diffusion needs the weights {model!r}, which could not be loaded "
-                                f"from {where}: {type(exc).__name__}: {exc}") from exc
+        raise MissingModelError(
+            f"Brain-guided Stable Diffusion needs the weights {model!r}, which could not be loaded "
+            f"from {where}: {type(exc).__name__}: {exc}"
+        ) from exc
     pipe.set_progress_bar_config(disable=True)
     return pipe.to(device)

@@ -67,8 +67,12 @@ class _StableDiffusionBackend:
         from ..generation._diffusers import diffusers
 
         for part in ("unet", "vae", "tokenizer", "text_encoder", "scheduler"):
-            check(getattr(pipe, part, None) is not None, "generator", f"a Stable Diffusion pipeline with a {part}",
-                  f"<{type(pipe).__name__}>")
+            check(
+                getattr(pipe, part, None) is not None,
+                "generator",
+                f"a Stable Diffusion pipeline with a {part}",
+                f"<{type(pipe).__name__}>",
+            )
         self.pipe, self.unet, self.vae = pipe, pipe.unet, pipe.vae
         self.scheduler = diffusers().DDIMScheduler.from_config(pipe.scheduler.config)
         self.scaling = float(self.vae.config.scaling_factor)
@@ -80,8 +84,13 @@ class _StableDiffusionBackend:
     def _text(self, texts):
         import torch
 
-        tok = self.pipe.tokenizer(list(texts), padding="max_length", truncation=True,
-                                  max_length=self.pipe.tokenizer.model_max_length, return_tensors="pt")
+        tok = self.pipe.tokenizer(
+            list(texts),
+            padding="max_length",
+            truncation=True,
+            max_length=self.pipe.tokenizer.model_max_length,
+            return_tensors="pt",
+        )
         with torch.no_grad():
             return self.pipe.text_encoder(tok.input_ids.to(self.unet.device))[0].to(self.dtype)
 
@@ -111,13 +120,17 @@ def _backend(generator, embeddings, prompt, cfg_scale):
     pipe = getattr(generator, "pipeline", generator)  # a DiffusersGenerator or a pipeline
     if hasattr(pipe, "unet") and hasattr(pipe, "vae") and hasattr(pipe, "text_encoder"):
         return _StableDiffusionBackend(pipe, prompt, cfg_scale)
-    raise bad_value("generator", "an EmbeddedLatentDiffusion or a diffusers Stable Diffusion pipeline",
-                    f"<{type(generator).__name__}>", exc=TypeError)
+    raise bad_value(
+        "generator",
+        "an EmbeddedLatentDiffusion or a diffusers Stable Diffusion pipeline",
+        f"<{type(generator).__name__}>",
+        exc=TypeError,
+    )
 
 
 def _to_x0_eps(out, z, alpha, kind):
     """``(x0, eps)`` from the model output in the scheduler's prediction type."""
-    a, b = alpha ** 0.5, (1 - alpha) ** 0.5
+    a, b = alpha**0.5, (1 - alpha) ** 0.5
     if kind == "epsilon":
         return (z - b * out) / a, out
     if kind == "v_prediction":
@@ -128,7 +141,7 @@ def _to_x0_eps(out, z, alpha, kind):
 
 
 def _from_x0_eps(x0, eps, alpha, kind):
-    a, b = alpha ** 0.5, (1 - alpha) ** 0.5
+    a, b = alpha**0.5, (1 - alpha) ** 0.5
     return {"epsilon": eps, "sample": x0}.get(kind, a * eps - b * x0)
 
 
@@ -167,8 +180,19 @@ class BrainGuidedSampler:
         predicted clean images at every step.
     """
 
-    def __init__(self, encoder, guidance_scale=10.0, max_grad_norm=None, num_inference_steps=30, cfg_scale=1.0,
-                 prompt="", image_size=None, reference_images=None, batch_size=8, seed=0):
+    def __init__(
+        self,
+        encoder,
+        guidance_scale=10.0,
+        max_grad_norm=None,
+        num_inference_steps=30,
+        cfg_scale=1.0,
+        prompt="",
+        image_size=None,
+        reference_images=None,
+        batch_size=8,
+        seed=0,
+    ):
         self.encoder = encoder
         self.guidance_scale = guidance_scale
         self.max_grad_norm = max_grad_norm
@@ -217,8 +241,12 @@ class BrainGuidedSampler:
         check(self.max_grad_norm is None or self.max_grad_norm > 0, "max_grad_norm", "> 0 or None", self.max_grad_norm)
         check(int(self.num_inference_steps) >= 1, "num_inference_steps", ">= 1", self.num_inference_steps)
         if embeddings is not None:
-            check(len(embeddings) == n_images, "embeddings", f"{n_images} rows (one per image)",
-                  f"<{len(embeddings)} rows>")
+            check(
+                len(embeddings) == n_images,
+                "embeddings",
+                f"{n_images} rows (one per image)",
+                f"<{len(embeddings)} rows>",
+            )
         be = _backend(generator, embeddings, self.prompt, self.cfg_scale)
         scale = self.objective_scale(target) if self.guidance_scale > 0 else 1.0
         seed = self.seed if seed is None else seed
@@ -247,7 +275,7 @@ class BrainGuidedSampler:
                             norm = grad.flatten(1).norm(dim=1).clamp_min(1e-12)[:, None, None, None]
                             grad = grad * (float(self.max_grad_norm) / norm).clamp(max=1.0)
                         eps = eps.detach() - (1 - alpha) ** 0.5 * float(self.guidance_scale) * grad
-                        x0 = (zg.detach() - (1 - alpha) ** 0.5 * eps) / alpha ** 0.5
+                        x0 = (zg.detach() - (1 - alpha) ** 0.5 * eps) / alpha**0.5
                 model_out = _from_x0_eps(x0.detach(), eps.detach(), alpha, kind)
                 z = be.scheduler.step(model_out, t, z.detach(), generator=gen).prev_sample
             with torch.no_grad():

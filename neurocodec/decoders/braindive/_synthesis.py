@@ -22,8 +22,11 @@ def _top(values, fraction):
 def _stats(values, natural, top):
     ref = float(natural[top].mean())
     sd = float(natural.std()) or 1.0
-    return {"mean": float(np.mean(values)), "gain_vs_top": float(np.mean(values) / ref) if ref != 0 else float("nan"),
-            "z": float((np.mean(values) - natural.mean()) / sd)}
+    return {
+        "mean": float(np.mean(values)),
+        "gain_vs_top": float(np.mean(values) / ref) if ref != 0 else float("nan"),
+        "z": float((np.mean(values) - natural.mean()) / sd),
+    }
 
 
 def synthesize_targets(sampler, generator, targets, n_images, natural_images, top_fraction=0.01, seed=0):
@@ -66,12 +69,22 @@ def synthesize_targets(sampler, generator, targets, n_images, natural_images, to
         baseline = plain.sample(generator, target, n_images, seed=seed)
         size = natural_images.shape[1:3]
         resize = (lambda x: x) if images.shape[1:3] == size else (lambda x: _resize(x, size))
-        pred = {"synthesized": _stats(target.objective(enc.predict(resize(images)), enc.voxels), natural, top),
-                "unguided": _stats(target.objective(enc.predict(resize(baseline)), enc.voxels), natural, top),
-                "natural_top": float(natural[top].mean()), "natural_mean": float(natural.mean()),
-                "natural_sd": float(natural.std())}
-        out[name] = {"images": images, "baseline": baseline, "top_ids": top, "predicted": pred, "history": history,
-                     "seeds": [int(seed) + b for b in range(n_batches)], "n_voxels": int(target.voxels.size)}
+        pred = {
+            "synthesized": _stats(target.objective(enc.predict(resize(images)), enc.voxels), natural, top),
+            "unguided": _stats(target.objective(enc.predict(resize(baseline)), enc.voxels), natural, top),
+            "natural_top": float(natural[top].mean()),
+            "natural_mean": float(natural.mean()),
+            "natural_sd": float(natural.std()),
+        }
+        out[name] = {
+            "images": images,
+            "baseline": baseline,
+            "top_ids": top,
+            "predicted": pred,
+            "history": history,
+            "seeds": [int(seed) + b for b in range(n_batches)],
+            "n_voxels": int(target.voxels.size),
+        }
     return out
 
 
@@ -106,17 +119,26 @@ def decode_targets(decoder, betas, targets, k=3.0, n_images=8, encoder=None, nat
     natural_pred = encoder.predict(natural_images) if encoder is not None else None
     for name, target in targets.items():
         rec = decode_roi_pattern(decoder, betas, target, k=k, n_images=n_images)
-        row = {"final": rec["final"], "stage1": rec["stage1"], "pattern": rec["pattern"],
-               "n_voxels": int(target.voxels.size)}
+        row = {
+            "final": rec["final"],
+            "stage1": rec["stage1"],
+            "pattern": rec["pattern"],
+            "n_voxels": int(target.voxels.size),
+        }
         if encoder is not None:
             natural = target.objective(natural_pred, encoder.voxels)
             top = _top(natural, top_fraction)
-            final = rec["final"] if rec["final"].shape[1:3] == natural_images.shape[1:3] else _resize(
-                rec["final"], natural_images.shape[1:3])
-            row["predicted"] = {"reconstructed": _stats(target.objective(encoder.predict(final), encoder.voxels),
-                                                        natural, top),
-                                "natural_top": float(natural[top].mean()), "natural_mean": float(natural.mean()),
-                                "natural_sd": float(natural.std())}
+            final = (
+                rec["final"]
+                if rec["final"].shape[1:3] == natural_images.shape[1:3]
+                else _resize(rec["final"], natural_images.shape[1:3])
+            )
+            row["predicted"] = {
+                "reconstructed": _stats(target.objective(encoder.predict(final), encoder.voxels), natural, top),
+                "natural_top": float(natural[top].mean()),
+                "natural_mean": float(natural.mean()),
+                "natural_sd": float(natural.std()),
+            }
             row["top_ids"] = top
         out[name] = row
     return out
@@ -137,6 +159,9 @@ def save_rows_grid(path, rows, n_images=8, scale=3, gap=2, label_width=0):
     for r, strip in enumerate(rows):
         for c in range(min(n, len(strip))):
             y, x = gap + r * (h + gap), label_width + gap + c * (w + gap)
-            canvas[y:y + h, x:x + w] = strip[c] if strip[c].shape[:2] == (h, w) else np.asarray(
-                Image.fromarray(strip[c]).resize((w, h), Image.BILINEAR))
+            canvas[y : y + h, x : x + w] = (
+                strip[c]
+                if strip[c].shape[:2] == (h, w)
+                else np.asarray(Image.fromarray(strip[c]).resize((w, h), Image.BILINEAR))
+            )
     Image.fromarray(canvas).resize((canvas.shape[1] * scale, canvas.shape[0] * scale), Image.NEAREST).save(path)

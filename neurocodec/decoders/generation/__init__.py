@@ -5,7 +5,8 @@ can swap them:
 
 ``generator.embed_images(images) -> (n, *embedding_shape)``
     The conditioning embedding of images (the regression targets).
-``generator.generate(embeddings, init_images=None, strength=0.75, guidance_scale=..., num_inference_steps=..., seed=0, text_embeddings=None, text_weight=...) -> (n, H, W, 3)``
+``generator.generate(embeddings, init_images=None, strength=0.75, guidance_scale=..., ...) -> (n, H, W, 3)``
+    (also ``num_inference_steps``, ``seed``, ``text_embeddings``, ``text_weight``).
     Images in ``[0, 1]`` conditioned on (predicted) embeddings; with
     ``init_images``, img2img from them at ``strength``.
 ``generator.autoencoder -> ImageAutoencoder``

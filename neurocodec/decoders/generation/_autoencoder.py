@@ -79,7 +79,7 @@ class ImageAutoencoder:
         out = []
         with torch.no_grad():
             for start in range(0, len(images), self.batch_size):
-                dist = self.vae.encode(self.images_to_tensor(images[start:start + self.batch_size])).latent_dist
+                dist = self.vae.encode(self.images_to_tensor(images[start : start + self.batch_size])).latent_dist
                 out.append((dist.sample(generator) if sample else dist.mean).float().cpu().numpy())
         return np.concatenate(out)
 
@@ -91,6 +91,6 @@ class ImageAutoencoder:
         out = []
         with torch.no_grad():
             for start in range(0, len(latents), self.batch_size):
-                z = torch.from_numpy(latents[start:start + self.batch_size]).to(self._device, self._dtype)
+                z = torch.from_numpy(latents[start : start + self.batch_size]).to(self._device, self._dtype)
                 out.append(self.tensor_to_images(self.vae.decode(z).sample))
         return np.concatenate(out)

@@ -12,7 +12,6 @@ classifier-free guidance and DDIM img2img sampling.
 
 from __future__ import annotations
 
-
 import numpy as np
 
 from neurocodec.pipeline import PretrainedMixin, bad_value, check
@@ -50,8 +49,14 @@ class ImageEmbedder:
         by the zero-padded borders).
     """
 
-    def __init__(self, source: str = "effnet_lite0", n_components: int = 64, input_size: int = 64, spatial_grid: int = 0,
-                 spatial_size: int = 128):
+    def __init__(
+        self,
+        source: str = "effnet_lite0",
+        n_components: int = 64,
+        input_size: int = 64,
+        spatial_grid: int = 0,
+        spatial_size: int = 128,
+    ):
         self.source = source
         self.n_components = n_components
         self.input_size = input_size
@@ -75,7 +80,7 @@ class ImageEmbedder:
         out = []
         with torch.no_grad():
             for start in range(0, len(images), 64):
-                batch = resize_images(images[start:start + 64].astype(np.float32), self.spatial_size)
+                batch = resize_images(images[start : start + 64].astype(np.float32), self.spatial_size)
                 x = (torch.from_numpy(np.ascontiguousarray(batch)).permute(0, 3, 1, 2) - mean) / std
                 fmap = net.blocks[:4](net.bn1(net.conv_stem(x)))  # stride 16, 80 channels
                 cells = F.adaptive_avg_pool2d(fmap, g)  # (b, 80, g, g)
@@ -94,31 +99,48 @@ class ImageEmbedder:
             return self.extractor_(images)
         raise bad_value("source", "'effnet_lite0' or 'pixels'", self.source, of="ImageEmbedder")
 
-    def fit(self, images) -> "ImageEmbedder":
+    def fit(self, images) -> ImageEmbedder:
         """Fit the principal components on ``(n_images, H, W, 3)`` images."""
         feats = self._features(images)
         k = min(self.n_components, feats.shape[0] - 1, feats.shape[1])
-        check(k == self.n_components, "n_components", f"<= min(n_images - 1, n_features) = {k}", self.n_components, of="ImageEmbedder")
+        check(
+            k == self.n_components,
+            "n_components",
+            f"<= min(n_images - 1, n_features) = {k}",
+            self.n_components,
+            of="ImageEmbedder",
+        )
         self.mean_ = feats.mean(0).astype(np.float32)
         _, s, vt = np.linalg.svd(feats - self.mean_, full_matrices=False)
         self.components_ = vt[:k].astype(np.float32)
         self.scale_ = (s[:k] / np.sqrt(len(feats) - 1)).astype(np.float32)
         if self.spatial_grid:
-            check(self.source == "effnet_lite0", "spatial_grid", "0 unless source='effnet_lite0'", self.spatial_grid,
-                  of="ImageEmbedder")
+            check(
+                self.source == "effnet_lite0",
+                "spatial_grid",
+                "0 unless source='effnet_lite0'",
+                self.spatial_grid,
+                of="ImageEmbedder",
+            )
             cells = self._spatial_features(images)
             cells = cells.reshape(-1, cells.shape[-1])
-            check(self.n_components <= cells.shape[1], "n_components",
-                  f"<= {cells.shape[1]} (the feature-map channels) with spatial_grid", self.n_components, of="ImageEmbedder")
+            check(
+                self.n_components <= cells.shape[1],
+                "n_components",
+                f"<= {cells.shape[1]} (the feature-map channels) with spatial_grid",
+                self.n_components,
+                of="ImageEmbedder",
+            )
             self.spatial_mean_ = cells.mean(0).astype(np.float32)
             _, s, vt = np.linalg.svd(cells - self.spatial_mean_, full_matrices=False)
-            self.spatial_components_ = vt[:self.n_components].astype(np.float32)
-            self.spatial_scale_ = (s[:self.n_components] / np.sqrt(len(cells) - 1)).astype(np.float32)
+            self.spatial_components_ = vt[: self.n_components].astype(np.float32)
+            self.spatial_scale_ = (s[: self.n_components] / np.sqrt(len(cells) - 1)).astype(np.float32)
         return self
 
     def transform(self, images) -> np.ndarray:
         """Embeddings ``(n_images, n_components)`` float32 (unit variance per dimension on the fit set);
-        ``(n_images, 1 + g * g, n_components)`` with ``spatial_grid = g`` (token 0 the pooled one)."""
+        ``(n_images, 1 + g * g, n_components)`` with ``spatial_grid = g`` (token 0 the pooled one).
+        """
         feats = self._features(images).astype(np.float32)
         pooled = ((feats - self.mean_) @ self.components_.T) / self.scale_
         if not self.spatial_grid:
@@ -130,15 +152,21 @@ class ImageEmbedder:
     def state(self) -> dict:
         state = {"mean": self.mean_, "components": self.components_, "scale": self.scale_}
         if self.spatial_grid:
-            state |= {"spatial_mean": self.spatial_mean_, "spatial_components": self.spatial_components_,
-                      "spatial_scale": self.spatial_scale_}
+            state |= {
+                "spatial_mean": self.spatial_mean_,
+                "spatial_components": self.spatial_components_,
+                "spatial_scale": self.spatial_scale_,
+            }
         return state
 
-    def load_state(self, state: dict) -> "ImageEmbedder":
-        self.mean_, self.components_, self.scale_ = (np.asarray(state[k], np.float32) for k in ("mean", "components", "scale"))
+    def load_state(self, state: dict) -> ImageEmbedder:
+        self.mean_, self.components_, self.scale_ = (
+            np.asarray(state[k], np.float32) for k in ("mean", "components", "scale")
+        )
         if self.spatial_grid:
             self.spatial_mean_, self.spatial_components_, self.spatial_scale_ = (
-                np.asarray(state[k], np.float32) for k in ("spatial_mean", "spatial_components", "spatial_scale"))
+                np.asarray(state[k], np.float32) for k in ("spatial_mean", "spatial_components", "spatial_scale")
+            )
         return self
 
 
@@ -154,8 +182,10 @@ def _degrade(x, fraction, gen):
     side = x.shape[-1]
     for k in range(n):
         factor = int(2 ** torch.randint(1, 4, (1,), generator=gen).item())
-        small = F.interpolate(x[k:k + 1], size=max(side // factor, 1), mode="bilinear", antialias=True, align_corners=False)
-        x[k:k + 1] = F.interpolate(small, size=side, mode="bilinear", align_corners=False)
+        small = F.interpolate(
+            x[k : k + 1], size=max(side // factor, 1), mode="bilinear", antialias=True, align_corners=False
+        )
+        x[k : k + 1] = F.interpolate(small, size=side, mode="bilinear", align_corners=False)
     return x
 
 
@@ -232,12 +262,27 @@ class EmbeddedLatentDiffusion(PretrainedMixin):
         Training losses (``"vae"``, ``"unet"``), one per step.
     """
 
-    def __init__(self, image_size: int = 32, vae_channels=(32, 64, 64), latent_channels: int = 4, unet_channels=(64, 128),
-                 embed_dim: int = 64, embedding: str = "effnet_lite0", spatial_grid: int = 0, vae_steps: int = 600,
-                 unet_steps: int = 1500,
-                 batch_size: int = 64, learning_rate: float = 1e-3, kl_weight: float = 1e-4, vae_degrade: float = 0.0,
-                 cond_dropout: float = 0.1,
-                 prediction_type: str = "epsilon", num_train_timesteps: int = 1000, seed: int = 0, device: str = "cpu"):
+    def __init__(
+        self,
+        image_size: int = 32,
+        vae_channels=(32, 64, 64),
+        latent_channels: int = 4,
+        unet_channels=(64, 128),
+        embed_dim: int = 64,
+        embedding: str = "effnet_lite0",
+        spatial_grid: int = 0,
+        vae_steps: int = 600,
+        unet_steps: int = 1500,
+        batch_size: int = 64,
+        learning_rate: float = 1e-3,
+        kl_weight: float = 1e-4,
+        vae_degrade: float = 0.0,
+        cond_dropout: float = 0.1,
+        prediction_type: str = "epsilon",
+        num_train_timesteps: int = 1000,
+        seed: int = 0,
+        device: str = "cpu",
+    ):
         self.image_size = image_size
         self.vae_channels = vae_channels
         self.latent_channels = latent_channels
@@ -261,10 +306,20 @@ class EmbeddedLatentDiffusion(PretrainedMixin):
     def _check_params(self):
         check(self.image_size >= 8, "image_size", ">= 8", self.image_size, of="EmbeddedLatentDiffusion")
         factor = 2 ** (len(self.vae_channels) - 1)
-        check(self.image_size % factor == 0, "image_size", f"a multiple of {factor} (the VAE downsampling)", self.image_size,
-              of="EmbeddedLatentDiffusion")
-        check(self.prediction_type in ("epsilon", "v_prediction", "sample"), "prediction_type",
-              "'epsilon', 'v_prediction' or 'sample'", self.prediction_type, of="EmbeddedLatentDiffusion")
+        check(
+            self.image_size % factor == 0,
+            "image_size",
+            f"a multiple of {factor} (the VAE downsampling)",
+            self.image_size,
+            of="EmbeddedLatentDiffusion",
+        )
+        check(
+            self.prediction_type in ("epsilon", "v_prediction", "sample"),
+            "prediction_type",
+            "'epsilon', 'v_prediction' or 'sample'",
+            self.prediction_type,
+            of="EmbeddedLatentDiffusion",
+        )
         check(0 <= self.vae_degrade <= 1, "vae_degrade", "in [0, 1]", self.vae_degrade, of="EmbeddedLatentDiffusion")
         check(0 <= self.cond_dropout < 1, "cond_dropout", "in [0, 1)", self.cond_dropout, of="EmbeddedLatentDiffusion")
         check(int(self.spatial_grid) >= 0, "spatial_grid", ">= 0", self.spatial_grid, of="EmbeddedLatentDiffusion")
@@ -274,11 +329,15 @@ class EmbeddedLatentDiffusion(PretrainedMixin):
 
         DDIMScheduler, DDPMScheduler = diffusers().DDIMScheduler, diffusers().DDPMScheduler
 
-        kw = dict(num_train_timesteps=self.num_train_timesteps, beta_schedule="squaredcos_cap_v2",
-                  prediction_type=self.prediction_type, clip_sample=False)
+        kw = dict(
+            num_train_timesteps=self.num_train_timesteps,
+            beta_schedule="squaredcos_cap_v2",
+            prediction_type=self.prediction_type,
+            clip_sample=False,
+        )
         return DDPMScheduler(**kw), DDIMScheduler(**kw, set_alpha_to_one=True)
 
-    def fit(self, images) -> "EmbeddedLatentDiffusion":
+    def fit(self, images) -> EmbeddedLatentDiffusion:
         """Train the autoencoder, the embedding and the denoiser on ``(n_images, H, W, 3)`` images."""
         import torch
 
@@ -292,7 +351,9 @@ class EmbeddedLatentDiffusion(PretrainedMixin):
         gen = torch.Generator().manual_seed(self.seed)
         self.losses_ = {"vae": [], "unet": []}
 
-        self.vae_ = AutoencoderKL(**small_autoencoder_config(self.image_size, self.vae_channels, self.latent_channels)).to(self.device)
+        self.vae_ = AutoencoderKL(
+            **small_autoencoder_config(self.image_size, self.vae_channels, self.latent_channels)
+        ).to(self.device)
         ae = ImageAutoencoder(self.vae_)
         x_all = ae.images_to_tensor(images)
         opt = torch.optim.AdamW(self.vae_.parameters(), lr=self.learning_rate, weight_decay=0.0)
@@ -304,7 +365,10 @@ class EmbeddedLatentDiffusion(PretrainedMixin):
                 x = _degrade(x, self.vae_degrade, gen)
             dist = self.vae_.encode(x).latent_dist
             z = dist.mean + dist.std * torch.randn(dist.mean.shape, generator=gen).to(x.device)
-            loss = torch.nn.functional.mse_loss(self.vae_.decode(z).sample, x) + self.kl_weight * dist.kl().mean() / z[0].numel()
+            loss = (
+                torch.nn.functional.mse_loss(self.vae_.decode(z).sample, x)
+                + self.kl_weight * dist.kl().mean() / z[0].numel()
+            )
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -312,17 +376,21 @@ class EmbeddedLatentDiffusion(PretrainedMixin):
         self.vae_.eval().requires_grad_(False)
 
         with torch.no_grad():
-            dists = [self.vae_.encode(x_all[s:s + 256]).latent_dist for s in range(0, len(x_all), 256)]
+            dists = [self.vae_.encode(x_all[s : s + 256]).latent_dist for s in range(0, len(x_all), 256)]
             mean = torch.cat([d.mean for d in dists])
             std = torch.cat([d.std for d in dists])
         scaling = float(1.0 / mean.std())
         self.vae_.register_to_config(scaling_factor=scaling)
 
         self.embedder_ = ImageEmbedder(self.embedding, self.embed_dim, spatial_grid=self.spatial_grid).fit(images)
-        emb_all = torch.from_numpy(self.embedder_.transform(images).reshape(len(images), -1, self.embed_dim)).to(self.device)
+        emb_all = torch.from_numpy(self.embedder_.transform(images).reshape(len(images), -1, self.embed_dim)).to(
+            self.device
+        )
 
         latent_size = self.image_size // 2 ** (len(self.vae_channels) - 1)
-        self.unet_ = UNet2DConditionModel(**_unet_config(latent_size, self.latent_channels, self.unet_channels, self.embed_dim)).to(self.device)
+        self.unet_ = UNet2DConditionModel(
+            **_unet_config(latent_size, self.latent_channels, self.unet_channels, self.embed_dim)
+        ).to(self.device)
         train_sched, self.scheduler_ = self._schedulers()
         opt = torch.optim.AdamW(self.unet_.parameters(), lr=self.learning_rate, weight_decay=0.0)
         lr_sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, max(self.unet_steps, 1))
@@ -330,7 +398,10 @@ class EmbeddedLatentDiffusion(PretrainedMixin):
         for _ in range(self.unet_steps):
             idx = torch.randint(0, len(mean), (min(self.batch_size, len(mean)),), generator=gen)
             z0 = (mean[idx] + std[idx] * torch.randn(mean[idx].shape, generator=gen).to(mean.device)) * scaling
-            cond = emb_all[idx] * (torch.rand(len(idx), generator=gen) >= self.cond_dropout).float().to(self.device)[:, None, None]
+            cond = (
+                emb_all[idx]
+                * (torch.rand(len(idx), generator=gen) >= self.cond_dropout).float().to(self.device)[:, None, None]
+            )
             noise = torch.randn(z0.shape, generator=gen).to(z0.device)
             t = torch.randint(0, self.num_train_timesteps, (len(idx),), generator=gen).to(z0.device)
             zt = train_sched.add_noise(z0, noise, t)
@@ -352,7 +423,9 @@ class EmbeddedLatentDiffusion(PretrainedMixin):
         if getattr(self, "unet_", None) is None:
             from sklearn.exceptions import NotFittedError
 
-            raise NotFittedError("This EmbeddedLatentDiffusion is not fitted yet; call fit(images) or from_pretrained(path).")
+            raise NotFittedError(
+                "This EmbeddedLatentDiffusion is not fitted yet; call fit(images) or from_pretrained(path)."
+            )
 
     @property
     def autoencoder(self) -> ImageAutoencoder:
@@ -369,8 +442,17 @@ class EmbeddedLatentDiffusion(PretrainedMixin):
         self._check_fitted()
         return self.embedder_.transform(images)
 
-    def generate(self, embeddings, init_images=None, strength: float = 0.75, num_inference_steps: int = 50,
-                 guidance_scale: float = 3.0, seed: int = 0, batch_size: int = 64, **unused) -> np.ndarray:
+    def generate(
+        self,
+        embeddings,
+        init_images=None,
+        strength: float = 0.75,
+        num_inference_steps: int = 50,
+        guidance_scale: float = 3.0,
+        seed: int = 0,
+        batch_size: int = 64,
+        **unused,
+    ) -> np.ndarray:
         """Images ``(n, H, W, 3)`` in [0, 1] conditioned on ``embeddings`` ``(n, *embedding_shape)``.
 
         With ``init_images`` (img2img) their latents are noised to ``strength``
@@ -384,8 +466,12 @@ class EmbeddedLatentDiffusion(PretrainedMixin):
         self._check_fitted()
         shape = self.embedding_shape
         emb = np.asarray(embeddings, dtype=np.float32).reshape(len(embeddings), -1)
-        check(emb.shape[1] == int(np.prod(shape)), "embeddings", f"of shape (n, {', '.join(map(str, shape))})",
-              f"<shape {np.shape(embeddings)}>")
+        check(
+            emb.shape[1] == int(np.prod(shape)),
+            "embeddings",
+            f"of shape (n, {', '.join(map(str, shape))})",
+            f"<shape {np.shape(embeddings)}>",
+        )
         emb = emb.reshape(len(emb), -1, self.embed_dim)
         check(0 < strength <= 1, "strength", "in (0, 1]", strength)
         dev = next(self.unet_.parameters()).device
@@ -393,7 +479,9 @@ class EmbeddedLatentDiffusion(PretrainedMixin):
         latent_size = self.unet_.config.sample_size
         if init_images is not None:
             init = as_images(init_images, "init_images")
-            check(len(init) == len(emb), "init_images", f"{len(emb)} images (one per embedding)", f"<{len(init)} images>")
+            check(
+                len(init) == len(emb), "init_images", f"{len(emb)} images (one per embedding)", f"<{len(init)} images>"
+            )
             init_latents = self.autoencoder.encode(init) * scaling
         else:
             init_latents = np.zeros((len(emb), self.latent_channels, latent_size, latent_size), np.float32)
@@ -401,19 +489,19 @@ class EmbeddedLatentDiffusion(PretrainedMixin):
         gen = torch.Generator().manual_seed(seed)
         out = []
         for s in range(0, len(emb), batch_size):
-            cond = torch.from_numpy(emb[s:s + batch_size]).to(dev)
+            cond = torch.from_numpy(emb[s : s + batch_size]).to(dev)
             both = torch.cat([torch.zeros_like(cond), cond])
 
             def denoise(z, t, both=both):
                 if guidance_scale == 1.0:
-                    c = both[len(both) // 2:]
+                    c = both[len(both) // 2 :]
                     return self.unet_(z, t, encoder_hidden_states=c, class_labels=c[:, 0]).sample
                 pred = self.unet_(torch.cat([z, z]), t, encoder_hidden_states=both, class_labels=both[:, 0]).sample
                 uncond, condp = pred.chunk(2)
                 return uncond + guidance_scale * (condp - uncond)
 
             with torch.no_grad():
-                z0 = torch.from_numpy(init_latents[s:s + batch_size]).to(dev)
+                z0 = torch.from_numpy(init_latents[s : s + batch_size]).to(dev)
                 z = img2img_loop(denoise, self.scheduler_, z0, strength, num_inference_steps, gen)
                 out.append(ImageAutoencoder.tensor_to_images(self.vae_.decode(z / scaling).sample))
         return np.concatenate(out)
@@ -426,13 +514,22 @@ class EmbeddedLatentDiffusion(PretrainedMixin):
         """vae/, unet/, scheduler/ in diffusers' format; the embedder's arrays and configuration."""
         self._check_fitted()
         e = self.embedder_
-        return {"folders": {"vae": self.vae_, "unet": self.unet_, "scheduler": self.scheduler_},
-                "arrays": e.state(),
-                "json": {"embedder": {"source": e.source, "n_components": e.n_components, "input_size": e.input_size,
-                                      "spatial_grid": e.spatial_grid, "spatial_size": e.spatial_size}}}
+        return {
+            "folders": {"vae": self.vae_, "unet": self.unet_, "scheduler": self.scheduler_},
+            "arrays": e.state(),
+            "json": {
+                "embedder": {
+                    "source": e.source,
+                    "n_components": e.n_components,
+                    "input_size": e.input_size,
+                    "spatial_grid": e.spatial_grid,
+                    "spatial_size": e.spatial_size,
+                }
+            },
+        }
 
     @classmethod
-    def _from_pretrained_state(cls, config, state, directory, device, **kwargs) -> "EmbeddedLatentDiffusion":
+    def _from_pretrained_state(cls, config, state, directory, device, **kwargs) -> EmbeddedLatentDiffusion:
         from ._diffusers import diffusers
 
         d = diffusers()
@@ -444,7 +541,26 @@ class EmbeddedLatentDiffusion(PretrainedMixin):
         return self
 
     def get_params(self) -> dict:
-        return {k: getattr(self, k) for k in (
-            "image_size", "vae_channels", "latent_channels", "unet_channels", "embed_dim", "embedding", "spatial_grid", "vae_steps",
-            "unet_steps", "batch_size", "learning_rate", "kl_weight", "vae_degrade", "cond_dropout", "prediction_type",
-            "num_train_timesteps", "seed", "device")}
+        return {
+            k: getattr(self, k)
+            for k in (
+                "image_size",
+                "vae_channels",
+                "latent_channels",
+                "unet_channels",
+                "embed_dim",
+                "embedding",
+                "spatial_grid",
+                "vae_steps",
+                "unet_steps",
+                "batch_size",
+                "learning_rate",
+                "kl_weight",
+                "vae_degrade",
+                "cond_dropout",
+                "prediction_type",
+                "num_train_timesteps",
+                "seed",
+                "device",
+            )
+        }

@@ -59,10 +59,24 @@ def patch_dual_transformers(unet) -> int:
         if isinstance(module, dual) and not getattr(module, "_neurocodec_patched", False):
             original = module.forward
 
-            def forward(hidden_states, encoder_hidden_states, timestep=None, attention_mask=None,
-                        cross_attention_kwargs=None, return_dict=True, _original=original, **_ignored):
-                return _original(hidden_states, encoder_hidden_states, timestep=timestep, attention_mask=attention_mask,
-                                 cross_attention_kwargs=cross_attention_kwargs, return_dict=return_dict)
+            def forward(
+                hidden_states,
+                encoder_hidden_states,
+                timestep=None,
+                attention_mask=None,
+                cross_attention_kwargs=None,
+                return_dict=True,
+                _original=original,
+                **_ignored,
+            ):
+                return _original(
+                    hidden_states,
+                    encoder_hidden_states,
+                    timestep=timestep,
+                    attention_mask=attention_mask,
+                    cross_attention_kwargs=cross_attention_kwargs,
+                    return_dict=return_dict,
+                )
 
             module.forward = forward
             module._neurocodec_patched = True
@@ -101,8 +115,17 @@ class DiffusersGenerator:
 
     # ------------------------------------------------------------------ loading
     @classmethod
-    def from_pretrained(cls, kind: str, model: str = "", device: str = "cpu", torch_dtype=None, ip_adapter=DEFAULT_IP_ADAPTER,
-                        attention_slicing: bool = False, cpu_offload: bool = False, **kwargs) -> "DiffusersGenerator":
+    def from_pretrained(
+        cls,
+        kind: str,
+        model: str = "",
+        device: str = "cpu",
+        torch_dtype=None,
+        ip_adapter=DEFAULT_IP_ADAPTER,
+        attention_slicing: bool = False,
+        cpu_offload: bool = False,
+        **kwargs,
+    ) -> DiffusersGenerator:
         """Load real weights from a hub id or a local folder.
 
         fp16 on CUDA by default; ``attention_slicing`` / ``cpu_offload`` for
@@ -122,8 +145,10 @@ class DiffusersGenerator:
             pipe = pipe_cls.from_pretrained(model, dtype=torch_dtype, local_files_only=local or offline())
             if kind == "ip_adapter_img2img":
                 repo, subfolder, weight = ip_adapter
-                pipe.load_ip_adapter(repo, subfolder=subfolder, weight_name=weight, local_files_only=os.path.isdir(repo) or offline())
-        except (OSError, ValueError, EnvironmentError) as exc:
+                pipe.load_ip_adapter(
+                    repo, subfolder=subfolder, weight_name=weight, local_files_only=os.path.isdir(repo) or offline()
+                )
+        except (OSError, ValueError) as exc:
             where = "the local folder" if local else "the Hugging Face cache (offline)" if offline() else "the hub"
             raise MissingModelError(
                 f"The {kind} generator needs the {PIPELINE_KINDS[kind]} weights {model!r}"
@@ -158,7 +183,11 @@ class DiffusersGenerator:
         return ImageAutoencoder(self.pipeline.vae, image_size=self.image_size, batch_size=self.batch_size)
 
     def _pixel_values(self, images):
-        processor = self.pipeline.image_feature_extractor if self.kind == "versatile_dual_guided" else self.pipeline.feature_extractor
+        processor = (
+            self.pipeline.image_feature_extractor
+            if self.kind == "versatile_dual_guided"
+            else self.pipeline.feature_extractor
+        )
         arr = as_images(images).astype(np.float32)
         pv = processor(images=list(arr), return_tensors="pt", do_rescale=False).pixel_values
         encoder = self.pipeline.image_encoder
@@ -172,7 +201,7 @@ class DiffusersGenerator:
         out = []
         with torch.no_grad():
             for s in range(0, len(images), self.batch_size):
-                enc = encoder(self._pixel_values(images[s:s + self.batch_size]))
+                enc = encoder(self._pixel_values(images[s : s + self.batch_size]))
                 if self.kind == "versatile_dual_guided":
                     e = encoder.visual_projection(encoder.vision_model.post_layernorm(enc.last_hidden_state))
                     e = e / torch.norm(e[:, :1], dim=-1, keepdim=True)
@@ -189,8 +218,13 @@ class DiffusersGenerator:
         out = []
         with torch.no_grad():
             for s in range(0, len(captions), self.batch_size):
-                tok = pipe.tokenizer(list(captions[s:s + self.batch_size]), padding="max_length", truncation=True,
-                                     max_length=pipe.tokenizer.model_max_length, return_tensors="pt")
+                tok = pipe.tokenizer(
+                    list(captions[s : s + self.batch_size]),
+                    padding="max_length",
+                    truncation=True,
+                    max_length=pipe.tokenizer.model_max_length,
+                    return_tensors="pt",
+                )
                 enc = pipe.text_encoder(tok.input_ids.to(self._device))
                 if self.kind == "versatile_dual_guided":
                     e = pipe.text_encoder.text_projection(enc.last_hidden_state)
@@ -201,8 +235,17 @@ class DiffusersGenerator:
         return np.concatenate(out)
 
     # -------------------------------------------------------------- generation
-    def generate(self, embeddings, init_images=None, strength: float = 0.75, guidance_scale: float = 7.5,
-                 num_inference_steps: int = 50, seed: int = 0, text_embeddings=None, text_weight: float = 0.4) -> np.ndarray:
+    def generate(
+        self,
+        embeddings,
+        init_images=None,
+        strength: float = 0.75,
+        guidance_scale: float = 7.5,
+        num_inference_steps: int = 50,
+        seed: int = 0,
+        text_embeddings=None,
+        text_weight: float = 0.4,
+    ) -> np.ndarray:
         """Images ``(n, H, W, 3)`` in [0, 1] from predicted embeddings, img2img from ``init_images``.
 
         ``text_embeddings`` (n, n_tokens, d) replace the encoded ``prompt``;
@@ -220,7 +263,11 @@ class DiffusersGenerator:
             sl = slice(s, s + self.batch_size)
             text = None if text_embeddings is None else np.asarray(text_embeddings[sl], np.float32)
             init = None if init_images is None else init_images[sl]
-            out.append(self._generate_batch(emb[sl], init, text, strength, guidance_scale, num_inference_steps, gen, text_weight))
+            out.append(
+                self._generate_batch(
+                    emb[sl], init, text, strength, guidance_scale, num_inference_steps, gen, text_weight
+                )
+            )
         return np.concatenate(out)
 
     def _tensor(self, arr):
@@ -228,10 +275,12 @@ class DiffusersGenerator:
 
     def _text(self, text, n):
         """(uncond, cond) text token embeddings for a batch of ``n``."""
-
         uncond = torch_from(self.embed_texts([""])).to(self._device, self._unet.dtype).expand(n, -1, -1)
-        cond = self._tensor(text) if text is not None else torch_from(self.embed_texts([self.prompt])).to(
-            self._device, self._unet.dtype).expand(n, -1, -1)
+        cond = (
+            self._tensor(text)
+            if text is not None
+            else torch_from(self.embed_texts([self.prompt])).to(self._device, self._unet.dtype).expand(n, -1, -1)
+        )
         return uncond, cond
 
     def _init_latents(self, init, n):
@@ -239,7 +288,9 @@ class DiffusersGenerator:
 
         if init is None:
             size = self._unet.config.sample_size
-            return torch.zeros((n, self._unet.config.in_channels, size, size), device=self._device, dtype=self._unet.dtype)
+            return torch.zeros(
+                (n, self._unet.config.in_channels, size, size), device=self._device, dtype=self._unet.dtype
+            )
         z = self.autoencoder.encode(init) * self.pipeline.vae.config.scaling_factor
         return self._tensor(z)
 
@@ -254,8 +305,15 @@ class DiffusersGenerator:
             image_embeds = self._tensor(emb)[:, None]
             if cfg:
                 image_embeds = torch.cat([torch.zeros_like(image_embeds), image_embeds])
-            kwargs = dict(prompt_embeds=cond_t, negative_prompt_embeds=uncond_t, ip_adapter_image_embeds=[image_embeds],
-                          guidance_scale=guidance, num_inference_steps=steps, generator=gen, output_type="np")
+            kwargs = dict(
+                prompt_embeds=cond_t,
+                negative_prompt_embeds=uncond_t,
+                ip_adapter_image_embeds=[image_embeds],
+                guidance_scale=guidance,
+                num_inference_steps=steps,
+                generator=gen,
+                output_type="np",
+            )
             if init is None:
                 size = self.image_size
                 init = np.full((n, size, size, 3), 0.5, np.float32)
@@ -277,8 +335,11 @@ class DiffusersGenerator:
                 gray = np.full((1, 64, 64, 3), 0.5, np.float32)
                 uncond_i = torch_from(self.embed_images(gray)).to(self._device, self._unet.dtype).expand(n, -1, -1)
                 cond_i = self._tensor(emb)
-                hidden = torch.cat([torch.cat([uncond_t, uncond_i], 1), torch.cat([cond_t, cond_i], 1)]) if cfg \
+                hidden = (
+                    torch.cat([torch.cat([uncond_t, uncond_i], 1), torch.cat([cond_t, cond_i], 1)])
+                    if cfg
                     else torch.cat([cond_t, cond_i], 1)
+                )
                 self._set_mix(text_weight, cond_t.shape[1], cond_i.shape[1])
 
                 def model(z, t):

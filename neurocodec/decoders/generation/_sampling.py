@@ -32,8 +32,10 @@ def img2img_loop(denoise, scheduler, init_latents, strength: float, num_inferenc
 
     scheduler.set_timesteps(num_inference_steps, device=init_latents.device)
     n_run = min(max(int(round(num_inference_steps * strength)), 1), num_inference_steps)
-    timesteps = scheduler.timesteps[num_inference_steps - n_run:]
-    noise = torch.randn(init_latents.shape, generator=generator, dtype=torch.float32).to(init_latents.device, init_latents.dtype)
+    timesteps = scheduler.timesteps[num_inference_steps - n_run :]
+    noise = torch.randn(init_latents.shape, generator=generator, dtype=torch.float32).to(
+        init_latents.device, init_latents.dtype
+    )
     if strength >= 1.0:
         latents = noise * getattr(scheduler, "init_noise_sigma", 1.0)
     else:

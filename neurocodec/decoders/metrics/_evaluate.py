@@ -17,7 +17,17 @@ from ._pixel import pixcorr, ssim
 __all__ = ["evaluate_reconstructions", "DEFAULT_FEATURES"]
 
 #: The field's standard table (Brain-Diffuser Table 1 / MindEye) plus the offline extractors.
-DEFAULT_FEATURES = ("pixels", "gabor", "effnet_lite0", "alexnet2", "alexnet5", "inception_v3", "clip", "effnet_b1", "swav")
+DEFAULT_FEATURES = (
+    "pixels",
+    "gabor",
+    "effnet_lite0",
+    "alexnet2",
+    "alexnet5",
+    "inception_v3",
+    "clip",
+    "effnet_b1",
+    "swav",
+)
 
 
 def evaluate_reconstructions(
@@ -70,7 +80,9 @@ def evaluate_reconstructions(
         if isinstance(item, FeatureExtractor):
             extractor = item
         else:
-            extractor = FeatureExtractor(item, protocol=protocol, size=sizes.get(item), weights=weights.get(item), device=device)
+            extractor = FeatureExtractor(
+                item, protocol=protocol, size=sizes.get(item), weights=weights.get(item), device=device
+            )
         try:
             extractor.fit(true)
             both = extractor(np.concatenate([true, pred]))
@@ -79,7 +91,7 @@ def evaluate_reconstructions(
                 raise
             warnings.warn(f"Skipping the {extractor.name!r} metric: {exc}", stacklevel=2)
             continue
-        ft, fp = both[: len(true)], both[len(true):]
+        ft, fp = both[: len(true)], both[len(true) :]
         if extractor.metric == "distance":
             scores[f"distance_{extractor.name}"] = correlation_distance(ft, fp)
         else:

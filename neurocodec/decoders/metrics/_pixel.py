@@ -95,7 +95,9 @@ def ssim(
     truncate = 3.5
     pad = int(truncate * sigma + 0.5)
     if min(x.shape[1:]) < 2 * pad + 1:
-        raise bad_value("images_true", f"at least {2 * pad + 1} pixels per side for sigma={sigma}", f"<shape {x.shape}>")
+        raise bad_value(
+            "images_true", f"at least {2 * pad + 1} pixels per side for sigma={sigma}", f"<shape {x.shape}>"
+        )
 
     def blur(z):
         return gaussian_filter(z, sigma=(0, sigma, sigma), truncate=truncate, mode="reflect")

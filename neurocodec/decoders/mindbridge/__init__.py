@@ -11,11 +11,23 @@ from importlib import import_module
 from typing import Any
 
 _WHERE = {
-    "cycle_loss": "_losses", "embedding_loss": "_losses", "reconstruction_loss": "_losses", "soft_clip_loss": "_losses",
-    "MODEL_PRESETS": "_model", "LowRankAdapter": "_model", "MindBridgeModel": "_model", "ResidualMLP": "_model",
-    "pool_voxels": "_model", "image_token_targets": "_targets", "load_efficientnet_lite0": "_targets",
-    "text_token_targets": "_targets", "TRAINING_PRESETS": "_training", "TrainingConfig": "_training",
-    "predict_embeddings": "_training", "reset_tune": "_training", "train_mindbridge": "_training",
+    "cycle_loss": "_losses",
+    "embedding_loss": "_losses",
+    "reconstruction_loss": "_losses",
+    "soft_clip_loss": "_losses",
+    "MODEL_PRESETS": "_model",
+    "LowRankAdapter": "_model",
+    "MindBridgeModel": "_model",
+    "ResidualMLP": "_model",
+    "pool_voxels": "_model",
+    "image_token_targets": "_targets",
+    "load_efficientnet_lite0": "_targets",
+    "text_token_targets": "_targets",
+    "TRAINING_PRESETS": "_training",
+    "TrainingConfig": "_training",
+    "predict_embeddings": "_training",
+    "reset_tune": "_training",
+    "train_mindbridge": "_training",
 }
 
 

@@ -35,8 +35,14 @@ def _row_corr(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.sum(a * b, axis=1) / np.where(den > 0, den, 1.0)
 
 
-def reconstruct_images(generator: Any, image_embeddings: np.ndarray, text_embeddings: np.ndarray | None = None,
-                       n_samples: int = 4, seed: int = 0, **generate_kwargs: Any) -> dict[str, np.ndarray]:
+def reconstruct_images(
+    generator: Any,
+    image_embeddings: np.ndarray,
+    text_embeddings: np.ndarray | None = None,
+    n_samples: int = 4,
+    seed: int = 0,
+    **generate_kwargs: Any,
+) -> dict[str, np.ndarray]:
     """Generate images from predicted embeddings, keeping the best of ``n_samples`` per image.
 
     Candidates are ranked by the correlation between their own embedding
@@ -68,8 +74,12 @@ def reconstruct_images(generator: Any, image_embeddings: np.ndarray, text_embedd
     check(n_samples >= 1, "n_samples", ">= 1", n_samples)
     pred = np.asarray(image_embeddings, dtype=np.float32)
     shape = tuple(getattr(generator, "embedding_shape", pred.shape[1:]))
-    check(int(np.prod(pred.shape[1:])) == int(np.prod(shape)), "image_embeddings",
-          f"{int(np.prod(shape))} values per image (the generator's embedding shape {shape})", f"<shape {pred.shape}>")
+    check(
+        int(np.prod(pred.shape[1:])) == int(np.prod(shape)),
+        "image_embeddings",
+        f"{int(np.prod(shape))} values per image (the generator's embedding shape {shape})",
+        f"<shape {pred.shape}>",
+    )
     cond = pred.reshape((len(pred),) + shape)
     if text_embeddings is not None:
         generate_kwargs["text_embeddings"] = text_embeddings

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 from torch.nn import functional as F
@@ -32,8 +32,9 @@ def soft_clip_loss(preds: torch.Tensor, targets: torch.Tensor, temperature: floa
     return (loss_fwd + loss_bwd) / 2
 
 
-def embedding_loss(preds: torch.Tensor, targets: torch.Tensor, temperature: float = 0.125,
-                   mse_mult: float = 1e4) -> tuple[torch.Tensor, dict[str, float]]:
+def embedding_loss(
+    preds: torch.Tensor, targets: torch.Tensor, temperature: float = 0.125, mse_mult: float = 1e4
+) -> tuple[torch.Tensor, dict[str, float]]:
     """Soft-CLIP + ``mse_mult`` x MSE, both on flattened L2-normalised token embeddings.
 
     Parameters
@@ -65,8 +66,11 @@ def reconstruction_loss(pooled: torch.Tensor, rebuilt: torch.Tensor) -> torch.Te
     return F.mse_loss(rebuilt, pooled)
 
 
-def cycle_loss(shared_a: torch.Tensor, build_b: Callable[[torch.Tensor], torch.Tensor],
-               embed_b: Callable[[torch.Tensor], torch.Tensor]) -> torch.Tensor:
+def cycle_loss(
+    shared_a: torch.Tensor,
+    build_b: Callable[[torch.Tensor], torch.Tensor],
+    embed_b: Callable[[torch.Tensor], torch.Tensor],
+) -> torch.Tensor:
     """Cycle consistency across subjects.
 
     Embeddings computed from subject *a* are rebuilt as subject *b*'s voxels

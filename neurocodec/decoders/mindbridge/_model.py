@@ -10,7 +10,8 @@ pooled voxels (used by the reconstruction and cycle losses).
 from __future__ import annotations
 
 import math
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import torch
 from torch import nn
@@ -24,11 +25,28 @@ __all__ = ["pool_voxels", "LowRankAdapter", "ResidualMLP", "MindBridgeModel", "M
 #: ViT-L/14 hidden states: 257 x 768 image tokens, 77 x 768 text tokens);
 #: ``"cpu"`` is a size that trains in seconds on a laptop CPU.
 MODEL_PRESETS: dict[str, dict[str, Any]] = {
-    "paper": dict(n_pooled=8192, pool_type="max", hidden_dim=2048, n_blocks=4, adapter_rank=128,
-                  embedder_dropout=0.5, translator_dropout=0.15, image_tokens=257, image_dim=768,
-                  text_tokens=77, text_dim=768),
-    "cpu": dict(n_pooled=256, pool_type="max", hidden_dim=256, n_blocks=2, adapter_rank=16,
-                embedder_dropout=0.5, translator_dropout=0.15),
+    "paper": dict(
+        n_pooled=8192,
+        pool_type="max",
+        hidden_dim=2048,
+        n_blocks=4,
+        adapter_rank=128,
+        embedder_dropout=0.5,
+        translator_dropout=0.15,
+        image_tokens=257,
+        image_dim=768,
+        text_tokens=77,
+        text_dim=768,
+    ),
+    "cpu": dict(
+        n_pooled=256,
+        pool_type="max",
+        hidden_dim=256,
+        n_blocks=2,
+        adapter_rank=16,
+        embedder_dropout=0.5,
+        translator_dropout=0.15,
+    ),
 }
 
 
@@ -114,13 +132,19 @@ class _VoxelScaler(nn.Module):
 
 
 def _embedder(n_pooled: int, hidden_dim: int, rank: int, dropout: float) -> nn.Sequential:
-    return nn.Sequential(LowRankAdapter(n_pooled, rank), nn.Linear(n_pooled, hidden_dim),
-                         nn.LayerNorm(hidden_dim), nn.GELU(), nn.Dropout(dropout))
+    return nn.Sequential(
+        LowRankAdapter(n_pooled, rank),
+        nn.Linear(n_pooled, hidden_dim),
+        nn.LayerNorm(hidden_dim),
+        nn.GELU(),
+        nn.Dropout(dropout),
+    )
 
 
 def _builder(n_pooled: int, hidden_dim: int, rank: int) -> nn.Sequential:
-    return nn.Sequential(nn.Linear(hidden_dim, n_pooled), nn.LayerNorm(n_pooled), nn.GELU(),
-                         LowRankAdapter(n_pooled, rank))
+    return nn.Sequential(
+        nn.Linear(hidden_dim, n_pooled), nn.LayerNorm(n_pooled), nn.GELU(), LowRankAdapter(n_pooled, rank)
+    )
 
 
 class MindBridgeModel(PretrainedMixin, nn.Module):
@@ -151,21 +175,41 @@ class MindBridgeModel(PretrainedMixin, nn.Module):
 
     model_type = "mindbridge"
 
-    def __init__(self, subject_voxels: Mapping[str, int], image_tokens: int, image_dim: int,
-                 text_tokens: int = 0, text_dim: int = 0, n_pooled: int = 8192, pool_type: str = "max",
-                 hidden_dim: int = 2048, n_blocks: int = 4, adapter_rank: int = 128,
-                 embedder_dropout: float = 0.5, translator_dropout: float = 0.15):
+    def __init__(
+        self,
+        subject_voxels: Mapping[str, int],
+        image_tokens: int,
+        image_dim: int,
+        text_tokens: int = 0,
+        text_dim: int = 0,
+        n_pooled: int = 8192,
+        pool_type: str = "max",
+        hidden_dim: int = 2048,
+        n_blocks: int = 4,
+        adapter_rank: int = 128,
+        embedder_dropout: float = 0.5,
+        translator_dropout: float = 0.15,
+    ):
         super().__init__()
         check(len(subject_voxels) >= 1, "subject_voxels", "at least one subject", dict(subject_voxels))
         for name, n in subject_voxels.items():
             check(int(n) > 0, "subject_voxels", "positive voxel counts", {name: n})
         check(pool_type in ("max", "avg"), "pool_type", "'max' or 'avg'", pool_type)
         check(image_tokens > 0 and image_dim > 0, "image_tokens", "> 0 with image_dim > 0", (image_tokens, image_dim))
-        self.config = dict(subject_voxels={str(k): int(v) for k, v in subject_voxels.items()},
-                           image_tokens=int(image_tokens), image_dim=int(image_dim), text_tokens=int(text_tokens),
-                           text_dim=int(text_dim), n_pooled=int(n_pooled), pool_type=pool_type,
-                           hidden_dim=int(hidden_dim), n_blocks=int(n_blocks), adapter_rank=int(adapter_rank),
-                           embedder_dropout=float(embedder_dropout), translator_dropout=float(translator_dropout))
+        self.config = dict(
+            subject_voxels={str(k): int(v) for k, v in subject_voxels.items()},
+            image_tokens=int(image_tokens),
+            image_dim=int(image_dim),
+            text_tokens=int(text_tokens),
+            text_dim=int(text_dim),
+            n_pooled=int(n_pooled),
+            pool_type=pool_type,
+            hidden_dim=int(hidden_dim),
+            n_blocks=int(n_blocks),
+            adapter_rank=int(adapter_rank),
+            embedder_dropout=float(embedder_dropout),
+            translator_dropout=float(translator_dropout),
+        )
         self.scalers = nn.ModuleDict()
         self.embedders = nn.ModuleDict()
         self.builders = nn.ModuleDict()
@@ -205,8 +249,13 @@ class MindBridgeModel(PretrainedMixin, nn.Module):
         """Store per-voxel standardisation statistics of subject ``name``."""
         self._check_subject(name)
         scaler = self.scalers[name]
-        check(tuple(mean.shape) == tuple(scaler.mean.shape), "mean", f"shape {tuple(scaler.mean.shape)}",
-              f"<shape {tuple(mean.shape)}>", of=f"subject {name!r}")
+        check(
+            tuple(mean.shape) == tuple(scaler.mean.shape),
+            "mean",
+            f"shape {tuple(scaler.mean.shape)}",
+            f"<shape {tuple(mean.shape)}>",
+            of=f"subject {name!r}",
+        )
         scaler.mean.copy_(mean)
         scaler.scale.copy_(torch.clamp(scale, min=1e-6))
 
@@ -219,8 +268,12 @@ class MindBridgeModel(PretrainedMixin, nn.Module):
         """Standardise and pool voxels of ``subject``: (n, n_voxels) -> (n, n_pooled)."""
         self._check_subject(subject)
         n_voxels = self.config["subject_voxels"][subject]
-        check(voxels.ndim == 2 and voxels.shape[1] == n_voxels, "voxels", f"(n_samples, {n_voxels}) for {subject!r}",
-              f"<shape {tuple(voxels.shape)}>")
+        check(
+            voxels.ndim == 2 and voxels.shape[1] == n_voxels,
+            "voxels",
+            f"(n_samples, {n_voxels}) for {subject!r}",
+            f"<shape {tuple(voxels.shape)}>",
+        )
         return pool_voxels(self.scalers[subject](voxels), self.config["n_pooled"], self.config["pool_type"])
 
     def embed(self, pooled: torch.Tensor, subject: str) -> torch.Tensor:
@@ -244,7 +297,8 @@ class MindBridgeModel(PretrainedMixin, nn.Module):
 
     def forward(self, voxels: torch.Tensor, subject: str) -> dict[str, torch.Tensor]:
         """Voxels of ``subject`` (n, n_voxels) -> dict with ``image``, ``text`` (if any),
-        ``shared`` (n, hidden_dim), ``pooled`` and ``rebuilt`` (n, n_pooled)."""
+        ``shared`` (n, hidden_dim), ``pooled`` and ``rebuilt`` (n, n_pooled).
+        """
         pooled = self.pool(voxels, subject)
         shared = self.embed(pooled, subject)
         out = self.translate(shared)

@@ -20,8 +20,13 @@ def training_section(artifact, title: str) -> Section:
     scores = load_json(artifact.file("scores"))
     history = load_table(artifact.file("history"))
     rows = [[r["subject"], r["two_way"], r["n_test"]] for r in scores["rows"]]
-    blocks = [Table(["subject", "2-way identification (embedding space)", "test images"], rows,
-                    caption=f"Mean 2-way identification: {scores['mean_two_way']:.3f} (chance 0.5).")]
+    blocks = [
+        Table(
+            ["subject", "2-way identification (embedding space)", "test images"],
+            rows,
+            caption=f"Mean 2-way identification: {scores['mean_two_way']:.3f} (chance 0.5).",
+        )
+    ]
     cols = [c for c in _LOSSES if c in history.columns]
     fig, axes = plt.subplots(1, len(cols), figsize=(2.6 * len(cols), 2.4))
     for ax, col in zip(np.atleast_1d(axes), cols):
@@ -56,6 +61,11 @@ def reconstruction_section(artifact) -> Section:
                 axes[i, j].set_ylabel("true" if i == 0 else subjects[i - 1], fontsize=7)
     keys = sorted({k for s in subjects for k in scores[s]})
     table = Table(["subject"] + keys, [[s] + [scores[s].get(k, "") for k in keys] for s in subjects])
-    return Section("MindBridge reconstructions", [
-        Figure.from_matplotlib(fig, caption="Top row: test images; below: best-of-N reconstructions per subject."),
-        table, Text("Candidates are ranked by the predicted embedding only (no ground truth).")])
+    return Section(
+        "MindBridge reconstructions",
+        [
+            Figure.from_matplotlib(fig, caption="Top row: test images; below: best-of-N reconstructions per subject."),
+            table,
+            Text("Candidates are ranked by the predicted embedding only (no ground truth)."),
+        ],
+    )

@@ -12,7 +12,8 @@ captions / category names (it carries word identity only, no pretrained semantic
 from __future__ import annotations
 
 import zlib
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -28,8 +29,9 @@ def load_efficientnet_lite0() -> Any:
     return efficientnet_lite0()
 
 
-def image_token_targets(stimuli: np.ndarray, image_size: int = 64, block: int = 4, batch_size: int = 128,
-                        model: Any = None) -> np.ndarray:
+def image_token_targets(
+    stimuli: np.ndarray, image_size: int = 64, block: int = 4, batch_size: int = 128, model: Any = None
+) -> np.ndarray:
     """Image-token embeddings: a global token + spatial tokens of an EfficientNet-Lite0 feature map.
 
     Tokens are scaled by the norm of the global token (as MindBridge scales
@@ -56,15 +58,19 @@ def image_token_targets(stimuli: np.ndarray, image_size: int = 64, block: int = 
     from torch.nn import functional as F
 
     stimuli = np.asarray(stimuli, dtype=np.float32)
-    check(stimuli.ndim == 4 and stimuli.shape[-1] == 3, "stimuli", "(n_images, height, width, 3) images",
-          f"<shape {stimuli.shape}>")
+    check(
+        stimuli.ndim == 4 and stimuli.shape[-1] == 3,
+        "stimuli",
+        "(n_images, height, width, 3) images",
+        f"<shape {stimuli.shape}>",
+    )
     model = model if model is not None else load_efficientnet_lite0()
     mean = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)
     std = torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
     out = []
     with torch.no_grad():
         for start in range(0, len(stimuli), batch_size):
-            x = torch.from_numpy(stimuli[start:start + batch_size]).permute(0, 3, 1, 2)
+            x = torch.from_numpy(stimuli[start : start + batch_size]).permute(0, 3, 1, 2)
             x = F.interpolate(x, size=(image_size, image_size), mode="bilinear", align_corners=False)
             h = model.bn1(model.conv_stem((x - mean) / std))
             for b in model.blocks[: block + 1]:
@@ -98,13 +104,18 @@ def _open_clip_tokens(texts: Sequence[str], model: Any, tokenizer: Any, n_tokens
         x = model.token_embedding(ids).to(cast) + model.positional_embedding.to(cast)
         x = model.transformer(x, attn_mask=model.attn_mask)
         x = model.ln_final(x)
-        x = x @ model.text_projection if not isinstance(model.text_projection, torch.nn.Linear) else model.text_projection(x)
+        x = (
+            x @ model.text_projection
+            if not isinstance(model.text_projection, torch.nn.Linear)
+            else model.text_projection(x)
+        )
         pooled = x[torch.arange(len(ids)), ids.argmax(dim=-1)]
     return x[:, :n_tokens].numpy().astype(np.float32), pooled.numpy().astype(np.float32)
 
 
-def text_token_targets(texts: Sequence[str], n_tokens: int = 8, dim: int = 64, seed: int = 0,
-                       model: Any = None, tokenizer: Any = None) -> np.ndarray:
+def text_token_targets(
+    texts: Sequence[str], n_tokens: int = 8, dim: int = 64, seed: int = 0, model: Any = None, tokenizer: Any = None
+) -> np.ndarray:
     """Text-token embeddings of captions or category names.
 
     Parameters

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, replace
-from typing import Any, Callable, Mapping
+from typing import Any
 
 import numpy as np
 import torch
@@ -67,7 +68,7 @@ class TrainingConfig:
     steps_per_epoch: int | None = None
     seed: int = 0
 
-    def with_(self, **changes: Any) -> "TrainingConfig":
+    def with_(self, **changes: Any) -> TrainingConfig:
         """A copy with some fields changed."""
         return replace(self, **changes)
 
@@ -91,14 +92,28 @@ def _check_subjects(model: MindBridgeModel, subjects: SubjectArrays, n_images: i
     for name, (voxels, index) in subjects.items():
         check(name in model.subjects, "subjects", f"names among the model's {model.subjects}", name)
         n_vox = model.config["subject_voxels"][name]
-        check(np.ndim(voxels) == 2 and np.shape(voxels)[1] == n_vox, "voxels", f"(n_trials, {n_vox})",
-              f"<shape {np.shape(voxels)}>", of=f"subject {name!r}")
-        check(len(index) == len(voxels), "image_index", f"{len(voxels)} entries (one per trial)", len(index),
-              of=f"subject {name!r}")
+        check(
+            np.ndim(voxels) == 2 and np.shape(voxels)[1] == n_vox,
+            "voxels",
+            f"(n_trials, {n_vox})",
+            f"<shape {np.shape(voxels)}>",
+            of=f"subject {name!r}",
+        )
+        check(
+            len(index) == len(voxels),
+            "image_index",
+            f"{len(voxels)} entries (one per trial)",
+            len(index),
+            of=f"subject {name!r}",
+        )
         check(len(index) >= 2, "voxels", "at least 2 trials", len(index), of=f"subject {name!r}")
-        check((0 <= int(np.min(index)) and int(np.max(index)) < n_images), "image_index",
-              f"rows of the targets in [0, {n_images})", f"<range {np.min(index)}..{np.max(index)}>",
-              of=f"subject {name!r}")
+        check(
+            (0 <= int(np.min(index)) and int(np.max(index)) < n_images),
+            "image_index",
+            f"rows of the targets in [0, {n_images})",
+            f"<range {np.min(index)}..{np.max(index)}>",
+            of=f"subject {name!r}",
+        )
 
 
 def _set_stats(model: MindBridgeModel, name: str, voxels: np.ndarray) -> None:
@@ -120,7 +135,7 @@ class _Batches:
     def next(self) -> tuple[torch.Tensor, torch.Tensor]:
         if len(self.order) < self.batch_size:
             self.order = np.concatenate([self.order, self.rng.permutation(len(self.index))])
-        take, self.order = self.order[: self.batch_size], self.order[self.batch_size:]
+        take, self.order = self.order[: self.batch_size], self.order[self.batch_size :]
         t = torch.as_tensor(take, device=self.voxels.device)
         return self.voxels[t], self.index[t]
 
@@ -128,13 +143,16 @@ class _Batches:
 def _optimizer(named_params: list[tuple[str, torch.nn.Parameter]], config: TrainingConfig, total_steps: int):
     decay = [p for n, p in named_params if p.ndim > 1]
     no_decay = [p for n, p in named_params if p.ndim <= 1]
-    opt = torch.optim.AdamW([{"params": decay, "weight_decay": config.weight_decay},
-                             {"params": no_decay, "weight_decay": 0.0}], lr=config.max_lr)
+    opt = torch.optim.AdamW(
+        [{"params": decay, "weight_decay": config.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
+        lr=config.max_lr,
+    )
     if total_steps < 3:  # OneCycle needs a warm-up and a decay phase of >= 1 step each
         return opt, torch.optim.lr_scheduler.LambdaLR(opt, lambda step: 1.0)
     pct = min(0.5, max(1.5 / total_steps, config.warmup_epochs / max(config.n_epochs, 1)))
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=config.max_lr, total_steps=total_steps,
-                                                pct_start=pct, final_div_factor=config.final_div_factor)
+    sched = torch.optim.lr_scheduler.OneCycleLR(
+        opt, max_lr=config.max_lr, total_steps=total_steps, pct_start=pct, final_div_factor=config.final_div_factor
+    )
     return opt, sched
 
 
@@ -168,15 +186,29 @@ def _step(opt, sched, params, loss, config):
 def _check_text(model, text_targets, n_images):
     if text_targets is not None:
         c = model.config
-        check(model.head_text is not None, "text_targets", "None for a model without a text head (text_tokens=0)",
-              f"<shape {np.shape(text_targets)}>")
-        check(tuple(np.shape(text_targets)) == (n_images, c["text_tokens"], c["text_dim"]), "text_targets",
-              f"shape ({n_images}, {c['text_tokens']}, {c['text_dim']})", f"<shape {np.shape(text_targets)}>")
+        check(
+            model.head_text is not None,
+            "text_targets",
+            "None for a model without a text head (text_tokens=0)",
+            f"<shape {np.shape(text_targets)}>",
+        )
+        check(
+            tuple(np.shape(text_targets)) == (n_images, c["text_tokens"], c["text_dim"]),
+            "text_targets",
+            f"shape ({n_images}, {c['text_tokens']}, {c['text_dim']})",
+            f"<shape {np.shape(text_targets)}>",
+        )
 
 
-def train_mindbridge(model: MindBridgeModel, subjects: SubjectArrays, image_targets: np.ndarray,
-                     text_targets: np.ndarray | None = None, config: TrainingConfig | None = None,
-                     device: str = "cpu", callback: Callable[[int, dict], None] | None = None) -> list[dict]:
+def train_mindbridge(
+    model: MindBridgeModel,
+    subjects: SubjectArrays,
+    image_targets: np.ndarray,
+    text_targets: np.ndarray | None = None,
+    config: TrainingConfig | None = None,
+    device: str = "cpu",
+    callback: Callable[[int, dict], None] | None = None,
+) -> list[dict]:
     """Train all parts of ``model`` on several subjects at once (or one: a subject-specific decoder).
 
     Each step stacks one batch of single trials per subject, predicts image (and text)
@@ -209,8 +241,12 @@ def train_mindbridge(model: MindBridgeModel, subjects: SubjectArrays, image_targ
     config = config or TRAINING_PRESETS["cpu"]
     image_targets = np.asarray(image_targets)
     c = model.config
-    check(image_targets.shape[1:] == (c["image_tokens"], c["image_dim"]), "image_targets",
-          f"shape (n_images, {c['image_tokens']}, {c['image_dim']})", f"<shape {image_targets.shape}>")
+    check(
+        image_targets.shape[1:] == (c["image_tokens"], c["image_dim"]),
+        "image_targets",
+        f"shape (n_images, {c['image_tokens']}, {c['image_dim']})",
+        f"<shape {image_targets.shape}>",
+    )
     _check_subjects(model, subjects, len(image_targets))
     _check_text(model, text_targets, len(image_targets))
     torch.manual_seed(config.seed)
@@ -242,8 +278,9 @@ def train_mindbridge(model: MindBridgeModel, subjects: SubjectArrays, image_targ
                 logs["rec"] = float(rec.detach())
             if config.cyc_mult > 0 and len(names) > 1:
                 a, b = rng.choice(len(names), size=2, replace=False)
-                cyc = cycle_loss(outs[a]["shared"], lambda z, n=names[b]: model.build(z, n),
-                                 lambda v, n=names[b]: model.embed(v, n))
+                cyc = cycle_loss(
+                    outs[a]["shared"], lambda z, n=names[b]: model.build(z, n), lambda v, n=names[b]: model.embed(v, n)
+                )
                 loss = loss + config.cyc_mult * cyc
                 logs["cyc"] = float(cyc.detach())
             logs["loss"] = float(loss.detach())
@@ -257,10 +294,18 @@ def train_mindbridge(model: MindBridgeModel, subjects: SubjectArrays, image_targ
     return history
 
 
-def reset_tune(model: MindBridgeModel, subject: str, voxels: np.ndarray, image_index: np.ndarray,
-               sources: SubjectArrays, image_targets: np.ndarray, text_targets: np.ndarray | None = None,
-               config: TrainingConfig | None = None, device: str = "cpu",
-               callback: Callable[[int, dict], None] | None = None) -> list[dict]:
+def reset_tune(
+    model: MindBridgeModel,
+    subject: str,
+    voxels: np.ndarray,
+    image_index: np.ndarray,
+    sources: SubjectArrays,
+    image_targets: np.ndarray,
+    text_targets: np.ndarray | None = None,
+    config: TrainingConfig | None = None,
+    device: str = "cpu",
+    callback: Callable[[int, dict], None] | None = None,
+) -> list[dict]:
     """Adapt a trained MindBridge to a new subject ("reset-tuning").
 
     The new subject's embedder and builder are (re-)initialised and are the only
@@ -329,8 +374,9 @@ def reset_tune(model: MindBridgeModel, subject: str, voxels: np.ndarray, image_i
                     loss = loss + config.rec_mult * rec
                     logs["rec"] = float(rec.detach())
                 if config.cyc_mult > 0:
-                    cyc = cycle_loss(out_s["shared"], lambda z: model.build(z, subject),
-                                     lambda v: model.embed(v, subject))
+                    cyc = cycle_loss(
+                        out_s["shared"], lambda z: model.build(z, subject), lambda v: model.embed(v, subject)
+                    )
                     loss = loss + config.cyc_mult * cyc
                     logs["cyc"] = float(cyc.detach())
                 logs["loss"] = float(loss.detach())
@@ -348,8 +394,9 @@ def reset_tune(model: MindBridgeModel, subject: str, voxels: np.ndarray, image_i
 
 
 @torch.no_grad()
-def predict_embeddings(model: MindBridgeModel, voxels: np.ndarray, subject: str, batch_size: int = 256,
-                       device: str = "cpu") -> dict[str, np.ndarray]:
+def predict_embeddings(
+    model: MindBridgeModel, voxels: np.ndarray, subject: str, batch_size: int = 256, device: str = "cpu"
+) -> dict[str, np.ndarray]:
     """Predicted token embeddings of ``subject``'s responses.
 
     Parameters
@@ -368,7 +415,7 @@ def predict_embeddings(model: MindBridgeModel, voxels: np.ndarray, subject: str,
     x = torch.as_tensor(np.asarray(voxels, dtype=np.float32), device=device)
     parts: dict[str, list[np.ndarray]] = {}
     for start in range(0, len(x), batch_size):
-        out = model.translate(model.embed(model.pool(x[start:start + batch_size], subject), subject))
+        out = model.translate(model.embed(model.pool(x[start : start + batch_size], subject), subject))
         for k, v in out.items():
             parts.setdefault(k, []).append(v.cpu().numpy().astype(np.float32))
     return {k: np.concatenate(v) for k, v in parts.items()}

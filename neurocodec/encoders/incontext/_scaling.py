@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 from sklearn.base import clone
@@ -109,8 +109,12 @@ def context_scaling(
     Y_query = np.asarray(Y_query, dtype=np.float32)
     n_pool, n_vox = Y_pool.shape
     check(X_pool.shape[0] == n_pool, "X_pool", f"{n_pool} rows like Y_pool", f"<shape {X_pool.shape}>")
-    check(X_query.shape[0] == Y_query.shape[0], "X_query", f"{Y_query.shape[0]} rows like Y_query",
-          f"<shape {X_query.shape}>")
+    check(
+        X_query.shape[0] == Y_query.shape[0],
+        "X_query",
+        f"{Y_query.shape[0]} rows like Y_query",
+        f"<shape {X_query.shape}>",
+    )
     sizes = [int(s) for s in context_sizes]
     check(len(sizes) > 0 and min(sizes) >= 2, "context_sizes", "non-empty, each >= 2", sizes)
     check(max(sizes) <= n_pool, "context_sizes", f"<= the {n_pool} pool images", sizes)
@@ -125,7 +129,7 @@ def context_scaling(
         n_eff = min(n_draws, n_pool // size)
         draws.append(n_eff)
         for d in range(n_eff):
-            idx = order[d * size:(d + 1) * size]
+            idx = order[d * size : (d + 1) * size]
             preds = {"incontext": clone(encoder).fit(X_pool[idx], Y_pool[idx]).predict(X_query)}
             if ridge:
                 model = ridge_baseline(alphas, cv=min(cv, size))

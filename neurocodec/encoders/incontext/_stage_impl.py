@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+
 import numpy as np
 
 from ..._compat import torch_threads as _threads
@@ -47,8 +48,12 @@ def apply_projection(embeddings: np.ndarray, projection: dict[str, np.ndarray]) 
     from ._training import unit_norm
 
     mean, comps = projection["mean"], projection["components"]
-    check(embeddings.shape[1] == mean.shape[0], "features", f"{mean.shape[0]} columns (as in meta-training)",
-          f"<{embeddings.shape[1]} columns>")
+    check(
+        embeddings.shape[1] == mean.shape[0],
+        "features",
+        f"{mean.shape[0]} columns (as in meta-training)",
+        f"<{embeddings.shape[1]} columns>",
+    )
     x = embeddings - mean
     if comps.size:
         x = x @ comps
@@ -91,24 +96,54 @@ def _run_metatrain(params, inputs, out_dir) -> None:
         ids, betas = exp.subjects[s].mean_betas("train")
         subjects.append(MetaTrainingSubject(emb[ids], betas, s))
     torch.manual_seed(params.seed)
-    config = BraInCoRLConfig.from_preset(params.preset, emb.shape[1], width=params.width, n_layers=params.n_layers,
-                                         n_heads=params.n_heads, ffn_dim=params.ffn_dim,
-                                         n_registers=params.n_registers, dropout=params.dropout)
+    config = BraInCoRLConfig.from_preset(
+        params.preset,
+        emb.shape[1],
+        width=params.width,
+        n_layers=params.n_layers,
+        n_heads=params.n_heads,
+        ffn_dim=params.ffn_dim,
+        n_registers=params.n_registers,
+        dropout=params.dropout,
+    )
     model = BraInCoRL(config)
     n_img = min(s.embeddings.shape[0] for s in subjects)
-    hist = metatrain(model, subjects, n_steps=params.n_steps, batch_voxels=params.batch_voxels,
-                     min_context=params.min_context, max_context=params.max_context, n_query=params.n_query,
-                     lr=params.lr, weight_decay=params.weight_decay, val_fraction=params.val_fraction,
-                     val_every=params.val_every, device=params.device, seed=params.seed)
+    hist = metatrain(
+        model,
+        subjects,
+        n_steps=params.n_steps,
+        batch_voxels=params.batch_voxels,
+        min_context=params.min_context,
+        max_context=params.max_context,
+        n_query=params.n_query,
+        lr=params.lr,
+        weight_decay=params.weight_decay,
+        val_fraction=params.val_fraction,
+        val_every=params.val_every,
+        device=params.device,
+        seed=params.seed,
+    )
     model.to("cpu").save_pretrained(out_dir / "model")
     save_arrays(out_dir / "projection.npz", **projection)
     save_table(out_dir / "history.tsv", hist["records"])
-    save_json(out_dir / "summary.json", dict(
-        train_subjects=train, heldout_subjects=[s for s in names if s not in train], feature_key=key,
-        n_features=int(raw.shape[1]), embed_dim=int(emb.shape[1]), n_images_min=int(n_img),
-        val_voxels={s.name: s.val_voxels.tolist() for s in subjects}, best_step=hist["best_step"],
-        best_val_loss=hist["best_val_loss"], train_time_s=hist["train_time_s"], n_parameters=hist["n_parameters"],
-        device=params.device, config=config.to_dict()))
+    save_json(
+        out_dir / "summary.json",
+        dict(
+            train_subjects=train,
+            heldout_subjects=[s for s in names if s not in train],
+            feature_key=key,
+            n_features=int(raw.shape[1]),
+            embed_dim=int(emb.shape[1]),
+            n_images_min=int(n_img),
+            val_voxels={s.name: s.val_voxels.tolist() for s in subjects},
+            best_step=hist["best_step"],
+            best_val_loss=hist["best_val_loss"],
+            train_time_s=hist["train_time_s"],
+            n_parameters=hist["n_parameters"],
+            device=params.device,
+            config=config.to_dict(),
+        ),
+    )
 
 
 def _kind_means(values: np.ndarray, kinds: np.ndarray) -> dict[str, float]:
@@ -131,8 +166,7 @@ def _run_fit(params, inputs, out_dir) -> None:
     raw, _ = load_embeddings(inputs["features"], len(exp.stimuli), msum["feature_key"])
     emb = apply_projection(raw, projection)
     subjects = list(params.subjects) or [s for s in sorted(exp.subjects) if s not in msum["train_subjects"]]
-    check(len(subjects) > 0, "subjects", "at least one (every subject was used in meta-training; name one)",
-          subjects)
+    check(len(subjects) > 0, "subjects", "at least one (every subject was used in meta-training; name one)", subjects)
     weights, attention, voxelwise, rows, summary = {}, {}, {}, [], {}
     for s in subjects:
         check(s in exp.subjects, "subjects", f"subjects of the experiment {sorted(exp.subjects)}", subjects)
@@ -152,15 +186,27 @@ def _run_fit(params, inputs, out_dir) -> None:
         weights[f"{s}/context_ids"] = ids_tr[ctx]
         attention[s] = encoder.context_attention(emb[ids_tr[ctx]], y_tr[ctx]).astype(np.float32)
         kinds = np.asarray(sr.voxel_kind).astype(str)
-        sub = dict(n_context=int(n_ctx), fit_time_s=fit_s,
-                   final_test_ev=_kind_means(explained_variance(y_te, pred), kinds),
-                   final_test_r=_kind_means(pearson_r(y_te, pred), kinds))
+        sub = dict(
+            n_context=int(n_ctx),
+            fit_time_s=fit_s,
+            final_test_ev=_kind_means(explained_variance(y_te, pred), kinds),
+            final_test_r=_kind_means(pearson_r(y_te, pred), kinds),
+        )
         sizes = [c for c in params.context_sizes if c <= len(ids_tr)]
         sub["dropped_context_sizes"] = [c for c in params.context_sizes if c > len(ids_tr)]
         if sizes:
-            res = context_scaling(InContextEncoder(model, device=params.device, batch_voxels=params.batch_voxels),
-                                  emb[ids_tr], y_tr, emb[ids_te], y_te, context_sizes=sizes, n_draws=params.n_draws,
-                                  alphas=params.alphas, cv=params.cv, seed=params.seed)
+            res = context_scaling(
+                InContextEncoder(model, device=params.device, batch_voxels=params.batch_voxels),
+                emb[ids_tr],
+                y_tr,
+                emb[ids_te],
+                y_te,
+                context_sizes=sizes,
+                n_draws=params.n_draws,
+                alphas=params.alphas,
+                cv=params.cv,
+                seed=params.seed,
+            )
             sub.update(context_sizes=sizes, n_draws=res["n_draws"])
             for m in res["ev"]:
                 voxelwise[f"{s}/{m}/ev"], voxelwise[f"{s}/{m}/r"] = res["ev"][m], res["r"][m]
@@ -172,13 +218,16 @@ def _run_fit(params, inputs, out_dir) -> None:
                     for d in range(res["n_draws"][i]):
                         ev_k = _kind_means(res["ev"][m][i, d], kinds)
                         r_k = _kind_means(res["r"][m][i, d], kinds)
-                        rows += [dict(subject=s, method=m, context_size=c, draw=d, voxel_kind=k, ev=ev_k[k], r=r_k[k])
-                                 for k in ev_k]
+                        rows += [
+                            dict(subject=s, method=m, context_size=c, draw=d, voxel_kind=k, ev=ev_k[k], r=r_k[k])
+                            for k in ev_k
+                        ]
         summary[s] = sub
     save_arrays(out_dir / "weights.npz", **weights)
     save_arrays(out_dir / "attention.npz", **attention)
     save_arrays(out_dir / "scaling_voxelwise.npz", **voxelwise)
-    save_table(out_dir / "scaling.tsv", rows if rows else {c: [] for c in
-                                                           ("subject", "method", "context_size", "draw", "voxel_kind",
-                                                            "ev", "r")})
+    save_table(
+        out_dir / "scaling.tsv",
+        rows if rows else {c: [] for c in ("subject", "method", "context_size", "draw", "voxel_kind", "ev", "r")},
+    )
     save_json(out_dir / "summary.json", dict(subjects=summary, train_subjects=msum["train_subjects"]))

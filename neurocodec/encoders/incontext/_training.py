@@ -5,8 +5,8 @@ from __future__ import annotations
 import copy
 import math
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
 
 import numpy as np
 import torch
@@ -76,10 +76,20 @@ def _check_subjects(subjects: Sequence[MetaTrainingSubject], embed_dim: int, nee
     check(len(subjects) > 0, "subjects", "a non-empty list", list(subjects), of="metatrain")
     for s in subjects:
         e, y = s.embeddings, s.responses
-        check(e.ndim == 2 and e.shape[1] == embed_dim, "embeddings", f"(n_images, {embed_dim}) for the model",
-              f"<shape {e.shape}>", of=s.name)
-        check(y.ndim == 2 and y.shape[0] == e.shape[0], "responses", f"(n_images={e.shape[0]}, n_voxels)",
-              f"<shape {y.shape}>", of=s.name)
+        check(
+            e.ndim == 2 and e.shape[1] == embed_dim,
+            "embeddings",
+            f"(n_images, {embed_dim}) for the model",
+            f"<shape {e.shape}>",
+            of=s.name,
+        )
+        check(
+            y.ndim == 2 and y.shape[0] == e.shape[0],
+            "responses",
+            f"(n_images={e.shape[0]}, n_voxels)",
+            f"<shape {y.shape}>",
+            of=s.name,
+        )
         check(bool(np.isfinite(y).all()), "responses", "finite (no NaN or inf)", "<non-finite values>", of=s.name)
         check(e.shape[0] >= need, "n_images", f">= min_context + n_query = {need}", e.shape[0], of=s.name)
 
@@ -167,8 +177,14 @@ def metatrain(
         elapsed_s), ``best_step``, ``best_val_loss``, ``train_time_s``,
         ``n_parameters``.
     """
-    for name, value in dict(n_steps=n_steps, batch_voxels=batch_voxels, min_context=min_context,
-                            n_query=n_query, val_every=val_every, n_val_episodes=n_val_episodes).items():
+    for name, value in dict(
+        n_steps=n_steps,
+        batch_voxels=batch_voxels,
+        min_context=min_context,
+        n_query=n_query,
+        val_every=val_every,
+        n_val_episodes=n_val_episodes,
+    ).items():
         check(value >= 1, name, ">= 1", value, of="metatrain")
     check(min_context >= 2, "min_context", ">= 2", min_context, of="metatrain")
     check(max_context >= min_context, "max_context", f">= min_context={min_context}", max_context, of="metatrain")
@@ -187,8 +203,12 @@ def metatrain(
         n_val = max(1, int(round(val_fraction * n_vox)))
         check(n_vox - n_val >= 1, "n_voxels", f"> {n_val} (voxels held out for validation)", n_vox, of=s.name)
         s.val_voxels, s.train_voxels = np.sort(perm[:n_val]), np.sort(perm[n_val:])
-        data.append((torch.as_tensor(s.embeddings, dtype=torch.float32, device=dev),
-                     torch.as_tensor(s.responses, dtype=torch.float32, device=dev)))
+        data.append(
+            (
+                torch.as_tensor(s.embeddings, dtype=torch.float32, device=dev),
+                torch.as_tensor(s.responses, dtype=torch.float32, device=dev),
+            )
+        )
     weights_p = np.array([len(s.train_voxels) for s in subjects], dtype=float)
     weights_p /= weights_p.sum()
 
@@ -200,12 +220,13 @@ def metatrain(
         order = r.permutation(n_img)
         pool = voxel_pool_of(subjects[si])
         vox = r.choice(pool, size=min(batch_voxels, len(pool)), replace=False)
-        return si, vox, order[:n_ctx], order[n_ctx:n_ctx + n_query]
+        return si, vox, order[:n_ctx], order[n_ctx : n_ctx + n_query]
 
     val_rng = np.random.default_rng(seed + 7919)
     val_sizes = np.unique(np.geomspace(min_context, max_context, n_val_episodes).astype(int))
-    val_episodes = [sample(val_rng, lambda s: s.val_voxels, n_ctx=int(val_sizes[i % len(val_sizes)]))
-                    for i in range(n_val_episodes)]
+    val_episodes = [
+        sample(val_rng, lambda s: s.val_voxels, n_ctx=int(val_sizes[i % len(val_sizes)])) for i in range(n_val_episodes)
+    ]
 
     def validate():
         model.eval()
@@ -239,8 +260,14 @@ def metatrain(
         running.append(float(loss.detach()))
         if (step + 1) % val_every == 0 or step + 1 == n_steps:
             val_loss, val_ev = validate()
-            rec = dict(step=step + 1, train_loss=float(np.mean(running)), val_loss=val_loss, val_ev=val_ev,
-                       lr=float(scheduler.get_last_lr()[0]), elapsed_s=time.perf_counter() - start)
+            rec = dict(
+                step=step + 1,
+                train_loss=float(np.mean(running)),
+                val_loss=val_loss,
+                val_ev=val_ev,
+                lr=float(scheduler.get_last_lr()[0]),
+                elapsed_s=time.perf_counter() - start,
+            )
             running = []
             records.append(rec)
             if callback is not None:
@@ -251,5 +278,10 @@ def metatrain(
     model.eval()
     if not math.isfinite(best[0]):
         raise bad_value("val_loss", "finite after meta-training", best[0], of="metatrain")
-    return dict(records=records, best_step=best[1], best_val_loss=best[0], train_time_s=time.perf_counter() - start,
-                n_parameters=int(sum(p.numel() for p in model.parameters())))
+    return dict(
+        records=records,
+        best_step=best[1],
+        best_val_loss=best[0],
+        train_time_s=time.perf_counter() - start,
+        n_parameters=int(sum(p.numel() for p in model.parameters())),
+    )

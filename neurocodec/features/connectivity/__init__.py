@@ -1,5 +1,6 @@
 """Functional connectivity (fMRI and EEG), graph features and connectome-based
-phenotype prediction."""
+phenotype prediction.
+"""
 
 import importlib
 

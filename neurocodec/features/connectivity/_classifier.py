@@ -46,8 +46,11 @@ def binary_labels(y, name: str = "y"):
         raise bad_value(name, "labels without NaN", f"<{int(np.sum(~np.isfinite(y)))} NaN>")
     classes, codes = np.unique(y, return_inverse=True)
     if len(classes) != 2:
-        raise bad_value(name, "binary labels (exactly 2 classes, any type: 0/1, 'ASD'/'HC', ...)",
-                        f"<{len(classes)} classes {classes[:5].tolist()}>")
+        raise bad_value(
+            name,
+            "binary labels (exactly 2 classes, any type: 0/1, 'ASD'/'HC', ...)",
+            f"<{len(classes)} classes {classes[:5].tolist()}>",
+        )
     return classes, codes.astype(int)
 
 
@@ -94,8 +97,9 @@ class _Confounds:
             else:
                 v = pd.to_numeric(frame[c], errors="coerce").to_numpy(np.float64)
                 if not np.all(np.isfinite(v)):
-                    raise bad_value("confounds", f"finite values in column {c!r}",
-                                    f"<{int(np.sum(~np.isfinite(v)))} NaN>")
+                    raise bad_value(
+                        "confounds", f"finite values in column {c!r}", f"<{int(np.sum(~np.isfinite(v)))} NaN>"
+                    )
                 cols.append(v)
         return np.column_stack(cols)
 
@@ -156,8 +160,17 @@ class ConnectomeClassifier(ClassifierMixin, BaseEstimator):
     n_rois_ : int
     """
 
-    def __init__(self, kind="correlation", C=0.01, input="timeseries", cov_estimator="ledoit_wolf", inner_cv=5,
-                 min_eigenvalue=1e-3, random_state=0, n_jobs=None):
+    def __init__(
+        self,
+        kind="correlation",
+        C=0.01,
+        input="timeseries",
+        cov_estimator="ledoit_wolf",
+        inner_cv=5,
+        min_eigenvalue=1e-3,
+        random_state=0,
+        n_jobs=None,
+    ):
         self.kind = kind
         self.C = C
         self.input = input
@@ -180,22 +193,29 @@ class ConnectomeClassifier(ClassifierMixin, BaseEstimator):
             bad = [k for k in kinds if k not in ("correlation", "tangent")]
             check(not bad, "kind", "'correlation' or 'tangent' for input='correlation'", bad)
         if len(kinds) * len(Cs) > 1:
-            check(isinstance(self.inner_cv, (int, np.integer)) and self.inner_cv >= 2, "inner_cv", ">= 2",
-                  self.inner_cv)
+            check(
+                isinstance(self.inner_cv, (int, np.integer)) and self.inner_cv >= 2, "inner_cv", ">= 2", self.inner_cv
+            )
         return kinds, Cs
 
     def _matrices(self, X):
         """``(series or stack of matrices, what they are)`` from the input."""
         if self.input == "timeseries":
             if isinstance(X, np.ndarray) and X.ndim == 2:
-                raise bad_value("X", "a list of (n_times, n_rois) ROI time series, one per subject",
-                                f"<one 2-D array of shape {X.shape}>")
+                raise bad_value(
+                    "X",
+                    "a list of (n_times, n_rois) ROI time series, one per subject",
+                    f"<one 2-D array of shape {X.shape}>",
+                )
             series = check_timeseries(list(X), name="X")
             return series, "timeseries"
         X = np.asarray(X, dtype=np.float64)
         if X.ndim == 2:
-            raise bad_value("X", f"a stack (n_subjects, n_rois, n_rois) of {self.input} matrices (rebuild vectors "
-                                 "with unvectorize)", f"<shape {X.shape}>")
+            raise bad_value(
+                "X",
+                f"a stack (n_subjects, n_rois, n_rois) of {self.input} matrices (rebuild vectors with unvectorize)",
+                f"<shape {X.shape}>",
+            )
         if X.ndim != 3 or X.shape[1] != X.shape[2]:
             raise bad_value("X", f"a stack (n_subjects, n_rois, n_rois) of {self.input} matrices", f"<shape {X.shape}>")
         if not np.all(np.isfinite(X)):
@@ -216,7 +236,8 @@ class ConnectomeClassifier(ClassifierMixin, BaseEstimator):
 
     def _features(self, mats, what, kind, reference=None):
         """``(features, tangent)``: rows of features; for tangent, the TangentSpace fitted when ``reference``
-        is None (on these rows) or rebuilt at the given reference."""
+        is None (on these rows) or rebuilt at the given reference.
+        """
         if what == "timeseries":  # correlations as nilearn's: the estimator applied to standardised series
             mats = covariances(mats, self.cov_estimator, standardize=kind == "correlation", n_jobs=self.n_jobs)
             what = "covariance"
@@ -259,8 +280,12 @@ class ConnectomeClassifier(ClassifierMixin, BaseEstimator):
         n_rois = mats[0].shape[-1]
         self.classes_, codes = binary_labels(y)
         check(len(codes) == n, "y", f"one label per subject ({n})", f"<{len(codes)} labels>")
-        check(int(min(np.bincount(codes))) >= 2, "y", ">= 2 training subjects of each class",
-              f"<counts {np.bincount(codes).tolist()}>")
+        check(
+            int(min(np.bincount(codes))) >= 2,
+            "y",
+            ">= 2 training subjects of each class",
+            f"<counts {np.bincount(codes).tolist()}>",
+        )
         sites = None if sites is None else np.asarray(sites).astype(str)
         if sites is not None:
             check(sites.shape == (n,), "sites", f"one site per subject ({n})", f"<shape {sites.shape}>")
@@ -305,8 +330,11 @@ class ConnectomeClassifier(ClassifierMixin, BaseEstimator):
 
         idx = np.arange(len(codes))
         if sites is not None and len(np.unique(sites)) >= self.inner_cv:
-            folds = list(StratifiedGroupKFold(self.inner_cv, shuffle=True, random_state=self.random_state)
-                         .split(idx, codes, sites))
+            folds = list(
+                StratifiedGroupKFold(self.inner_cv, shuffle=True, random_state=self.random_state).split(
+                    idx, codes, sites
+                )
+            )
         else:
             folds = list(StratifiedKFold(self.inner_cv, shuffle=True, random_state=self.random_state).split(idx, codes))
         scores = {}
@@ -324,8 +352,9 @@ class ConnectomeClassifier(ClassifierMixin, BaseEstimator):
                     coef, b = _dual_logistic(Ztr @ Ztr.T, codes[tr], C, Ztr)
                     pred = (Zte @ coef + b > 0).astype(int)
                     scores.setdefault((kind, float(C)), []).append(float(np.mean(pred == codes[te])))
-        self.cv_results_ = [{"kind": k, "C": c, "mean_accuracy": float(np.mean(v)), "n_folds": len(v)}
-                            for (k, c), v in scores.items()]
+        self.cv_results_ = [
+            {"kind": k, "C": c, "mean_accuracy": float(np.mean(v)), "n_folds": len(v)} for (k, c), v in scores.items()
+        ]
         check(bool(self.cv_results_), "y", "both classes in the inner training folds", "<one class>")
         best = max(self.cv_results_, key=lambda r: r["mean_accuracy"])
         return best["kind"], best["C"]
@@ -368,32 +397,51 @@ class ConnectomeClassifier(ClassifierMixin, BaseEstimator):
         check_is_fitted(self, "coef_")
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
-        arrays = {"coef": self.coef_, "mean": self.mean_, "scale": self.scale_,
-                  "intercept": np.float64(self.intercept_)}
+        arrays = {
+            "coef": self.coef_,
+            "mean": self.mean_,
+            "scale": self.scale_,
+            "intercept": np.float64(self.intercept_),
+        }
         if self.reference_ is not None:
             arrays["reference"] = self.reference_
         if self.confound_coef_ is not None:
             arrays["confound_coef"] = self.confound_coef_
         save_arrays(directory / "model.npz", **arrays)
         classes = self.classes_.tolist()
-        save_json(directory / "config.json", {
-            "format": _FORMAT, "version": 1, "params": self.get_params(), "classes": classes,
-            "classes_dtype": self.classes_.dtype.str, "kind_": self.kind_, "C_": self.C_, "n_rois_": self.n_rois_,
-            "cv_results_": self.cv_results_,
-            "confounds": None if self.confounds_ is None else {"columns": self.confounds_.columns,
-                                                                 "levels": self.confounds_.levels}})
+        save_json(
+            directory / "config.json",
+            {
+                "format": _FORMAT,
+                "version": 1,
+                "params": self.get_params(),
+                "classes": classes,
+                "classes_dtype": self.classes_.dtype.str,
+                "kind_": self.kind_,
+                "C_": self.C_,
+                "n_rois_": self.n_rois_,
+                "cv_results_": self.cv_results_,
+                "confounds": None
+                if self.confounds_ is None
+                else {"columns": self.confounds_.columns, "levels": self.confounds_.levels},
+            },
+        )
         return directory
 
     @classmethod
-    def from_pretrained(cls, directory) -> "ConnectomeClassifier":
+    def from_pretrained(cls, directory) -> ConnectomeClassifier:
         """Rebuild a classifier written by :meth:`save_pretrained`."""
         from ...pipeline import load_arrays, load_json
 
         directory = Path(directory)
         for name in ("config.json", "model.npz"):
             if not (directory / name).is_file():
-                raise bad_value("directory", f"a folder holding {name} (from save_pretrained)", str(directory),
-                                exc=FileNotFoundError)
+                raise bad_value(
+                    "directory",
+                    f"a folder holding {name} (from save_pretrained)",
+                    str(directory),
+                    exc=FileNotFoundError,
+                )
         cfg = load_json(directory / "config.json")
         if cfg.get("format") != _FORMAT:
             raise bad_value("directory", f"a {_FORMAT} folder", f"<format {cfg.get('format')!r}>")
@@ -437,4 +485,3 @@ def _dual_logistic(K, y, C, Z, max_iter: int = 5000, tol: float = 1e-6):
     lr = LogisticRegression(C=C, max_iter=max_iter, tol=tol).fit(P, y)
     coef = Z.T @ (U / np.sqrt(w)) @ lr.coef_[0]
     return coef, float(lr.intercept_[0])
-

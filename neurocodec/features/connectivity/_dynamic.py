@@ -1,5 +1,6 @@
 """Dynamic functional connectivity: sliding-window (tapered) correlations and
-recurring FC states by k-means on windows, with dwell times (Allen et al. 2014)."""
+recurring FC states by k-means on windows, with dwell times (Allen et al. 2014).
+"""
 
 from __future__ import annotations
 
@@ -46,8 +47,9 @@ def window_taper(window_length: int, taper: str = "rectangular", sigma: float = 
     return w / w.sum()
 
 
-def sliding_window_fc(timeseries, window_length: int, step: int = 1, taper: str = "rectangular",
-                      sigma: float = 3.0) -> tuple[np.ndarray, np.ndarray]:
+def sliding_window_fc(
+    timeseries, window_length: int, step: int = 1, taper: str = "rectangular", sigma: float = 3.0
+) -> tuple[np.ndarray, np.ndarray]:
     """Weighted-correlation matrices in sliding windows of one subject.
 
     Parameters
@@ -103,7 +105,12 @@ def state_dynamics(labels, n_states: int, window_step_s: float = 1.0) -> dict[st
     """
     labels = np.asarray(labels, dtype=int)
     check(labels.ndim == 1 and len(labels) > 0, "labels", "a non-empty 1-D sequence", f"<shape {labels.shape}>")
-    check(labels.min() >= 0 and labels.max() < n_states, "labels", f"in [0, {n_states})", f"<range {labels.min()}..{labels.max()}>")
+    check(
+        labels.min() >= 0 and labels.max() < n_states,
+        "labels",
+        f"in [0, {n_states})",
+        f"<range {labels.min()}..{labels.max()}>",
+    )
     change = np.flatnonzero(np.diff(labels)) + 1
     bounds = np.r_[0, change, len(labels)]
     run_states = labels[bounds[:-1]]
@@ -158,8 +165,12 @@ class FCStates(BaseEstimator):
 
         vecs = self._vectors(windows)
         pooled = np.concatenate(vecs)
-        check(len(pooled) >= self.n_states, "windows", f">= n_states={self.n_states} windows in total", f"<{len(pooled)}>")
-        km = KMeans(self.n_states, n_init=self.n_init, random_state=self.random_state).fit(np.arctanh(np.clip(pooled, -0.999, 0.999)))
+        check(
+            len(pooled) >= self.n_states, "windows", f">= n_states={self.n_states} windows in total", f"<{len(pooled)}>"
+        )
+        km = KMeans(self.n_states, n_init=self.n_init, random_state=self.random_state).fit(
+            np.arctanh(np.clip(pooled, -0.999, 0.999))
+        )
         order = np.argsort(-np.bincount(km.labels_, minlength=self.n_states), kind="stable")
         km.cluster_centers_ = km.cluster_centers_[order]
         self.kmeans_ = km

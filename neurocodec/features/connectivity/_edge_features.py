@@ -13,8 +13,13 @@ from ...pipeline import bad_value, check
 from ._fc import TangentSpace
 from ._spd import edge_index
 
-__all__ = ["standardize_subjects", "rank_gaussianize", "schaefer_network_labels", "network_block_means",
-           "tangent_at_training_mean"]
+__all__ = [
+    "standardize_subjects",
+    "rank_gaussianize",
+    "schaefer_network_labels",
+    "network_block_means",
+    "tangent_at_training_mean",
+]
 
 
 def _subject_rows(X) -> np.ndarray:
@@ -125,18 +130,23 @@ def network_block_means(X, labels) -> np.ndarray:
     if labels.ndim != 1 or n < 2:
         raise bad_value("labels", "one block label per ROI (>= 2 ROIs)", f"<shape {labels.shape}>")
     if X.ndim != 2 or X.shape[1] != n * (n - 1) // 2:
-        raise bad_value("X", f"a 2-D array (n_subjects, {n * (n - 1) // 2}) of upper triangles of {n} ROIs",
-                        f"<shape {X.shape}>")
+        raise bad_value(
+            "X", f"a 2-D array (n_subjects, {n * (n - 1) // 2}) of upper triangles of {n} ROIs", f"<shape {X.shape}>"
+        )
     names, block = np.unique(labels, return_inverse=True)
     k = len(names)
     sizes = np.bincount(block, minlength=k)
     iu, ju = edge_index(n, discard_diagonal=True)
     a, b = np.minimum(block[iu], block[ju]), np.maximum(block[iu], block[ju])
-    pair = a * k + b                                          # block pair of every edge
+    pair = a * k + b  # block pair of every edge
     ka, kb = np.triu_indices(k)
     counts = np.where(ka == kb, sizes[ka] * (sizes[ka] - 1) // 2, sizes[ka] * sizes[kb])
-    check(bool(np.all(counts > 0)), "labels", "blocks of >= 2 ROIs (a one-ROI block has no within-block edge)",
-          f"<blocks {names[sizes < 2].tolist()}>")
+    check(
+        bool(np.all(counts > 0)),
+        "labels",
+        "blocks of >= 2 ROIs (a one-ROI block has no within-block edge)",
+        f"<blocks {names[sizes < 2].tolist()}>",
+    )
     col = np.full(k * k, -1)
     col[ka * k + kb] = np.arange(len(ka))
     A = np.zeros((len(iu), len(ka)))
@@ -144,8 +154,9 @@ def network_block_means(X, labels) -> np.ndarray:
     return (X @ A) / counts
 
 
-def tangent_at_training_mean(X, train, reference: str = "log_euclidean", min_eigenvalue: float = 0.1,
-                             n_jobs: int | None = None) -> np.ndarray:
+def tangent_at_training_mean(
+    X, train, reference: str = "log_euclidean", min_eigenvalue: float = 0.1, n_jobs: int | None = None
+) -> np.ndarray:
     """Tangent vectors ``logm(R^{-1/2} C R^{-1/2})`` of every subject at the mean ``R`` of the training rows.
 
     The whitened (affine-invariant) tangent space of Abraham et al. (2017):
@@ -173,10 +184,24 @@ def tangent_at_training_mean(X, train, reference: str = "log_euclidean", min_eig
     if X.ndim != 2:
         raise bad_value("X", "a 2-D array (n_subjects, n_edges) of correlation vectors", f"<shape {X.shape}>")
     train = np.asarray(train)
-    check(train.ndim == 1 and len(train) > 0 and train.dtype.kind in "iu"
-          and bool(np.all((train >= 0) & (train < len(X)))), "train",
-          f"a non-empty 1-D array of row indices in [0, {len(X)})", f"<{train.dtype} array of shape {train.shape}>")
+    check(
+        train.ndim == 1
+        and len(train) > 0
+        and train.dtype.kind in "iu"
+        and bool(np.all((train >= 0) & (train < len(X)))),
+        "train",
+        f"a non-empty 1-D array of row indices in [0, {len(X)})",
+        f"<{train.dtype} array of shape {train.shape}>",
+    )
     check(reference in ("geometric", "log_euclidean"), "reference", "'geometric' or 'log_euclidean'", reference)
-    ts = TangentSpace(reference=reference, metric="affine", input_vectorized="no_diagonal", shrinkage="auto",
-                      min_eigenvalue=min_eigenvalue, vectorize=True, discard_diagonal=False, n_jobs=n_jobs)
+    ts = TangentSpace(
+        reference=reference,
+        metric="affine",
+        input_vectorized="no_diagonal",
+        shrinkage="auto",
+        min_eigenvalue=min_eigenvalue,
+        vectorize=True,
+        discard_diagonal=False,
+        n_jobs=n_jobs,
+    )
     return ts.fit(X[train]).transform(X)

@@ -1,6 +1,7 @@
 """EEG / sEEG functional connectivity per frequency band from epochs:
 coherence, imaginary coherence, PLV, PLI, wPLI, debiased wPLI² (through
-mne-connectivity) and amplitude-envelope correlation (AEC)."""
+mne-connectivity) and amplitude-envelope correlation (AEC).
+"""
 
 from __future__ import annotations
 
@@ -11,8 +12,14 @@ from ...pipeline import bad_value, check
 __all__ = ["SPECTRAL_METHODS", "EEG_METHODS", "DEFAULT_BANDS", "check_epochs", "eeg_connectivity"]
 
 #: mne-connectivity names of the spectral measures.
-SPECTRAL_METHODS = {"coh": "coh", "imcoh": "imcoh", "plv": "plv", "pli": "pli", "wpli": "wpli",
-                    "wpli2_debiased": "wpli2_debiased"}
+SPECTRAL_METHODS = {
+    "coh": "coh",
+    "imcoh": "imcoh",
+    "plv": "plv",
+    "pli": "pli",
+    "wpli": "wpli",
+    "wpli2_debiased": "wpli2_debiased",
+}
 EEG_METHODS = tuple(SPECTRAL_METHODS) + ("aec",)
 DEFAULT_BANDS = {"theta": [4.0, 8.0], "alpha": [8.0, 13.0], "beta": [13.0, 30.0]}
 
@@ -38,7 +45,12 @@ def _check_bands(bands: dict, sfreq: float, n_times: int) -> dict:
     nyq = sfreq / 2
     for name, (lo, hi) in bands.items():
         check(0 < lo < hi <= nyq, f"bands[{name!r}]", f"0 < fmin < fmax <= Nyquist ({nyq:g} Hz)", [lo, hi])
-        check(n_times / sfreq >= 2.0 / lo, f"bands[{name!r}]", f"fmin >= 2 cycles per epoch ({2 * sfreq / n_times:.3g} Hz)", [lo, hi])
+        check(
+            n_times / sfreq >= 2.0 / lo,
+            f"bands[{name!r}]",
+            f"fmin >= 2 cycles per epoch ({2 * sfreq / n_times:.3g} Hz)",
+            [lo, hi],
+        )
     return bands
 
 
@@ -57,8 +69,15 @@ def _aec(data, sfreq, lo, hi, orthogonalize):
     return mat
 
 
-def eeg_connectivity(epochs, sfreq: float | None = None, bands: dict | None = None, methods=("coh", "wpli"),
-                     mode: str = "multitaper", aec_orthogonalize: bool = False, n_jobs: int = 1) -> dict[str, np.ndarray]:
+def eeg_connectivity(
+    epochs,
+    sfreq: float | None = None,
+    bands: dict | None = None,
+    methods=("coh", "wpli"),
+    mode: str = "multitaper",
+    aec_orthogonalize: bool = False,
+    n_jobs: int = 1,
+) -> dict[str, np.ndarray]:
     """Band-averaged connectivity matrices between channels.
 
     Parameters
@@ -100,9 +119,18 @@ def eeg_connectivity(epochs, sfreq: float | None = None, bands: dict | None = No
         fmin = tuple(float(b[0]) for b in bands.values())
         fmax = tuple(float(b[1]) for b in bands.values())
         kwargs = {"cwt_freqs": np.linspace(min(fmin), max(fmax), 20)} if mode == "cwt_morlet" else {}
-        cons = spectral_connectivity_epochs(data, method=[SPECTRAL_METHODS[m] for m in spectral], mode=mode,
-                                            sfreq=sfreq, fmin=fmin, fmax=fmax, faverage=True, n_jobs=n_jobs,
-                                            verbose=False, **kwargs)
+        cons = spectral_connectivity_epochs(
+            data,
+            method=[SPECTRAL_METHODS[m] for m in spectral],
+            mode=mode,
+            sfreq=sfreq,
+            fmin=fmin,
+            fmax=fmax,
+            faverage=True,
+            n_jobs=n_jobs,
+            verbose=False,
+            **kwargs,
+        )
         cons = cons if isinstance(cons, list) else [cons]
         for m, con in zip(spectral, cons):
             dense = con.get_data(output="dense")  # (n_chans, n_chans, n_bands[, n_times]) lower triangle

@@ -1,5 +1,6 @@
 """Functional connectivity from ROI time series or given matrices: covariance
-estimators, correlation, partial correlation, precision and tangent space."""
+estimators, correlation, partial correlation, precision and tangent space.
+"""
 
 from __future__ import annotations
 
@@ -54,11 +55,15 @@ def check_timeseries(timeseries, min_times: int = 3, name: str = "timeseries") -
         if x.ndim != 2:
             raise bad_value(f"{name}[{i}]", "a 2-D array (n_times, n_rois)", f"<shape {x.shape}>")
         if x.shape[1] != n_rois:
-            raise bad_value(f"{name}[{i}]", f"{n_rois} ROIs like {name}[0] (mismatched ROI counts)", f"<{x.shape[1]} ROIs>")
+            raise bad_value(
+                f"{name}[{i}]", f"{n_rois} ROIs like {name}[0] (mismatched ROI counts)", f"<{x.shape[1]} ROIs>"
+            )
         if x.shape[0] < min_times:
             raise bad_value(f"{name}[{i}]", f">= {min_times} time points", f"<{x.shape[0]} time points>")
         if not np.all(np.isfinite(x)):
-            raise bad_value(f"{name}[{i}]", "finite (no NaN or inf)", f"<{int(np.sum(~np.isfinite(x)))} non-finite values>")
+            raise bad_value(
+                f"{name}[{i}]", "finite (no NaN or inf)", f"<{int(np.sum(~np.isfinite(x)))} non-finite values>"
+            )
     check(n_rois >= 2, name, "at least 2 ROIs", f"<{n_rois} ROI>")
     return series
 
@@ -91,8 +96,9 @@ def _shrunk_stack(x: np.ndarray, estimator: str) -> np.ndarray:
     return out
 
 
-def covariances(timeseries, estimator: str = "ledoit_wolf", standardize: bool = False,
-                n_jobs: int | None = None) -> np.ndarray:
+def covariances(
+    timeseries, estimator: str = "ledoit_wolf", standardize: bool = False, n_jobs: int | None = None
+) -> np.ndarray:
     """Per-subject covariance matrices, batched over subjects of equal length.
 
     Parameters
@@ -201,9 +207,21 @@ class TangentSpace(BaseEstimator, TransformerMixin):
         ``mean_ ** -1/2``.
     """
 
-    def __init__(self, reference="geometric", metric="affine", input_vectorized="none", shrinkage=None,
-                 min_eigenvalue=1e-3, vectorize=False, discard_diagonal=False, max_iter=30, tol=1e-7,
-                 mean_precision="double", mean_solver="gradient", n_jobs=None):
+    def __init__(
+        self,
+        reference="geometric",
+        metric="affine",
+        input_vectorized="none",
+        shrinkage=None,
+        min_eigenvalue=1e-3,
+        vectorize=False,
+        discard_diagonal=False,
+        max_iter=30,
+        tol=1e-7,
+        mean_precision="double",
+        mean_solver="gradient",
+        n_jobs=None,
+    ):
         self.reference = reference
         self.metric = metric
         self.input_vectorized = input_vectorized
@@ -218,8 +236,12 @@ class TangentSpace(BaseEstimator, TransformerMixin):
         self.n_jobs = n_jobs
 
     def _matrices(self, X) -> np.ndarray:
-        check(self.input_vectorized in ("none", "no_diagonal", "diagonal"), "input_vectorized",
-              "'none', 'no_diagonal' or 'diagonal'", self.input_vectorized)
+        check(
+            self.input_vectorized in ("none", "no_diagonal", "diagonal"),
+            "input_vectorized",
+            "'none', 'no_diagonal' or 'diagonal'",
+            self.input_vectorized,
+        )
         X = np.asarray(X)
         if X.dtype.kind not in "biuf":
             raise bad_value("X", "a numeric array of matrices or vectors", f"<dtype {X.dtype}>", exc=TypeError)
@@ -249,19 +271,28 @@ class TangentSpace(BaseEstimator, TransformerMixin):
 
     def _fit(self, mats, X, keep_logs=False):
         check(self.metric in ("affine", "log_euclidean"), "metric", "'affine' or 'log_euclidean'", self.metric)
-        check(self.mean_solver in ("gradient", "anderson"), "mean_solver", "'gradient' or 'anderson'",
-              self.mean_solver)
+        check(self.mean_solver in ("gradient", "anderson"), "mean_solver", "'gradient' or 'anderson'", self.mean_solver)
         logs = None
         if self.metric == "log_euclidean":
             self.mean_log_ = map_eigenvalues(np.log, mats, n_jobs=self.n_jobs).mean(0)
             self.mean_ = map_eigenvalues(np.exp, self.mean_log_)
         elif self.reference == "geometric":
-            check(self.mean_precision in ("double", "single"), "mean_precision", "'double' or 'single'",
-                  self.mean_precision)
+            check(
+                self.mean_precision in ("double", "single"),
+                "mean_precision",
+                "'double' or 'single'",
+                self.mean_precision,
+            )
             keep = keep_logs and self.mean_solver == "anderson"
-            out = geometric_mean(mats, max_iter=self.max_iter, tol=self.tol, n_jobs=self.n_jobs,
-                                 iter_dtype=np.float32 if self.mean_precision == "single" else np.float64,
-                                 solver=self.mean_solver, return_logs=keep)
+            out = geometric_mean(
+                mats,
+                max_iter=self.max_iter,
+                tol=self.tol,
+                n_jobs=self.n_jobs,
+                iter_dtype=np.float32 if self.mean_precision == "single" else np.float64,
+                solver=self.mean_solver,
+                return_logs=keep,
+            )
             self.mean_, logs = out if keep else (out, None)
         elif self.reference == "log_euclidean":
             self.mean_ = log_euclidean_mean(mats, n_jobs=self.n_jobs)
@@ -331,8 +362,17 @@ class FunctionalConnectivity(BaseEstimator, TransformerMixin):
     tangent_ : TangentSpace or None
     """
 
-    def __init__(self, kind="correlation", cov_estimator="ledoit_wolf", vectorize=False, discard_diagonal=False,
-                 reference="geometric", mean_precision="double", mean_solver="gradient", n_jobs=None):
+    def __init__(
+        self,
+        kind="correlation",
+        cov_estimator="ledoit_wolf",
+        vectorize=False,
+        discard_diagonal=False,
+        reference="geometric",
+        mean_precision="double",
+        mean_solver="gradient",
+        n_jobs=None,
+    ):
         self.kind = kind
         self.cov_estimator = cov_estimator
         self.vectorize = vectorize
@@ -362,8 +402,12 @@ class FunctionalConnectivity(BaseEstimator, TransformerMixin):
         covs, conn = self._connectivity(timeseries)
         self.n_features_in_ = covs.shape[-1]
         if self.kind == "tangent":
-            self.tangent_ = TangentSpace(reference=self.reference, mean_precision=self.mean_precision,
-                                         mean_solver=self.mean_solver, n_jobs=self.n_jobs)
+            self.tangent_ = TangentSpace(
+                reference=self.reference,
+                mean_precision=self.mean_precision,
+                mean_solver=self.mean_solver,
+                n_jobs=self.n_jobs,
+            )
             conn = self.tangent_.fit_transform(covs)
             self.mean_ = self.tangent_.mean_
         else:
@@ -375,8 +419,12 @@ class FunctionalConnectivity(BaseEstimator, TransformerMixin):
         """Connectivity of new subjects (tangent: at the fitted reference)."""
         check_is_fitted(self)
         covs, conn = self._connectivity(timeseries)
-        check(covs.shape[-1] == self.n_features_in_, "timeseries", f"{self.n_features_in_} ROIs as in fit",
-              f"<{covs.shape[-1]} ROIs>")
+        check(
+            covs.shape[-1] == self.n_features_in_,
+            "timeseries",
+            f"{self.n_features_in_} ROIs as in fit",
+            f"<{covs.shape[-1]} ROIs>",
+        )
         if self.kind == "tangent":
             conn = self.tangent_.transform(covs)
         return self._out(conn)
@@ -399,5 +447,3 @@ class FunctionalConnectivity(BaseEstimator, TransformerMixin):
             sqrt_mean = _form(np.sqrt, vals, vecs)
             conn = sqrt_mean @ map_eigenvalues(np.exp, conn, n_jobs=self.n_jobs) @ sqrt_mean
         return conn
-
-

@@ -1,6 +1,7 @@
 """Graph features of connectivity matrices: degree/strength, clustering,
 participation in 3-cycles (Dey, Rao & Shah 2012), global/local efficiency
-(Latora & Marchiori 2001) and modularity (Louvain, Newman's Q)."""
+(Latora & Marchiori 2001) and modularity (Louvain, Newman's Q).
+"""
 
 from __future__ import annotations
 
@@ -14,8 +15,9 @@ NODE_FEATURES = ("degree", "strength", "clustering", "triangles", "local_efficie
 GLOBAL_FEATURES = ("density", "global_efficiency", "modularity", "n_modules")
 
 
-def threshold_graph(conn, density: float | None = None, absolute: float | None = None, use_abs: bool = False,
-                    binarize: bool = False) -> np.ndarray:
+def threshold_graph(
+    conn, density: float | None = None, absolute: float | None = None, use_abs: bool = False, binarize: bool = False
+) -> np.ndarray:
     """Adjacency matrix of a connectivity matrix after thresholding.
 
     Parameters
@@ -102,8 +104,12 @@ def graph_features(adjacency, weighted: bool = True, seed: int = 0) -> dict[str,
     w = np.asarray(adjacency, dtype=np.float64)
     if w.ndim != 2 or w.shape[0] != w.shape[1]:
         raise bad_value("adjacency", "a square matrix (n_rois, n_rois)", f"<shape {w.shape}>")
-    check(bool(np.all(np.isfinite(w))) and bool(np.all(w >= 0)), "adjacency", "finite and non-negative",
-          "<negative or non-finite weights>")
+    check(
+        bool(np.all(np.isfinite(w))) and bool(np.all(w >= 0)),
+        "adjacency",
+        "finite and non-negative",
+        "<negative or non-finite weights>",
+    )
     n = len(w)
     w = w.copy()
     np.fill_diagonal(w, 0.0)

@@ -8,8 +8,14 @@ from ...pipeline import bad_value, check, save_array, save_json, save_table
 from ._io import diagnosis_to_group
 from ._spd import shrink_to_spd, vectorize
 
-__all__ = ["train_test_split_sites", "group_difference", "edge_recovery_auc", "run_group", "run_predict",
-           "predict_inputs"]
+__all__ = [
+    "train_test_split_sites",
+    "group_difference",
+    "edge_recovery_auc",
+    "run_group",
+    "run_predict",
+    "predict_inputs",
+]
 
 
 def train_test_split_sites(subjects, test_fraction: float, seed: int) -> np.ndarray:
@@ -61,10 +67,12 @@ def run_group(params, inputs, out_dir) -> None:
     if params.kind == "tangent":
         shrink = "auto" if params.shrinkage is None else params.shrinkage
         mats, amounts = shrink_to_spd(fc, shrink, params.min_eigenvalue)
-        info.update(shrinkage_mean=float(amounts.mean()), shrinkage_max=float(amounts.max()),
-                    reference=params.reference)
-        ts = TangentSpace(reference=params.reference, mean_precision=params.mean_precision,
-                          n_jobs=params.n_jobs or None).fit(mats[~test])
+        info.update(
+            shrinkage_mean=float(amounts.mean()), shrinkage_max=float(amounts.max()), reference=params.reference
+        )
+        ts = TangentSpace(
+            reference=params.reference, mean_precision=params.mean_precision, n_jobs=params.n_jobs or None
+        ).fit(mats[~test])
         feats = ts.transform(mats)
         reference = ts.mean_
         vec = vectorize(feats, discard_diagonal=params.discard_diagonal)
@@ -79,8 +87,11 @@ def run_group(params, inputs, out_dir) -> None:
         groups = diagnosis_to_group(subjects["group"])
         t_map = group_difference(feats[~test], groups[~test])
     truth = data.extras.get("differing_edges")
-    info["ground_truth"] = "differing_edges from the source's extras" if truth is not None else \
-        "absent (no planted edges in the source): edge recovery not scored"
+    info["ground_truth"] = (
+        "differing_edges from the source's extras"
+        if truth is not None
+        else "absent (no planted edges in the source): edge recovery not scored"
+    )
     if truth is not None:
         truth = truth.astype(bool)
         if truth.shape != t_map.shape:
@@ -105,8 +116,12 @@ def predict_inputs(source, params):
 
     if getattr(source, "kind", "roi_timeseries") == "connectomes":
         data = Connectomes.load(source)
-        check(data.measure in ("correlation", "covariance"), "source",
-              "connectomes of measure 'correlation' or 'covariance' (or ROI time series)", data.measure)
+        check(
+            data.measure in ("correlation", "covariance"),
+            "source",
+            "connectomes of measure 'correlation' or 'covariance' (or ROI time series)",
+            data.measure,
+        )
         return data.matrices.astype(np.float64), data.measure, data.subjects, data.rois
     data = RoiTimeseries.load(source)
     return [x.astype(np.float64) for x in data.series()], "timeseries", data.subjects, data.rois
@@ -126,20 +141,41 @@ def run_predict(params, inputs, out_dir) -> None:
     classes, _ = binary_labels(labels, name="target")
     sites = subjects["site"].astype(str).to_numpy()
     confounds = subjects[params.confounds] if params.confounds else None
-    clf = ConnectomeClassifier(kind=params.kind if len(params.kind) > 1 else params.kind[0],
-                               C=params.C if len(params.C) > 1 else params.C[0], input=what,
-                               cov_estimator=params.cov_estimator, inner_cv=params.inner_cv,
-                               random_state=params.seed, n_jobs=params.n_jobs or None)
+    clf = ConnectomeClassifier(
+        kind=params.kind if len(params.kind) > 1 else params.kind[0],
+        C=params.C if len(params.C) > 1 else params.C[0],
+        input=what,
+        cov_estimator=params.cov_estimator,
+        inner_cv=params.inner_cv,
+        random_state=params.seed,
+        n_jobs=params.n_jobs or None,
+    )
     chosen = []
-    per_site, pred = site_cross_validate(clf, X, labels, sites, cv=params.cv, n_splits=params.n_splits,
-                                         random_state=params.seed, min_site_size=params.min_site_size,
-                                         confounds=confounds, fitted=chosen)
+    per_site, pred = site_cross_validate(
+        clf,
+        X,
+        labels,
+        sites,
+        cv=params.cv,
+        n_splits=params.n_splits,
+        random_state=params.seed,
+        min_site_size=params.min_site_size,
+        confounds=confounds,
+        fitted=chosen,
+    )
     pred.insert(0, "subject", subjects["subject"].astype(str).to_numpy()[pred["subject_index"]])
     save_table(out_dir / "per_site.tsv", per_site)
     save_table(out_dir / "predictions.tsv", pred)
     final = clf.fit(X, subjects[params.target].to_numpy(), sites=sites, confounds=confounds)
     final.save_pretrained(out_dir / "model")
-    save_json(out_dir / "metrics.json", cv_summary(per_site, pred) | {
-        "classes": classes.tolist(), "positive_class": str(classes[1]),
-        "chosen_per_fold": [{"fold": k, "kind": e.kind_, "C": e.C_} for k, e in enumerate(chosen)],
-        "final_model": {"kind": final.kind_, "C": final.C_}, "params": params.model_dump()})
+    save_json(
+        out_dir / "metrics.json",
+        cv_summary(per_site, pred)
+        | {
+            "classes": classes.tolist(),
+            "positive_class": str(classes[1]),
+            "chosen_per_fold": [{"fold": k, "kind": e.kind_, "C": e.C_} for k, e in enumerate(chosen)],
+            "final_model": {"kind": final.kind_, "C": final.C_},
+            "params": params.model_dump(),
+        },
+    )

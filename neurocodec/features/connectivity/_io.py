@@ -19,7 +19,9 @@ def diagnosis_to_group(values) -> np.ndarray:
         pos = np.isin(text, ["asd", "autism", "patient", "case", "1", "adhd", "scz"])
         neg = np.isin(text, ["hc", "tc", "td", "control", "controls", "0"])
         if not np.all(pos | neg):
-            raise bad_value("target", "binary labels (0/1, ASD/HC, patient/control)", f"<values {sorted(set(text))[:6]}>")
+            raise bad_value(
+                "target", "binary labels (0/1, ASD/HC, patient/control)", f"<values {sorted(set(text))[:6]}>"
+            )
         out = pos.astype(int)
     if not np.all(np.isin(out, [0, 1])):
         raise bad_value("target", "binary labels 0/1", f"<values {np.unique(out)[:6]}>")

@@ -16,9 +16,25 @@ from sklearn.utils.validation import check_is_fitted
 from ...pipeline import bad_value, check
 from ._fc import TangentSpace
 
-__all__ = ["MODELS", "CV_SCHEMES", "SiteHarmonizer", "SiteSubspaceProjector", "classifier_head", "make_classifier",
-           "site_splits", "site_cross_validate", "cv_summary", "site_mean_weights", "confound_design", "confound_operator", "project_gram", "gram_coordinates",
-           "gram_logistic_scores", "gram_ridge_scores", "confound_gram"]
+__all__ = [
+    "MODELS",
+    "CV_SCHEMES",
+    "SiteHarmonizer",
+    "SiteSubspaceProjector",
+    "classifier_head",
+    "make_classifier",
+    "site_splits",
+    "site_cross_validate",
+    "cv_summary",
+    "site_mean_weights",
+    "confound_design",
+    "confound_operator",
+    "project_gram",
+    "gram_coordinates",
+    "gram_logistic_scores",
+    "gram_ridge_scores",
+    "confound_gram",
+]
 
 MODELS = ("logistic", "svm", "pca_lda")
 CV_SCHEMES = ("leave_site_out", "stratified_group_kfold", "stratified_kfold")
@@ -195,9 +211,11 @@ def confound_design(age=None, sex=None) -> np.ndarray:
     if age is not None:
         age = np.asarray(age, dtype=np.float64)
         if not np.all(np.isfinite(age)) or np.any(age <= 0):
-            raise bad_value("age", "finite values > 0 (years)", f"<min {np.nanmin(age):.3g}, NaN {np.isnan(age).sum()}>")
+            raise bad_value(
+                "age", "finite values > 0 (years)", f"<min {np.nanmin(age):.3g}, NaN {np.isnan(age).sum()}>"
+            )
         la = np.log(age)
-        cols += [la, la ** 2]
+        cols += [la, la**2]
     if sex is not None:
         text = np.char.lower(np.asarray(sex).astype(str))
         male, female = np.isin(text, ["male", "m", "1"]), np.isin(text, ["female", "f", "0", "2"])
@@ -253,14 +271,14 @@ def project_gram(G, train, y, sites, n_components: int | None = None, balanced: 
     Bt = site_mean_weights(None if y is None else np.asarray(y)[train], np.asarray(sites)[train], balanced)
     B = np.zeros((len(Bt), len(G)))
     B[:, train] = Bt
-    GB = G @ B.T                                   # (n, n_sites)
-    w, V = np.linalg.eigh(B @ GB)                   # offsets' Gram: squared singular values
+    GB = G @ B.T  # (n, n_sites)
+    w, V = np.linalg.eigh(B @ GB)  # offsets' Gram: squared singular values
     order = np.argsort(w)[::-1]
     w, V = w[order], V[:, order]
     keep = w > 1e-10 * max(w.max(initial=0.0), 1e-300)
     if n_components is not None:
         keep &= np.arange(len(w)) < n_components
-    A = GB @ (V[:, keep] / np.sqrt(w[keep]))        # Z @ removed directions
+    A = GB @ (V[:, keep] / np.sqrt(w[keep]))  # Z @ removed directions
     return G - A @ A.T
 
 
@@ -285,8 +303,9 @@ def gram_coordinates(G, train, test):
     return U * s, G[np.ix_(test, train)] @ (U / s)
 
 
-def gram_logistic_scores(G, train, test, y, C=1.0, class_weight=None, max_iter: int = 5000,
-                         tol: float = 1e-4) -> np.ndarray:
+def gram_logistic_scores(
+    G, train, test, y, C=1.0, class_weight=None, max_iter: int = 5000, tol: float = 1e-4
+) -> np.ndarray:
     """Probabilities of l2 logistic regressions on features given only through their Gram matrix.
 
     Exact (see :func:`gram_coordinates`): the same as fitting
@@ -311,8 +330,14 @@ def gram_logistic_scores(G, train, test, y, C=1.0, class_weight=None, max_iter: 
     Cs = np.atleast_1d(np.asarray(C, dtype=float))
     check(bool(np.all(Cs > 0)), "C", "> 0", C)
     P_train, P_test = gram_coordinates(G, train, test)
-    out = np.array([LogisticRegression(C=c, max_iter=max_iter, class_weight=class_weight, tol=tol)
-                    .fit(P_train, np.asarray(y)[train]).predict_proba(P_test)[:, 1] for c in Cs])
+    out = np.array(
+        [
+            LogisticRegression(C=c, max_iter=max_iter, class_weight=class_weight, tol=tol)
+            .fit(P_train, np.asarray(y)[train])
+            .predict_proba(P_test)[:, 1]
+            for c in Cs
+        ]
+    )
     return out if np.ndim(C) else out[0]
 
 
@@ -328,9 +353,9 @@ def confound_gram(G, W, train) -> np.ndarray:
     """
     W = np.asarray(W, dtype=np.float64)
     B = np.zeros((W.shape[1], len(W)))
-    B[:, np.asarray(train)] = np.linalg.pinv(W[train])      # R = I - W @ B
-    GB = G @ B.T                                             # (n, k)
-    WB_G = W @ GB.T                                          # W B G
+    B[:, np.asarray(train)] = np.linalg.pinv(W[train])  # R = I - W @ B
+    GB = G @ B.T  # (n, k)
+    WB_G = W @ GB.T  # W B G
     return G - WB_G - WB_G.T + W @ (B @ GB) @ W.T
 
 
@@ -366,11 +391,15 @@ def gram_ridge_scores(G, train, test, y, alpha=1.0, relative: bool = True, sampl
     check(bool(np.all(alphas > 0)), "alpha", "> 0", alpha)
     train, test = np.asarray(train), np.asarray(test)
     sw = np.ones(len(train)) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
-    check(sw.shape == (len(train),) and bool(np.all(sw > 0)), "sample_weight",
-          f"positive weights of shape ({len(train)},)", f"<shape {sw.shape}, min {sw.min(initial=0):.3g}>")
+    check(
+        sw.shape == (len(train),) and bool(np.all(sw > 0)),
+        "sample_weight",
+        f"positive weights of shape ({len(train)},)",
+        f"<shape {sw.shape}, min {sw.min(initial=0):.3g}>",
+    )
     w = sw / sw.sum()
     K, Kt = G[np.ix_(train, train)], G[np.ix_(test, train)]
-    m = K @ w                                   # inner products with the weighted training mean
+    m = K @ w  # inner products with the weighted training mean
     mm = w @ m
     Kc = K - m[None, :] - m[:, None] + mm
     Ktc = Kt - m[None, :] - (Kt @ w)[:, None] + mm
@@ -404,9 +433,16 @@ def classifier_head(model: str = "logistic", C: float = 1.0, n_components: int =
     return [StandardScaler(), PCA(n_components=n_components, random_state=random_state), LinearDiscriminantAnalysis()]
 
 
-def make_classifier(model: str = "logistic", tangent: bool = True, reference: str = "geometric", C: float = 1.0,
-                    n_components: int = 50, min_eigenvalue: float = 1e-3, n_jobs: int | None = None,
-                    random_state: int = 0):
+def make_classifier(
+    model: str = "logistic",
+    tangent: bool = True,
+    reference: str = "geometric",
+    C: float = 1.0,
+    n_components: int = 50,
+    min_eigenvalue: float = 1e-3,
+    n_jobs: int | None = None,
+    random_state: int = 0,
+):
     """A scikit-learn pipeline from FC vectors (no diagonal) to a diagnosis.
 
     Parameters
@@ -439,9 +475,16 @@ def make_classifier(model: str = "logistic", tangent: bool = True, reference: st
     head = classifier_head(model, C, n_components, random_state)
     if tangent:
         check(reference in ("geometric", "log_euclidean"), "reference", "'geometric' or 'log_euclidean'", reference)
-        first = TangentSpace(reference=reference, metric="affine" if reference == "geometric" else "log_euclidean",
-                             input_vectorized="no_diagonal", shrinkage="auto", min_eigenvalue=min_eigenvalue,
-                             vectorize=True, discard_diagonal=False, n_jobs=n_jobs)
+        first = TangentSpace(
+            reference=reference,
+            metric="affine" if reference == "geometric" else "log_euclidean",
+            input_vectorized="no_diagonal",
+            shrinkage="auto",
+            min_eigenvalue=min_eigenvalue,
+            vectorize=True,
+            discard_diagonal=False,
+            n_jobs=n_jobs,
+        )
     else:
         first = FunctionTransformer(_fisher_z)
     return make_pipeline(first, *head)
@@ -451,8 +494,9 @@ def _fisher_z(X):
     return np.arctanh(np.clip(X, -0.999999, 0.999999))
 
 
-def site_splits(y, sites, cv: str = "leave_site_out", n_splits: int = 5, random_state: int = 0,
-                min_site_size: int = 1) -> list[tuple[np.ndarray, np.ndarray]]:
+def site_splits(
+    y, sites, cv: str = "leave_site_out", n_splits: int = 5, random_state: int = 0, min_site_size: int = 1
+) -> list[tuple[np.ndarray, np.ndarray]]:
     """Train/test index splits.
 
     Parameters
@@ -513,17 +557,32 @@ def _check_features(estimator, X):
         return list(X) if estimator.input == "timeseries" else np.asarray(X, dtype=np.float64), True
     X = np.asarray(X, dtype=np.float64)
     if X.ndim == 3 and X.shape[1] == X.shape[2]:
-        raise bad_value("X", "a 2-D array (n_subjects, n_edges): turn matrices into edge vectors with "
-                             "vectorize(matrices, discard_diagonal=True), or use ConnectomeClassifier(input="
-                             "'correlation') on the matrices", f"<shape {X.shape}>")
+        raise bad_value(
+            "X",
+            "a 2-D array (n_subjects, n_edges): turn matrices into edge vectors with "
+            "vectorize(matrices, discard_diagonal=True), or use ConnectomeClassifier(input="
+            "'correlation') on the matrices",
+            f"<shape {X.shape}>",
+        )
     if X.ndim != 2:
         raise bad_value("X", "a 2-D array (n_subjects, n_edges) (see vectorize)", f"<shape {X.shape}>")
     return X, False
 
 
-def site_cross_validate(estimator, X, y, sites, cv: str = "leave_site_out", n_splits: int = 5,
-                        harmonize: bool = False, random_state: int = 0, min_site_size: int = 1,
-                        site_projection: bool | int = False, confounds=None, fitted: list | None = None):
+def site_cross_validate(
+    estimator,
+    X,
+    y,
+    sites,
+    cv: str = "leave_site_out",
+    n_splits: int = 5,
+    harmonize: bool = False,
+    random_state: int = 0,
+    min_site_size: int = 1,
+    site_projection: bool | int = False,
+    confounds=None,
+    fitted: list | None = None,
+):
     """Site-aware cross-validation of a binary classifier.
 
     Parameters
@@ -570,8 +629,12 @@ def site_cross_validate(estimator, X, y, sites, cv: str = "leave_site_out", n_sp
     classes, y = binary_labels(y)
     sites = np.asarray(sites).astype(str)
     check(len(y) == len(X), "y", f"one label per subject ({len(X)})", f"<{len(y)} labels>")
-    check(not (connectome and (harmonize or site_projection is not False)), "harmonize",
-          "False with a ConnectomeClassifier (give site as a confound instead)", harmonize or site_projection)
+    check(
+        not (connectome and (harmonize or site_projection is not False)),
+        "harmonize",
+        "False with a ConnectomeClassifier (give site as a confound instead)",
+        harmonize or site_projection,
+    )
     if confounds is not None:
         confounds = pd.DataFrame(confounds).reset_index(drop=True)
         check(len(confounds) == len(y), "confounds", f"one row per subject ({len(y)})", f"<{len(confounds)} rows>")
@@ -601,18 +664,36 @@ def site_cross_validate(estimator, X, y, sites, cv: str = "leave_site_out", n_sp
         pred = np.asarray(est.predict(Xte) if not connectome else (score > 0)).astype(int)
         if fitted is not None:
             fitted.append(est)
-        rows.append(pd.DataFrame({"subject_index": test, "site": sites[test], "fold": fold, "y": y[test],
-                                  "label": classes[y[test]], "score": score, "predicted": pred}))
+        rows.append(
+            pd.DataFrame(
+                {
+                    "subject_index": test,
+                    "site": sites[test],
+                    "fold": fold,
+                    "y": y[test],
+                    "label": classes[y[test]],
+                    "score": score,
+                    "predicted": pred,
+                }
+            )
+        )
     predictions = pd.concat(rows, ignore_index=True)
     per_site = []
     for site, g in predictions.groupby("site", sort=True):
         two = g["y"].nunique() == 2
-        per_site.append({"site": site, "n_subjects": len(g), "n_positive": int(g["y"].sum()),
-                         "accuracy": accuracy_score(g["y"], g["predicted"]),
-                         "balanced_accuracy": balanced_accuracy_score(g["y"], g["predicted"]) if two else np.nan,
-                         "auc": roc_auc_score(g["y"], g["score"]) if two else np.nan,
-                         "note": "" if two else f"one class only ({classes[int(g['y'].iloc[0])]}): "
-                                                "balanced accuracy and AUC undefined"})
+        per_site.append(
+            {
+                "site": site,
+                "n_subjects": len(g),
+                "n_positive": int(g["y"].sum()),
+                "accuracy": accuracy_score(g["y"], g["predicted"]),
+                "balanced_accuracy": balanced_accuracy_score(g["y"], g["predicted"]) if two else np.nan,
+                "auc": roc_auc_score(g["y"], g["score"]) if two else np.nan,
+                "note": ""
+                if two
+                else f"one class only ({classes[int(g['y'].iloc[0])]}): balanced accuracy and AUC undefined",
+            }
+        )
     return pd.DataFrame(per_site), predictions
 
 

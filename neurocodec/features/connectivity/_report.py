@@ -15,26 +15,42 @@ def _fig():
 
 
 def connectivity_section(artifact):
-    from ...pipeline.report import Figure, Section, Text
-
     from ...datasets.kinds import Connectomes
+    from ...pipeline.report import Figure, Section, Text
 
     plt = _fig()
     data = Connectomes.load(artifact.path)
     fc = data.matrices
-    info = {"kind": data.measure, "estimator": data.info.get("estimator"), "source": data.info.get("source"),
-            "n_subjects": fc.shape[0], "n_rois": fc.shape[1]}
+    info = {
+        "kind": data.measure,
+        "estimator": data.info.get("estimator"),
+        "source": data.info.get("source"),
+        "n_subjects": fc.shape[0],
+        "n_rois": fc.shape[1],
+    }
     fig, ax = plt.subplots(1, 2, figsize=(8, 3.5))
-    im = ax[0].imshow(fc.mean(0), cmap="RdBu_r", vmin=-1 if info["kind"] != "covariance" else None, vmax=1 if info["kind"] != "covariance" else None)
+    im = ax[0].imshow(
+        fc.mean(0),
+        cmap="RdBu_r",
+        vmin=-1 if info["kind"] != "covariance" else None,
+        vmax=1 if info["kind"] != "covariance" else None,
+    )
     fig.colorbar(im, ax=ax[0], shrink=0.8)
     ax[0].set_title(f"mean {info['kind']}")
     rows, cols = np.triu_indices(fc.shape[1], 1)
     ax[1].hist(fc[:, rows, cols].ravel(), bins=60, color="0.4")
     ax[1].set_title("edge values, all subjects")
     fig.tight_layout()
-    out = Section("Functional connectivity", [Text(f"{info['n_subjects']} subjects x {info['n_rois']} ROIs, "
-                                                  f"{info['kind']} ({info['estimator']}) from {info['source']}."),
-                                             Figure.from_matplotlib(fig, caption="Group-mean matrix and edge histogram.")])
+    out = Section(
+        "Functional connectivity",
+        [
+            Text(
+                f"{info['n_subjects']} subjects x {info['n_rois']} ROIs, "
+                f"{info['kind']} ({info['estimator']}) from {info['source']}."
+            ),
+            Figure.from_matplotlib(fig, caption="Group-mean matrix and edge histogram."),
+        ],
+    )
     plt.close(fig)
     return out
 
@@ -91,9 +107,17 @@ def _glass_brain(artifact, t):
 
     plt = _fig()
     fig = plt.figure(figsize=(8, 3))
-    plotting.plot_connectome(t, coords, edge_threshold="99%", node_size=8, edge_cmap="RdBu_r",
-                             display_mode="lzr", figure=fig, colorbar=True,
-                             title="strongest 1% group-difference edges")
+    plotting.plot_connectome(
+        t,
+        coords,
+        edge_threshold="99%",
+        node_size=8,
+        edge_cmap="RdBu_r",
+        display_mode="lzr",
+        figure=fig,
+        colorbar=True,
+        title="strongest 1% group-difference edges",
+    )
     return Figure.from_matplotlib(fig, caption="Group difference (Welch t) on a glass brain, top 1% of edges by |t|.")
 
 
@@ -102,21 +126,31 @@ def predict_section(artifact):
 
     per_site = artifact.load("per_site")
     m = artifact.load("metrics")
+
     def show(v):
         return "undefined" if v is None or v != v else f"{float(v):.3f}"
 
-    rows = [[r.site, int(r.n_subjects), show(r.accuracy), show(r.auc), r.note if isinstance(r.note, str) else ""]
-            for r in per_site.itertuples()]
+    rows = [
+        [r.site, int(r.n_subjects), show(r.accuracy), show(r.auc), r.note if isinstance(r.note, str) else ""]
+        for r in per_site.itertuples()
+    ]
     undefined = m.get("auc_undefined", [])
     note = f" ({len(undefined)} sites without an AUC: one class only, left out of the mean)" if undefined else ""
     p = m["params"]
-    return Section("Phenotype prediction", [
-        Text(f"ConnectomeClassifier (kind {p['kind']}, C {p['C']}, confounds {p['confounds'] or 'none'}), {p['cv']}: "
-             f"mean accuracy {show(m['mean_accuracy'])}, mean AUC {show(m['mean_auc'])} over "
-             f"{m['n_sites_auc_defined']} of {m['n_sites']} sites{note}; pooled accuracy {show(m['pooled_accuracy'])}, "
-             f"pooled AUC {show(m['pooled_auc'])}; final model: {m['final_model']}."),
-        Table(["site", "n", "accuracy", "AUC", "note"], rows, caption="Per-site out-of-fold metrics."),
-    ])
+    return Section(
+        "Phenotype prediction",
+        [
+            Text(
+                f"ConnectomeClassifier (kind {p['kind']}, C {p['C']}, confounds {p['confounds'] or 'none'}), "
+                f"{p['cv']}: "
+                f"mean accuracy {show(m['mean_accuracy'])}, mean AUC {show(m['mean_auc'])} over "
+                f"{m['n_sites_auc_defined']} of {m['n_sites']} sites{note}; pooled accuracy "
+                f"{show(m['pooled_accuracy'])}, "
+                f"pooled AUC {show(m['pooled_auc'])}; final model: {m['final_model']}."
+            ),
+            Table(["site", "n", "accuracy", "AUC", "note"], rows, caption="Per-site out-of-fold metrics."),
+        ],
+    )
 
 
 def eeg_section(artifact):
@@ -127,8 +161,9 @@ def eeg_section(artifact):
     info = artifact.load("info")
     methods = list(info["methods"])
     bands = list(info["bands"])
-    fig, axes = plt.subplots(len(bands), len(methods), figsize=(1.6 * len(methods) + 1, 1.6 * len(bands) + 0.5),
-                             squeeze=False)
+    fig, axes = plt.subplots(
+        len(bands), len(methods), figsize=(1.6 * len(methods) + 1, 1.6 * len(bands) + 0.5), squeeze=False
+    )
     for j, m in enumerate(methods):
         for i, b in enumerate(bands):
             axes[i, j].imshow(conn[m][0, i], cmap="viridis")
@@ -139,8 +174,10 @@ def eeg_section(artifact):
             if j == 0:
                 axes[i, j].set_ylabel(b, fontsize=8)
     fig.tight_layout()
-    out = Section("EEG connectivity", [Figure.from_matplotlib(fig, caption=f"Group '{info['groups'][0]}', "
-                                                                        f"{info['n_epochs'][0]} epochs.")])
+    out = Section(
+        "EEG connectivity",
+        [Figure.from_matplotlib(fig, caption=f"Group '{info['groups'][0]}', {info['n_epochs'][0]} epochs.")],
+    )
     plt.close(fig)
     return out
 
@@ -160,7 +197,12 @@ def dynamic_section(artifact):
     fig.tight_layout()
     summary = dyn.groupby("state")[["fraction", "mean_dwell_s"]].mean().reset_index()
     rows = [[int(r.state), round(float(r.fraction), 3), round(float(r.mean_dwell_s), 1)] for r in summary.itertuples()]
-    out = Section("Dynamic FC states", [Figure.from_matplotlib(fig, caption="k-means centroids of windowed correlations."),
-                                        Table(["state", "mean fraction", "mean dwell (s)"], rows)])
+    out = Section(
+        "Dynamic FC states",
+        [
+            Figure.from_matplotlib(fig, caption="k-means centroids of windowed correlations."),
+            Table(["state", "mean fraction", "mean dwell (s)"], rows),
+        ],
+    )
     plt.close(fig)
     return out

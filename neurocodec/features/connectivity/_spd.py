@@ -136,8 +136,9 @@ def _as_stack(mats, name: str) -> np.ndarray:
     if mats.ndim == 2:
         mats = mats[None]
     if mats.ndim != 3 or mats.shape[1] != mats.shape[2] or 0 in mats.shape:
-        raise bad_value(name, "a non-empty stack of square matrices (n_matrices, n_rois, n_rois)",
-                        f"<shape {mats.shape}>")
+        raise bad_value(
+            name, "a non-empty stack of square matrices (n_matrices, n_rois, n_rois)", f"<shape {mats.shape}>"
+        )
     if not np.all(np.isfinite(mats)):
         raise bad_value(name, "finite (no NaN or inf)", f"<{int(np.sum(~np.isfinite(mats)))} non-finite values>")
     return mats
@@ -173,6 +174,7 @@ def check_spd(mats, name: str = "matrices", tol: float = 1e-7) -> np.ndarray:
     asym = np.abs(mats - np.swapaxes(mats, 1, 2)).max(axis=(1, 2)) / scale
     if np.any(asym > tol):
         raise bad_value(name, "symmetric", f"<matrix {int(np.argmax(asym))} with relative asymmetry {asym.max():.2g}>")
+
     # Cholesky is the cheapest definiteness test; fall back to eigenvalues to report.
     def definite(sl):
         try:
@@ -252,8 +254,16 @@ def _sum_forms(function, vals, vecs) -> np.ndarray:
     return left @ right.T
 
 
-def geometric_mean(mats, init=None, max_iter: int = 30, tol: float = 1e-7, n_jobs: int | None = None,
-                   iter_dtype=np.float64, solver: str = "gradient", return_logs: bool = False):
+def geometric_mean(
+    mats,
+    init=None,
+    max_iter: int = 30,
+    tol: float = 1e-7,
+    n_jobs: int | None = None,
+    iter_dtype=np.float64,
+    solver: str = "gradient",
+    return_logs: bool = False,
+):
     """Riemannian (affine-invariant) geometric mean of SPD matrices.
 
     Gradient descent along geodesics with step halving, started at the
@@ -405,8 +415,9 @@ def _anderson_mean_loop(mats, gmean, max_iter, tol, n_jobs, single: bool, return
     for _ in range(max_iter):
         G = to_matrix(S)
         vals_g, vecs_g = np.linalg.eigh(G)
-        logs_mean, logs = _whitened_logs(mats, mats_iter, _form(lambda v: 1.0 / np.sqrt(v), vals_g, vecs_g),
-                                         n_jobs, single, return_logs)
+        logs_mean, logs = _whitened_logs(
+            mats, mats_iter, _form(lambda v: 1.0 / np.sqrt(v), vals_g, vecs_g), n_jobs, single, return_logs
+        )
         norm = float(np.linalg.norm(logs_mean))
         if tol is not None and norm / G.size < tol:
             break
@@ -430,8 +441,9 @@ def _anderson_mean_loop(mats, gmean, max_iter, tol, n_jobs, single: bool, return
             S = S + residual.reshape(n, n)
     else:
         if tol is not None:
-            warnings.warn(f"The geometric mean did not reach tol={tol} in max_iter={max_iter} iterations.",
-                          stacklevel=3)
+            warnings.warn(
+                f"The geometric mean did not reach tol={tol} in max_iter={max_iter} iterations.", stacklevel=3
+            )
     G = 0.5 * (G + G.T)
     return (G, _forms_of(logs, n_jobs)) if return_logs else G
 
@@ -513,8 +525,9 @@ def vectorize(mats, discard_diagonal: bool = False, scale_diagonal: bool = True)
     """
     mats = _numeric(mats, "mats", "square matrices (n_rois, n_rois) or (n_matrices, n_rois, n_rois)")
     if mats.ndim not in (2, 3) or mats.shape[-1] != mats.shape[-2] or 0 in mats.shape:
-        raise bad_value("mats", "square matrices (n_rois, n_rois) or (n_matrices, n_rois, n_rois)",
-                        f"<shape {mats.shape}>")
+        raise bad_value(
+            "mats", "square matrices (n_rois, n_rois) or (n_matrices, n_rois, n_rois)", f"<shape {mats.shape}>"
+        )
     if not np.isfinite(mats).all():
         raise bad_value("mats", "finite (no NaN or inf)", f"<{int(np.sum(~np.isfinite(mats)))} non-finite values>")
     rows, cols = _triu(mats.shape[-1], discard_diagonal)

@@ -5,16 +5,20 @@ Cheap to import: numpy/sklearn/mne work happens inside ``run``.
 
 from __future__ import annotations
 
-from typing import Literal, Optional
+from typing import Literal
 
 from pydantic import Field
 
 from ...pipeline import Input, Output, Stage, StageParams, parallel_map, register_kind, register_stage, runtime_field
 
-register_kind("connectivity_model", version=1, reader="neurocodec.features.connectivity:ConnectomeClassifier",
-              description="A fitted ConnectomeClassifier (save_pretrained): config.json (parameters, classes, chosen "
-                          "feature kind and C, confound columns) + model.npz (weights, scaling, tangent reference, "
-                          "confound coefficients).")
+register_kind(
+    "connectivity_model",
+    version=1,
+    reader="neurocodec.features.connectivity:ConnectomeClassifier",
+    description="A fitted ConnectomeClassifier (save_pretrained): config.json (parameters, classes, chosen "
+    "feature kind and C, confound columns) + model.npz (weights, scaling, tangent reference, "
+    "confound coefficients).",
+)
 
 _COHORT = ("roi_timeseries",)
 _CONNECTOMES = ("connectomes",)
@@ -23,9 +27,11 @@ _CONNECTOMES = ("connectomes",)
 # --------------------------------------------------------------------------- per-subject FC
 class ConnectivityParams(StageParams):
     kind: Literal["covariance", "correlation", "partial correlation", "precision"] = Field(
-        "correlation", description="Per-subject measure (tangent space is the group stage connectivity_group).")
+        "correlation", description="Per-subject measure (tangent space is the group stage connectivity_group)."
+    )
     cov_estimator: Literal["ledoit_wolf", "oas", "empirical"] = Field(
-        "ledoit_wolf", description="Covariance estimator applied to each subject's ROI time series.")
+        "ledoit_wolf", description="Covariance estimator applied to each subject's ROI time series."
+    )
 
 
 def _subject_fc(job):
@@ -44,8 +50,11 @@ class Connectivity(Stage):
     version = 2
     Params = ConnectivityParams
     libraries = ("numpy", "scikit-learn")
-    inputs = {"source": Input("A cohort of ROI time series, or correlation matrices (kept as they are).",
-                              kinds=_COHORT + _CONNECTOMES)}
+    inputs = {
+        "source": Input(
+            "A cohort of ROI time series, or correlation matrices (kept as they are).", kinds=_COHORT + _CONNECTOMES
+        )
+    }
     outputs = {
         "connectomes": Output("./", "The whole folder, a connectomes artifact.", kind="connectomes"),
         "fc": Output("connectomes.npy", "(n_subjects, n_rois, n_rois) float32 connectivity matrices."),
@@ -64,15 +73,20 @@ class Connectivity(Stage):
             given = Connectomes.load(src)
             if params.kind != given.measure:
                 raise bad_value("kind", f"{given.measure!r} for a source of {given.measure} matrices", params.kind)
-            out = Connectomes(given.matrices, given.subjects, given.rois, dict(given.info, source=src.stage),
-                              given.extras)
+            out = Connectomes(
+                given.matrices, given.subjects, given.rois, dict(given.info, source=src.stage), given.extras
+            )
         else:
             cohort = RoiTimeseries.load(src)
             jobs = [(x.astype(np.float64), params.kind, params.cov_estimator) for x in cohort.series()]
             fc = np.stack(parallel_map(_subject_fc, jobs, desc="connectivity"))
-            out = Connectomes(fc, cohort.subjects, cohort.rois,
-                              {"measure": params.kind, "estimator": params.cov_estimator, "source": src.stage,
-                               "cohort": cohort.info}, cohort.extras)
+            out = Connectomes(
+                fc,
+                cohort.subjects,
+                cohort.rois,
+                {"measure": params.kind, "estimator": params.cov_estimator, "source": src.stage, "cohort": cohort.info},
+                cohort.extras,
+            )
         out.save(out_dir)
 
     report_impl = "._report:connectivity_section"
@@ -81,13 +95,29 @@ class Connectivity(Stage):
 # --------------------------------------------------------------------------- group / tangent
 class GroupParams(StageParams):
     kind: Literal["tangent", "none"] = Field("tangent", description="Tangent-space embedding, or plain vectorisation.")
-    reference: Literal["geometric", "log_euclidean"] = Field("geometric", description="Tangent reference (mean of training subjects).")
+    reference: Literal["geometric", "log_euclidean"] = Field(
+        "geometric", description="Tangent reference (mean of training subjects)."
+    )
     mean_precision: Literal["double", "single"] = Field(
-        "double", description="Precision inside the geometric-mean iterations: 'single' runs the per-subject whitening and "
-                              "eigendecompositions in float32 (faster on many ROIs; the mean and outputs stay float64).")
-    shrinkage: Optional[float] = Field(None, ge=0, lt=1, description="Shrinkage toward identity before the tangent step (None: automatic, only where needed).")
-    min_eigenvalue: float = Field(1e-3, gt=0, lt=1, description="Smallest relative eigenvalue reached by automatic shrinkage.")
-    test_fraction: float = Field(0.2, ge=0, lt=1, description="Fraction of subjects held out (stratified by site and group); the reference never sees them.")
+        "double",
+        description="Precision inside the geometric-mean iterations: 'single' runs the per-subject whitening and "
+        "eigendecompositions in float32 (faster on many ROIs; the mean and outputs stay float64).",
+    )
+    shrinkage: float | None = Field(
+        None,
+        ge=0,
+        lt=1,
+        description="Shrinkage toward identity before the tangent step (None: automatic, only where needed).",
+    )
+    min_eigenvalue: float = Field(
+        1e-3, gt=0, lt=1, description="Smallest relative eigenvalue reached by automatic shrinkage."
+    )
+    test_fraction: float = Field(
+        0.2,
+        ge=0,
+        lt=1,
+        description="Fraction of subjects held out (stratified by site and group); the reference never sees them.",
+    )
     discard_diagonal: bool = Field(False, description="Drop the diagonal from the vectors.")
     seed: int = Field(0, ge=0, description="Seed of the train/test split.")
     n_jobs: int = runtime_field(0, "Threads for the batched eigendecompositions (0: all cores).")
@@ -101,15 +131,23 @@ class ConnectivityGroup(Stage):
     version = 2
     Params = GroupParams
     libraries = ("numpy", "scipy", "scikit-learn")
-    inputs = {"fc": Input("Per-subject connectivity matrices (planted edges in their extras are scored).",
-                          kinds=_CONNECTOMES)}
+    inputs = {
+        "fc": Input("Per-subject connectivity matrices (planted edges in their extras are scored).", kinds=_CONNECTOMES)
+    }
     outputs = {
-        "vectors": Output("vectors.npy", "(n_subjects, n_features) float32 vectors in nilearn's order (vectorize).",
-                          kind="connectome_vectors"),
+        "vectors": Output(
+            "vectors.npy",
+            "(n_subjects, n_features) float32 vectors in nilearn's order (vectorize).",
+            kind="connectome_vectors",
+        ),
         "reference": Output("reference.npy", "(n_rois, n_rois) reference matrix (identity-free mean for kind=none)."),
         "subjects": Output("subjects.tsv", "Subjects with a 'split' column (train/test)."),
-        "group_difference": Output("group_difference.npy", "(n_rois, n_rois) Welch t of group 1 vs 0 per edge (training subjects)."),
-        "info": Output("info.json", "Parameters, shrinkage used, split sizes, edge-recovery AUC when ground truth is given."),
+        "group_difference": Output(
+            "group_difference.npy", "(n_rois, n_rois) Welch t of group 1 vs 0 per edge (training subjects)."
+        ),
+        "info": Output(
+            "info.json", "Parameters, shrinkage used, split sizes, edge-recovery AUC when ground truth is given."
+        ),
     }
 
     run_impl = "._group:run_group"
@@ -119,8 +157,13 @@ class ConnectivityGroup(Stage):
 
 # --------------------------------------------------------------------------- graph features
 class GraphParams(StageParams):
-    density: Optional[float] = Field(0.1, gt=0, le=1, description="Proportional threshold: fraction of edges kept (None: use 'absolute' or the full weighted graph).")
-    absolute: Optional[float] = Field(None, description="Absolute threshold on weights (with density=None).")
+    density: float | None = Field(
+        0.1,
+        gt=0,
+        le=1,
+        description="Proportional threshold: fraction of edges kept (None: use 'absolute' or the full weighted graph).",
+    )
+    absolute: float | None = Field(None, description="Absolute threshold on weights (with density=None).")
     weighted: bool = Field(True, description="Weighted measures (else binarised graph).")
     use_abs: bool = Field(False, description="Use absolute weights (else negative edges are dropped).")
     seed: int = Field(0, ge=0, description="Seed of the Louvain modularity.")
@@ -147,17 +190,20 @@ class GraphFeatures(Stage):
     libraries = ("numpy", "scipy", "networkx")
     inputs = {"fc": Input("Per-subject connectivity matrices.", kinds=_CONNECTOMES)}
     outputs = {
-        "nodes": Output("node_features.npz", kind="graph_features", description="degree, strength, clustering, triangles, local_efficiency: (n_subjects, n_rois) each."),
+        "nodes": Output(
+            "node_features.npz",
+            kind="graph_features",
+            description="degree, strength, clustering, triangles, local_efficiency: (n_subjects, n_rois) each.",
+        ),
         "globals": Output("global_features.tsv", "subject, density, global_efficiency, modularity, n_modules."),
     }
 
     def run(self, params, inputs, out_dir):
         import numpy as np
 
+        from ...datasets.kinds import Connectomes
         from ...pipeline import save_arrays, save_table
         from ._graph import GLOBAL_FEATURES, NODE_FEATURES
-
-        from ...datasets.kinds import Connectomes
 
         data = Connectomes.load(inputs["fc"])
         fc, subjects = data.matrices.astype(np.float64), data.subjects
@@ -176,17 +222,24 @@ class GraphFeatures(Stage):
 # --------------------------------------------------------------------------- prediction
 class PredictParams(StageParams):
     kind: list[Literal["correlation", "tangent", "partial correlation", "covariance", "precision"]] = Field(
-        ["correlation"], description="Feature kind(s) of the ConnectomeClassifier; with several (or several C), "
-                                     "the inner CV of each training fold picks one.")
+        ["correlation"],
+        description="Feature kind(s) of the ConnectomeClassifier; with several (or several C), "
+        "the inner CV of each training fold picks one.",
+    )
     C: list[float] = Field([0.01], description="Inverse l2 penalty(ies) of the logistic regression (> 0).")
     cov_estimator: Literal["ledoit_wolf", "oas", "empirical"] = Field(
-        "ledoit_wolf", description="Covariance estimator of ROI time series.")
-    confounds: list[str] = Field([], description="Columns of the subjects table regressed out of the features "
-                                                 "inside each training fold (e.g. age, sex, mean_fd, site).")
+        "ledoit_wolf", description="Covariance estimator of ROI time series."
+    )
+    confounds: list[str] = Field(
+        [],
+        description="Columns of the subjects table regressed out of the features "
+        "inside each training fold (e.g. age, sex, mean_fd, site).",
+    )
     inner_cv: int = Field(5, ge=2, description="Inner folds (whole training sites) of the candidate choice.")
     cv: Literal["leave_site_out", "stratified_group_kfold", "stratified_kfold"] = Field(
-        "leave_site_out", description="Outer validation: one fold per site, folds of whole sites, or stratified "
-                                      "folds of subjects.")
+        "leave_site_out",
+        description="Outer validation: one fold per site, folds of whole sites, or stratified folds of subjects.",
+    )
     n_splits: int = Field(5, ge=2, description="Folds of stratified_group_kfold / stratified_kfold.")
     min_site_size: int = Field(1, ge=1, description="Leave-site-out: smallest site that is tested.")
     target: str = Field("group", description="Column of the subjects table with the binary label (any two values).")
@@ -206,10 +259,15 @@ class PredictPhenotype(Stage):
     outputs = {
         "per_site": Output("per_site.tsv", "site, n_subjects, n_positive, accuracy, balanced_accuracy, auc, note."),
         "predictions": Output("predictions.tsv", "Out-of-fold score and prediction of each tested subject."),
-        "metrics": Output("metrics.json", "Means over sites (undefined AUCs listed, not averaged), pooled figures, "
-                                          "candidate chosen in each fold, parameters.", kind="phenotype_predictions"),
-        "model": Output("model/", "ConnectomeClassifier fitted on every subject (save_pretrained).",
-                        kind="connectivity_model"),
+        "metrics": Output(
+            "metrics.json",
+            "Means over sites (undefined AUCs listed, not averaged), pooled figures, "
+            "candidate chosen in each fold, parameters.",
+            kind="phenotype_predictions",
+        ),
+        "model": Output(
+            "model/", "ConnectomeClassifier fitted on every subject (save_pretrained).", kind="connectivity_model"
+        ),
     }
 
     run_impl = "._group:run_predict"
@@ -220,10 +278,14 @@ class PredictPhenotype(Stage):
 # --------------------------------------------------------------------------- EEG
 class EEGConnParams(StageParams):
     methods: list[Literal["coh", "imcoh", "plv", "pli", "wpli", "wpli2_debiased", "aec"]] = Field(
-        ["coh", "imcoh", "plv", "pli", "wpli", "wpli2_debiased", "aec"], min_length=1,
-        description="Measures: coh, imcoh, plv, pli, wpli, wpli2_debiased, aec.")
-    bands: dict[str, list[float]] = Field({"theta": [4.0, 8.0], "alpha": [8.0, 13.0], "beta": [13.0, 30.0]},
-                                          description="Frequency bands {name: [fmin, fmax]} in Hz.")
+        ["coh", "imcoh", "plv", "pli", "wpli", "wpli2_debiased", "aec"],
+        min_length=1,
+        description="Measures: coh, imcoh, plv, pli, wpli, wpli2_debiased, aec.",
+    )
+    bands: dict[str, list[float]] = Field(
+        {"theta": [4.0, 8.0], "alpha": [8.0, 13.0], "beta": [13.0, 30.0]},
+        description="Frequency bands {name: [fmin, fmax]} in Hz.",
+    )
     mode: Literal["multitaper", "fourier", "cwt_morlet"] = Field("multitaper", description="Spectral estimator.")
     by_label: bool = Field(True, description="One set of matrices per epoch label (else all epochs pooled).")
     aec_orthogonalize: bool = Field(False, description="Pairwise-orthogonalised envelopes for AEC.")
@@ -260,10 +322,13 @@ class EEGConnectivity(Stage):
     libraries = ("numpy", "scipy", "mne", "mne-connectivity")
     inputs = {"epochs": Input("Epochs (kind epochs: X, labels, sfreq, channels).", kinds=("epochs",))}
     outputs = {
-        "connectivity": Output("connectivity.npz", "One array per method: (n_groups, n_bands, n_chans, n_chans).",
-                               kind="eeg_connectivity"),
-        "info": Output("info.json", "groups (labels), n_epochs per group, bands (names, in array order), band_edges, "
-                                    "methods, ch_names, sfreq."),
+        "connectivity": Output(
+            "connectivity.npz", "One array per method: (n_groups, n_bands, n_chans, n_chans).", kind="eeg_connectivity"
+        ),
+        "info": Output(
+            "info.json",
+            "groups (labels), n_epochs per group, bands (names, in array order), band_edges, methods, ch_names, sfreq.",
+        ),
     }
 
     def run(self, params, inputs, out_dir):
@@ -279,14 +344,27 @@ class EEGConnectivity(Stage):
         if not params.by_label or labels is None:
             labels = np.full(len(X), "all")
         groups = sorted(set(labels.tolist()))
-        jobs = [(X[labels == g], sfreq, params.bands, params.methods, params.mode,
-                 params.aec_orthogonalize) for g in groups]
+        jobs = [
+            (X[labels == g], sfreq, params.bands, params.methods, params.mode, params.aec_orthogonalize) for g in groups
+        ]
         res = parallel_map(_eeg_group, jobs, desc="eeg connectivity")
-        save_arrays(out_dir / "connectivity.npz", **{m: np.stack([r[m] for r in res]).astype(np.float32) for m in params.methods})
+        save_arrays(
+            out_dir / "connectivity.npz",
+            **{m: np.stack([r[m] for r in res]).astype(np.float32) for m in params.methods},
+        )
         # order-carrying metadata as lists (JSON objects are written with sorted keys)
-        save_json(out_dir / "info.json", {"groups": groups, "n_epochs": [int(np.sum(labels == g)) for g in groups],
-                                          "bands": list(params.bands), "band_edges": list(params.bands.values()),
-                                          "methods": list(params.methods), "ch_names": ch_names, "sfreq": sfreq})
+        save_json(
+            out_dir / "info.json",
+            {
+                "groups": groups,
+                "n_epochs": [int(np.sum(labels == g)) for g in groups],
+                "bands": list(params.bands),
+                "band_edges": list(params.bands.values()),
+                "methods": list(params.methods),
+                "ch_names": ch_names,
+                "sfreq": sfreq,
+            },
+        )
 
     report_impl = "._report:eeg_section"
 
@@ -295,7 +373,9 @@ class EEGConnectivity(Stage):
 class DynamicParams(StageParams):
     window_s: float = Field(60.0, gt=0, description="Window length in seconds (converted with each subject's TR).")
     step: int = Field(1, ge=1, description="Window shift in samples.")
-    taper: Literal["rectangular", "hamming", "hann", "tukey", "gaussian"] = Field("gaussian", description="Window taper.")
+    taper: Literal["rectangular", "hamming", "hann", "tukey", "gaussian"] = Field(
+        "gaussian", description="Window taper."
+    )
     sigma: float = Field(3.0, gt=0, description="Gaussian taper width in samples.")
     n_states: int = Field(4, ge=2, description="FC states (k-means clusters).")
     n_init: int = Field(5, ge=1, description="k-means restarts.")
@@ -319,7 +399,11 @@ class DynamicConnectivity(Stage):
     libraries = ("numpy", "scipy", "scikit-learn")
     inputs = {"cohort": Input("ROI time series (subjects table 'tr' column in seconds, else TR = 1 s).", kinds=_COHORT)}
     outputs = {
-        "states": Output("states.npy", kind="fc_states", description="(n_states, n_rois, n_rois) state correlation patterns, by occupancy."),
+        "states": Output(
+            "states.npy",
+            kind="fc_states",
+            description="(n_states, n_rois, n_rois) state correlation patterns, by occupancy.",
+        ),
         "labels": Output("labels.npz", "State label of each window, one array per subject."),
         "dynamics": Output("dynamics.tsv", "subject, state, fraction, mean_dwell_s."),
         "transitions": Output("transitions.npy", "(n_subjects, n_states, n_states) transition probabilities."),
@@ -330,8 +414,8 @@ class DynamicConnectivity(Stage):
     def run(self, params, inputs, out_dir):
         import numpy as np
 
-        from ...pipeline import save_array, save_arrays, save_table
         from ...datasets.kinds import RoiTimeseries
+        from ...pipeline import save_array, save_arrays, save_table
         from ._dynamic import FCStates, state_dynamics
 
         cohort = RoiTimeseries.load(inputs["cohort"])
@@ -346,8 +430,10 @@ class DynamicConnectivity(Stage):
         for sid, lab, tr in zip(subjects["subject"].astype(str), labels, trs):
             d = state_dynamics(lab, params.n_states, params.step * tr)
             trans.append(d["transitions"])
-            rows += [{"subject": sid, "state": s, "fraction": d["fraction"][s], "mean_dwell_s": d["mean_dwell_s"][s]}
-                     for s in range(params.n_states)]
+            rows += [
+                {"subject": sid, "state": s, "fraction": d["fraction"][s], "mean_dwell_s": d["mean_dwell_s"][s]}
+                for s in range(params.n_states)
+            ]
         save_array(out_dir / "states.npy", states.centroids_.astype(np.float32))
         save_arrays(out_dir / "labels.npz", **{sid: lab for sid, lab in zip(subjects["subject"].astype(str), labels)})
         save_table(out_dir / "dynamics.tsv", rows)

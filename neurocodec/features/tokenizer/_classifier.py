@@ -30,12 +30,12 @@ log = logging.getLogger("neurocodec.features.tokenizer")
 FORMAT_VERSION = 2
 
 #: The remedy applied when fine-tuning never beats constant prediction on its validation split.
-REMEDY = {"class_weight": "balanced", "lr_factor": 1 / 3, "patience_factor": 2, "epochs_factor": 2,
-          "min_best_epoch": 1}
+REMEDY = {"class_weight": "balanced", "lr_factor": 1 / 3, "patience_factor": 2, "epochs_factor": 2, "min_best_epoch": 1}
 
 
-def val_split(y: np.ndarray, fraction: float, seed: int, groups: np.ndarray | None = None
-              ) -> tuple[np.ndarray, np.ndarray]:
+def val_split(
+    y: np.ndarray, fraction: float, seed: int, groups: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Fitting / early-stopping indices of training trials, stratified by class when possible.
 
     Parameters
@@ -140,12 +140,29 @@ class TFMClassifier(ClassifierMixin, BaseEstimator):
         Training curves, codebook usage, ``collapse`` record.
     """
 
-    def __init__(self, tokenizer_config: dict | None = None, encoder_config: dict | None = None, tokenizer: Any = None,
-                 scaling: str = "trial", scale_quantile: float = 0.95, center: str = "none", pad_short: bool = False,
-                 tokenizer_epochs: int = 100, pretrain_epochs: int = 50, finetune_epochs: int = 50,
-                 tokenizer_batch_size: int = 256, tokenizer_max_signals: int = 0, batch_size: int = 512,
-                 lr: float = 1e-3, patience: int = 10, val_fraction: float = 0.2, threshold: str = "fixed",
-                 seed: int = 0, device: str = "cpu", verbose: bool = False):
+    def __init__(
+        self,
+        tokenizer_config: dict | None = None,
+        encoder_config: dict | None = None,
+        tokenizer: Any = None,
+        scaling: str = "trial",
+        scale_quantile: float = 0.95,
+        center: str = "none",
+        pad_short: bool = False,
+        tokenizer_epochs: int = 100,
+        pretrain_epochs: int = 50,
+        finetune_epochs: int = 50,
+        tokenizer_batch_size: int = 256,
+        tokenizer_max_signals: int = 0,
+        batch_size: int = 512,
+        lr: float = 1e-3,
+        patience: int = 10,
+        val_fraction: float = 0.2,
+        threshold: str = "fixed",
+        seed: int = 0,
+        device: str = "cpu",
+        verbose: bool = False,
+    ):
         self.tokenizer_config = tokenizer_config
         self.encoder_config = encoder_config
         self.tokenizer = tokenizer
@@ -171,9 +188,17 @@ class TFMClassifier(ClassifierMixin, BaseEstimator):
     def _cfg(self, epochs: int, batch_size: int, patience: int = 0, max_examples: int = 0):
         from ._train import TrainConfig
 
-        return TrainConfig(epochs=epochs, batch_size=batch_size, lr=self.lr, patience=patience, seed=self.seed,
-                           device=self.device, progress=self.verbose, warmup_epochs=min(10.0, epochs / 10),
-                           max_examples_per_epoch=max_examples)
+        return TrainConfig(
+            epochs=epochs,
+            batch_size=batch_size,
+            lr=self.lr,
+            patience=patience,
+            seed=self.seed,
+            device=self.device,
+            progress=self.verbose,
+            warmup_epochs=min(10.0, epochs / 10),
+            max_examples_per_epoch=max_examples,
+        )
 
     def _check_params(self) -> None:
         check(self.scaling in ("trial", "channel"), "scaling", "'trial' or 'channel'", self.scaling)
@@ -188,20 +213,23 @@ class TFMClassifier(ClassifierMixin, BaseEstimator):
             if not hasattr(self, "tokenizer_"):
                 raise RuntimeError("This TFMClassifier is not fitted yet: call fit(X, y) first.")
             if x.shape[1] != self.n_chans_:
-                raise bad_value("n_chans", f"{self.n_chans_} (the channels the model was trained on)", x.shape[1],
-                                of="X")
+                raise bad_value(
+                    "n_chans", f"{self.n_chans_} (the channels the model was trained on)", x.shape[1], of="X"
+                )
             if abs(sfreq - self.sfreq_) > 1e-6:
-                raise bad_value("sfreq", f"{self.sfreq_:g} Hz (the rate the model was trained at)", f"<{sfreq:g} Hz>",
-                                of="X")
-        return prepare_trials(x, sfreq, self.scaling, self.scale_quantile, self.scale_, self.pad_short,
-                              offset=self.offset_)
+                raise bad_value(
+                    "sfreq", f"{self.sfreq_:g} Hz (the rate the model was trained at)", f"<{sfreq:g} Hz>", of="X"
+                )
+        return prepare_trials(
+            x, sfreq, self.scaling, self.scale_quantile, self.scale_, self.pad_short, offset=self.offset_
+        )
 
     def check_is_fitted(self) -> None:
         if not hasattr(self, "encoder_"):
             raise RuntimeError("This TFMClassifier is not fitted yet: call fit(X, y) first.")
 
     # -- steps ------------------------------------------------------------
-    def fit_tokenizer(self, X: Any, sfreq: float | None = None) -> "TFMClassifier":
+    def fit_tokenizer(self, X: Any, sfreq: float | None = None) -> TFMClassifier:
         """Fit scaling (and train the tokenizer unless ``tokenizer`` is given) on trials ``X``.
 
         Parameters
@@ -226,9 +254,11 @@ class TFMClassifier(ClassifierMixin, BaseEstimator):
         if self.tokenizer is None:
             self.tokenizer_ = TFMTokenizer(**(self.tokenizer_config or {}))
             self.history_["tokenizer"] = train_tokenizer(
-                self.tokenizer_, x.reshape(n * c, t),
+                self.tokenizer_,
+                x.reshape(n * c, t),
                 self._cfg(self.tokenizer_epochs, self.tokenizer_batch_size, max_examples=self.tokenizer_max_signals),
-                sfreq=self.tokenizer_.sfreq)
+                sfreq=self.tokenizer_.sfreq,
+            )
         elif isinstance(self.tokenizer, (str, Path)):
             self.tokenizer_ = TFMTokenizer.from_pretrained(self.tokenizer, device=self.device)
         else:
@@ -241,10 +271,11 @@ class TFMClassifier(ClassifierMixin, BaseEstimator):
 
         x = self._prepared(X, sfreq)
         n, c, t = x.shape
-        return tokenize_signals(self.tokenizer_, x.reshape(n * c, t), sfreq=self.tokenizer_.sfreq,
-                                device=self.device).reshape(n, c, -1)
+        return tokenize_signals(
+            self.tokenizer_, x.reshape(n * c, t), sfreq=self.tokenizer_.sfreq, device=self.device
+        ).reshape(n, c, -1)
 
-    def fit_tokens(self, tokens: np.ndarray, y: Any, groups: Any = None, encoder: Any = None) -> "TFMClassifier":
+    def fit_tokens(self, tokens: np.ndarray, y: Any, groups: Any = None, encoder: Any = None) -> TFMClassifier:
         """Pretrain (``pretrain_epochs``) and fine-tune the encoder on training tokens.
 
         Parameters
@@ -282,21 +313,24 @@ class TFMClassifier(ClassifierMixin, BaseEstimator):
         seed_everything(self.seed)
         if encoder is not None:
             if encoder.n_chans < self.n_chans_:
-                raise bad_value("n_chans", f"<= {encoder.n_chans} (the pretrained encoder's channels)", self.n_chans_,
-                                of="tokens")
+                raise bad_value(
+                    "n_chans", f"<= {encoder.n_chans} (the pretrained encoder's channels)", self.n_chans_, of="tokens"
+                )
             cfg = dict(encoder.config, n_outputs=n_out)
             self.encoder_ = TFMEncoder(**cfg)
             state = {k: v for k, v in encoder.state_dict().items() if not k.startswith("head.")}
             self.encoder_.load_state_dict(state, strict=False)
         else:
             cfg = dict(self.encoder_config or {})
-            cfg.update(n_codes=n_codes, n_chans=self.n_chans_, n_outputs=n_out,
-                       emb_size=self.tokenizer_.config["emb_size"])
+            cfg.update(
+                n_codes=n_codes, n_chans=self.n_chans_, n_outputs=n_out, emb_size=self.tokenizer_.config["emb_size"]
+            )
             self.encoder_ = TFMEncoder(**cfg)
             self.encoder_.init_from_codebook(self.tokenizer_.quantizer.codebook.detach().cpu())
         if self.pretrain_epochs > 0:
-            self.history_["pretrain"] = pretrain_encoder(self.encoder_, tokens,
-                                                         self._cfg(self.pretrain_epochs, self.batch_size))
+            self.history_["pretrain"] = pretrain_encoder(
+                self.encoder_, tokens, self._cfg(self.pretrain_epochs, self.batch_size)
+            )
         fit, val = val_split(y_idx, self.val_fraction, self.seed, groups)
         self.history_["finetune"] = self._finetune(tokens, y_idx, fit, val)
         return self
@@ -315,22 +349,34 @@ class TFMClassifier(ClassifierMixin, BaseEstimator):
         ok = n_out == 1 and self.threshold == "auto"
         collapse: dict[str, Any] = {"detected": False}
         if valset is not None and _collapsed(hist, chance, ok):
-            collapse = {"detected": True, "constant_score": chance, "val_score": hist["best_val_score"],
-                        "val_n_predicted": hist["val_n_predicted"], "remedy": dict(REMEDY)}
+            collapse = {
+                "detected": True,
+                "constant_score": chance,
+                "val_score": hist["best_val_score"],
+                "val_n_predicted": hist["val_n_predicted"],
+                "remedy": dict(REMEDY),
+            }
             first = copy.deepcopy(self.encoder_.state_dict())
             self.encoder_.load_state_dict(start)
-            cfg2 = self._cfg(int(self.finetune_epochs * REMEDY["epochs_factor"]), self.batch_size,
-                             max(10, int(self.patience * REMEDY["patience_factor"])))
+            cfg2 = self._cfg(
+                int(self.finetune_epochs * REMEDY["epochs_factor"]),
+                self.batch_size,
+                max(10, int(self.patience * REMEDY["patience_factor"])),
+            )
             cfg2.lr = self.lr * REMEDY["lr_factor"]
             cfg2.class_weight = REMEDY["class_weight"]
             cfg2.min_best_epoch = REMEDY["min_best_epoch"]
             hist2 = finetune_encoder(self.encoder_, *data, cfg2, val=valset)
+
             def rank(h: dict) -> tuple:  # a fit that is not collapsed first, then the validation score
                 return (not _collapsed(h, chance, ok), -np.inf if h["best_val_score"] is None else h["best_val_score"])
 
             better = rank(hist2) > rank(hist)
-            collapse.update(remedy_val_score=hist2["best_val_score"], remedy_val_n_predicted=hist2["val_n_predicted"],
-                            kept="remedy" if better else "first")
+            collapse.update(
+                remedy_val_score=hist2["best_val_score"],
+                remedy_val_n_predicted=hist2["val_n_predicted"],
+                kept="remedy" if better else "first",
+            )
             if better:
                 hist = dict(hist2, first_fit={k: hist[k] for k in ("loss", "val_score", "best_epoch")})
             else:
@@ -338,22 +384,24 @@ class TFMClassifier(ClassifierMixin, BaseEstimator):
             collapse["resolved"] = not _collapsed(hist, chance, ok)
             if not collapse["resolved"]:
                 metric = "AUROC" if n_out == 1 else "kappa"
-                msg = (f"TFM fine-tuning did not beat constant prediction on its validation split, even after the "
-                       f"remedy (balanced class weights, lr / 3, 2 x patience and epochs, not the first epoch): "
-                       f"validation {metric} {hist['best_val_score']} vs {chance} constant, "
-                       f"{hist['val_n_predicted']} class(es) predicted; history_['finetune']['collapse'] records it.")
+                msg = (
+                    f"TFM fine-tuning did not beat constant prediction on its validation split, even after the "
+                    f"remedy (balanced class weights, lr / 3, 2 x patience and epochs, not the first epoch): "
+                    f"validation {metric} {hist['best_val_score']} vs {chance} constant, "
+                    f"{hist['val_n_predicted']} class(es) predicted; history_['finetune']['collapse'] records it."
+                )
                 log.warning(msg)
                 warnings.warn(msg, RuntimeWarning, stacklevel=3)
         hist["collapse"] = collapse
         hist["threshold"] = 0.0  # logit threshold (0: the sigmoid's 0.5)
-        if (self.threshold == "auto" and n_out == 1 and valset is not None
-                and (hist["val_n_predicted"] or 0) <= 1):
-            hist["threshold"] = calibrate_binary_threshold(self.encoder_, *valset,
-                                                           prior=float(np.mean(y_idx[fit] == 1)), device=self.device)
+        if self.threshold == "auto" and n_out == 1 and valset is not None and (hist["val_n_predicted"] or 0) <= 1:
+            hist["threshold"] = calibrate_binary_threshold(
+                self.encoder_, *valset, prior=float(np.mean(y_idx[fit] == 1)), device=self.device
+            )
         return hist
 
     # -- API --------------------------------------------------------------
-    def fit(self, X: Any, y: Any, sfreq: float | None = None, groups: Any = None) -> "TFMClassifier":
+    def fit(self, X: Any, y: Any, sfreq: float | None = None, groups: Any = None) -> TFMClassifier:
         """Fit on trials ``X`` (n_trials, n_chans, n_times) at ``sfreq`` with labels ``y`` (n_trials,).
 
         ``groups`` (n_trials,), optional: trials of one group (e.g. windows of one
@@ -373,8 +421,9 @@ class TFMClassifier(ClassifierMixin, BaseEstimator):
         tokens = np.asarray(tokens)
         check(tokens.ndim == 3, "tokens", "(n_trials, n_chans, n_frames)", f"<shape {tokens.shape}>")
         if tokens.shape[1] != self.n_chans_:
-            raise bad_value("n_chans", f"{self.n_chans_} (the channels the encoder was trained on)", tokens.shape[1],
-                            of="tokens")
+            raise bad_value(
+                "n_chans", f"{self.n_chans_} (the channels the encoder was trained on)", tokens.shape[1], of="tokens"
+            )
         return predict_proba(self.encoder_, tokens, device=self.device)
 
     def predict_proba(self, X: Any, sfreq: float | None = None) -> np.ndarray:
@@ -396,21 +445,30 @@ class TFMClassifier(ClassifierMixin, BaseEstimator):
     # -- persistence ------------------------------------------------------
     def save_pretrained(self, directory: str | Path) -> Path:
         """Write ``config.json`` (type, version, parameters, fitted scaling and classes), ``tokenizer/`` and
-        ``encoder/`` (safetensors + config.json each)."""
+        ``encoder/`` (safetensors + config.json each).
+        """
         self.check_is_fitted()
         directory = Path(directory)
         self.tokenizer_.save_pretrained(directory / "tokenizer")
         self.encoder_.save_pretrained(directory / "encoder")
         params = {k: v for k, v in self.get_params().items() if k != "tokenizer"}
-        save_json(directory / "config.json", {
-            "model_type": type(self).__name__, "format_version": FORMAT_VERSION, "params": params,
-            "classes": self.classes_.tolist(), "n_chans": self.n_chans_, "sfreq": self.sfreq_,
-            "scale": None if self.scale_ is None else self.scale_.ravel().tolist(),
-            "offset": None if self.offset_ is None else self.offset_.ravel().tolist()})
+        save_json(
+            directory / "config.json",
+            {
+                "model_type": type(self).__name__,
+                "format_version": FORMAT_VERSION,
+                "params": params,
+                "classes": self.classes_.tolist(),
+                "n_chans": self.n_chans_,
+                "sfreq": self.sfreq_,
+                "scale": None if self.scale_ is None else self.scale_.ravel().tolist(),
+                "offset": None if self.offset_ is None else self.offset_.ravel().tolist(),
+            },
+        )
         return directory
 
     @classmethod
-    def from_pretrained(cls, directory: str | Path, device: str = "cpu") -> "TFMClassifier":
+    def from_pretrained(cls, directory: str | Path, device: str = "cpu") -> TFMClassifier:
         """Load a classifier written by :meth:`save_pretrained`."""
         from ._encoder import TFMEncoder
         from ._model import TFMTokenizer
@@ -423,8 +481,9 @@ class TFMClassifier(ClassifierMixin, BaseEstimator):
         self.classes_ = np.asarray(meta["classes"])
         self.n_chans_, self.sfreq_ = int(meta["n_chans"]), float(meta["sfreq"])
         self.scale_ = None if meta["scale"] is None else np.asarray(meta["scale"], dtype=np.float32).reshape(1, -1, 1)
-        self.offset_ = (None if meta["offset"] is None
-                        else np.asarray(meta["offset"], dtype=np.float32).reshape(1, -1, 1))
+        self.offset_ = (
+            None if meta["offset"] is None else np.asarray(meta["offset"], dtype=np.float32).reshape(1, -1, 1)
+        )
         self.history_ = {}
         return self
 
@@ -432,7 +491,8 @@ class TFMClassifier(ClassifierMixin, BaseEstimator):
 def _collapsed(hist: dict, chance: float, one_class_ok: bool = False) -> bool:
     """Whether a fine-tuning's kept epoch does no better than constant prediction on validation: a score at
     or below the constant one, or one class predicted for the whole split (unless ``one_class_ok``: a binary
-    model whose threshold is then moved, ``threshold="auto"``)."""
+    model whose threshold is then moved, ``threshold="auto"``).
+    """
     best = hist.get("best_val_score")
     return best is None or best <= chance + 1e-9 or ((hist.get("val_n_predicted") or 0) <= 1 and not one_class_ok)
 
@@ -440,8 +500,12 @@ def _collapsed(hist: dict, chance: float, one_class_ok: bool = False) -> bool:
 def _read_config(directory: Path, model_type: str) -> dict:
     path = Path(directory) / "config.json"
     if not path.is_file():
-        raise bad_value("directory", f"a {model_type} folder written by save_pretrained (config.json)",
-                        str(directory), exc=FileNotFoundError)
+        raise bad_value(
+            "directory",
+            f"a {model_type} folder written by save_pretrained (config.json)",
+            str(directory),
+            exc=FileNotFoundError,
+        )
     meta = load_json(path)
     if meta.get("model_type") != model_type:
         raise bad_value("model_type", repr(model_type), meta.get("model_type"), of=str(path))

@@ -62,8 +62,14 @@ def summarize_folds(folds: list[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
-def cross_validate(epochs: Any, protocols: dict[str, list[list[str]]], estimator: Any, n_folds: int = 10,
-                   group: str = "segment", seed: int = 0) -> dict[str, Any]:
+def cross_validate(
+    epochs: Any,
+    protocols: dict[str, list[list[str]]],
+    estimator: Any,
+    n_folds: int = 10,
+    group: str = "segment",
+    seed: int = 0,
+) -> dict[str, Any]:
     """K-fold cross-validation of a :class:`TFMClassifier` on several protocols of ``epochs``.
 
     Parameters
@@ -96,8 +102,12 @@ def cross_validate(epochs: Any, protocols: dict[str, list[list[str]]], estimator
 
     from ._train import classification_metrics
 
-    check(isinstance(protocols, dict) and len(protocols) >= 1, "protocols", "a non-empty mapping name -> classes",
-          protocols)
+    check(
+        isinstance(protocols, dict) and len(protocols) >= 1,
+        "protocols",
+        "a non-empty mapping name -> classes",
+        protocols,
+    )
     labels = epochs.labels()
     coded = {name: protocol_labels(labels, classes) for name, classes in protocols.items()}
     folds = epochs.folds(n_folds, group=group, seed=seed)
@@ -118,11 +128,24 @@ def cross_validate(epochs: Any, protocols: dict[str, list[list[str]]], estimator
             proba[:, clf.classes_] = clf.predict_proba_tokens(tokens[te])
             row = classification_metrics(y[te], proba)
             fin = clf.history_["finetune"]
-            row.update(fold=k, n_train=int(len(tr)), n_test=int(len(te)), best_epoch=fin["best_epoch"],
-                       collapse=fin["collapse"], wall_s=time.time() - t1)
+            row.update(
+                fold=k,
+                n_train=int(len(tr)),
+                n_test=int(len(te)),
+                best_epoch=fin["best_epoch"],
+                collapse=fin["collapse"],
+                wall_s=time.time() - t1,
+            )
             res[name]["folds"].append(row)
-            log.info("fold %d/%d %s: balanced accuracy %.3f, AUROC %.3f (%.0f s)", k + 1, len(folds), name,
-                     row["balanced_accuracy"], row["auroc"], row["wall_s"])
+            log.info(
+                "fold %d/%d %s: balanced accuracy %.3f, AUROC %.3f (%.0f s)",
+                k + 1,
+                len(folds),
+                name,
+                row["balanced_accuracy"],
+                row["auroc"],
+                row["wall_s"],
+            )
             res[name]["wall_s"] += row["wall_s"]
             preds[name]["trial"].append(te)
             preds[name]["fold"].append(np.full(len(te), k))
@@ -132,5 +155,12 @@ def cross_validate(epochs: Any, protocols: dict[str, list[list[str]]], estimator
         res[name].update(summarize_folds(res[name]["folds"]))
         res[name]["n_collapsed"] = int(sum(bool(f["collapse"].get("detected")) for f in res[name]["folds"]))
     predictions = {name: {k: np.concatenate(v) for k, v in p.items()} for name, p in preds.items()}
-    return {"protocols": res, "predictions": predictions, "tokenizer_wall_s": tok_wall,
-            "folds": [te for _, te in folds], "n_folds": int(n_folds), "group": group, "seed": int(seed)}
+    return {
+        "protocols": res,
+        "predictions": predictions,
+        "tokenizer_wall_s": tok_wall,
+        "folds": [te for _, te in folds],
+        "n_folds": int(n_folds),
+        "group": group,
+        "seed": int(seed),
+    }

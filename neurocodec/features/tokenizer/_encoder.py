@@ -41,11 +41,30 @@ class TFMEncoder(PretrainedMixin, nn.Module):
         Longest token sequence per channel.
     """
 
-    def __init__(self, n_codes: int = 8192, n_chans: int = 16, n_outputs: int = 1, emb_size: int = 64, n_heads: int = 8,
-                 depth: int = 4, dropout: float = 0.2, pos_dropout: float = 0.1, max_frames: int = 1000):
+    def __init__(
+        self,
+        n_codes: int = 8192,
+        n_chans: int = 16,
+        n_outputs: int = 1,
+        emb_size: int = 64,
+        n_heads: int = 8,
+        depth: int = 4,
+        dropout: float = 0.2,
+        pos_dropout: float = 0.1,
+        max_frames: int = 1000,
+    ):
         super().__init__()
-        self.config = dict(n_codes=n_codes, n_chans=n_chans, n_outputs=n_outputs, emb_size=emb_size, n_heads=n_heads,
-                           depth=depth, dropout=dropout, pos_dropout=pos_dropout, max_frames=max_frames)
+        self.config = dict(
+            n_codes=n_codes,
+            n_chans=n_chans,
+            n_outputs=n_outputs,
+            emb_size=emb_size,
+            n_heads=n_heads,
+            depth=depth,
+            dropout=dropout,
+            pos_dropout=pos_dropout,
+            max_frames=max_frames,
+        )
         self.n_codes, self.n_chans = n_codes, n_chans
         self.mask_id = n_codes
         self.token_embedding = nn.Embedding(n_codes + 1, emb_size)
@@ -61,16 +80,19 @@ class TFMEncoder(PretrainedMixin, nn.Module):
     def init_from_codebook(self, codebook: torch.Tensor) -> None:
         """Copy tokenizer code vectors (n_codes, emb_size) into the token embedding."""
         if tuple(codebook.shape) != (self.n_codes, self.token_embedding.embedding_dim):
-            raise ValueError(f"The 'codebook' must have shape {(self.n_codes, self.token_embedding.embedding_dim)}, "
-                             f"got {tuple(codebook.shape)}.")
+            raise ValueError(
+                f"The 'codebook' must have shape {(self.n_codes, self.token_embedding.embedding_dim)}, "
+                f"got {tuple(codebook.shape)}."
+            )
         self.token_embedding.weight[: self.n_codes] = codebook.to(self.token_embedding.weight)
 
     def _check(self, tokens: torch.Tensor) -> None:
         if tokens.ndim != 3:
             raise ValueError(f"The 'tokens' must be (batch, n_chans, n_frames), got shape {tuple(tokens.shape)}.")
         if tokens.shape[1] > self.n_chans:
-            raise ValueError(f"The 'n_chans' of tokens must be <= {self.n_chans} (the encoder's channels), "
-                             f"got {tokens.shape[1]}.")
+            raise ValueError(
+                f"The 'n_chans' of tokens must be <= {self.n_chans} (the encoder's channels), got {tokens.shape[1]}."
+            )
 
     def embed(self, tokens: torch.Tensor) -> torch.Tensor:
         """Transformer outputs (batch, 1 + n_chans * n_frames, emb_size), [CLS] first."""
@@ -134,22 +156,22 @@ class TFMEncoder(PretrainedMixin, nn.Module):
             if ref_key == "temporal_pos_embed.pe":
                 pe = value.reshape(-1, value.shape[-1])
                 n = min(len(pe), len(self.positions.pe))
-                if pe.shape[-1] == self.positions.pe.shape[-1] and torch.allclose(pe[:n].float(), self.positions.pe[:n],
-                                                                                  atol=1e-4):
+                if pe.shape[-1] == self.positions.pe.shape[-1] and torch.allclose(
+                    pe[:n].float(), self.positions.pe[:n], atol=1e-4
+                ):
                     checked[ref_key] = "sinusoidal frame positions == ours (fixed, max |diff| < 1e-4)"
                     continue
             key = reference_key_map(ref_key)
             if key == "mtp_head_or_head":
-                key = "mtp_head" + ref_key[len("classification_head"):]
+                key = "mtp_head" + ref_key[len("classification_head") :]
                 if key not in own or own[key].shape != value.shape:
-                    key = "head" + ref_key[len("classification_head"):]
+                    key = "head" + ref_key[len("classification_head") :]
             if key is None or key not in own or own[key].shape != value.shape:
                 skipped.append(ref_key)
                 continue
             own[key].copy_(value)
             loaded.append(key)
-        return {"loaded": loaded, "skipped": skipped, "checked": checked,
-                "not_loaded": sorted(set(own) - set(loaded))}
+        return {"loaded": loaded, "skipped": skipped, "checked": checked, "not_loaded": sorted(set(own) - set(loaded))}
 
 
 _LAYER = re.compile(r"^LAT\.layers\.layers\.(\d+)\.([01])\.(.+)$")
@@ -164,8 +186,11 @@ def reference_key_map(key: str) -> str | None:
     ``channel_embedding``; ``classification_head`` -> ``mtp_head`` when it
     spans the codebook, else ``head``.
     """
-    simple = {"eeg_token_embedding.weight": "token_embedding.weight", "channel_embed.weight": "channel_embedding.weight",
-              "cls_token": "cls_token"}
+    simple = {
+        "eeg_token_embedding.weight": "token_embedding.weight",
+        "channel_embed.weight": "channel_embedding.weight",
+        "cls_token": "cls_token",
+    }
     if key in simple:
         return simple[key]
     if key.startswith("classification_head."):
@@ -185,5 +210,3 @@ def reference_key_map(key: str) -> str | None:
         if rest.startswith("fn.fn."):
             return f"transformer.blocks.{i}.ff.{rest[6:]}"
     return None
-
-

@@ -53,11 +53,16 @@ class TFMEnsembleClassifier(ClassifierMixin, BaseEstimator):
         if not hasattr(self, "members_"):
             raise RuntimeError("This TFMEnsembleClassifier is not fitted yet: call fit(X, y) first.")
 
-    def fit(self, X: Any, y: Any, sfreq: float | None = None, groups: Any = None) -> "TFMEnsembleClassifier":
+    def fit(self, X: Any, y: Any, sfreq: float | None = None, groups: Any = None) -> TFMEnsembleClassifier:
         """Fit every member on trials ``X`` (n_trials, n_chans, n_times) with labels ``y`` (see
-        :meth:`TFMClassifier.fit`)."""
-        check(isinstance(self.n_members, (int, np.integer)) and self.n_members >= 1, "n_members", "an integer >= 1",
-              self.n_members)
+        :meth:`TFMClassifier.fit`).
+        """
+        check(
+            isinstance(self.n_members, (int, np.integer)) and self.n_members >= 1,
+            "n_members",
+            "an integer >= 1",
+            self.n_members,
+        )
         self.members_ = [self._member(k).fit(X, y, sfreq=sfreq, groups=groups) for k in range(self.n_members)]
         self.classes_ = self.members_[0].classes_
         self.history_ = {"members": [m.history_ for m in self.members_]}
@@ -79,12 +84,14 @@ class TFMEnsembleClassifier(ClassifierMixin, BaseEstimator):
         directory = Path(directory)
         for k, member in enumerate(self.members_):
             member.save_pretrained(directory / f"member_{k}")
-        save_json(directory / "config.json", {"model_type": type(self).__name__, "format_version": FORMAT_VERSION,
-                                              "n_members": len(self.members_)})
+        save_json(
+            directory / "config.json",
+            {"model_type": type(self).__name__, "format_version": FORMAT_VERSION, "n_members": len(self.members_)},
+        )
         return directory
 
     @classmethod
-    def from_pretrained(cls, directory: str | Path, device: str = "cpu") -> "TFMEnsembleClassifier":
+    def from_pretrained(cls, directory: str | Path, device: str = "cpu") -> TFMEnsembleClassifier:
         """Load an ensemble written by :meth:`save_pretrained`."""
         directory = Path(directory)
         n = int(_read_config(directory, cls.__name__)["n_members"])

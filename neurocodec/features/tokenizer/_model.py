@@ -46,7 +46,9 @@ class EMAVectorQuantizer(nn.Module):
     ``usage`` counts assignments since the last :meth:`reset_usage`.
     """
 
-    def __init__(self, n_codes: int = 8192, dim: int = 64, decay: float = 0.99, eps: float = 1e-5, restart_after: int = 20):
+    def __init__(
+        self, n_codes: int = 8192, dim: int = 64, decay: float = 0.99, eps: float = 1e-5, restart_after: int = 20
+    ):
         super().__init__()
         self.n_codes, self.dim, self.decay, self.eps, self.restart_after = n_codes, dim, decay, eps, restart_after
         init = torch.empty(n_codes, dim).uniform_(-1.0 / n_codes, 1.0 / n_codes)
@@ -136,8 +138,14 @@ class EMAVectorQuantizer(nn.Module):
 
 
 def freq_time_masks(
-    batch: int, n_freqs: int, n_frames: int, freq_ratio: float = 0.5, freq_bin: int = 5, time_ratio: float = 0.5,
-    generator: torch.Generator | None = None, device: Any = "cpu",
+    batch: int,
+    n_freqs: int,
+    n_frames: int,
+    freq_ratio: float = 0.5,
+    freq_bin: int = 5,
+    time_ratio: float = 0.5,
+    generator: torch.Generator | None = None,
+    device: Any = "cpu",
 ) -> torch.Tensor:
     """Keep-masks for frequency-band and frame masking (one per example).
 
@@ -164,9 +172,15 @@ def freq_time_masks(
 
 def _conv_stack(c_in: int, dim: int, c_out: int, kernel: int, stride: int) -> nn.Sequential:
     return nn.Sequential(
-        nn.Conv1d(c_in, dim, kernel_size=kernel, stride=stride), nn.GELU(), nn.GroupNorm(dim // 4, dim),
-        nn.Conv1d(dim, dim, kernel_size=1), nn.GELU(), nn.GroupNorm(dim // 4, dim),
-        nn.Conv1d(dim, c_out, kernel_size=1), nn.GELU(), nn.GroupNorm(dim // 4, c_out),
+        nn.Conv1d(c_in, dim, kernel_size=kernel, stride=stride),
+        nn.GELU(),
+        nn.GroupNorm(dim // 4, dim),
+        nn.Conv1d(dim, dim, kernel_size=1),
+        nn.GELU(),
+        nn.GroupNorm(dim // 4, dim),
+        nn.Conv1d(dim, c_out, kernel_size=1),
+        nn.GELU(),
+        nn.GroupNorm(dim // 4, c_out),
     )
 
 
@@ -207,17 +221,42 @@ class TFMTokenizer(PretrainedMixin, nn.Module):
     """
 
     def __init__(
-        self, n_freqs: int = 100, freq_patch: int = 5, emb_size: int = 64, n_codes: int = 8192, n_heads: int = 8,
-        freq_depth: int = 2, temporal_depth: int = 2, decoder_depth: int = 8, window: int = 200, hop: int = 100,
-        beta: float = 1.0, decay: float = 0.99, restart_after: int = 20, dropout: float = 0.2, sfreq: float = 200.0,
+        self,
+        n_freqs: int = 100,
+        freq_patch: int = 5,
+        emb_size: int = 64,
+        n_codes: int = 8192,
+        n_heads: int = 8,
+        freq_depth: int = 2,
+        temporal_depth: int = 2,
+        decoder_depth: int = 8,
+        window: int = 200,
+        hop: int = 100,
+        beta: float = 1.0,
+        decay: float = 0.99,
+        restart_after: int = 20,
+        dropout: float = 0.2,
+        sfreq: float = 200.0,
     ):
         super().__init__()
         if not (isinstance(sfreq, (int, float)) and sfreq > 0):
             raise ValueError(f"The 'sfreq' of TFMTokenizer must be > 0 (Hz), got {sfreq!r}.")
         self.config = dict(
-            n_freqs=n_freqs, freq_patch=freq_patch, emb_size=emb_size, n_codes=n_codes, n_heads=n_heads,
-            freq_depth=freq_depth, temporal_depth=temporal_depth, decoder_depth=decoder_depth, window=window,
-            hop=hop, beta=beta, decay=decay, restart_after=restart_after, dropout=dropout, sfreq=float(sfreq),
+            n_freqs=n_freqs,
+            freq_patch=freq_patch,
+            emb_size=emb_size,
+            n_codes=n_codes,
+            n_heads=n_heads,
+            freq_depth=freq_depth,
+            temporal_depth=temporal_depth,
+            decoder_depth=decoder_depth,
+            window=window,
+            hop=hop,
+            beta=beta,
+            decay=decay,
+            restart_after=restart_after,
+            dropout=dropout,
+            sfreq=float(sfreq),
         )
         n_patches = n_freqs // freq_patch
         n_groups = n_patches // freq_patch
@@ -291,10 +330,18 @@ class TFMTokenizer(PretrainedMixin, nn.Module):
         codebook_loss = F.mse_loss(q, z.detach())
         commitment_loss = F.mse_loss(z, q.detach())
         q_st = z + (q - z).detach()
-        return dict(recon=self.decode(q_st), indices=idx, z=z, quantized=q_st,
-                    codebook_loss=codebook_loss, commitment_loss=commitment_loss)
+        return dict(
+            recon=self.decode(q_st),
+            indices=idx,
+            z=z,
+            quantized=q_st,
+            codebook_loss=codebook_loss,
+            commitment_loss=commitment_loss,
+        )
 
-    def loss(self, spec: torch.Tensor, signal: torch.Tensor, generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
+    def loss(
+        self, spec: torch.Tensor, signal: torch.Tensor, generator: torch.Generator | None = None
+    ) -> dict[str, torch.Tensor]:
         """Masked-reconstruction + quantiser loss of one batch (mask and its complement).
 
         The spectrum is masked in frequency bands and frames (50 % each) and,

@@ -9,8 +9,17 @@ import numpy as np
 
 from ...pipeline import bad_value, check
 
-__all__ = ["as_trials", "resample", "scale_signals", "continuous_windows", "stft_magnitude", "quantile_scale",
-           "fit_offset", "fit_scaling", "prepare_trials"]
+__all__ = [
+    "as_trials",
+    "resample",
+    "scale_signals",
+    "continuous_windows",
+    "stft_magnitude",
+    "quantile_scale",
+    "fit_offset",
+    "fit_scaling",
+    "prepare_trials",
+]
 
 #: Sampling rate the tokenizer works at.
 TARGET_SFREQ = 200.0
@@ -46,7 +55,9 @@ def as_trials(data: Any, sfreq: float | None = None) -> tuple[np.ndarray, float,
         if x.ndim == 2:
             x = x[None]
         if x.ndim != 3:
-            raise bad_value("data", "an array of shape (n_chans, n_times) or (n_trials, n_chans, n_times)", f"<shape {x.shape}>")
+            raise bad_value(
+                "data", "an array of shape (n_chans, n_times) or (n_trials, n_chans, n_times)", f"<shape {x.shape}>"
+            )
         if sfreq is None:
             raise bad_value("sfreq", "given for an array input", None)
         names = [f"EEG{i:03d}" for i in range(x.shape[1])]
@@ -56,7 +67,9 @@ def as_trials(data: Any, sfreq: float | None = None) -> tuple[np.ndarray, float,
     bad = ~np.isfinite(x)
     if bad.any():
         first = tuple(int(i) for i in np.argwhere(bad)[0])
-        raise bad_value("data", "finite (no NaN or inf)", f"<{int(bad.sum())} non-finite values, first at index {first}>")
+        raise bad_value(
+            "data", "finite (no NaN or inf)", f"<{int(bad.sum())} non-finite values, first at index {first}>"
+        )
     return x.astype(np.float32, copy=False), sfreq, names
 
 
@@ -156,14 +169,16 @@ def continuous_windows(x: np.ndarray, window: int, hop: int = 100, frame: int = 
     """
     n_chans, n_times = x.shape
     if n_times < frame:
-        raise bad_value("n_times", f">= {frame} samples (one {frame / TARGET_SFREQ:g}-s frame at 200 Hz)", n_times, of="recording")
+        raise bad_value(
+            "n_times", f">= {frame} samples (one {frame / TARGET_SFREQ:g}-s frame at 200 Hz)", n_times, of="recording"
+        )
     n_frames = (n_times - frame) // hop + 1
     per_window = (window - frame) // hop + 1
     starts = np.arange(0, n_frames, per_window) * hop
     need = starts[-1] + window
     if need > n_times:
         x = np.concatenate([x, np.zeros((n_chans, need - n_times), dtype=x.dtype)], axis=1)
-    return np.stack([x[:, s:s + window] for s in starts]), n_frames
+    return np.stack([x[:, s : s + window] for s in starts]), n_frames
 
 
 def stft_magnitude(signal: Any, n_fft: int = 200, hop: int = 100, n_freqs: int = 100) -> Any:
@@ -180,12 +195,15 @@ def stft_magnitude(signal: Any, n_fft: int = 200, hop: int = 100, n_freqs: int =
     import torch
 
     window = torch.hann_window(n_fft, device=signal.device, dtype=signal.dtype)
-    spec = torch.stft(signal, n_fft=n_fft, hop_length=hop, window=window, center=False, onesided=True, return_complex=True)
+    spec = torch.stft(
+        signal, n_fft=n_fft, hop_length=hop, window=window, center=False, onesided=True, return_complex=True
+    )
     return spec[:, :n_freqs, :].abs()
 
 
-def fit_scaling(X: Any, sfreq: float | None = None, scaling: str = "trial", scale_quantile: float = 0.95,
-                center: str = "none") -> tuple[np.ndarray | None, np.ndarray | None]:
+def fit_scaling(
+    X: Any, sfreq: float | None = None, scaling: str = "trial", scale_quantile: float = 0.95, center: str = "none"
+) -> tuple[np.ndarray | None, np.ndarray | None]:
     """Per-channel ``(scale, offset)`` fitted on training trials (the one copy the classifier and stages use).
 
     Parameters
@@ -218,9 +236,16 @@ def fit_scaling(X: Any, sfreq: float | None = None, scaling: str = "trial", scal
     return scale, offset
 
 
-def prepare_trials(X: Any, sfreq: float | None = None, scaling: str = "trial", scale_quantile: float = 0.95,
-                   scale: np.ndarray | None = None, pad_short: bool = False, frame: int = 200,
-                   offset: np.ndarray | None = None) -> np.ndarray:
+def prepare_trials(
+    X: Any,
+    sfreq: float | None = None,
+    scaling: str = "trial",
+    scale_quantile: float = 0.95,
+    scale: np.ndarray | None = None,
+    pad_short: bool = False,
+    frame: int = 200,
+    offset: np.ndarray | None = None,
+) -> np.ndarray:
     """Trials resampled to 200 Hz, centred and scaled, as float32 (n_trials, n_chans, n_times).
 
     Parameters
@@ -247,8 +272,12 @@ def prepare_trials(X: Any, sfreq: float | None = None, scaling: str = "trial", s
         x = x - off
     if x.shape[-1] < frame:
         if not pad_short:
-            raise bad_value("n_times", f">= {frame} samples at 200 Hz (1 s; or set pad_short)",
-                            x.shape[-1], of="trials after resampling")
+            raise bad_value(
+                "n_times",
+                f">= {frame} samples at 200 Hz (1 s; or set pad_short)",
+                x.shape[-1],
+                of="trials after resampling",
+            )
         left = (frame - x.shape[-1]) // 2
         x = np.pad(x, ((0, 0), (0, 0), (left, frame - x.shape[-1] - left)))
     return np.ascontiguousarray(scale_signals(x, scaling, scale_quantile, scale), dtype=np.float32)

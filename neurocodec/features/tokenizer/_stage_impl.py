@@ -28,9 +28,15 @@ def _split(epochs, test_fraction: float, seed: int) -> np.ndarray:
 
 
 def _tokenizer_config(params) -> dict:
-    return dict(n_codes=params.n_codes, emb_size=params.emb_size, n_heads=params.n_heads,
-                freq_depth=params.freq_depth, temporal_depth=params.temporal_depth,
-                decoder_depth=params.decoder_depth, restart_after=params.restart_after)
+    return dict(
+        n_codes=params.n_codes,
+        emb_size=params.emb_size,
+        n_heads=params.n_heads,
+        freq_depth=params.freq_depth,
+        temporal_depth=params.temporal_depth,
+        decoder_depth=params.decoder_depth,
+        restart_after=params.restart_after,
+    )
 
 
 def _pretrained_tokenizer(inputs, device: str):
@@ -55,47 +61,84 @@ def run_tokenize(params, inputs, out_dir: Path) -> None:
     train = split == "train"
     if not train.any():
         raise bad_value("split", "at least one 'train' trial", "<none>", of="epochs")
-    clf = TFMClassifier(tokenizer_config=_tokenizer_config(params), tokenizer=_pretrained_tokenizer(inputs, params.device),
-                        scaling=params.scaling, scale_quantile=params.scale_quantile, center=params.center,
-                        pad_short=params.pad_short, tokenizer_epochs=params.epochs, tokenizer_batch_size=params.batch_size,
-                        tokenizer_max_signals=params.max_signals_per_epoch, lr=params.lr, seed=params.seed,
-                        device=params.device, verbose=params.progress)
+    clf = TFMClassifier(
+        tokenizer_config=_tokenizer_config(params),
+        tokenizer=_pretrained_tokenizer(inputs, params.device),
+        scaling=params.scaling,
+        scale_quantile=params.scale_quantile,
+        center=params.center,
+        pad_short=params.pad_short,
+        tokenizer_epochs=params.epochs,
+        tokenizer_batch_size=params.batch_size,
+        tokenizer_max_signals=params.max_signals_per_epoch,
+        lr=params.lr,
+        seed=params.seed,
+        device=params.device,
+        verbose=params.progress,
+    )
     clf.fit_tokenizer(ep.X[train], ep.sfreq)
     tokens = clf.transform(ep.X, ep.sfreq)
     tok = clf.tokenizer_
     n, c, _ = tokens.shape
     labels = ep.labels()
     n_codes = tok.quantizer.n_codes
-    stats = {"n_trials": n, "n_chans": c, "n_frames": int(tokens.shape[-1]), "n_train": int(train.sum()),
-             "sfreq_in": ep.sfreq, "ch_names": ep.ch_names, "usage_all": codebook_usage(tokens, n_codes),
-             "usage_train": codebook_usage(tokens[train], n_codes), "history": clf.history_.get("tokenizer", {}),
-             "tokenizer_config": tok.config, "scaling": params.scaling, "pretrained": "pretrained" in inputs,
-             "offset": None if clf.offset_ is None else clf.offset_.ravel().tolist()}
+    stats = {
+        "n_trials": n,
+        "n_chans": c,
+        "n_frames": int(tokens.shape[-1]),
+        "n_train": int(train.sum()),
+        "sfreq_in": ep.sfreq,
+        "ch_names": ep.ch_names,
+        "usage_all": codebook_usage(tokens, n_codes),
+        "usage_train": codebook_usage(tokens[train], n_codes),
+        "history": clf.history_.get("tokenizer", {}),
+        "tokenizer_config": tok.config,
+        "scaling": params.scaling,
+        "pretrained": "pretrained" in inputs,
+        "offset": None if clf.offset_ is None else clf.offset_.ravel().tolist(),
+    }
     lab = train & (labels != "")
     if lab.any() and len(np.unique(labels[lab])) > 1:  # how much the tokens say about the trial's class
         per_frame = np.broadcast_to(labels[lab][:, None, None], tokens[lab].shape)
         rng = np.random.default_rng(params.seed)
         stats["label_mi_bits"] = mutual_information(tokens[lab], per_frame)
-        stats["label_mi_chance_bits"] = float(np.mean([mutual_information(
-            tokens[lab], np.broadcast_to(rng.permutation(labels[lab])[:, None, None], tokens[lab].shape))
-            for _ in range(5)]))
-    x = clf._prepared(ep.X[train][:max(1, 4000 // c)], ep.sfreq)
+        stats["label_mi_chance_bits"] = float(
+            np.mean(
+                [
+                    mutual_information(
+                        tokens[lab], np.broadcast_to(rng.permutation(labels[lab])[:, None, None], tokens[lab].shape)
+                    )
+                    for _ in range(5)
+                ]
+            )
+        )
+    x = clf._prepared(ep.X[train][: max(1, 4000 // c)], ep.sfreq)
     sig = x.reshape(-1, x.shape[-1])[:4000]
     with torch.no_grad():
         spec = stft_magnitude(torch.from_numpy(np.ascontiguousarray(sig))).numpy()
-    codes, counts, profiles = token_profiles(tokens[train][:len(x)].reshape(-1, tokens.shape[-1])[:4000], spec, top=64)
+    codes, counts, profiles = token_profiles(tokens[train][: len(x)].reshape(-1, tokens.shape[-1])[:4000], spec, top=64)
 
     save_array(out_dir / "tokens.npy", tokens.astype(np.int32))
     save_array(out_dir / "labels.npy", labels.astype(str))
     save_array(out_dir / "split.npy", split.astype(str))
     save_table(out_dir / "trials.tsv", ep.groups)
-    extra = {"scale": None if clf.scale_ is None else clf.scale_.ravel().tolist(), "scaling": params.scaling,
-             "scale_quantile": params.scale_quantile,
-             "offset": None if clf.offset_ is None else clf.offset_.ravel().tolist(), "sfreq_in": ep.sfreq,
-             "n_chans": c, "ch_names": ep.ch_names}
+    extra = {
+        "scale": None if clf.scale_ is None else clf.scale_.ravel().tolist(),
+        "scaling": params.scaling,
+        "scale_quantile": params.scale_quantile,
+        "offset": None if clf.offset_ is None else clf.offset_.ravel().tolist(),
+        "sfreq_in": ep.sfreq,
+        "n_chans": c,
+        "ch_names": ep.ch_names,
+    }
     tok.save_pretrained(out_dir / "tokenizer", extra=extra)
-    save_arrays(out_dir / "profiles.npz", codes=codes, counts=counts, profiles=profiles,
-                freqs=np.arange(tok.n_freqs, dtype=np.float32) * TARGET_SFREQ / tok.window)
+    save_arrays(
+        out_dir / "profiles.npz",
+        codes=codes,
+        counts=counts,
+        profiles=profiles,
+        freqs=np.arange(tok.n_freqs, dtype=np.float32) * TARGET_SFREQ / tok.window,
+    )
     save_json(out_dir / "stats.json", stats)
 
 
@@ -115,11 +158,24 @@ def run_pretrain(params, inputs, out_dir: Path) -> None:
 
     tokens, _, split, _, tok = _tokens_of(inputs["tokens"])
     seed_everything(params.seed)
-    enc = TFMEncoder(n_codes=tok.quantizer.n_codes, n_chans=tokens.shape[1], n_outputs=1,
-                     emb_size=tok.config["emb_size"], n_heads=params.n_heads, depth=params.depth)
+    enc = TFMEncoder(
+        n_codes=tok.quantizer.n_codes,
+        n_chans=tokens.shape[1],
+        n_outputs=1,
+        emb_size=tok.config["emb_size"],
+        n_heads=params.n_heads,
+        depth=params.depth,
+    )
     enc.init_from_codebook(tok.quantizer.codebook.detach().cpu())
-    cfg = TrainConfig(epochs=params.epochs, batch_size=params.batch_size, lr=params.lr, seed=params.seed,
-                      device=params.device, progress=params.progress, warmup_epochs=min(10.0, params.epochs / 10))
+    cfg = TrainConfig(
+        epochs=params.epochs,
+        batch_size=params.batch_size,
+        lr=params.lr,
+        seed=params.seed,
+        device=params.device,
+        progress=params.progress,
+        warmup_epochs=min(10.0, params.epochs / 10),
+    )
     history = pretrain_encoder(enc, tokens[split == "train"], cfg) if params.epochs else {}
     enc.save_pretrained(out_dir / "encoder")
     save_json(out_dir / "history.json", history)
@@ -133,18 +189,29 @@ def run_finetune(params, inputs, out_dir: Path) -> None:
     train = (split == "train") & (labels != "")
     classes = np.unique(labels[train])
     if len(classes) < 2:
-        raise bad_value("labels", "at least 2 classes among the training trials", f"<{len(classes)} class(es)>",
-                        of="tokens")
+        raise bad_value(
+            "labels", "at least 2 classes among the training trials", f"<{len(classes)} class(es)>", of="tokens"
+        )
     pretrained = None
     if "pretrained" in inputs:
         pretrained = TFMEncoder.from_pretrained(inputs["pretrained"].file("encoder"))
         if pretrained.n_chans != tokens.shape[1]:
-            raise bad_value("n_chans", f"{pretrained.n_chans} (the pretrained encoder's channels)", tokens.shape[1],
-                            of="tokens")
-    clf = TFMClassifier(encoder_config=dict(depth=params.depth), pretrain_epochs=0, finetune_epochs=params.epochs,
-                        batch_size=params.batch_size, lr=params.lr, patience=params.patience,
-                        val_fraction=params.val_fraction, threshold=params.threshold, seed=params.seed,
-                        device=params.device, verbose=params.progress)
+            raise bad_value(
+                "n_chans", f"{pretrained.n_chans} (the pretrained encoder's channels)", tokens.shape[1], of="tokens"
+            )
+    clf = TFMClassifier(
+        encoder_config=dict(depth=params.depth),
+        pretrain_epochs=0,
+        finetune_epochs=params.epochs,
+        batch_size=params.batch_size,
+        lr=params.lr,
+        patience=params.patience,
+        val_fraction=params.val_fraction,
+        threshold=params.threshold,
+        seed=params.seed,
+        device=params.device,
+        verbose=params.progress,
+    )
     clf.tokenizer_ = tok  # frozen: its codebook initialises the encoder when no pretrained one is given
     rec = trials["recording"].astype(str).to_numpy()[train] if "recording" in trials else None
     groups = rec if rec is not None and len(np.unique(rec)) >= 4 else None
@@ -164,16 +231,21 @@ def run_evaluate(params, inputs, out_dir: Path) -> None:
     enc = TFMEncoder.from_pretrained(inputs["model"].file("encoder"))
     classes = np.asarray(load_json(inputs["model"].file("classes")))
     if tokens.shape[1] != enc.n_chans:
-        raise bad_value("n_chans", f"{enc.n_chans} (the channels the encoder was trained on)", tokens.shape[1],
-                        of="tokens")
+        raise bad_value(
+            "n_chans", f"{enc.n_chans} (the channels the encoder was trained on)", tokens.shape[1], of="tokens"
+        )
     test = split == "test"
     if not test.any():
         raise bad_value("split", "at least one 'test' trial", "<none>", of="tokens")
     unseen = test & ~np.isin(labels, classes)  # classes absent from training cannot be scored
     test &= ~unseen
     if not test.any():
-        raise bad_value("labels", f"of test trials among the trained classes {classes.tolist()}",
-                        sorted(set(labels[unseen])), of="tokens")
+        raise bad_value(
+            "labels",
+            f"of test trials among the trained classes {classes.tolist()}",
+            sorted(set(labels[unseen])),
+            of="tokens",
+        )
     y = np.searchsorted(classes, labels[test])
     proba = predict_proba(enc, tokens[test], device=params.device)
     metrics = classification_metrics(y, proba)
@@ -195,19 +267,48 @@ def run_cross_validate(params, inputs, out_dir: Path) -> None:
     from ._cv import cross_validate
 
     ep = EpochsData.load(inputs["epochs"])
-    est = TFMClassifier(tokenizer_config=_tokenizer_config(params), encoder_config=dict(depth=params.depth),
-                        tokenizer=_pretrained_tokenizer(inputs, params.device), scaling=params.scaling,
-                        scale_quantile=params.scale_quantile, center=params.center, pad_short=params.pad_short,
-                        tokenizer_epochs=params.tokenizer_epochs, pretrain_epochs=params.pretrain_epochs,
-                        finetune_epochs=params.finetune_epochs, tokenizer_batch_size=params.tokenizer_batch_size,
-                        tokenizer_max_signals=params.max_signals_per_epoch, batch_size=params.batch_size,
-                        lr=params.lr, patience=params.patience, val_fraction=params.val_fraction,
-                        threshold=params.threshold, seed=params.seed, device=params.device, verbose=params.progress)
-    res = cross_validate(ep, {k: [list(c) for c in v] for k, v in params.protocols.items()}, est,
-                         n_folds=params.n_folds, group=params.group, seed=params.fold_seed)
-    save_json(out_dir / "metrics.json", {"protocols": res["protocols"], "tokenizer_wall_s": res["tokenizer_wall_s"],
-                                         "n_folds": res["n_folds"], "group": res["group"], "fold_seed": res["seed"],
-                                         "pretrained_tokenizer": "pretrained" in inputs, "n_trials": ep.n_trials})
+    est = TFMClassifier(
+        tokenizer_config=_tokenizer_config(params),
+        encoder_config=dict(depth=params.depth),
+        tokenizer=_pretrained_tokenizer(inputs, params.device),
+        scaling=params.scaling,
+        scale_quantile=params.scale_quantile,
+        center=params.center,
+        pad_short=params.pad_short,
+        tokenizer_epochs=params.tokenizer_epochs,
+        pretrain_epochs=params.pretrain_epochs,
+        finetune_epochs=params.finetune_epochs,
+        tokenizer_batch_size=params.tokenizer_batch_size,
+        tokenizer_max_signals=params.max_signals_per_epoch,
+        batch_size=params.batch_size,
+        lr=params.lr,
+        patience=params.patience,
+        val_fraction=params.val_fraction,
+        threshold=params.threshold,
+        seed=params.seed,
+        device=params.device,
+        verbose=params.progress,
+    )
+    res = cross_validate(
+        ep,
+        {k: [list(c) for c in v] for k, v in params.protocols.items()},
+        est,
+        n_folds=params.n_folds,
+        group=params.group,
+        seed=params.fold_seed,
+    )
+    save_json(
+        out_dir / "metrics.json",
+        {
+            "protocols": res["protocols"],
+            "tokenizer_wall_s": res["tokenizer_wall_s"],
+            "n_folds": res["n_folds"],
+            "group": res["group"],
+            "fold_seed": res["seed"],
+            "pretrained_tokenizer": "pretrained" in inputs,
+            "n_trials": ep.n_trials,
+        },
+    )
     rows: dict[str, list] = {"protocol": [], "fold": [], "trial": [], "label": [], "predicted": []}
     width = max(len(p["classes"]) for p in res["protocols"].values())
     for k in range(width):
@@ -220,8 +321,9 @@ def run_cross_validate(params, inputs, out_dir: Path) -> None:
         rows["label"] += names[pred["label"]].tolist()
         rows["predicted"] += names[pred["proba"].argmax(1)].tolist()
         for k in range(width):
-            rows[f"p_{k}"] += (pred["proba"][:, k] if k < pred["proba"].shape[1]
-                               else np.full(len(pred["trial"]), np.nan)).tolist()
+            rows[f"p_{k}"] += (
+                pred["proba"][:, k] if k < pred["proba"].shape[1] else np.full(len(pred["trial"]), np.nan)
+            ).tolist()
     save_table(out_dir / "predictions.tsv", rows)
 
 
@@ -232,16 +334,40 @@ def run_train_tokenizer(params, inputs, out_dir: Path) -> None:
     from ._transfer import fit_union_tokenizer, union_signals
 
     sets = [EpochsData.load(a) for a in inputs["epochs"]]
-    cfg = TrainConfig(epochs=params.epochs, batch_size=params.batch_size, lr=params.lr, seed=params.seed,
-                      device=params.device, progress=params.progress, warmup_epochs=min(10.0, params.epochs / 10),
-                      max_examples_per_epoch=params.max_signals_per_epoch)
-    tok, record = fit_union_tokenizer(sets, _tokenizer_config(params), cfg, params.scaling, params.scale_quantile,
-                                      params.center, params.window_s, params.max_per_set)
-    signals, _ = union_signals(sets, params.scaling, params.scale_quantile, params.center, params.window_s,
-                               params.max_per_set, params.seed)
+    cfg = TrainConfig(
+        epochs=params.epochs,
+        batch_size=params.batch_size,
+        lr=params.lr,
+        seed=params.seed,
+        device=params.device,
+        progress=params.progress,
+        warmup_epochs=min(10.0, params.epochs / 10),
+        max_examples_per_epoch=params.max_signals_per_epoch,
+    )
+    tok, record = fit_union_tokenizer(
+        sets,
+        _tokenizer_config(params),
+        cfg,
+        params.scaling,
+        params.scale_quantile,
+        params.center,
+        params.window_s,
+        params.max_per_set,
+    )
+    signals, _ = union_signals(
+        sets, params.scaling, params.scale_quantile, params.center, params.window_s, params.max_per_set, params.seed
+    )
     sample = signals[np.random.default_rng(params.seed).permutation(len(signals))[:2000]]
-    record["usage"] = codebook_usage(tokenize_signals(tok, sample, sfreq=tok.sfreq, device=params.device),
-                                     tok.quantizer.n_codes)
-    tok.save_pretrained(out_dir / "tokenizer", extra={"scaling": params.scaling, "scale_quantile": params.scale_quantile,
-                                                      "center": params.center, "trained_on": record["sets"]})
+    record["usage"] = codebook_usage(
+        tokenize_signals(tok, sample, sfreq=tok.sfreq, device=params.device), tok.quantizer.n_codes
+    )
+    tok.save_pretrained(
+        out_dir / "tokenizer",
+        extra={
+            "scaling": params.scaling,
+            "scale_quantile": params.scale_quantile,
+            "center": params.center,
+            "trained_on": record["sets"],
+        },
+    )
     save_json(out_dir / "stats.json", record)

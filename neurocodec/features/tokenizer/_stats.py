@@ -1,7 +1,10 @@
 """Token statistics for reports: frequency profile per token, class-discriminative
-tokens, codebook usage, and discrete mutual information."""
+tokens, codebook usage, and discrete mutual information.
+"""
 
 from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 
@@ -12,11 +15,17 @@ def codebook_usage(tokens: np.ndarray, n_codes: int) -> dict[str, float]:
     """Perplexity (exp entropy) and number of distinct codes among ``tokens``."""
     counts = np.bincount(np.asarray(tokens).ravel(), minlength=n_codes).astype(np.float64)
     p = counts[counts > 0] / counts.sum()
-    return {"perplexity": float(np.exp(-(p * np.log(p)).sum())), "active_codes": int((counts > 0).sum()),
-            "n_codes": int(n_codes), "n_tokens": int(counts.sum())}
+    return {
+        "perplexity": float(np.exp(-(p * np.log(p)).sum())),
+        "active_codes": int((counts > 0).sum()),
+        "n_codes": int(n_codes),
+        "n_tokens": int(counts.sum()),
+    }
 
 
-def token_profiles(tokens: np.ndarray, spectra: np.ndarray, top: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def token_profiles(
+    tokens: np.ndarray, spectra: np.ndarray, top: int | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Mean spectrum of the frames assigned to each token.
 
     Parameters
@@ -78,9 +87,15 @@ def discriminative_tokens(tokens: np.ndarray, y: np.ndarray, top: int = 10, min_
         for ci, c in enumerate(classes):
             others = np.delete(np.arange(len(classes)), ci)
             other_rate = (counts[others, j].sum() + 0.5) / (totals[others].sum() + 0.5 * len(codes))
-            rows.append({"token": int(codes[j]), "class": c.item() if hasattr(c, "item") else c,
-                         "log_ratio": float(np.log(rate[ci, j] / other_rate)), "count": int(counts[:, j].sum()),
-                         **{f"rate_{cl}": float(counts[k, j] / max(totals[k, 0], 1)) for k, cl in enumerate(classes)}})
+            rows.append(
+                {
+                    "token": int(codes[j]),
+                    "class": c.item() if hasattr(c, "item") else c,
+                    "log_ratio": float(np.log(rate[ci, j] / other_rate)),
+                    "count": int(counts[:, j].sum()),
+                    **{f"rate_{cl}": float(counts[k, j] / max(totals[k, 0], 1)) for k, cl in enumerate(classes)},
+                }
+            )
     rows.sort(key=lambda r: -r["log_ratio"])
     return rows[:top]
 
@@ -97,7 +112,9 @@ def mutual_information(a: np.ndarray, b: np.ndarray) -> float:
     return float((joint[nz] * np.log2(joint[nz] / (pa @ pb)[nz])).sum())
 
 
-def frame_motif_labels(motifs: Any, ch_names: list[str], n_frames: int, hop_s: float = 0.5, frame_s: float = 1.0) -> np.ndarray:
+def frame_motif_labels(
+    motifs: Any, ch_names: list[str], n_frames: int, hop_s: float = 0.5, frame_s: float = 1.0
+) -> np.ndarray:
     """Planted motif with the largest overlap of each (channel, frame), else "background".
 
     Parameters
@@ -117,7 +134,9 @@ def frame_motif_labels(motifs: Any, ch_names: list[str], n_frames: int, hop_s: f
         ci = index.get(row.channel)
         if ci is None:
             continue
-        overlap = np.clip(np.minimum(start + frame_s, row.onset_s + row.duration_s) - np.maximum(start, row.onset_s), 0, None)
+        overlap = np.clip(
+            np.minimum(start + frame_s, row.onset_s + row.duration_s) - np.maximum(start, row.onset_s), 0, None
+        )
         take = overlap > np.maximum(best[ci], 0.25 * min(frame_s, row.duration_s))
         out[ci, take] = row.motif
         best[ci, take] = overlap[take]

@@ -19,8 +19,16 @@ import torch
 import torch.nn.functional as F
 
 __all__ = [
-    "TrainConfig", "seed_everything", "train_tokenizer", "tokenize_signals", "pretrain_encoder", "finetune_encoder",
-    "predict_proba", "classification_metrics", "calibrate_binary_threshold", "constant_score",
+    "TrainConfig",
+    "seed_everything",
+    "train_tokenizer",
+    "tokenize_signals",
+    "pretrain_encoder",
+    "finetune_encoder",
+    "predict_proba",
+    "classification_metrics",
+    "calibrate_binary_threshold",
+    "constant_score",
 ]
 
 
@@ -119,7 +127,7 @@ def _batches(n: int, batch_size: int, rng: np.random.Generator | None, limit: in
     if limit:
         order = order[:limit]
     for i in range(0, len(order), batch_size):
-        yield order[i:i + batch_size]
+        yield order[i : i + batch_size]
 
 
 def _check_signals(model, signals: Any, sfreq: Any) -> np.ndarray:
@@ -133,17 +141,28 @@ def _check_signals(model, signals: Any, sfreq: Any) -> np.ndarray:
     except (TypeError, ValueError):
         raise bad_value("sfreq", "a number (Hz)", sfreq) from None
     if abs(sfreq - model.sfreq) > 1e-6:
-        raise bad_value("sfreq", f"{model.sfreq:g} Hz (the rate the tokenizer was trained at; resample first, e.g. "
-                        "with prepare_trials)", f"<{sfreq:g} Hz>", of="signals")
+        raise bad_value(
+            "sfreq",
+            f"{model.sfreq:g} Hz (the rate the tokenizer was trained at; resample first, e.g. with prepare_trials)",
+            f"<{sfreq:g} Hz>",
+            of="signals",
+        )
     x = np.asarray(signals)
     if x.dtype == object or not (np.issubdtype(x.dtype, np.floating) or np.issubdtype(x.dtype, np.integer)):
         raise bad_value("signals", "a real numeric array", f"<dtype {x.dtype}>")
     if x.ndim != 2:
-        raise bad_value("signals", "a 2-D array (n_signals, n_times) of single-channel signals "
-                        "(reshape trials (n, c, t) to (n * c, t))", f"<shape {x.shape}>")
+        raise bad_value(
+            "signals",
+            "a 2-D array (n_signals, n_times) of single-channel signals (reshape trials (n, c, t) to (n * c, t))",
+            f"<shape {x.shape}>",
+        )
     if x.shape[1] < model.window:
-        raise bad_value("n_times", f">= {model.window} samples (one {model.window / model.sfreq:g}-s frame)",
-                        x.shape[1], of="signals")
+        raise bad_value(
+            "n_times",
+            f">= {model.window} samples (one {model.window / model.sfreq:g}-s frame)",
+            x.shape[1],
+            of="signals",
+        )
     x = np.ascontiguousarray(x, dtype=np.float32)
     if not np.isfinite(x).all():
         raise bad_value("signals", "finite (no NaN or inf)", f"<{int((~np.isfinite(x)).sum())} non-finite values>")
@@ -202,8 +221,9 @@ def train_tokenizer(model, signals: np.ndarray, cfg: TrainConfig, sfreq: float |
 
 
 @torch.no_grad()
-def tokenize_signals(model, signals: np.ndarray, sfreq: float | None = None, batch_size: int = 512,
-                     device: str = "cpu") -> np.ndarray:
+def tokenize_signals(
+    model, signals: np.ndarray, sfreq: float | None = None, batch_size: int = 512, device: str = "cpu"
+) -> np.ndarray:
     """Token indices (n_signals, n_frames) int32 of scaled single-channel signals.
 
     Parameters
@@ -221,7 +241,7 @@ def tokenize_signals(model, signals: np.ndarray, sfreq: float | None = None, bat
     model.to(device).eval()
     out = []
     for i in range(0, len(signals), batch_size):
-        sig = torch.from_numpy(np.ascontiguousarray(signals[i:i + batch_size])).to(device)
+        sig = torch.from_numpy(np.ascontiguousarray(signals[i : i + batch_size])).to(device)
         out.append(model.tokenize(model.spectrum(sig), sig).cpu().numpy().astype(np.int32))
     n_frames = model.n_frames(signals.shape[-1])
     return np.concatenate(out) if out else np.zeros((0, n_frames), dtype=np.int32)
@@ -298,7 +318,7 @@ def predict_proba(encoder, tokens: np.ndarray, batch_size: int = 256, device: st
     encoder.to(device).eval()
     out = []
     for i in range(0, len(tokens), batch_size):
-        logits = encoder(torch.from_numpy(tokens[i:i + batch_size].astype(np.int64)).to(device))
+        logits = encoder(torch.from_numpy(tokens[i : i + batch_size].astype(np.int64)).to(device))
         if logits.shape[1] == 1:
             p = torch.sigmoid(logits)
             out.append(torch.cat([1 - p, p], dim=1).cpu().numpy())
@@ -333,8 +353,9 @@ def classification_metrics(y_true: np.ndarray, proba: np.ndarray) -> dict[str, f
     }
 
 
-def finetune_encoder(encoder, tokens: np.ndarray, y: np.ndarray, cfg: TrainConfig,
-                     val: tuple[np.ndarray, np.ndarray] | None = None) -> dict[str, Any]:
+def finetune_encoder(
+    encoder, tokens: np.ndarray, y: np.ndarray, cfg: TrainConfig, val: tuple[np.ndarray, np.ndarray] | None = None
+) -> dict[str, Any]:
     """Fine-tune for classification (binary: BCE on one logit; else CE with label smoothing).
 
     Parameters
@@ -360,16 +381,22 @@ def finetune_encoder(encoder, tokens: np.ndarray, y: np.ndarray, cfg: TrainConfi
     weight = None if weight is None else weight.to(cfg.device)
     steps = max(1, math.ceil(len(tokens) / cfg.batch_size))
     opt, sched = _optimizer(encoder.parameters(), cfg, steps * cfg.epochs, steps)
-    hist: dict[str, Any] = {"loss": [], "val_score": [], "best_epoch": None, "best_val_score": None,
-                            "val_n_predicted": None}
+    hist: dict[str, Any] = {
+        "loss": [],
+        "val_score": [],
+        "best_epoch": None,
+        "best_val_score": None,
+        "val_n_predicted": None,
+    }
     best, best_state, waited = (-np.inf, -np.inf), None, 0
     for epoch in _epochs(cfg, "finetune"):
         encoder.train()
         tot = 0.0
         for idx in _batches(len(tokens), cfg.batch_size, rng):
             tok = torch.from_numpy(tokens[idx].astype(np.int64)).to(cfg.device)
-            loss = _loss(encoder(tok), torch.from_numpy(y[idx].astype(np.int64)).to(cfg.device), cfg.label_smoothing,
-                         weight)
+            loss = _loss(
+                encoder(tok), torch.from_numpy(y[idx].astype(np.int64)).to(cfg.device), cfg.label_smoothing, weight
+            )
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -401,8 +428,9 @@ def finetune_encoder(encoder, tokens: np.ndarray, y: np.ndarray, cfg: TrainConfi
 
 
 @torch.no_grad()
-def calibrate_binary_threshold(encoder, tokens: np.ndarray, y: np.ndarray, prior: float | None = None,
-                               device: str = "cpu") -> float:
+def calibrate_binary_threshold(
+    encoder, tokens: np.ndarray, y: np.ndarray, prior: float | None = None, device: str = "cpu"
+) -> float:
     """Move the decision threshold of a binary (one-logit) encoder so predictions match the class prior.
 
     The threshold is the validation-logit quantile at which the share of

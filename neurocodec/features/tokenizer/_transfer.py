@@ -12,8 +12,15 @@ from ._preprocess import TARGET_SFREQ, fit_scaling, prepare_trials
 __all__ = ["union_signals", "fit_union_tokenizer"]
 
 
-def union_signals(sets: list[Any], scaling: str = "channel", scale_quantile: float = 0.95, center: str = "none",
-                  window_s: float = 2.0, max_per_set: int = 0, seed: int = 0) -> tuple[np.ndarray, list[dict[str, Any]]]:
+def union_signals(
+    sets: list[Any],
+    scaling: str = "channel",
+    scale_quantile: float = 0.95,
+    center: str = "none",
+    window_s: float = 2.0,
+    max_per_set: int = 0,
+    seed: int = 0,
+) -> tuple[np.ndarray, list[dict[str, Any]]]:
     """Single-channel 200-Hz windows of the training trials of every set, each set scaled on its own.
 
     Parameters
@@ -51,19 +58,32 @@ def union_signals(sets: list[Any], scaling: str = "channel", scale_quantile: flo
             left = (width - x.shape[1]) // 2
             x = np.pad(x, ((0, 0), (left, width - x.shape[1] - left)))
         n = x.shape[1] // width
-        x = x[:, :n * width].reshape(-1, width)
+        x = x[:, : n * width].reshape(-1, width)
         if max_per_set and len(x) > max_per_set:
             x = x[np.sort(np.random.default_rng(seed).permutation(len(x))[:max_per_set])]
         out.append(x)
-        counts.append({"dataset": str(ep.info.get("dataset") or ep.info.get("source") or "set"),
-                       "n_trials": int(len(X)), "n_chans": int(ep.X.shape[1]), "sfreq": ep.sfreq,
-                       "n_signals": int(len(x))})
+        counts.append(
+            {
+                "dataset": str(ep.info.get("dataset") or ep.info.get("source") or "set"),
+                "n_trials": int(len(X)),
+                "n_chans": int(ep.X.shape[1]),
+                "sfreq": ep.sfreq,
+                "n_signals": int(len(x)),
+            }
+        )
     return np.ascontiguousarray(np.concatenate(out), dtype=np.float32), counts
 
 
-def fit_union_tokenizer(sets: list[Any], tokenizer_config: dict | None = None, cfg: Any = None,
-                        scaling: str = "channel", scale_quantile: float = 0.95, center: str = "none",
-                        window_s: float = 2.0, max_per_set: int = 0) -> tuple[Any, dict[str, Any]]:
+def fit_union_tokenizer(
+    sets: list[Any],
+    tokenizer_config: dict | None = None,
+    cfg: Any = None,
+    scaling: str = "channel",
+    scale_quantile: float = 0.95,
+    center: str = "none",
+    window_s: float = 2.0,
+    max_per_set: int = 0,
+) -> tuple[Any, dict[str, Any]]:
     """Train a :class:`TFMTokenizer` on :func:`union_signals` of ``sets``.
 
     Returns
