@@ -62,7 +62,10 @@ def _estimators():
     return out
 
 
-ESTIMATORS = _estimators()
+#: scikit-learn-validated estimators keep scikit-learn's own messages (``check_estimator`` requires them;
+#: tests/test_encoders_ridge.py runs it), so they are not held to the template here.
+SKLEARN_VALIDATED = {"neurocodec.encoders.RidgeCV", "neurocodec.encoders.BandedRidgeCV"}
+ESTIMATORS = [(n, c) for n, c in _estimators() if n not in SKLEARN_VALIDATED]
 
 
 def _supervised(cls):

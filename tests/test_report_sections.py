@@ -16,7 +16,7 @@ def test_report_has_psd_fc_and_glass_brain_sections(tmp_path):
                 "params": {"n_subjects": 24, "n_rois": 20, "n_sites": 2, "n_differing_edges": 4, "seed": 0},
             },
             "fc": {"stage": "connectivity", "inputs": {"source": "rest"}},
-            "group": {"stage": "connectivity_group", "inputs": {"fc": "fc", "cohort": "rest"}},
+            "group": {"stage": "connectivity_group", "inputs": {"fc": "fc"}},
             "eeg_sim": {"stage": "simulate_eeg", "params": {"n_chans": 4, "sfreq": 200.0, "duration": 20.0, "seed": 0}},
             "eeg": {"stage": "load_eeg", "params": {"l_freq": 1.0, "h_freq": 40.0}, "inputs": {"raw": "eeg_sim"}},
         },

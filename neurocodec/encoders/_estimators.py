@@ -8,7 +8,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, MultiOutputMixin, RegressorMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ..pipeline import bad_value, check_array
+from ..pipeline import bad_value
 from ._ridge import _full_decomposition, make_folds, ridge_cv_fit, ridge_cv_scores, ridge_gcv_fit, ridge_refit
 from .backend import get_backend
 
@@ -48,11 +48,6 @@ def _select(scores, alphas, alpha_per_target):
 
 class _RidgeBase(MultiOutputMixin, RegressorMixin, BaseEstimator):
     def _validate_fit(self, X, y):
-        where = type(self).__name__ + ".fit"
-        X = check_array(X, "X", "(n_samples, n_features)", ndim=2, of=where)
-        y = check_array(y, "y", "(n_samples,) or (n_samples, n_targets)", ndim=(1, 2), of=where)
-        if len(y) != len(X):
-            raise bad_value("y", f"one row per sample of X ({len(X)})", f"<{len(y)} rows>", of=where)
         X, y = validate_data(self, X, y, multi_output=True, y_numeric=True, dtype=[np.float32, np.float64])
         Y = np.asarray(y, dtype=np.float32)
         self._ravel = Y.ndim == 1
@@ -113,14 +108,6 @@ class _RidgeBase(MultiOutputMixin, RegressorMixin, BaseEstimator):
         Y_hat : ndarray, shape (n_samples, n_targets) (or (n_samples,) if fitted on 1-D y)
         """
         check_is_fitted(self)
-        X = check_array(X, "X", "(n_samples, n_features)", ndim=2, of=type(self).__name__ + ".predict")
-        if X.shape[1] != self.n_features_in_:
-            raise bad_value(
-                "X",
-                f"{self.n_features_in_} features as in fit",
-                f"<{X.shape[1]} features>",
-                of=type(self).__name__ + ".predict",
-            )
         X = validate_data(self, X, reset=False, dtype=[np.float32, np.float64])
         return X @ self.coef_.astype(X.dtype, copy=False) + self.intercept_
 
