@@ -42,10 +42,11 @@ def main(argv=None):
         BraInCoRLConfig,
         InContextEncoder,
         MetaTrainingSubject,
+        apply_projection,
         context_scaling,
+        fit_projection,
         metatrain,
     )
-    from neurocodec.encoders.incontext._stage_impl import apply_projection, fit_projection
 
     torch.set_num_threads(args.threads)
     quick = args.quick

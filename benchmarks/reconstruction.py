@@ -162,9 +162,8 @@ def main(argv=None):
     if args.threads:
         torch.set_num_threads(args.threads)
     from neurocodec.datasets.simulate import simulate_visual_experiment
-    from neurocodec.decoders._images import to_uint8
-    from neurocodec.decoders.brain_diffuser import BrainDiffuser
-    from neurocodec.decoders.brain_diffuser._grid import save_grid
+    from neurocodec.decoders import to_uint8
+    from neurocodec.decoders.brain_diffuser import BrainDiffuser, save_grid
     from neurocodec.decoders.generation import EmbeddedLatentDiffusion
     from neurocodec.decoders.metrics import evaluate_reconstructions
 

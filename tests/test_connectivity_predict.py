@@ -161,11 +161,8 @@ def test_site_projector_removes_training_offsets_only_from_training_fit():
 def test_kernel_space_projection_and_logistic_equal_feature_space():
     from sklearn.linear_model import LogisticRegression
 
-    from neurocodec.features.connectivity._predict import (
-        SiteSubspaceProjector,
-        gram_logistic_scores,
-        project_gram,
-    )
+    from neurocodec.features.connectivity._kernels import gram_logistic_scores, project_gram
+    from neurocodec.features.connectivity._predict import SiteSubspaceProjector
 
     X, y, sites = _offset_cohort(seed=1, n_features=60)
     train, test = np.flatnonzero(sites != "s1"), np.flatnonzero(sites == "s1")
@@ -242,14 +239,8 @@ def test_confound_regression_operator_fitted_on_training_rows():
 def test_kernel_ridge_and_low_rank_confounds_equal_feature_space():
     from sklearn.linear_model import Ridge
 
-    from neurocodec.features.connectivity._predict import (
-        SiteSubspaceProjector,
-        confound_design,
-        confound_gram,
-        confound_operator,
-        gram_ridge_scores,
-        project_gram,
-    )
+    from neurocodec.features.connectivity._kernels import confound_gram, gram_ridge_scores, project_gram
+    from neurocodec.features.connectivity._predict import SiteSubspaceProjector, confound_design, confound_operator
 
     X, y, sites = _offset_cohort(seed=4, n_features=50)
     rng = np.random.default_rng(4)

@@ -21,5 +21,6 @@ Importing this package is cheap (numpy only); torch and diffusers load on use.
 
 from . import brain_diffuser, braindive, generation, metrics
 from ._errors import MissingModelError
+from ._images import to_uint8
 
-__all__ = ["MissingModelError", "braindive", "brain_diffuser", "generation", "metrics"]
+__all__ = ["MissingModelError", "braindive", "brain_diffuser", "generation", "metrics", "to_uint8"]

@@ -5,7 +5,8 @@ Public API: :class:`BraInCoRL` (the model, ``save_pretrained`` /
 ``from_pretrained``), :class:`BraInCoRLConfig`, :data:`PRESETS`,
 :func:`metatrain`, :class:`MetaTrainingSubject`, :class:`InContextEncoder`
 (scikit-learn estimator), :func:`context_scaling` (in-context vs RidgeCV over
-context sizes). Stages: ``metatrain_incontext``, ``fit_incontext``.
+context sizes), :func:`fit_projection` / :func:`apply_projection` (the stimulus-embedding PCA
+the stages use). Stages: ``metatrain_incontext``, ``fit_incontext``.
 
 Names are imported lazily so that the stage module stays cheap to import
 (torch loads on first use of a public name).
@@ -27,6 +28,8 @@ _WHERE = {
     "explained_variance": "_scaling",
     "pearson_r": "_scaling",
     "ridge_baseline": "_scaling",
+    "fit_projection": "_stage_impl",
+    "apply_projection": "_stage_impl",
 }
 
 __all__ = sorted(_WHERE)

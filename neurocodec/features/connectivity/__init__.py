@@ -53,7 +53,7 @@ _LAZY = {
     "TangentSpace": "._fc",
     "covariances": "._fc",
     "cv_summary": "._predict",
-    "edge_index": "._spd",
+    "edge_index": "._vectors",
     "eeg_connectivity": "._eeg",
     "geometric_mean": "._spd",
     "graph_features": "._graph",
@@ -63,9 +63,9 @@ _LAZY = {
     "sliding_window_fc": "._dynamic",
     "state_dynamics": "._dynamic",
     "threshold_graph": "._graph",
-    "triu_to_vectorized": "._spd",
-    "unvectorize": "._spd",
-    "vectorize": "._spd",
+    "triu_to_vectorized": "._vectors",
+    "unvectorize": "._vectors",
+    "vectorize": "._vectors",
 }
 
 

@@ -20,7 +20,8 @@ from sklearn.utils.validation import check_is_fitted
 
 from ...pipeline import bad_value, check
 from ._fc import COV_ESTIMATORS, TangentSpace, check_timeseries, covariances
-from ._spd import shrink_to_spd, vectorize
+from ._spd import shrink_to_spd
+from ._vectors import vectorize
 
 __all__ = ["ConnectomeClassifier", "FEATURE_KINDS", "binary_labels"]
 

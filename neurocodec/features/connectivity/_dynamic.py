@@ -10,7 +10,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ...pipeline import bad_value, check
 from ._fc import check_timeseries
-from ._spd import vectorize
+from ._vectors import vectorize
 
 __all__ = ["TAPERS", "window_taper", "sliding_window_fc", "FCStates", "state_dynamics"]
 
@@ -175,7 +175,7 @@ class FCStates(BaseEstimator):
         km.cluster_centers_ = km.cluster_centers_[order]
         self.kmeans_ = km
         n = np.asarray(windows[0]).shape[-1]
-        from ._spd import unvectorize
+        from ._vectors import unvectorize
 
         self.centroids_ = unvectorize(np.tanh(km.cluster_centers_), discard_diagonal=True)
         self.n_rois_ = n

@@ -11,7 +11,7 @@ import numpy as np
 
 from ...pipeline import bad_value, check
 from ._fc import TangentSpace
-from ._spd import edge_index
+from ._vectors import edge_index
 
 __all__ = [
     "standardize_subjects",

@@ -17,9 +17,8 @@ from ._spd import (
     log_euclidean_mean,
     map_eigenvalues,
     shrink_to_spd,
-    unvectorize,
-    vectorize,
 )
+from ._vectors import unvectorize, vectorize
 
 __all__ = [
     "COV_ESTIMATORS",

@@ -6,7 +6,8 @@ import numpy as np
 
 from ...pipeline import bad_value, check, save_array, save_json, save_table
 from ._io import diagnosis_to_group
-from ._spd import shrink_to_spd, vectorize
+from ._spd import shrink_to_spd
+from ._vectors import vectorize
 
 __all__ = [
     "train_test_split_sites",
