@@ -23,34 +23,10 @@ from typing import Any
 
 import numpy as np
 
-from ...pipeline import bad_value, check, load_arrays, load_json, save_array, save_arrays, save_json, save_table
+from ...pipeline import bad_value, check, load_arrays, save_array, save_arrays, save_table
+from ._common import kind_root, read_header, write_header
 
 __all__ = ["RoiTimeseries", "Connectomes"]
-
-
-def _folder_of(source) -> Path:
-    """The folder of a kind: an Artifact's ``kind_path`` (or ``path``), or a path."""
-    for attr in ("kind_path", "path"):
-        value = getattr(source, attr, None)
-        if value is not None:
-            return Path(value)
-    return Path(source)
-
-
-def _read_meta(folder: Path, kind: str, version: int) -> dict:
-    meta_file = folder / f"{kind}.json"
-    if not meta_file.is_file():
-        raise bad_value("source", f"a {kind} folder holding {kind}.json", str(folder), exc=FileNotFoundError)
-    meta = load_json(meta_file)
-    if meta.get("kind") != kind:
-        raise bad_value("source", f"a folder of kind {kind!r}", f"<kind {meta.get('kind')!r} in {meta_file}>")
-    if meta.get("version") != version:
-        raise bad_value(
-            "source",
-            f"a {kind} folder of format version {version}",
-            f"<version {meta.get('version')!r} in {meta_file}>",
-        )
-    return meta
 
 
 def _check_subjects(subjects, n: int):
@@ -79,6 +55,15 @@ def _check_rois(rois, n_rois: int):
     check(len(rois) == n_rois, "rois", f"one row per ROI ({n_rois})", f"<{len(rois)} rows>")
     rois["name"] = rois["name"].astype(str)
     return rois
+
+
+def _write_tables(folder: Path, cohort, n_subjects: int, n_rois: int) -> None:
+    """The files both cohort kinds share: subjects.tsv, rois.tsv, extras.npz and the ``<kind>.json`` header."""
+    save_table(folder / "subjects.tsv", cohort.subjects)
+    save_table(folder / "rois.tsv", cohort.rois)
+    if cohort.extras:
+        save_arrays(folder / "extras.npz", **cohort.extras)
+    write_header(folder, cohort.KIND, cohort.VERSION, info=cohort.info, n_subjects=n_subjects, n_rois=n_rois)
 
 
 def _read_tables(folder: Path):
@@ -164,27 +149,14 @@ class RoiTimeseries:
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         save_arrays(folder / "timeseries.npz", **self.timeseries)
-        save_table(folder / "subjects.tsv", self.subjects)
-        save_table(folder / "rois.tsv", self.rois)
-        if self.extras:
-            save_arrays(folder / "extras.npz", **self.extras)
-        save_json(
-            folder / f"{self.KIND}.json",
-            {
-                "kind": self.KIND,
-                "version": self.VERSION,
-                "info": self.info,
-                "n_subjects": self.n_subjects,
-                "n_rois": self.n_rois,
-            },
-        )
+        _write_tables(folder, self, self.n_subjects, self.n_rois)
         return folder
 
     @classmethod
     def load(cls, source) -> RoiTimeseries:
         """Read a folder written by :meth:`save` (a path or an Artifact holding the kind)."""
-        folder = _folder_of(source)
-        meta = _read_meta(folder, cls.KIND, cls.VERSION)
+        folder = kind_root(source)
+        meta = read_header(folder, cls.KIND, cls.VERSION)
         subjects, rois, extras = _read_tables(folder)
         series = load_arrays(folder / "timeseries.npz")
         return cls(series, subjects, rois, meta.get("info", {}), extras)
@@ -235,27 +207,14 @@ class Connectomes:
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         save_array(folder / "connectomes.npy", self.matrices)
-        save_table(folder / "subjects.tsv", self.subjects)
-        save_table(folder / "rois.tsv", self.rois)
-        if self.extras:
-            save_arrays(folder / "extras.npz", **self.extras)
-        save_json(
-            folder / f"{self.KIND}.json",
-            {
-                "kind": self.KIND,
-                "version": self.VERSION,
-                "info": self.info,
-                "n_subjects": len(self.matrices),
-                "n_rois": self.matrices.shape[1],
-            },
-        )
+        _write_tables(folder, self, len(self.matrices), self.matrices.shape[1])
         return folder
 
     @classmethod
     def load(cls, source) -> Connectomes:
         """Read a folder written by :meth:`save` (a path or an Artifact holding the kind)."""
-        folder = _folder_of(source)
-        meta = _read_meta(folder, cls.KIND, cls.VERSION)
+        folder = kind_root(source)
+        meta = read_header(folder, cls.KIND, cls.VERSION)
         subjects, rois, extras = _read_tables(folder)
         mats = np.load(folder / "connectomes.npy", allow_pickle=False)
         return cls(mats, subjects, rois, meta.get("info", {}), extras)
