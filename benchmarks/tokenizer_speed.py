@@ -1,15 +1,20 @@
-"""TFM-Tokenizer speed on CPU: tokenization throughput (channel-hours of 200-Hz EEG per second,
-batch inference) and one training-step time, with peak memory.
+"""TFM-Tokenizer speed on CPU: tokenization throughput (channel-hours of 200-Hz EEG per second) over a sweep of
+batch sizes and threads, a profile of where tokenization time goes, and one training-step time.
 
-The model is the paper's default (8192 x 64 codebook, 2/2/8 depths); the
-input is 10-s single-channel windows (19 frames each) tiling a continuous
-recording, tokenized in batches.
+The model is the paper's default (8192 x 64 codebook, 2/2/8 depths); the input is 10-s single-channel windows
+(19 frames each) tiling a continuous recording. ``channel_hours_per_s`` is the throughput of the default
+configuration (``tokenize_signals``'s default batch size at the default thread count); ``sweep`` holds every
+configuration measured and ``fastest`` the best one. ``profile_s`` splits one batch's tokenization into the STFT,
+the frequency path, the temporal path (convolution + temporal transformer) and the quantiser's nearest-code
+search. The reference implementation (Jathurshan0330/TFM-Tokenizer) is not available offline, so no side-by-side
+ratio is computed here (see docs/benchmarks.md).
 
-Usage: python benchmarks/tokenizer_speed.py [--quick] [--minutes M] [--batch-size B]
+Usage: python benchmarks/tokenizer_speed.py [--quick] [--minutes M] [--batch-sizes 64,256] [--threads 1,2]
 """
 
 from __future__ import annotations
 
+import inspect
 import os
 import sys
 import time
@@ -19,31 +24,85 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import emit, parse_args, peak_rss_mb  # noqa: E402
 
 
+def _profile(model, windows, torch) -> dict:
+    """Seconds per stage of tokenizing ``windows`` in one batch (median of 3)."""
+    import numpy as np
+    import torch.nn.functional as F
+
+    from neurocodec.features.tokenizer import stft_magnitude
+
+    sig = torch.from_numpy(np.ascontiguousarray(windows))
+    parts: dict[str, list[float]] = {"stft": [], "frequency_path": [], "temporal_path": [], "quantiser_search": []}
+    with torch.no_grad():
+        for _ in range(3):
+            t = time.perf_counter()
+            spec = stft_magnitude(sig, model.window, model.hop, model.n_freqs)
+            parts["stft"].append(time.perf_counter() - t)
+            b, f, n = spec.shape
+            t = time.perf_counter()
+            x = spec.permute(0, 2, 1).reshape(b * n, 1, f)
+            x = model.freq_embed(x).permute(0, 2, 1)
+            x = model.freq_transformer(x).permute(0, 2, 1)
+            x = (model.freq_value(x) * torch.sigmoid(model.freq_gate(x))).reshape(b, n, -1)
+            parts["frequency_path"].append(time.perf_counter() - t)
+            t = time.perf_counter()
+            xt = model.temporal_embed(sig[:, None, :]).permute(0, 2, 1)
+            z = F.normalize(model.temporal_transformer(torch.cat([x, xt], dim=-1)), dim=-1)
+            parts["temporal_path"].append(time.perf_counter() - t)
+            t = time.perf_counter()
+            model.quantizer.nearest(z.reshape(-1, z.shape[-1]))
+            parts["quantiser_search"].append(time.perf_counter() - t)
+    out = {k: float(np.median(v)) for k, v in parts.items()}
+    total = sum(out.values())
+    out["share"] = {k: v / total for k, v in out.items()}
+    out["n_signals"] = int(len(windows))
+    return out
+
+
 def main(argv=None) -> dict:
     args = parse_args(__doc__.splitlines()[0], argv, extra=lambda p: (
-        p.add_argument("--minutes", type=float, default=None, help="Channel-minutes tokenized."),
-        p.add_argument("--batch-size", type=int, default=256), p.add_argument("--train-batch", type=int, default=64)))
+        p.add_argument("--minutes", type=float, default=None, help="Channel-minutes tokenized per configuration."),
+        p.add_argument("--batch-sizes", default=None), p.add_argument("--threads", default=None),
+        p.add_argument("--train-batch", type=int, default=64)))
     import numpy as np
     import torch
 
     from neurocodec.features.tokenizer import TFMTokenizer, continuous_windows, stft_magnitude, tokenize_signals
 
-    torch.set_num_threads(int(os.environ.get("NEUROCODEC_THREADS", "2")))
+    default_threads = int(os.environ.get("NEUROCODEC_THREADS", "2"))
+    default_batch = inspect.signature(tokenize_signals).parameters["batch_size"].default
     torch.manual_seed(0)
     config = dict(n_codes=64, emb_size=32, decoder_depth=1) if args.quick else {}
     model = TFMTokenizer(**config).eval()
-    minutes = args.minutes or (0.5 if args.quick else 60.0)
+    minutes = args.minutes or (0.5 if args.quick else 30.0)
     n = int(minutes * 60 * 200)
     rng = np.random.default_rng(0)
     signal = np.cumsum(rng.standard_normal(n)).astype(np.float32)
     signal = (signal - signal.mean()) / np.quantile(np.abs(signal - signal.mean()), 0.95)
     windows, n_frames = continuous_windows(signal[None], 2000)
     windows = windows[:, 0]
-    tokenize_signals(model, windows[:8])  # warm-up
-    t0 = time.perf_counter()
-    tokens = tokenize_signals(model, windows, batch_size=args.batch_size)
-    tok_s = time.perf_counter() - t0
-    assert tokens.size >= n_frames
+    batches = ([int(b) for b in args.batch_sizes.split(",")] if args.batch_sizes
+               else ([16, 64] if args.quick else [32, 64, 128, 256, 512, 1024]))
+    threads = [int(t) for t in args.threads.split(",")] if args.threads else [1, 2]
+    if default_batch not in batches:
+        batches.append(default_batch)
+    sweep = []
+    for th in threads:
+        torch.set_num_threads(th)
+        tokenize_signals(model, windows[:8], sfreq=200.0)  # warm-up
+        for bs in batches:
+            t0 = time.perf_counter()
+            tokens = tokenize_signals(model, windows, sfreq=200.0, batch_size=bs)
+            dt = time.perf_counter() - t0
+            assert tokens.size >= n_frames
+            sweep.append({"threads": th, "batch_size": bs, "tokenize_s": dt, "channel_hours_per_s": (minutes / 60) / dt})
+            print(f"threads {th} batch {bs}: {sweep[-1]['channel_hours_per_s']:.3f} channel-h/s", file=sys.stderr,
+                  flush=True)
+    fastest = max(sweep, key=lambda r: r["channel_hours_per_s"])
+    default = [r for r in sweep if r["batch_size"] == default_batch and r["threads"] == default_threads]
+    default = default[0] if default else fastest
+    torch.set_num_threads(default_threads)
+    profile = _profile(model, windows[:default_batch], torch)
     model.train()
     b = args.train_batch if not args.quick else 8
     sig = torch.from_numpy(windows[:b].copy())
@@ -57,16 +116,19 @@ def main(argv=None) -> dict:
         opt.step()
         times.append(time.perf_counter() - t0)
     result = {
-        "channel_hours_per_s": (minutes / 60.0) / tok_s,
-        "tokenize_s": tok_s,
+        "channel_hours_per_s": default["channel_hours_per_s"],
+        "tokenize_s": default["tokenize_s"],
+        "default": {"batch_size": default_batch, "threads": default_threads},
+        "fastest": fastest,
+        "sweep": sweep,
+        "profile_s": profile,
         "channel_hours": minutes / 60.0,
-        "frames_per_s": tokens.size / tok_s,
         "train_step_s": float(np.median(times)),
         "train_batch": f"{b} single-channel 10-s windows (19 frames), masked + complementary pass",
         "peak_rss_mb": peak_rss_mb(),
         "config": model.config,
-        "threads": torch.get_num_threads(),
         "load_avg_1min": os.getloadavg()[0],
+        "reference_side_by_side": "not run: the reference code is not available offline",
     }
     return emit("tokenizer_speed", result, quick=args.quick)
 

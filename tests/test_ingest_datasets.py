@@ -122,8 +122,11 @@ def test_sleep_edf_pair_with_real_hypnogram(shared_data, tmp_path):
     s = run_pipeline(cfg, cache=tmp_path / "cache", show_progress=False, report=False)
     assert s.ok, [r.error for r in s.results]
     art = ArtifactStore(s.cache).open("load_sleep_edf", s.results[0].key)
-    ep, info = art.load("epochs"), art.load("info")
-    assert ep["X"].shape[1:] == (1, 60) and set(info["counts"]) >= {"W", "N2", "REM"}
+    from neurocodec.datasets.kinds import EpochsData
+
+    ep, info = EpochsData.load(art.file("epochs")), art.load("info")
+    assert ep.X.shape[1:] == (1, 60) and set(info["counts"]) >= {"W", "N2", "REM"}
+    assert ep.label_names == ["W", "N1", "N2", "N3", "REM"] and set(ep.groups["subject"]) == {"00"}
     with pytest.raises(ValueError, match="'channels' of SC4001E0-PSG.edf must be channels"):
         from neurocodec.datasets import load_sleep_edf_record
 

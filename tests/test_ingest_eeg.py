@@ -115,8 +115,10 @@ def test_load_eeg_stage_from_path(tmp_path):
     keys = {r.step_id: r.key for r in s.results}
     store = ArtifactStore(s.cache)
     assert store.open("load_eeg", keys["e"]).load("summary")["sfreq"] == 100.0
-    ep = store.open("epoch_eeg", keys["ep"]).load("epochs")
-    assert ep["X"].shape == (2, 4, 51) and list(ep["labels"]) == ["a", "a"]
+    from neurocodec.datasets.kinds import EpochsData
+
+    ep = EpochsData.load(store.open("epoch_eeg", keys["ep"]).file("epochs"))
+    assert ep.X.shape == (2, 4, 51) and list(ep.labels()) == ["a", "a"] and ep.sfreq == 100.0
 
 
 @pytest.mark.slow

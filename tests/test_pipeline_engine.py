@@ -268,3 +268,16 @@ def test_stage_modules_import_cheaply():
             "print(','.join(heavy))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "", f"stage modules import heavy libraries at top level: {out.stdout}"
+
+
+def test_one_upstream_step_read_as_two_kinds(tmp_path):
+    """Two inputs wired to the same step each get the kind they accept (the simulator's responses and features)."""
+    from neurocodec.pipeline import plan_run
+
+    cfg = {"stages": {"sim": {"stage": "simulate_visual_fmri", "params": {"n_subjects": 1, "n_voxels": [20],
+                                                                         "n_train_images": 20, "n_test_images": 5}},
+                      "enc": {"stage": "fit_encoder", "params": {"cv": 2}, "inputs": {"experiment": "sim", "features": "sim"}}}}
+    plan = plan_run(cfg)
+    assert plan.steps["enc"].kinds == {"experiment": {"sim": "stimulus_responses"}, "features": {"sim": "stimulus_features"}}
+    s = run_pipeline(cfg, cache=tmp_path, show_progress=False, report=False)
+    assert s.ok, [r.error for r in s.results]

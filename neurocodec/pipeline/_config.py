@@ -138,8 +138,8 @@ class PlannedStep:
     key_doc: dict[str, Any] = field(default_factory=dict)
     upstream: list[str] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
-    #: upstream step id -> the artifact kind this step reads from it
-    kinds: dict[str, str] = field(default_factory=dict)
+    #: input name -> {upstream step id -> the artifact kind this input reads from it}
+    kinds: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
 @dataclass
@@ -220,7 +220,7 @@ def _check_kinds(steps: dict[str, PlannedStep]) -> None:
                     raise ConfigError(
                         f"The 'stages.{sid}.inputs.{name}' must be a step producing kind {' or '.join(decl.kinds)}, "
                         f"got {r!r} (stage {steps[r].stage!r} produces {gives}).")
-                step.kinds[r] = match[0]
+                step.kinds.setdefault(name, {})[r] = match[0]
 
 
 def plan_run(source: str | Path | dict[str, Any], cache_root: Path | None = None, *, check_paths: bool = True) -> Plan:

@@ -154,7 +154,7 @@ def execute_step(
                 art = store.open(up_stage, up_key)
                 if art is None:
                     raise StageError(f"Upstream step {r!r} of {step['step_id']!r} has no artifact {up_key[:12]}.")
-                up_kind = step.get("kinds", {}).get(r)
+                up_kind = step.get("kinds", {}).get(name, {}).get(r)
                 arts.append(art.as_kind(up_kind, get_stage(up_stage).kind_output(up_kind).path) if up_kind else art)
             inputs[name] = arts[0] if kind == "artifact" else arts
         params = stage_cls.Params.model_validate(step["params"])

@@ -79,7 +79,7 @@ def step_payload(plan: Plan, sid: str) -> dict[str, Any]:
         "key": s.key,
         "key_doc": s.key_doc,
         "stage_keys": stage_keys,
-        "kinds": dict(s.kinds),
+        "kinds": {name: dict(refs) for name, refs in s.kinds.items()},
         "upstream": list(s.upstream),
     }
 

@@ -9,7 +9,7 @@ from typing import Literal, Optional
 import numpy as np
 from pydantic import Field
 
-from ...pipeline import Input, Output, Stage, StageParams, bad_value, register_stage, runtime_field, save_arrays, save_json, save_table
+from ...pipeline import Input, Output, Stage, StageParams, bad_value, register_stage, runtime_field, save_json, save_table
 from ._common import artifact_files, expand_files, info_section, one_source
 
 _LIBS = ("numpy", "scipy", "mne")
@@ -135,21 +135,22 @@ class EpochParams(StageParams):
     event_id: dict[str, int] = Field(default_factory=dict, description="Annotation description -> code to keep (all when empty).")
     window: Optional[float] = Field(None, gt=0, description="Fixed-length windows (s) instead of events.")
     overlap: float = Field(0.0, ge=0, description="Overlap of fixed windows (s).")
+    label_windows: bool = Field(False, description="Label each fixed window by the annotation overlapping it most ('background' when none); else all 'window'.")
     baseline: Optional[list[Optional[float]]] = Field(None, description="Baseline interval [start, end] (s; null = edge) or none.")
     reject_by_annotation: bool = Field(True, description="Drop epochs overlapping BAD_* annotations.")
 
 
 @register_stage
 class EpochEEG(Stage):
-    """Preprocessed recording -> epochs from annotations/events or fixed windows (arrays + event table)."""
+    """Raw recording -> epochs (kind) from annotations/events or fixed windows, plus an event table."""
 
     name = "epoch_eeg"
-    version = 1
+    version = 2
     Params = EpochParams
     libraries = _LIBS
     inputs = {"raw": Input("A raw recording (load_eeg or a simulation).", kinds=("raw",))}
     outputs = {
-        "epochs": Output("epochs.npz", kind="epochs", description="X (n_epochs, n_chans, n_times) float32, y (n_epochs,) int codes, labels (n_epochs,) str."),
+        "epochs": Output("epochs/", "X (n_epochs, n_chans, n_times) float32 volts, y index into label_names (the event names), groups (recording, epoch), sfreq, channels.", kind="epochs"),
         "events": Output("events.tsv", "sample, onset_s, code, label per kept epoch."),
         "info": Output("info.json", "sfreq, tmin, ch_names, ch_types, event_id, n_epochs, n_dropped."),
     }
@@ -159,13 +160,16 @@ class EpochEEG(Stage):
         return info_section("Epochs", artifact, "info", ("sfreq", "tmin", "n_times", "n_epochs", "n_dropped", "event_id"))
 
     def run(self, params, inputs, out_dir):
-        from ..eeg import make_epochs, read_raw
+        from .._windows import window_labels
+        from ..eeg import make_epochs
+        from ..kinds import EpochsData, RawRecording
 
-        files = artifact_files(inputs["raw"], "*raw.fif", name="raw")
-        raw = read_raw(files[0])
+        raw = RawRecording.load(inputs["raw"])
         baseline = None if params.baseline is None else tuple(params.baseline)
         if baseline is not None and len(baseline) != 2:
             raise bad_value("baseline", "[start, end]", list(params.baseline))
+        if params.label_windows and params.window is None:
+            raise bad_value("label_windows", "used with fixed windows ('window')", True)
         epochs = make_epochs(raw, tmin=params.tmin, tmax=params.tmax, event_id=dict(params.event_id) or None,
                              window=params.window, overlap=params.overlap, baseline=baseline,
                              reject_by_annotation=params.reject_by_annotation)
@@ -175,12 +179,21 @@ class EpochEEG(Stage):
         codes = epochs.events[:, 2].astype(np.int64)
         names = {v: k for k, v in epochs.event_id.items()}
         labels = np.array([names.get(int(c), str(c)) for c in codes])
-        save_arrays(out_dir / "epochs.npz", X=X, y=codes, labels=labels)
         samples = epochs.events[:, 0] - raw.first_samp
-        save_table(out_dir / "events.tsv", {"sample": samples, "onset_s": samples / raw.info["sfreq"], "code": codes, "labels": labels})
+        sfreq = float(raw.info["sfreq"])
+        if params.label_windows:
+            ann = raw.annotations
+            labels = window_labels(samples / sfreq, params.window, ann.onset - raw.first_samp / sfreq, ann.duration,
+                                   ann.description)
+        label_names, y = np.unique(labels, return_inverse=True)
+        rec = Path(raw.filenames[0]).stem if raw.filenames and raw.filenames[0] else "recording"
+        EpochsData(X, epochs.info["sfreq"], list(epochs.ch_names), epochs.get_channel_types(), y.astype(np.int64),
+                   label_names.tolist(), {"recording": [rec] * len(X), "epoch": np.arange(len(X))}, None,
+                   {"source": "epoch_eeg", "dataset": rec, "unit": "V", "tmin": float(epochs.tmin)}).save(out_dir / "epochs")
+        save_table(out_dir / "events.tsv", {"sample": samples, "onset_s": samples / sfreq, "code": codes, "labels": labels})
         save_json(out_dir / "info.json", {
             "sfreq": epochs.info["sfreq"], "tmin": float(epochs.tmin), "n_times": int(X.shape[2]),
             "ch_names": list(epochs.ch_names), "ch_types": epochs.get_channel_types(),
-            "event_id": dict(epochs.event_id), "n_epochs": int(len(X)),
+            "event_id": dict(epochs.event_id), "n_epochs": int(len(X)), "label_names": label_names.tolist(),
             "n_dropped": int(sum(1 for d in epochs.drop_log if d)),
         })

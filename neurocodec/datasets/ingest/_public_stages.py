@@ -138,19 +138,20 @@ class LoadAbide(Stage):
 
 class UeaParams(StageParams):
     name: str = Field(description="UEA problem, e.g. 'SelfRegulationSCP1', 'FingerMovements', 'EyesOpenShut'.")
+    sfreq: Optional[float] = Field(None, gt=0, description="Sampling rate (Hz) when the problem has no NAME.json giving it.")
     data_dir: Optional[str] = _data_dir_field()
 
 
 @register_stage
 class LoadUeaEEG(Stage):
-    """UEA multivariate EEG problem (.npz or .ts) with its official train/test split."""
+    """UEA multivariate EEG problem (.npz or .ts) -> epochs (kind) with its official train/test split."""
 
     name = "load_uea_eeg"
-    version = 1
+    version = 2
     Params = UeaParams
     inputs = {"root": Input("Folder holding the problems (NAME/NAME.npz or NAME_TRAIN.ts).", source="path", required=False)}
     outputs = {
-        "data": Output("data.npz", kind="epochs", description="X_train, X_test (n_trials, n_chans, n_times) float32; y_train, y_test str."),
+        "epochs": Output("epochs/", "Trials (train then test; split), labels, sfreq, channels (EEG000.. when unknown).", kind="epochs"),
         "info": Output("info.json", "name, sfreq, channels (when known), shapes, classes."),
     }
 
@@ -159,15 +160,31 @@ class LoadUeaEEG(Stage):
         return info_section("UEA EEG problem", artifact, "info", ("name", "sfreq", "n_chans", "n_times", "n_train", "n_test", "classes"))
 
     def run(self, params, inputs, out_dir):
+        from ..kinds import EpochsData
         from ..loaders import load_uea, load_uea_info
 
         where = inputs.get("root", params.data_dir)
         X_train, y_train, X_test, y_test = load_uea(params.name, where)
-        save_arrays(out_dir / "data.npz", X_train=X_train, y_train=y_train, X_test=X_test, y_test=y_test)
         info = load_uea_info(params.name, where)
         info.pop("description", None)
-        info.update(n_chans=X_train.shape[1], n_times=X_train.shape[2], n_train=len(X_train), n_test=len(X_test),
-                    classes=sorted(set(y_train.tolist())))
+        sfreq = info.get("sfreq") or params.sfreq
+        if sfreq is None:
+            raise bad_value("sfreq", f"given (the problem has no {params.name}.json with its rate)", None)
+        if info.get("sfreq") and params.sfreq and abs(float(info["sfreq"]) - params.sfreq) > 1e-6:
+            raise bad_value("sfreq", f"{info['sfreq']} Hz (the rate in {params.name}.json) or unset", params.sfreq)
+        n_chans = X_train.shape[1]
+        channels = info.get("channels") or [f"EEG{i:03d}" for i in range(n_chans)]
+        if len(channels) != n_chans:
+            channels = [f"EEG{i:03d}" for i in range(n_chans)]
+        labels = np.concatenate([y_train, y_test]).astype(str)
+        names, y = np.unique(labels, return_inverse=True)
+        split = np.array(["train"] * len(X_train) + ["test"] * len(X_test))
+        # trials are not identified by subject in the archive: one group per trial
+        groups = {"subject": ["0"] * len(labels), "recording": [f"{s}{i}" for s, i in zip(split, range(len(labels)))]}
+        EpochsData(np.concatenate([X_train, X_test]), float(sfreq), channels, None, y.astype(np.int64), names.tolist(),
+                   groups, split, {"source": "load_uea_eeg", "dataset": params.name}).save(out_dir / "epochs")
+        info.update(sfreq=float(sfreq), n_chans=n_chans, n_times=X_train.shape[2], n_train=len(X_train),
+                    n_test=len(X_test), classes=names.tolist())
         save_json(out_dir / "info.json", info)
 
 
@@ -329,15 +346,15 @@ class SleepParams(StageParams):
 
 @register_stage
 class LoadSleepEDF(Stage):
-    """Sleep-EDF PSG + hypnogram pairs -> 30-s epochs labelled W/N1/N2/N3/REM."""
+    """Sleep-EDF PSG + hypnogram pairs -> 30-s epochs (kind) labelled W/N1/N2/N3/REM, grouped by subject and night."""
 
     name = "load_sleep_edf"
-    version = 1
+    version = 2
     Params = SleepParams
     libraries = ("numpy", "mne")
     inputs = {"root": Input("Sleep-EDF folder (e.g. sleep-cassette/) with *-PSG.edf and *-Hypnogram.edf.", source="path", required=False)}
     outputs = {
-        "epochs": Output("epochs.npz", kind="epochs", description="X (n_epochs, n_chans, n_times) float32 volts, y (n_epochs,) int, record (n_epochs,) int."),
+        "epochs": Output("epochs/", "X (n_epochs, n_chans, n_times) float32 volts, y the stage (label_names W..REM), groups: subject, session (night), recording.", kind="epochs"),
         "records": Output("records.tsv", "record, psg, hypnogram, n_epochs."),
         "info": Output("info.json", "sfreq, channels, stage codes, counts per stage."),
     }
@@ -347,9 +364,10 @@ class LoadSleepEDF(Stage):
         return info_section("Sleep-EDF epochs", artifact, "info", ("sfreq", "channels", "counts"))
 
     def run(self, params, inputs, out_dir):
+        from .._validation import check_sfreq_match
+        from ..kinds import EpochsData
         from ..loaders import sleep_edf_pairs
         from ..loaders._sleep_edf import STAGE_CODES, load_sleep_edf_record
-        from .._validation import check_sfreq_match
 
         pairs = sleep_edf_pairs(inputs.get("root"), data_dir=params.data_dir)
         if params.records:
@@ -357,18 +375,23 @@ class LoadSleepEDF(Stage):
             if not pairs:
                 raise bad_value("records", "prefixes of PSG files in the folder", list(params.records))
         pairs = pairs[: params.max_records] if params.max_records else pairs
-        Xs, ys, rec, rows, sfreqs = [], [], [], [], {}
+        Xs, ys, groups, rows, sfreqs = [], [], [], [], {}
         for i, (psg, hyp) in enumerate(pairs):
             X, y, sfreq = load_sleep_edf_record(psg, hyp, channels=list(params.channels), epoch_s=params.epoch_s,
                                                 crop_wake_min=params.crop_wake_min)
             sfreqs[psg.name] = sfreq
-            Xs.append(X), ys.append(y), rec.append(np.full(len(y), i))
+            Xs.append(X), ys.append(y)
+            name = psg.name.split("-")[0]  # SC4ssN..: subject ss, night N
+            groups += [{"subject": name[3:5] if len(name) >= 6 else name, "session": name[5:6] or "0",
+                        "recording": name}] * len(y)
             rows.append({"record": i, "psg": psg.name, "hypnogram": hyp.name, "n_epochs": len(y)})
         sfreq = check_sfreq_match(sfreqs)
-        y = np.concatenate(ys)
-        save_arrays(out_dir / "epochs.npz", X=np.concatenate(Xs), y=y, record=np.concatenate(rec))
-        save_table(out_dir / "records.tsv", rows)
+        y = np.concatenate(ys).astype(np.int64)
         inv = {v: k for k, v in STAGE_CODES.items()}
+        label_names = [inv[c] for c in range(len(STAGE_CODES))]
+        EpochsData(np.concatenate(Xs), sfreq, list(params.channels), None, y, label_names, groups, None,
+                   {"source": "load_sleep_edf", "unit": "V", "epoch_s": params.epoch_s}).save(out_dir / "epochs")
+        save_table(out_dir / "records.tsv", rows)
         save_json(out_dir / "info.json", {"sfreq": sfreq, "channels": list(params.channels), "stage_codes": STAGE_CODES,
                                           "counts": {inv[int(c)]: int((y == c).sum()) for c in np.unique(y)}})
 

@@ -8,12 +8,13 @@ files) writes it; every consumer reads it with ``Class.load(inputs[name])``. For
 
 from ...pipeline import register_kind
 from ._cohort import Connectomes, RoiTimeseries
+from ._epochs import EpochsData
 from ._features import StimulusFeatures
 from ._raw import RawRecording
 from ._rdms import RDMs
 from ._stimulus import StimulusResponses, SubjectResponses
 
-__all__ = ["Connectomes", "RDMs", "RawRecording", "RoiTimeseries", "StimulusFeatures", "StimulusResponses",
+__all__ = ["Connectomes", "EpochsData", "RDMs", "RawRecording", "RoiTimeseries", "StimulusFeatures", "StimulusResponses",
            "SubjectResponses"]
 
 register_kind("raw", version=RawRecording.VERSION, reader="neurocodec.datasets.kinds:RawRecording",

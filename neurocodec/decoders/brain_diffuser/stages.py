@@ -14,7 +14,7 @@ _GENERATORS = Literal["embedded", "stable_unclip_img2img", "ip_adapter_img2img",
 
 
 class FitDecoderParams(StageParams):
-    subjects: list[str] = Field(["sub-01"], min_length=1, description="Subjects to fit a decoder for (keys of the experiment).")
+    subjects: list[str] = Field([], description="Subjects to fit a decoder for (keys of the experiment; empty: all).")
     generator: _GENERATORS = Field(
         "embedded", description="'embedded': train a small VAE + conditional UNet on the stimuli (offline); otherwise a "
         "real diffusers pipeline loaded from 'model'.")
@@ -106,9 +106,13 @@ class FitDecoder(Stage):
         from ._model import BrainDiffuser
 
         exp = StimulusResponses.load(inputs["experiment"])
-        for sub in params.subjects:
+        subjects = list(params.subjects) or sorted(exp.subjects)
+        for sub in subjects:
             if sub not in exp.subjects:
                 raise bad_value("subjects", f"keys of the experiment {sorted(exp.subjects)}", sub, of="fit_decoder")
+        if exp.stimuli is None:
+            raise bad_value("experiment", "stimulus_responses holding the stimulus images", "<no stimuli>",
+                            of="fit_decoder")
         gen_dir = out_dir / "generator"
         summary = {"generator": params.generator, "subjects": {}}
         if params.generator == "embedded":
@@ -129,7 +133,7 @@ class FitDecoder(Stage):
         save_json(gen_dir / "generator.json", {"kind": params.generator, "model": params.model})
 
         latents = {}
-        for sub in params.subjects:
+        for sub in subjects:
             ids, betas = exp.subjects[sub].mean_betas("train")
             images = exp.stimuli[ids]
             key = tuple(ids.tolist())
@@ -269,15 +273,16 @@ class EvaluateReconstruction(Stage):
         true = data["true"]
         subjects = sorted(k[: -len("_final")] for k in data if k.endswith("_final"))
         result, rows = {}, []
-        for sub in subjects:
+        stages = [st for st in ("stage1", "final") if all(f"{sub}_{st}" in data for sub in subjects)]
+        for sub in subjects:  # Brain-Diffuser writes stage1 and final; MindBridge final only
             result[sub] = {}
-            for stage in ("stage1", "final"):
+            for stage in stages:
                 scores = evaluate_reconstructions(true, data[f"{sub}_{stage}"], features=params.features,
                                                   protocol=params.protocol, sizes=params.sizes, device=params.device)
                 result[sub][stage] = scores
                 rows += [{"subject": sub, "stage": stage, "metric": k, "value": v} for k, v in scores.items()]
         result["mean"] = {stage: {k: float(np.mean([result[s][stage][k] for s in subjects if k in result[s][stage]]))
-                                  for k in result[subjects[0]][stage]} for stage in ("stage1", "final")}
+                                  for k in result[subjects[0]][stage]} for stage in stages}
         save_json(out_dir / "metrics.json", result)
         save_table(out_dir / "metrics.tsv", rows)
 
@@ -288,5 +293,5 @@ class EvaluateReconstruction(Stage):
         m = artifact.load("metrics")["mean"]
         names = list(m["final"])
         return Section("Reconstruction metrics (mean over subjects)", [Table(
-            ["metric", "stage 1", "final"], [[k, m["stage1"].get(k, float("nan")), m["final"][k]] for k in names],
+            ["metric", "stage 1", "final"], [[k, m.get("stage1", {}).get(k, float("nan")), m["final"][k]] for k in names],
             caption="2-way identification: chance 0.5; distance_*: correlation distance, lower is better.")])

@@ -233,12 +233,8 @@ def _read_epochs(art):
     """``(X float64, sfreq, ch_names, labels str or None)`` of an epochs artifact."""
     import numpy as np
 
-    try:
-        from ...datasets.kinds import EpochsData
-    except ImportError:  # engines whose epochs kind class has not landed: the epoch_eeg files
-        ep, info = art.load("epochs"), art.load("info")
-        labels = ep["labels"].astype(str) if "labels" in ep else None
-        return ep["X"].astype(np.float64), float(info["sfreq"]), info.get("ch_names"), labels
+    from ...datasets.kinds import EpochsData
+
     ep = EpochsData.load(art)
     labels = None
     if ep.y is not None:
@@ -262,7 +258,7 @@ class EEGConnectivity(Stage):
     version = 2
     Params = EEGConnParams
     libraries = ("numpy", "scipy", "mne", "mne-connectivity")
-    inputs = {"epochs": Input("EEG / sEEG epochs.", kinds=("epochs",))}
+    inputs = {"epochs": Input("Epochs (kind epochs: X, labels, sfreq, channels).", kinds=("epochs",))}
     outputs = {
         "connectivity": Output("connectivity.npz", "One array per method: (n_groups, n_bands, n_chans, n_chans).",
                                kind="eeg_connectivity"),

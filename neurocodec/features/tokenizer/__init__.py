@@ -1,5 +1,6 @@
 """TFM-Tokenizer: time-frequency motif tokens of single-channel EEG, the TFM-Encoder
-(masked-token pretraining, classification), token statistics and a MiniRocket baseline.
+(masked-token pretraining, classification), cross-validation over protocols and token
+statistics. The MiniRocket baseline is in :mod:`neurocodec.baselines`.
 
 Pradeepkumar et al., "Tokenizing Single-Channel EEG with Time-Frequency Motif
 Learning"; reference code Jathurshan0330/TFM-Tokenizer.
@@ -11,18 +12,19 @@ from typing import Any
 # Public name -> private module. Loaded lazily (PEP 562) so that importing
 # ``neurocodec.features.tokenizer.stages`` (the CLI does) does not import torch.
 _EXPORTS = {
-    "TFMClassifier": "_classifier", "prepare_trials": "_classifier",
+    "TFMClassifier": "_classifier", "TFMEnsembleClassifier": "_ensemble",
+    "cross_validate": "_cv", "protocol_labels": "_cv", "summarize_folds": "_cv",
+    "fit_union_tokenizer": "_transfer", "union_signals": "_transfer",
     "TFMEncoder": "_encoder", "reference_key_map": "_encoder",
     "LinearAttention": "_layers", "LinearTransformer": "_layers",
-    "MiniRocket": "_minirocket", "MiniRocketClassifier": "_minirocket",
-    "TokenLogisticHead": "_heads", "one_hot_tokens": "_heads", "TFMEnsembleClassifier": "_ensemble",
     "EMAVectorQuantizer": "_model", "TFMTokenizer": "_model", "freq_time_masks": "_model",
     "as_trials": "_preprocess", "continuous_windows": "_preprocess", "resample": "_preprocess",
     "scale_signals": "_preprocess", "stft_magnitude": "_preprocess", "fit_offset": "_preprocess",
+    "fit_scaling": "_preprocess", "prepare_trials": "_preprocess",
     "codebook_usage": "_stats", "discriminative_tokens": "_stats", "mutual_information": "_stats",
     "token_profiles": "_stats",
     "TrainConfig": "_train", "calibrate_binary_threshold": "_train", "classification_metrics": "_train",
-    "finetune_encoder": "_train",
+    "constant_score": "_train", "finetune_encoder": "_train",
     "predict_proba": "_train", "pretrain_encoder": "_train", "tokenize_signals": "_train",
     "train_tokenizer": "_train",
 }

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-
+from typing import Any
 
 import torch
 from torch import nn
@@ -90,7 +90,7 @@ class TFMEncoder(PretrainedMixin, nn.Module):
         b, c, t = tokens.shape
         return self.mtp_head(self.embed(tokens)[:, 1:]).reshape(b, c, t, -1)
 
-    def load_reference_weights(self, path: str | Path) -> dict[str, list[str]]:
+    def load_reference_weights(self, path: str | Path) -> dict[str, Any]:
         """Load a reference-repo ``.pth`` TFM-Encoder state dict where shapes match.
 
         Parameters
@@ -101,8 +101,7 @@ class TFMEncoder(PretrainedMixin, nn.Module):
 
         Returns
         -------
-        dict with ``loaded`` (our keys), ``skipped`` (reference keys with no
-        counterpart or another shape).
+        dict, see :meth:`load_reference_state`.
         """
         state = torch.load(Path(path), map_location="cpu", weights_only=True)
         if isinstance(state, dict) and "state_dict" in state and isinstance(state["state_dict"], dict):
@@ -110,11 +109,35 @@ class TFMEncoder(PretrainedMixin, nn.Module):
         return self.load_reference_state(state)
 
     @torch.no_grad()
-    def load_reference_state(self, state: dict[str, torch.Tensor]) -> dict[str, list[str]]:
-        """Copy tensors of a reference state dict (see :func:`reference_key_map`)."""
+    def load_reference_state(self, state: dict[str, torch.Tensor]) -> dict[str, Any]:
+        """Copy tensors of a reference state dict (see :func:`reference_key_map`) and account for the rest.
+
+        Returns
+        -------
+        dict
+            ``loaded``: our keys filled; ``checked``: reference keys with no
+            parameter here, each with the check it passed (the channel
+            ``index`` buffer equals ``arange(n_chans)``, the sinusoidal
+            ``temporal_pos_embed.pe`` equals our fixed positions);
+            ``skipped``: reference keys neither loaded nor checked (another
+            shape, or unknown); ``not_loaded``: our keys the checkpoint does
+            not hold (left at initialisation, e.g. the masked-token head of a
+            fine-tuned checkpoint).
+        """
         own = self.state_dict()
-        loaded, skipped = [], []
+        loaded, skipped, checked = [], [], {}
         for ref_key, value in state.items():
+            if ref_key == "index" and value.ndim == 1:
+                if torch.equal(value.cpu().long(), torch.arange(len(value))) and len(value) == self.n_chans:
+                    checked[ref_key] = f"channel index buffer == arange({self.n_chans}) (channels are used in order)"
+                    continue
+            if ref_key == "temporal_pos_embed.pe":
+                pe = value.reshape(-1, value.shape[-1])
+                n = min(len(pe), len(self.positions.pe))
+                if pe.shape[-1] == self.positions.pe.shape[-1] and torch.allclose(pe[:n].float(), self.positions.pe[:n],
+                                                                                  atol=1e-4):
+                    checked[ref_key] = "sinusoidal frame positions == ours (fixed, max |diff| < 1e-4)"
+                    continue
             key = reference_key_map(ref_key)
             if key == "mtp_head_or_head":
                 key = "mtp_head" + ref_key[len("classification_head"):]
@@ -125,7 +148,8 @@ class TFMEncoder(PretrainedMixin, nn.Module):
                 continue
             own[key].copy_(value)
             loaded.append(key)
-        return {"loaded": loaded, "skipped": skipped}
+        return {"loaded": loaded, "skipped": skipped, "checked": checked,
+                "not_loaded": sorted(set(own) - set(loaded))}
 
 
 _LAYER = re.compile(r"^LAT\.layers\.layers\.(\d+)\.([01])\.(.+)$")

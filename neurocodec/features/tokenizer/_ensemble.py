@@ -3,32 +3,32 @@
 On a few hundred trials the tokenizer's short training lands on rather
 different codebooks from one seed to the next, and the downstream classifier
 inherits that variance. Averaging the probabilities of K independently seeded
-pipelines (tokenizer, masked-token pretraining, fine-tuning, head), each fitted
-on all training trials, is the standard remedy for small EEG sets.
+pipelines (tokenizer, masked-token pretraining, fine-tuning), each fitted on
+all training trials, is the standard remedy for small EEG sets.
 """
 
 from __future__ import annotations
 
-import inspect
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
 
-from ...pipeline import check, load_json, save_json
-from ._classifier import TFMClassifier
+from ...pipeline import check, save_json
+from ._classifier import FORMAT_VERSION, TFMClassifier, _read_config
 
 __all__ = ["TFMEnsembleClassifier"]
 
 
-class TFMEnsembleClassifier:
+class TFMEnsembleClassifier(ClassifierMixin, BaseEstimator):
     """Average of ``n_members`` :class:`TFMClassifier` pipelines with seeds ``seed, seed + 1, ...``.
 
     Parameters
     ----------
     estimator : TFMClassifier, optional
-        Template whose parameters every member copies (its ``seed`` is the
-        first member's); default ``TFMClassifier()``.
+        Template cloned for every member (its ``seed`` is the first member's);
+        default ``TFMClassifier()``.
     n_members : int
         Number of independently seeded pipelines (fixed a priori).
 
@@ -38,7 +38,7 @@ class TFMEnsembleClassifier:
         The fitted pipelines.
     classes_ : ndarray (n_classes,)
     history_ : dict
-        ``members``: each member's ``history_``; ``heads``: each member's head.
+        ``members``: each member's ``history_``.
     """
 
     def __init__(self, estimator: TFMClassifier | None = None, n_members: int = 3):
@@ -47,23 +47,20 @@ class TFMEnsembleClassifier:
 
     def _member(self, k: int) -> TFMClassifier:
         template = self.estimator if self.estimator is not None else TFMClassifier()
-        names = [p for p in inspect.signature(TFMClassifier.__init__).parameters if p != "self"]
-        params = {p: getattr(template, p) for p in names}
-        params["seed"] = template.seed + k
-        return TFMClassifier(**params)
+        return clone(template).set_params(seed=template.seed + k)
 
     def check_is_fitted(self) -> None:
         if not hasattr(self, "members_"):
             raise RuntimeError("This TFMEnsembleClassifier is not fitted yet: call fit(X, y) first.")
 
-    def fit(self, X: Any, y: Any, sfreq: float | None = None) -> "TFMEnsembleClassifier":
-        """Fit every member on trials ``X`` (n_trials, n_chans, n_times) with labels ``y``."""
-        check(isinstance(self.n_members, int) and self.n_members >= 1, "n_members", "an integer >= 1",
+    def fit(self, X: Any, y: Any, sfreq: float | None = None, groups: Any = None) -> "TFMEnsembleClassifier":
+        """Fit every member on trials ``X`` (n_trials, n_chans, n_times) with labels ``y`` (see
+        :meth:`TFMClassifier.fit`)."""
+        check(isinstance(self.n_members, (int, np.integer)) and self.n_members >= 1, "n_members", "an integer >= 1",
               self.n_members)
-        self.members_ = [self._member(k).fit(X, y, sfreq=sfreq) for k in range(self.n_members)]
+        self.members_ = [self._member(k).fit(X, y, sfreq=sfreq, groups=groups) for k in range(self.n_members)]
         self.classes_ = self.members_[0].classes_
-        self.history_ = {"members": [m.history_ for m in self.members_],
-                         "heads": [m.head_ for m in self.members_]}
+        self.history_ = {"members": [m.history_ for m in self.members_]}
         return self
 
     def predict_proba(self, X: Any, sfreq: float | None = None) -> np.ndarray:
@@ -73,24 +70,28 @@ class TFMEnsembleClassifier:
 
     def predict(self, X: Any, sfreq: float | None = None) -> np.ndarray:
         """Predicted labels (n_trials,)."""
-        return self.classes_[self.predict_proba(X, sfreq).argmax(1)]
+        proba = self.predict_proba(X, sfreq)  # checks the fitted state first
+        return self.classes_[proba.argmax(1)]
 
     def save_pretrained(self, directory: str | Path) -> Path:
-        """Write ``member_k/`` (see :meth:`TFMClassifier.save_pretrained`) and ``ensemble.json``."""
+        """Write ``member_k/`` (see :meth:`TFMClassifier.save_pretrained`) and ``config.json``."""
         self.check_is_fitted()
         directory = Path(directory)
         for k, member in enumerate(self.members_):
             member.save_pretrained(directory / f"member_{k}")
-        save_json(directory / "ensemble.json", {"n_members": len(self.members_)})
+        save_json(directory / "config.json", {"model_type": type(self).__name__, "format_version": FORMAT_VERSION,
+                                              "n_members": len(self.members_)})
         return directory
 
     @classmethod
     def from_pretrained(cls, directory: str | Path, device: str = "cpu") -> "TFMEnsembleClassifier":
         """Load an ensemble written by :meth:`save_pretrained`."""
         directory = Path(directory)
-        n = int(load_json(directory / "ensemble.json")["n_members"])
-        self = cls(n_members=n)
-        self.members_ = [TFMClassifier.from_pretrained(directory / f"member_{k}", device=device) for k in range(n)]
-        self.classes_ = self.members_[0].classes_
+        n = int(_read_config(directory, cls.__name__)["n_members"])
+        members = [TFMClassifier.from_pretrained(directory / f"member_{k}", device=device) for k in range(n)]
+        template = clone(members[0]).set_params(seed=members[0].seed)
+        self = cls(estimator=template, n_members=n)
+        self.members_ = members
+        self.classes_ = members[0].classes_
         self.history_ = {}
         return self

@@ -200,24 +200,24 @@ class TFMTokenizer(PretrainedMixin, nn.Module):
         Steps before an unused code is restarted (0: never).
     dropout : float
         Attention dropout.
-    dc : {"magnitude", "signed"}
-        Spectrum bin 0 as a magnitude (the paper) or with its sign
-        (``"signed"``: tokens that must reconstruct it keep the polarity of
-        slow potentials, which a magnitude spectrum discards).
+    sfreq : float
+        Sampling rate (Hz) the model works at (200: a frame is ``window / sfreq``
+        = 1 s); :func:`tokenize_signals` and :func:`train_tokenizer` refuse
+        signals at another rate.
     """
 
     def __init__(
         self, n_freqs: int = 100, freq_patch: int = 5, emb_size: int = 64, n_codes: int = 8192, n_heads: int = 8,
         freq_depth: int = 2, temporal_depth: int = 2, decoder_depth: int = 8, window: int = 200, hop: int = 100,
-        beta: float = 1.0, decay: float = 0.99, restart_after: int = 20, dropout: float = 0.2, dc: str = "magnitude",
+        beta: float = 1.0, decay: float = 0.99, restart_after: int = 20, dropout: float = 0.2, sfreq: float = 200.0,
     ):
         super().__init__()
-        if dc not in ("magnitude", "signed"):
-            raise ValueError(f"The 'dc' of TFMTokenizer must be 'magnitude' or 'signed', got {dc!r}.")
+        if not (isinstance(sfreq, (int, float)) and sfreq > 0):
+            raise ValueError(f"The 'sfreq' of TFMTokenizer must be > 0 (Hz), got {sfreq!r}.")
         self.config = dict(
             n_freqs=n_freqs, freq_patch=freq_patch, emb_size=emb_size, n_codes=n_codes, n_heads=n_heads,
             freq_depth=freq_depth, temporal_depth=temporal_depth, decoder_depth=decoder_depth, window=window,
-            hop=hop, beta=beta, decay=decay, restart_after=restart_after, dropout=dropout, dc=dc,
+            hop=hop, beta=beta, decay=decay, restart_after=restart_after, dropout=dropout, sfreq=float(sfreq),
         )
         n_patches = n_freqs // freq_patch
         n_groups = n_patches // freq_patch
@@ -227,7 +227,7 @@ class TFMTokenizer(PretrainedMixin, nn.Module):
                 f"The 'n_freqs' must be freq_patch**2 times a divisor of emb_size/2 (got n_freqs={n_freqs}, "
                 f"freq_patch={freq_patch}, emb_size={emb_size})."
             )
-        self.n_freqs, self.window, self.hop, self.beta = n_freqs, window, hop, beta
+        self.n_freqs, self.window, self.hop, self.beta, self.sfreq = n_freqs, window, hop, beta, float(sfreq)
         self.freq_embed = _conv_stack(1, emb_size, emb_size, freq_patch, freq_patch)
         self.freq_transformer = LinearTransformer(emb_size, freq_depth, n_heads, dropout)
         self.freq_gate = nn.Conv1d(emb_size, half // n_groups, kernel_size=freq_patch, stride=freq_patch)
@@ -240,7 +240,7 @@ class TFMTokenizer(PretrainedMixin, nn.Module):
 
     def spectrum(self, signal: torch.Tensor) -> torch.Tensor:
         """The model's input spectrum (batch, n_freqs, n_frames) of signals (batch, n_times)."""
-        return stft_magnitude(signal, self.window, self.hop, self.n_freqs, signed_dc=self.config["dc"] == "signed")
+        return stft_magnitude(signal, self.window, self.hop, self.n_freqs)
 
     def n_frames(self, n_times: int) -> int:
         """Frames of a ``n_times``-sample signal (no centering)."""

@@ -10,7 +10,7 @@ import numpy as np
 from ...pipeline import bad_value, check
 
 __all__ = ["as_trials", "resample", "scale_signals", "continuous_windows", "stft_magnitude", "quantile_scale",
-           "fit_offset"]
+           "fit_offset", "fit_scaling", "prepare_trials"]
 
 #: Sampling rate the tokenizer works at.
 TARGET_SFREQ = 200.0
@@ -86,11 +86,11 @@ def fit_offset(x: np.ndarray, mode: str = "auto", ratio: float = 5.0) -> np.ndar
     Parameters
     ----------
     x : ndarray (n_trials, n_chans, n_times)
-    mode : {"none", "auto", "channel"}
-        ``"channel"``: the median of the trial means of every channel;
-        ``"auto"``: only for channels whose offset is constant across trials
-        (``|median| > ratio x`` the standard deviation of the trial means,
-        e.g. a DC-coupled amplifier's electrode offset); ``"none"``: None.
+    mode : {"none", "auto"}
+        ``"auto"``: the median of the trial means, only for channels whose
+        offset is constant across trials (``|median| > ratio x`` the standard
+        deviation of the trial means, e.g. a DC-coupled amplifier's electrode
+        offset); ``"none"``: None.
     ratio : float
         Threshold of ``"auto"``.
 
@@ -98,13 +98,13 @@ def fit_offset(x: np.ndarray, mode: str = "auto", ratio: float = 5.0) -> np.ndar
     -------
     ndarray (1, n_chans, 1) float32, or None when nothing is removed.
     """
-    if mode not in ("none", "auto", "channel"):
-        raise bad_value("center", "one of 'none', 'auto', 'channel'", mode)
+    if mode not in ("none", "auto"):
+        raise bad_value("center", "'none' or 'auto'", mode)
     if mode == "none":
         return None
     means = x.mean(-1)
     med = np.median(means, axis=0)
-    use = np.ones_like(med, dtype=bool) if mode == "channel" else np.abs(med) > ratio * means.std(0)
+    use = np.abs(med) > ratio * means.std(0)
     if not use.any():
         return None
     return np.where(use, med, 0.0).astype(np.float32).reshape(1, -1, 1)
@@ -116,25 +116,23 @@ def scale_signals(x: np.ndarray, mode: str = "trial", q: float = 0.95, scale: np
     Parameters
     ----------
     x : ndarray (n_trials, n_chans, n_times)
-    mode : {"trial", "channel", "none"}
+    mode : {"trial", "channel"}
         ``"trial"`` (reference): per trial and channel; ``"channel"``: one
         scale per channel (``scale`` if given, e.g. fitted on training
-        trials, else computed over ``x``); ``"none"``: unchanged.
+        trials, else computed over ``x``).
     q : float
         Quantile in (0, 1].
     scale : ndarray (1, n_chans, 1), optional
         Precomputed per-channel scale for ``mode="channel"``.
     """
     check(0 < q <= 1, "scale_quantile", "in (0, 1]", q)
-    if mode == "none":
-        return x
     if mode == "trial":
         return x / quantile_scale(x, q, axis=(-1,))
     if mode == "channel":
         s = quantile_scale(x, q, axis=(0, 2)) if scale is None else np.asarray(scale, dtype=np.float32)
         check(s.shape == (1, x.shape[1], 1), "scale", f"of shape (1, {x.shape[1]}, 1)", f"<shape {s.shape}>")
         return x / s
-    raise bad_value("scaling", "one of 'trial', 'channel', 'none'", mode)
+    raise bad_value("scaling", "'trial' or 'channel'", mode)
 
 
 def continuous_windows(x: np.ndarray, window: int, hop: int = 100, frame: int = 200) -> tuple[np.ndarray, int]:
@@ -168,16 +166,12 @@ def continuous_windows(x: np.ndarray, window: int, hop: int = 100, frame: int = 
     return np.stack([x[:, s:s + window] for s in starts]), n_frames
 
 
-def stft_magnitude(signal: Any, n_fft: int = 200, hop: int = 100, n_freqs: int = 100, signed_dc: bool = False) -> Any:
+def stft_magnitude(signal: Any, n_fft: int = 200, hop: int = 100, n_freqs: int = 100) -> Any:
     """Hann-window STFT magnitude, no centering, first ``n_freqs`` bins.
 
     Parameters
     ----------
     signal : Tensor (batch, n_times)
-    signed_dc : bool
-        Keep bin 0 (the Hann-weighted frame sum, a real number) with its sign
-        instead of its magnitude, so the spectrum tells a positive from a
-        negative slow shift; every other bin stays a magnitude.
 
     Returns
     -------
@@ -187,5 +181,74 @@ def stft_magnitude(signal: Any, n_fft: int = 200, hop: int = 100, n_freqs: int =
 
     window = torch.hann_window(n_fft, device=signal.device, dtype=signal.dtype)
     spec = torch.stft(signal, n_fft=n_fft, hop_length=hop, window=window, center=False, onesided=True, return_complex=True)
-    mag = spec.abs()[:, :n_freqs, :]
-    return torch.cat([spec.real[:, :1, :], mag[:, 1:, :]], dim=1) if signed_dc else mag
+    return spec[:, :n_freqs, :].abs()
+
+
+def fit_scaling(X: Any, sfreq: float | None = None, scaling: str = "trial", scale_quantile: float = 0.95,
+                center: str = "none") -> tuple[np.ndarray | None, np.ndarray | None]:
+    """Per-channel ``(scale, offset)`` fitted on training trials (the one copy the classifier and stages use).
+
+    Parameters
+    ----------
+    X : array (n_trials, n_chans, n_times), mne Raw or Epochs
+        Training trials (see :func:`as_trials`).
+    sfreq : float, optional
+        Sampling rate of an array input.
+    scaling : {"trial", "channel"}
+        ``"channel"``: one ``scale_quantile`` quantile of ``|x|`` per channel
+        over all training trials (after centring); ``"trial"``: none fitted
+        (each trial is scaled by itself).
+    center : {"none", "auto"}
+        See :func:`fit_offset`.
+
+    Returns
+    -------
+    scale, offset : ndarray (1, n_chans, 1) float32 or None
+    """
+    check(scaling in ("trial", "channel"), "scaling", "'trial' or 'channel'", scaling)
+    check(center in ("none", "auto"), "center", "'none' or 'auto'", center)
+    if scaling == "trial" and center == "none":
+        return None, None
+    x, sf, _ = as_trials(X, sfreq)
+    x = resample(x, sf)
+    offset = fit_offset(x, center)
+    if offset is not None:
+        x = x - offset
+    scale = quantile_scale(x, scale_quantile, axis=(0, 2)) if scaling == "channel" else None
+    return scale, offset
+
+
+def prepare_trials(X: Any, sfreq: float | None = None, scaling: str = "trial", scale_quantile: float = 0.95,
+                   scale: np.ndarray | None = None, pad_short: bool = False, frame: int = 200,
+                   offset: np.ndarray | None = None) -> np.ndarray:
+    """Trials resampled to 200 Hz, centred and scaled, as float32 (n_trials, n_chans, n_times).
+
+    Parameters
+    ----------
+    X : array, mne Raw or Epochs
+        See :func:`as_trials`.
+    sfreq : float, optional
+        Sampling rate of an array input.
+    scaling, scale_quantile, scale
+        See :func:`scale_signals` (``scale``: from :func:`fit_scaling`).
+    pad_short : bool
+        Zero-pad (centred) trials shorter than one frame up to ``frame``
+        samples instead of raising.
+    frame : int
+        Samples of one frame at 200 Hz.
+    offset : ndarray (1, n_chans, 1), optional
+        Per-channel offset subtracted (after resampling) before scaling.
+    """
+    x, sfreq, _ = as_trials(X, sfreq)
+    x = resample(x, sfreq, TARGET_SFREQ)
+    if offset is not None:
+        off = np.asarray(offset, dtype=np.float32)
+        check(off.shape == (1, x.shape[1], 1), "offset", f"of shape (1, {x.shape[1]}, 1)", f"<shape {off.shape}>")
+        x = x - off
+    if x.shape[-1] < frame:
+        if not pad_short:
+            raise bad_value("n_times", f">= {frame} samples at 200 Hz (1 s; or set pad_short)",
+                            x.shape[-1], of="trials after resampling")
+        left = (frame - x.shape[-1]) // 2
+        x = np.pad(x, ((0, 0), (0, 0), (left, frame - x.shape[-1] - left)))
+    return np.ascontiguousarray(scale_signals(x, scaling, scale_quantile, scale), dtype=np.float32)

@@ -35,7 +35,8 @@ def tokenize_section(artifact):
         ax[1].bar(range(k), prof["counts"][:k], color="#1f3b6f")
         ax[1].set_xlabel("rank")
         ax[1].set_ylabel("count")
-        blocks.append(Figure.from_matplotlib(fig, "Mean spectrum (log, 0-49 Hz) of the frames of each common token, and counts."))
+        blocks.append(Figure.from_matplotlib(fig, "Mean spectrum (log, 0-49 Hz) of the frames of each common token, "
+                                                  "and counts."))
     usage = stats["usage_all"]
     rows = [["trials x channels x frames", f"{stats['n_trials']} x {stats['n_chans']} x {stats['n_frames']}"],
             ["active codes / codebook", f"{usage['active_codes']} / {usage['n_codes']}"],
@@ -43,9 +44,9 @@ def tokenize_section(artifact):
     hist = stats.get("history") or {}
     if hist.get("loss"):
         rows.append(["final tokenizer loss (recon + vq)", hist["loss"][-1]])
-    if "motif_mi_bits" in stats:
-        rows.append(["MI(token; planted motif) bits", stats["motif_mi_bits"]])
-        rows.append(["MI with shuffled motif labels (chance) bits", stats["motif_mi_chance_bits"]])
+    if "label_mi_bits" in stats:
+        rows.append(["MI(token; trial label) bits (training trials)", stats["label_mi_bits"]])
+        rows.append(["MI with shuffled trial labels (chance) bits", stats["label_mi_chance_bits"]])
     blocks.append(Table(["quantity", "value"], rows))
     if not hist.get("loss"):
         blocks.append(Text("Tokenizer reused from a pretrained step (no training here)."))
@@ -82,5 +83,22 @@ def evaluate_section(artifact):
                     caption="Test split")]
     tok = load_table(artifact.file("tokens"))
     if len(tok):
-        blocks.append(Table(list(tok.columns), tok.values.tolist(), caption="Class-discriminative tokens (training trials)"))
+        blocks.append(Table(list(tok.columns), tok.values.tolist(), caption="Class-discriminative tokens (training "
+                                                                            "trials)"))
     return Section("TFM-Encoder evaluation", blocks)
+
+
+def cross_validate_section(artifact):
+    from ...pipeline.report import Section, Table
+
+    m = load_json(artifact.file("metrics"))
+    rows = []
+    for name, p in m["protocols"].items():
+        rows.append([name, " / ".join(p["classes"])] + [f"{p[k]['mean']:.3f} ± {p[k]['sd']:.3f}" for k in
+                                                         ("balanced_accuracy", "kappa", "weighted_f1", "auroc")]
+                    + [p.get("n_collapsed", 0), round(p["wall_s"], 1)])
+    cap = (f"{m['n_folds']}-fold cross-validation (stratified, whole {m['group']}s on one side; mean ± sd over folds)"
+           + ("; tokenizer pretrained elsewhere, frozen" if m.get("pretrained_tokenizer") else
+              "; tokenizer trained per fold on its training trials"))
+    return Section("TFM cross-validation", [Table(["protocol", "classes", "balanced accuracy", "kappa", "weighted F1",
+                                                   "AUROC", "collapsed fits", "encoder wall s"], rows, caption=cap)])

@@ -1,4 +1,4 @@
-"""Bodies of the tokenizer stages (imported lazily by ``stages.py``)."""
+"""Bodies of the tokenizer stages (imported lazily by ``stages.py``): params -> TFMClassifier -> files."""
 
 from __future__ import annotations
 
@@ -6,173 +6,152 @@ from pathlib import Path
 
 import numpy as np
 
-from ...pipeline import bad_value, load_json, load_weights, save_array, save_arrays, save_json, save_table
-
-WINDOW_S = 10.0  # windows used to tokenize a whole continuous recording
+from ...pipeline import bad_value, load_json, save_array, save_arrays, save_json, save_table
 
 
-def _train_cfg(params, epochs: int, patience: int = 0):
-    from ._train import TrainConfig
+def _split(epochs, test_fraction: float, seed: int) -> np.ndarray:
+    """The epochs' own split, else a stratified ``test_fraction`` split (whole recordings when several)."""
+    if epochs.split is not None:
+        return epochs.split
+    split = np.full(epochs.n_trials, "train", dtype="<U5")
+    if test_fraction <= 0:
+        return split
+    from ._classifier import val_split
 
-    return TrainConfig(epochs=epochs, batch_size=params.batch_size, lr=params.lr, seed=params.seed, device=params.device,
-                       progress=params.progress, patience=patience, warmup_epochs=min(10.0, epochs / 10),
-                       label_smoothing=getattr(params, "label_smoothing", 0.1),
-                       max_examples_per_epoch=getattr(params, "max_signals_per_epoch", 0))
+    labels = epochs.labels()
+    y = np.unique(labels, return_inverse=True)[1]
+    rec = epochs.groups["recording"].to_numpy()
+    groups = rec if len(np.unique(rec)) >= 4 else None
+    _, test = val_split(y, test_fraction, seed, groups)
+    split[test] = "test"
+    return split
+
+
+def _tokenizer_config(params) -> dict:
+    return dict(n_codes=params.n_codes, emb_size=params.emb_size, n_heads=params.n_heads,
+                freq_depth=params.freq_depth, temporal_depth=params.temporal_depth,
+                decoder_depth=params.decoder_depth, restart_after=params.restart_after)
+
+
+def _pretrained_tokenizer(inputs, device: str):
+    if "pretrained" not in inputs:
+        return None
+    from ._model import TFMTokenizer
+
+    art = inputs["pretrained"]
+    return TFMTokenizer.from_pretrained(getattr(art, "kind_path", None) or art.file("tokenizer"), device=device)
 
 
 def run_tokenize(params, inputs, out_dir: Path) -> None:
     import torch
 
-    from ._classifier import prepare_trials
-    from ._model import TFMTokenizer
-    from ._preprocess import (TARGET_SFREQ, continuous_windows, fit_offset, quantile_scale, resample, scale_signals,
-                              stft_magnitude)
-    from ._sources import frame_motif_labels, load_source
+    from ...datasets.kinds import EpochsData
+    from ._classifier import TFMClassifier
+    from ._preprocess import TARGET_SFREQ, stft_magnitude
     from ._stats import codebook_usage, mutual_information, token_profiles
-    from ._train import seed_everything, tokenize_signals, train_tokenizer
 
-    ts = load_source(inputs.get("recording"), inputs.get("source"), params.epoch_s, params.sfreq, params.test_fraction,
-                     params.seed)
-    train = ts.split == "train"
+    ep = EpochsData.load(inputs["epochs"])
+    split = _split(ep, params.test_fraction, params.seed)
+    train = split == "train"
     if not train.any():
-        raise bad_value("split", "at least one 'train' trial", "<none>", of="source")
-    scale, offset = None, None
-    if params.scaling == "channel" or params.center != "none":
-        x0 = resample(ts.X[train], ts.sfreq)
-        offset = fit_offset(x0, params.center)
-        if offset is not None:
-            x0 = x0 - offset
-        if params.scaling == "channel":
-            scale = quantile_scale(x0, params.scale_quantile, axis=(0, 2))
-    x = prepare_trials(ts.X, ts.sfreq, params.scaling, params.scale_quantile, scale, params.pad_short, offset=offset)
-    n, c, t = x.shape
-    history: dict = {}
-    if "pretrained" in inputs:
-        tok = TFMTokenizer.from_pretrained(inputs["pretrained"].file("tokenizer"), device=params.device)
-    else:
-        seed_everything(params.seed)
-        tok = TFMTokenizer(n_codes=params.n_codes, emb_size=params.emb_size, n_heads=params.n_heads,
-                           freq_depth=params.freq_depth, temporal_depth=params.temporal_depth,
-                           decoder_depth=params.decoder_depth, restart_after=params.restart_after, dc=params.dc)
-        if params.epochs > 0:
-            history = train_tokenizer(tok, x[train].reshape(-1, t), _train_cfg(params, params.epochs))
-    tokens = tokenize_signals(tok, x.reshape(n * c, t), device=params.device).reshape(n, c, -1)
-
-    if ts.continuous is not None:
-        cont = resample(ts.continuous, ts.sfreq, TARGET_SFREQ)[None]
-        if offset is not None:
-            cont = cont - offset
-        cont = scale_signals(cont, params.scaling, params.scale_quantile, scale)[0]
-        windows, n_frames = continuous_windows(cont, int(WINDOW_S * TARGET_SFREQ))
-        w = windows.shape[-1]
-        rec = tokenize_signals(tok, windows.reshape(-1, w), device=params.device)
-        rec_tokens = rec.reshape(len(windows), c, -1).transpose(1, 0, 2).reshape(c, -1)[:, :n_frames]
-    else:
-        rec_tokens = tokens.transpose(1, 0, 2).reshape(c, -1)
-
+        raise bad_value("split", "at least one 'train' trial", "<none>", of="epochs")
+    clf = TFMClassifier(tokenizer_config=_tokenizer_config(params), tokenizer=_pretrained_tokenizer(inputs, params.device),
+                        scaling=params.scaling, scale_quantile=params.scale_quantile, center=params.center,
+                        pad_short=params.pad_short, tokenizer_epochs=params.epochs, tokenizer_batch_size=params.batch_size,
+                        tokenizer_max_signals=params.max_signals_per_epoch, lr=params.lr, seed=params.seed,
+                        device=params.device, verbose=params.progress)
+    clf.fit_tokenizer(ep.X[train], ep.sfreq)
+    tokens = clf.transform(ep.X, ep.sfreq)
+    tok = clf.tokenizer_
+    n, c, _ = tokens.shape
+    labels = ep.labels()
     n_codes = tok.quantizer.n_codes
     stats = {"n_trials": n, "n_chans": c, "n_frames": int(tokens.shape[-1]), "n_train": int(train.sum()),
-             "sfreq_in": ts.sfreq, "ch_names": ts.ch_names, "usage_all": codebook_usage(tokens, n_codes),
-             "usage_train": codebook_usage(tokens[train], n_codes), "history": history,
-             "tokenizer_config": tok.config, "scaling": params.scaling,
-             "offset": None if offset is None else offset.ravel().tolist()}
-    if ts.motifs is not None:
-        frame_labels = frame_motif_labels(ts.motifs, ts.ch_names, rec_tokens.shape[1])
+             "sfreq_in": ep.sfreq, "ch_names": ep.ch_names, "usage_all": codebook_usage(tokens, n_codes),
+             "usage_train": codebook_usage(tokens[train], n_codes), "history": clf.history_.get("tokenizer", {}),
+             "tokenizer_config": tok.config, "scaling": params.scaling, "pretrained": "pretrained" in inputs,
+             "offset": None if clf.offset_ is None else clf.offset_.ravel().tolist()}
+    lab = train & (labels != "")
+    if lab.any() and len(np.unique(labels[lab])) > 1:  # how much the tokens say about the trial's class
+        per_frame = np.broadcast_to(labels[lab][:, None, None], tokens[lab].shape)
         rng = np.random.default_rng(params.seed)
-        mi = mutual_information(rec_tokens, frame_labels)
-        chance = [mutual_information(rec_tokens, rng.permutation(frame_labels.ravel())) for _ in range(5)]
-        stats["motif_mi_bits"] = mi
-        stats["motif_mi_chance_bits"] = float(np.mean(chance))
-        stats["motif_label_counts"] = {str(k): int(v) for k, v in zip(*np.unique(frame_labels, return_counts=True))}
-
-    sig = x[train].reshape(-1, t)[:4000]
+        stats["label_mi_bits"] = mutual_information(tokens[lab], per_frame)
+        stats["label_mi_chance_bits"] = float(np.mean([mutual_information(
+            tokens[lab], np.broadcast_to(rng.permutation(labels[lab])[:, None, None], tokens[lab].shape))
+            for _ in range(5)]))
+    x = clf._prepared(ep.X[train][:max(1, 4000 // c)], ep.sfreq)
+    sig = x.reshape(-1, x.shape[-1])[:4000]
     with torch.no_grad():
         spec = stft_magnitude(torch.from_numpy(np.ascontiguousarray(sig))).numpy()
-    codes, counts, profiles = token_profiles(tokens[train].reshape(-1, tokens.shape[-1])[:4000], spec, top=64)
+    codes, counts, profiles = token_profiles(tokens[train][:len(x)].reshape(-1, tokens.shape[-1])[:4000], spec, top=64)
 
     save_array(out_dir / "tokens.npy", tokens.astype(np.int32))
-    save_array(out_dir / "labels.npy", ts.labels.astype(str))
-    save_array(out_dir / "split.npy", ts.split.astype(str))
-    save_array(out_dir / "recording_tokens.npy", rec_tokens.astype(np.int32))
-    extra = {"scale": None if scale is None else scale.ravel().tolist(), "scaling": params.scaling,
-             "scale_quantile": params.scale_quantile, "offset": None if offset is None else offset.ravel().tolist()}
+    save_array(out_dir / "labels.npy", labels.astype(str))
+    save_array(out_dir / "split.npy", split.astype(str))
+    save_table(out_dir / "trials.tsv", ep.groups)
+    extra = {"scale": None if clf.scale_ is None else clf.scale_.ravel().tolist(), "scaling": params.scaling,
+             "scale_quantile": params.scale_quantile,
+             "offset": None if clf.offset_ is None else clf.offset_.ravel().tolist(), "sfreq_in": ep.sfreq,
+             "n_chans": c, "ch_names": ep.ch_names}
     tok.save_pretrained(out_dir / "tokenizer", extra=extra)
     save_arrays(out_dir / "profiles.npz", codes=codes, counts=counts, profiles=profiles,
                 freqs=np.arange(tok.n_freqs, dtype=np.float32) * TARGET_SFREQ / tok.window)
     save_json(out_dir / "stats.json", stats)
 
 
-def _codebook(tokens_artifact):
-    state, config = load_weights(tokens_artifact.file("tokenizer"))
-    return state["quantizer.codebook"], config
+def _tokens_of(art):
+    """tokens, labels, split, groups table, and the tokenizer of a tfm_tokenize artifact."""
+    from ...pipeline import load_table
+    from ._model import TFMTokenizer
+
+    tokens, labels, split = art.load("tokens"), art.load("labels"), art.load("split")
+    trials = load_table(art.file("trials"))
+    return tokens, labels, split, trials, TFMTokenizer.from_pretrained(art.file("tokenizer"))
 
 
 def run_pretrain(params, inputs, out_dir: Path) -> None:
     from ._encoder import TFMEncoder
-    from ._train import pretrain_encoder, seed_everything
+    from ._train import TrainConfig, pretrain_encoder, seed_everything
 
-    art = inputs["tokens"]
-    tokens, split = art.load("tokens"), art.load("split")
-    codebook, config = _codebook(art)
+    tokens, _, split, _, tok = _tokens_of(inputs["tokens"])
     seed_everything(params.seed)
-    enc = TFMEncoder(n_codes=config["n_codes"], n_chans=tokens.shape[1], n_outputs=1, emb_size=config["emb_size"],
-                     n_heads=params.n_heads, depth=params.depth)
-    enc.init_from_codebook(codebook)
-    history = pretrain_encoder(enc, tokens[split == "train"], _train_cfg(params, params.epochs)) if params.epochs else {}
+    enc = TFMEncoder(n_codes=tok.quantizer.n_codes, n_chans=tokens.shape[1], n_outputs=1,
+                     emb_size=tok.config["emb_size"], n_heads=params.n_heads, depth=params.depth)
+    enc.init_from_codebook(tok.quantizer.codebook.detach().cpu())
+    cfg = TrainConfig(epochs=params.epochs, batch_size=params.batch_size, lr=params.lr, seed=params.seed,
+                      device=params.device, progress=params.progress, warmup_epochs=min(10.0, params.epochs / 10))
+    history = pretrain_encoder(enc, tokens[split == "train"], cfg) if params.epochs else {}
     enc.save_pretrained(out_dir / "encoder")
     save_json(out_dir / "history.json", history)
 
 
 def run_finetune(params, inputs, out_dir: Path) -> None:
+    from ._classifier import TFMClassifier
     from ._encoder import TFMEncoder
-    from ._train import calibrate_binary_threshold, finetune_encoder, predict_proba, seed_everything
 
-    art = inputs["tokens"]
-    tokens, labels, split = art.load("tokens"), art.load("labels"), art.load("split")
+    tokens, labels, split, trials, tok = _tokens_of(inputs["tokens"])
     train = (split == "train") & (labels != "")
     classes = np.unique(labels[train])
     if len(classes) < 2:
         raise bad_value("labels", "at least 2 classes among the training trials", f"<{len(classes)} class(es)>",
                         of="tokens")
-    y = np.searchsorted(classes, labels[train])
-    tok_train = tokens[train]
-    codebook, config = _codebook(art)
-    seed_everything(params.seed)
-    n_outputs = 1 if len(classes) == 2 else len(classes)
+    pretrained = None
     if "pretrained" in inputs:
-        state, enc_cfg = load_weights(inputs["pretrained"].file("encoder"))
-        enc_cfg.pop("model_type", None)
-        if enc_cfg["n_chans"] != tokens.shape[1]:
-            raise bad_value("n_chans", f"{enc_cfg['n_chans']} (the pretrained encoder's channels)", tokens.shape[1], of="tokens")
-        enc = TFMEncoder(**dict(enc_cfg, n_outputs=n_outputs))
-        enc.load_state_dict({k: v for k, v in state.items() if not k.startswith("head.")}, strict=False)
-    else:
-        enc = TFMEncoder(n_codes=config["n_codes"], n_chans=tokens.shape[1], n_outputs=n_outputs,
-                         emb_size=config["emb_size"], depth=params.depth)
-        enc.init_from_codebook(codebook)
-    idx, val = _val_split(y, params.val_fraction, params.seed)
-    history = finetune_encoder(enc, tok_train[idx], y[idx], _train_cfg(params, params.epochs, params.patience),
-                               val=(tok_train[val], y[val]) if len(val) else None)
-    calibrate = len(val) and n_outputs == 1 and (params.threshold == "prior" or (
-        params.threshold == "auto" and len(np.unique(predict_proba(enc, tok_train[val], device=params.device).argmax(1))) == 1))
-    history["threshold"] = 0.0  # logit threshold (0: the sigmoid's 0.5)
-    if calibrate:
-        history["threshold"] = calibrate_binary_threshold(enc, tok_train[val], y[val], prior=float(np.mean(y[idx] == 1)),
-                                                          device=params.device)
-    enc.save_pretrained(out_dir / "encoder")
-    save_json(out_dir / "classes.json", classes.tolist())
-    save_json(out_dir / "history.json", history)
-
-
-def _val_split(y: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Train / validation indices, stratified when every class has >= 2 trials."""
-    idx = np.arange(len(y))
-    if fraction <= 0 or int(len(y) * fraction) < 1:
-        return idx, idx[:0]
-    from sklearn.model_selection import train_test_split
-
-    strat = y if np.bincount(y).min() >= 2 and int(len(y) * fraction) >= len(np.unique(y)) else None
-    return tuple(train_test_split(idx, test_size=fraction, stratify=strat, random_state=seed))
+        pretrained = TFMEncoder.from_pretrained(inputs["pretrained"].file("encoder"))
+        if pretrained.n_chans != tokens.shape[1]:
+            raise bad_value("n_chans", f"{pretrained.n_chans} (the pretrained encoder's channels)", tokens.shape[1],
+                            of="tokens")
+    clf = TFMClassifier(encoder_config=dict(depth=params.depth), pretrain_epochs=0, finetune_epochs=params.epochs,
+                        batch_size=params.batch_size, lr=params.lr, patience=params.patience,
+                        val_fraction=params.val_fraction, threshold=params.threshold, seed=params.seed,
+                        device=params.device, verbose=params.progress)
+    clf.tokenizer_ = tok  # frozen: its codebook initialises the encoder when no pretrained one is given
+    rec = trials["recording"].astype(str).to_numpy()[train] if "recording" in trials else None
+    groups = rec if rec is not None and len(np.unique(rec)) >= 4 else None
+    clf.fit_tokens(tokens[train], labels[train], groups=groups, encoder=pretrained)
+    clf.encoder_.save_pretrained(out_dir / "encoder")
+    save_json(out_dir / "classes.json", clf.classes_.tolist())
+    save_json(out_dir / "history.json", clf.history_["finetune"])
 
 
 def run_evaluate(params, inputs, out_dir: Path) -> None:
@@ -185,7 +164,8 @@ def run_evaluate(params, inputs, out_dir: Path) -> None:
     enc = TFMEncoder.from_pretrained(inputs["model"].file("encoder"))
     classes = np.asarray(load_json(inputs["model"].file("classes")))
     if tokens.shape[1] != enc.n_chans:
-        raise bad_value("n_chans", f"{enc.n_chans} (the channels the encoder was trained on)", tokens.shape[1], of="tokens")
+        raise bad_value("n_chans", f"{enc.n_chans} (the channels the encoder was trained on)", tokens.shape[1],
+                        of="tokens")
     test = split == "test"
     if not test.any():
         raise bad_value("split", "at least one 'test' trial", "<none>", of="tokens")
@@ -207,3 +187,61 @@ def run_evaluate(params, inputs, out_dir: Path) -> None:
     rows = discriminative_tokens(tokens[train], labels[train], top=params.n_tokens)
     cols = ["token", "class", "log_ratio", "count"] + [f"rate_{c}" for c in classes]
     save_table(out_dir / "discriminative_tokens.tsv", {k: [r.get(k) for r in rows] for k in cols})
+
+
+def run_cross_validate(params, inputs, out_dir: Path) -> None:
+    from ...datasets.kinds import EpochsData
+    from ._classifier import TFMClassifier
+    from ._cv import cross_validate
+
+    ep = EpochsData.load(inputs["epochs"])
+    est = TFMClassifier(tokenizer_config=_tokenizer_config(params), encoder_config=dict(depth=params.depth),
+                        tokenizer=_pretrained_tokenizer(inputs, params.device), scaling=params.scaling,
+                        scale_quantile=params.scale_quantile, center=params.center, pad_short=params.pad_short,
+                        tokenizer_epochs=params.tokenizer_epochs, pretrain_epochs=params.pretrain_epochs,
+                        finetune_epochs=params.finetune_epochs, tokenizer_batch_size=params.tokenizer_batch_size,
+                        tokenizer_max_signals=params.max_signals_per_epoch, batch_size=params.batch_size,
+                        lr=params.lr, patience=params.patience, val_fraction=params.val_fraction,
+                        threshold=params.threshold, seed=params.seed, device=params.device, verbose=params.progress)
+    res = cross_validate(ep, {k: [list(c) for c in v] for k, v in params.protocols.items()}, est,
+                         n_folds=params.n_folds, group=params.group, seed=params.fold_seed)
+    save_json(out_dir / "metrics.json", {"protocols": res["protocols"], "tokenizer_wall_s": res["tokenizer_wall_s"],
+                                         "n_folds": res["n_folds"], "group": res["group"], "fold_seed": res["seed"],
+                                         "pretrained_tokenizer": "pretrained" in inputs, "n_trials": ep.n_trials})
+    rows: dict[str, list] = {"protocol": [], "fold": [], "trial": [], "label": [], "predicted": []}
+    width = max(len(p["classes"]) for p in res["protocols"].values())
+    for k in range(width):
+        rows[f"p_{k}"] = []
+    for name, pred in res["predictions"].items():
+        names = np.asarray(res["protocols"][name]["classes"])
+        rows["protocol"] += [name] * len(pred["trial"])
+        rows["fold"] += pred["fold"].tolist()
+        rows["trial"] += pred["trial"].tolist()
+        rows["label"] += names[pred["label"]].tolist()
+        rows["predicted"] += names[pred["proba"].argmax(1)].tolist()
+        for k in range(width):
+            rows[f"p_{k}"] += (pred["proba"][:, k] if k < pred["proba"].shape[1]
+                               else np.full(len(pred["trial"]), np.nan)).tolist()
+    save_table(out_dir / "predictions.tsv", rows)
+
+
+def run_train_tokenizer(params, inputs, out_dir: Path) -> None:
+    from ...datasets.kinds import EpochsData
+    from ._stats import codebook_usage
+    from ._train import TrainConfig, tokenize_signals
+    from ._transfer import fit_union_tokenizer, union_signals
+
+    sets = [EpochsData.load(a) for a in inputs["epochs"]]
+    cfg = TrainConfig(epochs=params.epochs, batch_size=params.batch_size, lr=params.lr, seed=params.seed,
+                      device=params.device, progress=params.progress, warmup_epochs=min(10.0, params.epochs / 10),
+                      max_examples_per_epoch=params.max_signals_per_epoch)
+    tok, record = fit_union_tokenizer(sets, _tokenizer_config(params), cfg, params.scaling, params.scale_quantile,
+                                      params.center, params.window_s, params.max_per_set)
+    signals, _ = union_signals(sets, params.scaling, params.scale_quantile, params.center, params.window_s,
+                               params.max_per_set, params.seed)
+    sample = signals[np.random.default_rng(params.seed).permutation(len(signals))[:2000]]
+    record["usage"] = codebook_usage(tokenize_signals(tok, sample, sfreq=tok.sfreq, device=params.device),
+                                     tok.quantizer.n_codes)
+    tok.save_pretrained(out_dir / "tokenizer", extra={"scaling": params.scaling, "scale_quantile": params.scale_quantile,
+                                                      "center": params.center, "trained_on": record["sets"]})
+    save_json(out_dir / "stats.json", record)

@@ -95,3 +95,30 @@ def mutual_information(a: np.ndarray, b: np.ndarray) -> float:
     pa, pb = joint.sum(1, keepdims=True), joint.sum(0, keepdims=True)
     nz = joint > 0
     return float((joint[nz] * np.log2(joint[nz] / (pa @ pb)[nz])).sum())
+
+
+def frame_motif_labels(motifs: Any, ch_names: list[str], n_frames: int, hop_s: float = 0.5, frame_s: float = 1.0) -> np.ndarray:
+    """Planted motif with the largest overlap of each (channel, frame), else "background".
+
+    Parameters
+    ----------
+    motifs : pandas.DataFrame
+        ``motifs.tsv`` of a simulated recording (rows per involved channel).
+
+    Returns
+    -------
+    ndarray (n_chans, n_frames) of str
+    """
+    out = np.full((len(ch_names), n_frames), "background", dtype=object)
+    best = np.zeros((len(ch_names), n_frames))
+    start = np.arange(n_frames) * hop_s
+    index = {c: i for i, c in enumerate(ch_names)}
+    for row in motifs.itertuples():
+        ci = index.get(row.channel)
+        if ci is None:
+            continue
+        overlap = np.clip(np.minimum(start + frame_s, row.onset_s + row.duration_s) - np.maximum(start, row.onset_s), 0, None)
+        take = overlap > np.maximum(best[ci], 0.25 * min(frame_s, row.duration_s))
+        out[ci, take] = row.motif
+        best[ci, take] = overlap[take]
+    return out.astype(str)

@@ -20,7 +20,7 @@ import torch.nn.functional as F
 
 __all__ = [
     "TrainConfig", "seed_everything", "train_tokenizer", "tokenize_signals", "pretrain_encoder", "finetune_encoder",
-    "predict_proba", "classification_metrics", "calibrate_binary_threshold",
+    "predict_proba", "classification_metrics", "calibrate_binary_threshold", "constant_score",
 ]
 
 
@@ -56,6 +56,12 @@ class TrainConfig:
     max_examples_per_epoch : int
         Draw at most this many random examples per epoch (0: all); bounds the
         tokenizer's CPU cost on large sets.
+    class_weight : {None, "balanced"}
+        Fine-tuning loss weights: none, or inversely proportional to the
+        class frequencies of the fitting trials.
+    min_best_epoch : int
+        Early stopping keeps the best epoch at or after this one (1: never
+        the first epoch, which a collapsed fit often keeps).
     """
 
     epochs: int = 10
@@ -71,6 +77,8 @@ class TrainConfig:
     device: str = "cpu"
     progress: bool = False
     max_examples_per_epoch: int = 0
+    class_weight: str | None = None
+    min_best_epoch: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -114,21 +122,57 @@ def _batches(n: int, batch_size: int, rng: np.random.Generator | None, limit: in
         yield order[i:i + batch_size]
 
 
-def train_tokenizer(model, signals: np.ndarray, cfg: TrainConfig) -> dict[str, list[float]]:
+def _check_signals(model, signals: Any, sfreq: Any) -> np.ndarray:
+    """Float32 C-contiguous (n_signals, n_times) signals at the model's rate, or one clear error."""
+    from ...pipeline import bad_value
+
+    if sfreq is None:
+        raise bad_value("sfreq", f"given (the signals' rate; the tokenizer works at {model.sfreq:g} Hz)", None)
+    try:
+        sfreq = float(sfreq)
+    except (TypeError, ValueError):
+        raise bad_value("sfreq", "a number (Hz)", sfreq) from None
+    if abs(sfreq - model.sfreq) > 1e-6:
+        raise bad_value("sfreq", f"{model.sfreq:g} Hz (the rate the tokenizer was trained at; resample first, e.g. "
+                        "with prepare_trials)", f"<{sfreq:g} Hz>", of="signals")
+    x = np.asarray(signals)
+    if x.dtype == object or not (np.issubdtype(x.dtype, np.floating) or np.issubdtype(x.dtype, np.integer)):
+        raise bad_value("signals", "a real numeric array", f"<dtype {x.dtype}>")
+    if x.ndim != 2:
+        raise bad_value("signals", "a 2-D array (n_signals, n_times) of single-channel signals "
+                        "(reshape trials (n, c, t) to (n * c, t))", f"<shape {x.shape}>")
+    if x.shape[1] < model.window:
+        raise bad_value("n_times", f">= {model.window} samples (one {model.window / model.sfreq:g}-s frame)",
+                        x.shape[1], of="signals")
+    x = np.ascontiguousarray(x, dtype=np.float32)
+    if not np.isfinite(x).all():
+        raise bad_value("signals", "finite (no NaN or inf)", f"<{int((~np.isfinite(x)).sum())} non-finite values>")
+    return x
+
+
+def train_tokenizer(model, signals: np.ndarray, cfg: TrainConfig, sfreq: float | None = None) -> dict[str, list[float]]:
     """Train a :class:`TFMTokenizer` on single-channel signals.
 
     Parameters
     ----------
     model : TFMTokenizer
     signals : ndarray (n_signals, n_times)
-        Scaled 200-Hz single-channel windows (>= one frame each).
+        Scaled single-channel windows at ``model.sfreq`` (>= one frame each);
+        float64 and integers are cast to float32.
     cfg : TrainConfig
+    sfreq : float
+        The signals' sampling rate: must equal ``model.sfreq`` (200 Hz).
 
     Returns
     -------
     history : dict
         Per-epoch ``loss``, ``recon``, ``vq``, ``perplexity``, ``active_codes``.
     """
+    signals = _check_signals(model, signals, sfreq)
+    if len(signals) == 0:
+        from ...pipeline import bad_value
+
+        raise bad_value("signals", "at least one signal", "<0 signals>")
     gen = seed_everything(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
     model.to(cfg.device).train()
@@ -158,8 +202,22 @@ def train_tokenizer(model, signals: np.ndarray, cfg: TrainConfig) -> dict[str, l
 
 
 @torch.no_grad()
-def tokenize_signals(model, signals: np.ndarray, batch_size: int = 512, device: str = "cpu") -> np.ndarray:
-    """Token indices (n_signals, n_frames) int32 of scaled single-channel 200-Hz signals."""
+def tokenize_signals(model, signals: np.ndarray, sfreq: float | None = None, batch_size: int = 512,
+                     device: str = "cpu") -> np.ndarray:
+    """Token indices (n_signals, n_frames) int32 of scaled single-channel signals.
+
+    Parameters
+    ----------
+    model : TFMTokenizer
+    signals : ndarray (n_signals, n_times)
+        At ``model.sfreq``; float64 and integers are cast to float32.
+    sfreq : float
+        The signals' sampling rate: must equal ``model.sfreq`` (200 Hz).
+    batch_size : int
+        Signals per forward pass (see ``benchmarks/tokenizer_speed.py``).
+    device : str
+    """
+    signals = _check_signals(model, signals, sfreq)
     model.to(device).eval()
     out = []
     for i in range(0, len(signals), batch_size):
@@ -211,10 +269,27 @@ def pretrain_encoder(encoder, tokens: np.ndarray, cfg: TrainConfig) -> dict[str,
     return hist
 
 
-def _loss(logits: torch.Tensor, y: torch.Tensor, smoothing: float) -> torch.Tensor:
+def _loss(logits: torch.Tensor, y: torch.Tensor, smoothing: float, weight: torch.Tensor | None = None) -> torch.Tensor:
     if logits.shape[1] == 1:
-        return F.binary_cross_entropy_with_logits(logits[:, 0], y.float())
-    return F.cross_entropy(logits, y, label_smoothing=smoothing)
+        pos = None if weight is None else weight[1] / weight[0]
+        return F.binary_cross_entropy_with_logits(logits[:, 0], y.float(), pos_weight=pos)
+    return F.cross_entropy(logits, y, weight=weight, label_smoothing=smoothing)
+
+
+def _class_weights(y: np.ndarray, n_classes: int, mode: str | None) -> torch.Tensor | None:
+    if mode is None:
+        return None
+    if mode != "balanced":
+        from ...pipeline import bad_value
+
+        raise bad_value("class_weight", "None or 'balanced'", mode)
+    counts = np.bincount(y, minlength=n_classes).astype(np.float64)
+    return torch.tensor(len(y) / (n_classes * np.maximum(counts, 1)), dtype=torch.float32)
+
+
+def constant_score(n_outputs: int) -> float:
+    """Validation score of a constant prediction: AUROC 0.5 (one output, binary), Cohen's kappa 0 (multi-class)."""
+    return 0.5 if n_outputs == 1 else 0.0
 
 
 @torch.no_grad()
@@ -268,26 +343,33 @@ def finetune_encoder(encoder, tokens: np.ndarray, y: np.ndarray, cfg: TrainConfi
     tokens : ndarray (n_trials, n_chans, n_frames)
     y : ndarray (n_trials,) class indices
     val : (tokens, y), optional
-        Validation set for early stopping (kappa, or AUROC when binary); the
-        best epoch's weights are restored.
+        Validation set for early stopping (kappa, or AUROC when binary; ties
+        broken by balanced accuracy); the best epoch's weights are restored.
 
     Returns
     -------
-    history : dict with per-epoch ``loss`` and ``val_score``, and ``best_epoch``.
+    history : dict with per-epoch ``loss`` and ``val_score``, ``best_epoch``,
+        ``best_val_score`` and ``val_n_predicted`` (classes predicted on the
+        validation split at the kept epoch).
     """
     seed_everything(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
     encoder.to(cfg.device).train()
+    n_out = encoder.head.out_features
+    weight = _class_weights(np.asarray(y), 2 if n_out == 1 else n_out, cfg.class_weight)
+    weight = None if weight is None else weight.to(cfg.device)
     steps = max(1, math.ceil(len(tokens) / cfg.batch_size))
     opt, sched = _optimizer(encoder.parameters(), cfg, steps * cfg.epochs, steps)
-    hist: dict[str, Any] = {"loss": [], "val_score": [], "best_epoch": None}
-    best, best_state, waited = -np.inf, None, 0
+    hist: dict[str, Any] = {"loss": [], "val_score": [], "best_epoch": None, "best_val_score": None,
+                            "val_n_predicted": None}
+    best, best_state, waited = (-np.inf, -np.inf), None, 0
     for epoch in _epochs(cfg, "finetune"):
         encoder.train()
         tot = 0.0
         for idx in _batches(len(tokens), cfg.batch_size, rng):
             tok = torch.from_numpy(tokens[idx].astype(np.int64)).to(cfg.device)
-            loss = _loss(encoder(tok), torch.from_numpy(y[idx].astype(np.int64)).to(cfg.device), cfg.label_smoothing)
+            loss = _loss(encoder(tok), torch.from_numpy(y[idx].astype(np.int64)).to(cfg.device), cfg.label_smoothing,
+                         weight)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -296,12 +378,18 @@ def finetune_encoder(encoder, tokens: np.ndarray, y: np.ndarray, cfg: TrainConfi
         hist["loss"].append(tot / len(tokens))
         if val is None:
             continue
-        m = classification_metrics(val[1], predict_proba(encoder, val[0], device=cfg.device))
-        score = m["auroc"] if encoder.head.out_features == 1 else m["kappa"]
+        proba = predict_proba(encoder, val[0], device=cfg.device)
+        m = classification_metrics(val[1], proba)
+        score = m["auroc"] if n_out == 1 else m["kappa"]
         score = -np.inf if not np.isfinite(score) else score
         hist["val_score"].append(score)
-        if score > best:
-            best, best_state, waited, hist["best_epoch"] = score, copy.deepcopy(encoder.state_dict()), 0, epoch
+        if epoch < cfg.min_best_epoch:
+            continue
+        key = (score, m["balanced_accuracy"])  # ties (e.g. a saturated AUROC of 1.0) go to the better decisions
+        if key > best:
+            best, best_state, waited, hist["best_epoch"] = key, copy.deepcopy(encoder.state_dict()), 0, epoch
+            hist["best_val_score"] = float(score)
+            hist["val_n_predicted"] = int(len(np.unique(proba.argmax(1))))
         else:
             waited += 1
             if cfg.patience and waited >= cfg.patience:

@@ -1,33 +1,48 @@
-"""Pipeline stages of the TFM-Tokenizer: tfm_tokenize -> tfm_pretrain -> tfm_finetune -> tfm_evaluate.
+"""Pipeline stages of the TFM-Tokenizer: tfm_tokenize -> tfm_pretrain -> tfm_finetune -> tfm_evaluate,
+and tfm_cross_validate (k-fold over class protocols).
 
-Cheap to import: torch / mne / sklearn are imported inside ``run``.
+Every stage reads the ``epochs`` kind (or the tokens of an upstream step) and
+calls :class:`TFMClassifier` (one copy of scaling, centring, threshold and
+the collapse remedy). Cheap to import: torch / mne / sklearn are imported
+inside ``run``.
 """
 
 from __future__ import annotations
 
-from typing import Literal, Optional
+from typing import Literal
 
 from pydantic import Field
 
 from ...pipeline import Input, Output, Stage, StageParams, register_stage, runtime_field
 
 
-class TokenizeParams(StageParams):
-    epoch_s: float = Field(2.0, gt=0, description="Trial length in seconds when cutting a continuous recording.")
-    sfreq: Optional[float] = Field(None, description="Sampling rate of an .npz source without an 'sfreq' entry (Hz).")
-    test_fraction: float = Field(0.25, ge=0, lt=1, description="Share of trials held out as 'test' when the source has no split.")
-    scaling: Literal["trial", "channel", "none"] = Field("trial", description="Divide each channel by the quantile of |x| per trial ('trial'), per channel over the training trials ('channel'), or not at all.")
+class _ScalingFields(StageParams):
+    scaling: Literal["trial", "channel"] = Field("trial", description="Divide each channel by the quantile of |x| per "
+                                                                      "trial ('trial', the paper) or by one "
+                                                                      "per-channel quantile fitted on the training "
+                                                                      "trials ('channel', keeps amplitude differences "
+                                                                      "between trials).")
     scale_quantile: float = Field(0.95, gt=0, le=1, description="Quantile of |x| used for scaling.")
-    center: Literal["none", "auto", "channel"] = Field("none", description="Per-channel offset removed before scaling, estimated on the training trials: 'channel' (median trial mean), 'auto' (only channels whose offset is constant across trials, e.g. a DC-coupled amplifier's), or 'none'.")
+    center: Literal["none", "auto"] = Field("none", description="'auto': remove a per-channel offset fitted on the "
+                                                                "training trials where it is constant across trials (a "
+                                                                "DC-coupled amplifier's); 'none'.")
     pad_short: bool = Field(False, description="Zero-pad trials shorter than 1 s at 200 Hz instead of failing.")
+
+
+class _TokenizerFields(StageParams):
     n_codes: int = Field(8192, gt=1, description="Codebook size.")
     emb_size: int = Field(64, gt=0, description="Token embedding size.")
     n_heads: int = Field(8, gt=0, description="Attention heads.")
     freq_depth: int = Field(2, ge=1, description="Depth of the frequency transformer.")
     temporal_depth: int = Field(2, ge=1, description="Depth of the temporal transformer.")
     decoder_depth: int = Field(8, ge=1, description="Depth of the decoder transformer.")
-    restart_after: int = Field(20, ge=0, description="Training steps after which an unused code is restarted (0: never).")
-    dc: Literal["magnitude", "signed"] = Field("magnitude", description="Spectrum bin 0 as a magnitude (the paper) or with its sign ('signed': tokens keep the polarity of slow potentials).")
+    restart_after: int = Field(20, ge=0, description="Training steps after which an unused code is restarted (0: "
+                                                     "never).")
+
+
+class TokenizeParams(_ScalingFields, _TokenizerFields):
+    test_fraction: float = Field(0.25, ge=0, lt=1, description="Share of trials held out as 'test' (stratified) when "
+                                                               "the epochs carry no split.")
     epochs: int = Field(100, ge=0, description="Tokenizer training epochs over the training trials' channels.")
     batch_size: int = Field(256, gt=0, description="Single-channel signals per training step.")
     max_signals_per_epoch: int = Field(0, ge=0, description="Random single-channel signals drawn per epoch (0: all).")
@@ -39,33 +54,33 @@ class TokenizeParams(StageParams):
 
 @register_stage
 class TFMTokenize(Stage):
-    """Train the TFM-Tokenizer on the training trials and tokenize every trial (channel x frame tokens).
+    """Train the TFM-Tokenizer on the training trials of epochs and tokenize every trial (channel x frame tokens).
 
-    Sources: a ``simulate_eeg`` artifact (``recording``; 2-s windows labelled by
-    their dominant motif), or a ``.fif`` / ``.npz`` path (``source``). Give
-    ``pretrained`` (another tfm_tokenize step) to reuse its tokenizer instead
-    of training one.
+    Give ``pretrained`` (a tokenizer of another tfm_tokenize step, any dataset)
+    to freeze it instead of training one: transfer.
     """
 
     name = "tfm_tokenize"
-    version = 2
+    version = 3
     Params = TokenizeParams
-    libraries = ("numpy", "torch", "scipy", "mne")
+    libraries = ("numpy", "torch", "scipy")
     inputs = {
-        "recording": Input("Simulated recording (raw.fif + motifs.tsv).", kinds=("raw",), required=False),
-        "source": Input(".fif raw/epochs or .npz trials (X[, y, sfreq] or X_train, y_train, X_test, y_test).",
-                        source="path", required=False),
-        "pretrained": Input("A tfm_tokenize step whose tokenizer is reused (no training).", kinds=("tfm_tokenizer",),
+        "epochs": Input("Trials (load_bonn, load_uea_eeg, epoch_eeg, load_sleep_edf, ...).", kinds=("epochs",)),
+        "pretrained": Input("A trained tokenizer (tfm_tokenize), reused frozen.", kinds=("tfm_tokenizer",),
                             required=False),
     }
     outputs = {
-        "tokens": Output("tokens.npy", kind="tfm_tokens", description="(n_trials, n_chans, n_frames) int32 token ids, 2 frames/s (1-s window, 0.5-s hop)."),
+        "tokens": Output("tokens.npy", "(n_trials, n_chans, n_frames) int32 token ids, 2 frames/s (1-s window, 0.5-s "
+                                       "hop); labels, split and trials beside.", kind="tfm_tokens"),
         "labels": Output("labels.npy", "(n_trials,) str class labels ('' when unlabelled)."),
         "split": Output("split.npy", "(n_trials,) str 'train' / 'test'."),
-        "recording_tokens": Output("recording_tokens.npy", "(n_chans, n_frames) int32 tokens of the whole continuous recording (trials concatenated otherwise)."),
-        "tokenizer": Output("tokenizer/", kind="tfm_tokenizer", description="TFMTokenizer weights (model.safetensors + config.json + extra.json)."),
-        "profiles": Output("profiles.npz", "codes, counts, profiles (mean 0-99 Hz spectrum per token) of the 64 commonest tokens."),
-        "stats": Output("stats.json", "Codebook usage, training history, shapes, motif mutual information (simulated input)."),
+        "trials": Output("trials.tsv", "The epochs' group columns (subject, session, recording, ...), one row per "
+                                       "trial."),
+        "tokenizer": Output("tokenizer/", "TFMTokenizer weights (model.safetensors + config.json + extra.json: fitted "
+                                          "scaling).", kind="tfm_tokenizer"),
+        "profiles": Output("profiles.npz", "codes, counts, profiles (mean 0-99 Hz spectrum per token) of the 64 "
+                                           "commonest tokens."),
+        "stats": Output("stats.json", "Codebook usage, training history, shapes, MI(token; trial label)."),
     }
 
     report_impl = "._report:tokenize_section"
@@ -88,12 +103,12 @@ class TFMPretrain(Stage):
     """Masked-token-prediction pretraining of the TFM-Encoder (50 % + complementary masks) on training-trial tokens."""
 
     name = "tfm_pretrain"
-    version = 1
+    version = 2
     Params = PretrainParams
     libraries = ("numpy", "torch")
     inputs = {"tokens": Input("Tokens and tokenizer.", kinds=("tfm_tokens",))}
     outputs = {
-        "encoder": Output("encoder/", kind="tfm_encoder", description="TFMEncoder weights (model.safetensors + config.json)."),
+        "encoder": Output("encoder/", "TFMEncoder weights (model.safetensors + config.json).", kind="tfm_encoder"),
         "history": Output("history.json", "Per-epoch loss and masked-token accuracy."),
     }
 
@@ -111,9 +126,13 @@ class FinetuneParams(StageParams):
     batch_size: int = Field(512, gt=0, description="Trials per step.")
     lr: float = Field(1e-3, gt=0, description="Peak AdamW learning rate.")
     patience: int = Field(10, ge=0, description="Early-stopping patience in epochs (0: none).")
-    val_fraction: float = Field(0.2, ge=0, lt=1, description="Share of training trials used for early stopping.")
-    label_smoothing: float = Field(0.1, ge=0, lt=1, description="Label smoothing of the multi-class loss.")
-    threshold: Literal["fixed", "prior", "auto"] = Field("fixed", description="Binary tasks: keep the 0.5 decision threshold ('fixed'), move it to the validation-logit quantile matching the training class balance ('prior'), or do so only when the early-stopped model predicts one class on its whole validation split ('auto').")
+    val_fraction: float = Field(0.2, ge=0, lt=1, description="Share of training trials used for early stopping (whole "
+                                                             "recordings kept on one side).")
+    threshold: Literal["fixed", "auto"] = Field("fixed", description="Binary tasks: keep the 0.5 decision threshold "
+                                                                     "('fixed'), or move it to the validation-logit "
+                                                                     "quantile matching the training class balance "
+                                                                     "when the early-stopped model predicts one class "
+                                                                     "on its whole validation split ('auto').")
     depth: int = Field(4, ge=1, description="Encoder depth when no pretrained encoder is given.")
     seed: int = Field(0, ge=0, description="Random seed.")
     device: str = runtime_field("cpu", "Torch device.")
@@ -122,10 +141,11 @@ class FinetuneParams(StageParams):
 
 @register_stage
 class TFMFinetune(Stage):
-    """Fine-tune the TFM-Encoder for classification with the tokenizer frozen (early stopping on kappa / AUROC)."""
+    """Fine-tune the TFM-Encoder for classification with the tokenizer frozen (early stopping on kappa / AUROC;
+    a fit that never beats constant prediction is remedied, and said so in history.json)."""
 
     name = "tfm_finetune"
-    version = 2
+    version = 3
     Params = FinetuneParams
     libraries = ("numpy", "torch", "scikit-learn")
     inputs = {
@@ -134,9 +154,9 @@ class TFMFinetune(Stage):
                             required=False),
     }
     outputs = {
-        "encoder": Output("encoder/", kind="tfm_classifier", description="Fine-tuned TFMEncoder (model.safetensors + config.json)."),
+        "encoder": Output("encoder/", "Fine-tuned TFMEncoder (model.safetensors + config.json).", kind="tfm_classifier"),
         "classes": Output("classes.json", "Class names in output order."),
-        "history": Output("history.json", "Per-epoch loss, validation score, best epoch."),
+        "history": Output("history.json", "Per-epoch loss, validation score, best epoch, collapse record, threshold."),
     }
 
     @classmethod
@@ -158,7 +178,7 @@ class TFMEvaluate(Stage):
     """Test-split metrics (balanced accuracy, kappa, weighted F1, AUROC) and class-discriminative tokens."""
 
     name = "tfm_evaluate"
-    version = 1
+    version = 2
     Params = EvaluateParams
     libraries = ("numpy", "torch", "scikit-learn")
     inputs = {
@@ -166,10 +186,98 @@ class TFMEvaluate(Stage):
         "model": Input("Fine-tuned encoder.", kinds=("tfm_classifier",)),
     }
     outputs = {
-        "metrics": Output("metrics.json", kind="classification_scores", description="balanced_accuracy, kappa, weighted_f1, auroc, n_test."),
+        "metrics": Output("metrics.json", "balanced_accuracy, kappa, weighted_f1, auroc, n_test.", kind="classification_scores"),
         "predictions": Output("predictions.tsv", "trial, label, predicted, p_<class>... for test trials."),
         "tokens": Output("discriminative_tokens.tsv", "Tokens most over-represented per class (training trials)."),
     }
 
     report_impl = "._report:evaluate_section"
     run_impl = "._stage_impl:run_evaluate"
+
+
+class UnionTokenizerParams(_TokenizerFields):
+    scaling: Literal["trial", "channel"] = Field("channel", description="Scaling of each set (fitted on its own "
+                                                                        "training trials); see tfm_tokenize.")
+    scale_quantile: float = Field(0.95, gt=0, le=1, description="Quantile of |x| used for scaling.")
+    center: Literal["none", "auto"] = Field("auto", description="Per-set constant channel offsets removed ('auto') or "
+                                                                "not.")
+    window_s: float = Field(2.0, ge=1.0, description="Single-channel windows (s) cut from the trials (shorter ones "
+                                                     "zero-padded).")
+    max_per_set: int = Field(2000, ge=0, description="At most this many random windows of each set (0: all), so that a "
+                                                     "many-channel set does not dominate.")
+    epochs: int = Field(30, ge=1, description="Tokenizer training epochs.")
+    batch_size: int = Field(128, gt=0, description="Single-channel windows per step.")
+    max_signals_per_epoch: int = Field(256, ge=0, description="Random windows drawn per epoch (0: all).")
+    lr: float = Field(1e-3, gt=0, description="Peak AdamW learning rate.")
+    seed: int = Field(0, ge=0, description="Random seed.")
+    device: str = runtime_field("cpu", "Torch device.")
+    progress: bool = runtime_field(False, "Show progress bars.")
+
+
+@register_stage
+class TFMTrainTokenizer(Stage):
+    """Train one TFM-Tokenizer on the training trials of several epochs sets (each scaled on its own): a
+    tokenizer to freeze and use on another dataset (the ``pretrained`` input of tfm_tokenize / tfm_cross_validate)."""
+
+    name = "tfm_train_tokenizer"
+    version = 1
+    Params = UnionTokenizerParams
+    libraries = ("numpy", "torch", "scipy")
+    inputs = {"epochs": Input("Epochs sets (their 'train' trials; all trials when unsplit).", kinds=("epochs",),
+                              source="artifacts")}
+    outputs = {
+        "tokenizer": Output("tokenizer/", "TFMTokenizer weights (model.safetensors + config.json + extra.json).", kind="tfm_tokenizer"),
+        "stats": Output("stats.json", "Per set: trials, channels, rate, windows; training history; codebook usage."),
+    }
+    run_impl = "._stage_impl:run_train_tokenizer"
+
+
+class CrossValidateParams(_ScalingFields, _TokenizerFields):
+    protocols: dict[str, list[list[str]]] = Field(description="Protocol name -> its classes, each a list of the labels "
+                                                              "it merges, e.g. {A_vs_E: [[A], [E]], AB_CD_E: [[A, B], "
+                                                              "[C, D], [E]]}.")
+    n_folds: int = Field(10, ge=2, description="Folds over all trials, stratified by label, whole groups on one side.")
+    group: str = Field("segment", description="Column of the epochs' groups kept on one side of every split (e.g. "
+                                              "segment, subject).")
+    fold_seed: int = Field(0, ge=0, description="Seed of the folds.")
+    tokenizer_epochs: int = Field(100, ge=0, description="Tokenizer training epochs per fold (ignored with "
+                                                         "'pretrained').")
+    tokenizer_batch_size: int = Field(256, gt=0, description="Single-channel signals per tokenizer step.")
+    max_signals_per_epoch: int = Field(0, ge=0, description="Random single-channel signals drawn per tokenizer epoch "
+                                                            "(0: all).")
+    depth: int = Field(4, ge=1, description="Encoder depth.")
+    pretrain_epochs: int = Field(50, ge=0, description="Masked-token pretraining epochs per protocol and fold.")
+    finetune_epochs: int = Field(50, ge=1, description="Fine-tuning epochs.")
+    batch_size: int = Field(512, gt=0, description="Trials per encoder step.")
+    lr: float = Field(1e-3, gt=0, description="Peak AdamW learning rate.")
+    patience: int = Field(10, ge=0, description="Early-stopping patience (epochs).")
+    val_fraction: float = Field(0.2, ge=0, lt=1, description="Share of each training fold used for early stopping "
+                                                             "(whole groups).")
+    threshold: Literal["fixed", "auto"] = Field("fixed", description="Binary decision threshold (see tfm_finetune).")
+    seed: int = Field(0, ge=0, description="Seed of the models.")
+    device: str = runtime_field("cpu", "Torch device.")
+    progress: bool = runtime_field(False, "Show progress bars.")
+
+
+@register_stage
+class TFMCrossValidate(Stage):
+    """K-fold cross-validation of the TFM pipeline over class protocols of one epochs set (tokenizer per fold,
+    shared by the protocols; encoder per protocol): per-fold and mean / sd metrics."""
+
+    name = "tfm_cross_validate"
+    version = 1
+    Params = CrossValidateParams
+    libraries = ("numpy", "torch", "scipy", "scikit-learn")
+    inputs = {
+        "epochs": Input("Labelled trials with a group column (e.g. load_bonn).", kinds=("epochs",)),
+        "pretrained": Input("A trained tokenizer, frozen in every fold (transfer).", kinds=("tfm_tokenizer",),
+                            required=False),
+    }
+    outputs = {
+        "metrics": Output("metrics.json", "Per protocol: classes, per-fold metrics (balanced_accuracy, kappa, "
+                                          "weighted_f1, auroc, collapse), mean and sd, wall time."),
+        "predictions": Output("predictions.tsv", "protocol, fold, trial, label, predicted, p_<k> per test trial."),
+    }
+
+    report_impl = "._report:cross_validate_section"
+    run_impl = "._stage_impl:run_cross_validate"

@@ -14,7 +14,9 @@ from itertools import combinations
 
 import numpy as np
 
-from ...pipeline import bad_value
+from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
+
+from ..pipeline import bad_value
 
 __all__ = ["MiniRocket", "MiniRocketClassifier"]
 
@@ -57,7 +59,7 @@ def _kernel_conv(xm: np.ndarray, d: int) -> np.ndarray:
     return 3.0 * sel - s.sum(0)
 
 
-class MiniRocket:
+class MiniRocket(TransformerMixin, BaseEstimator):
     """MiniRocket transform of multivariate series.
 
     Parameters
@@ -160,7 +162,7 @@ class MiniRocket:
         return X
 
 
-class MiniRocketClassifier:
+class MiniRocketClassifier(ClassifierMixin, BaseEstimator):
     """MiniRocket features -> standardisation -> RidgeClassifierCV (alphas 1e-3..1e3).
 
     Parameters
@@ -178,6 +180,7 @@ class MiniRocketClassifier:
         self.alphas = alphas
 
     def fit(self, X: np.ndarray, y: np.ndarray) -> "MiniRocketClassifier":
+        """Fit the transform and the ridge on series ``X`` (n_series, n_chans, n_times) and labels ``y``."""
         from sklearn.linear_model import RidgeClassifierCV
         from sklearn.pipeline import make_pipeline
         from sklearn.preprocessing import StandardScaler
@@ -203,4 +206,5 @@ class MiniRocketClassifier:
         return e / e.sum(1, keepdims=True)
 
     def predict(self, X: np.ndarray) -> np.ndarray:
+        """Predicted labels (n_series,)."""
         return self.ridge_.predict(self.rocket_.transform(X))
