@@ -47,7 +47,9 @@ def _fake_nsd(root, seed=0, n_sessions=2):
     stim = root / "nsddata_stimuli/stimuli/nsd"
     (stim / "annotations").mkdir(parents=True)
     with h5py.File(stim / "nsd_stimuli.hdf5", "w") as f:
-        f["imgBrick"] = np.arange(100, dtype=np.uint8)[:, None, None, None] * np.ones((1, 8, 8, 3), np.uint8)
+        brick = rng.integers(0, 256, (100, 8, 8, 3), dtype=np.uint8)  # textures, pixel (0, 0, R) = the 73k id
+        brick[:, 0, 0, 0] = np.arange(100)
+        f["imgBrick"] = brick
     for split in ("train2017", "val2017"):
         anns = [{"image_id": 1000 + i, "caption": f"image {i}"} for i in range(100)] if split == "train2017" else []
         (stim / "annotations" / f"captions_{split}.json").write_text(json.dumps({"annotations": anns}))
@@ -64,7 +66,7 @@ def test_nsd_fake_tree(tmp_path):
     assert load_nsd_images(tmp_path, [7, 3])[:, 0, 0, 0].tolist() == [7, 3]
     assert load_nsd_captions(tmp_path, [5]) == [["image 5"]]
     cfg = {"stages": {"nsd": {"stage": "load_nsd", "params": {"subjects": [1], "sessions": [1, 2], "zscore_sessions": False,
-                                                                "save_images": True, "image_size": 4, "save_captions": True},
+                                                                "save_images": True, "image_size": 8, "save_captions": True},
                               "inputs": {"expdesign": str(tmp_path / "nsddata/experiments/nsd/nsd_expdesign.mat")}}}}
     s = run_pipeline(cfg, cache=tmp_path / "cache", show_progress=False, report=False)
     assert s.ok, [r.error for r in s.results]
@@ -78,7 +80,7 @@ def test_nsd_fake_tree(tmp_path):
     np.testing.assert_allclose(mean_test[0], betas[shown == names[ids[0]]].mean(0), rtol=1e-5)
     assert len(sub.trial_image_ids_train) + len(sub.trial_image_ids_test) == len(shown)  # every trial kept
     assert not np.isin(sub.trial_image_ids_train, exp.test_image_ids).any()
-    assert exp.stimuli.shape == (len(names), 4, 4, 3) and exp.captions[0] == f"image {names[0]}"
+    assert exp.stimuli.shape == (len(names), 8, 8, 3) and exp.captions[0] == f"image {names[0]}"
     np.testing.assert_allclose(exp.stimuli[3, 0, 0, 0], names[3] / 255.0, atol=1e-6)
 
 

@@ -18,7 +18,7 @@ _EXP = ("stimulus_responses",)
 class RegionSpec(BaseModel):
     """A voxel set of the voxel table; every given criterion must hold."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     roi: Optional[Union[str, list[str]]] = Field(None, description="ROI label(s) ('roi' column, else 'kind').")
     kind: Optional[Union[str, list[str]]] = Field(None, description="Voxel kind(s): prf, linear_prf, category, global.")
     category: Optional[str] = Field(None, description="Preferred category of category-selective voxels.")
