@@ -137,8 +137,9 @@ def test_save_load_round_trip(tmp_path):
 
 
 def test_from_pretrained_rejects_other_configs(tmp_path):
-    from neurocodec.pipeline import save_weights
+    from neurocodec.pipeline import save_json
 
-    save_weights(tmp_path / "x", {"w": torch.zeros(1)}, {"model_type": "other"})
+    (tmp_path / "x").mkdir()
+    save_json(tmp_path / "x" / "config.json", {"model_type": "other", "format_version": 1, "config": {}})
     with pytest.raises(ValueError, match="'model_type'"):
         MindBridgeModel.from_pretrained(tmp_path / "x")

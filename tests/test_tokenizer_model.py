@@ -147,11 +147,11 @@ def test_save_load_roundtrip(tmp_path):
     model = TFMTokenizer(**TINY)
     spec, sig = _batch()
     model.train().loss(spec, sig)  # moves the codebook (EMA)
-    model.save_pretrained(tmp_path / "tok", extra={"scale": None})
+    model.save_pretrained(tmp_path / "tok", info={"scale": None})
     again = TFMTokenizer.from_pretrained(tmp_path / "tok")
     assert again.config == model.config
     assert torch.equal(model.tokenize(spec, sig), again.tokenize(spec, sig))
-    assert TFMTokenizer.load_extra(tmp_path / "tok") == {"scale": None}
+    assert TFMTokenizer.read_info(tmp_path / "tok") == {"scale": None}
     enc = TFMEncoder(n_codes=16, n_chans=2, emb_size=16, n_heads=2, depth=1).eval()
     enc.save_pretrained(tmp_path / "enc")
     tokens = torch.randint(0, 16, (2, 2, 4))

@@ -287,7 +287,7 @@ def test_stages_end_to_end(tmp_path, single_thread):
     assert stats["label_mi_bits"] > stats["label_mi_chance_bits"] and not stats["pretrained"]
     # the saved tokenizer, loaded anywhere, gives the same tokens of the same (scaled) trials
     tok = TFMTokenizer.from_pretrained(arts["tok"].file("tokenizer"))
-    extra = TFMTokenizer.load_extra(arts["tok"].file("tokenizer"))
+    extra = TFMTokenizer.read_info(arts["tok"].file("tokenizer"))
     x = prepare_trials(ep.X, ep.sfreq, scaling="trial")
     assert extra["scaling"] == "trial" and extra["sfreq_in"] == 200.0
     again = tokenize_signals(tok, x.reshape(-1, x.shape[-1]), sfreq=200.0).reshape(tokens.shape)

@@ -36,12 +36,12 @@ for _name, _reader, _doc in [
     (
         "tfm_tokenizer",
         "neurocodec.features.tokenizer:TFMTokenizer",
-        "A trained TFM-Tokenizer: model.safetensors + config.json (+ extra.json).",
+        "A trained TFM-Tokenizer (save_pretrained): model.safetensors + config.json (+ info.json).",
     ),
     (
         "tfm_encoder",
         "neurocodec.features.tokenizer:TFMEncoder",
-        "A (pre)trained TFM-Encoder: model.safetensors + config.json.",
+        "A (pre)trained TFM-Encoder (save_pretrained): model.safetensors + config.json.",
     ),
     (
         "tfm_classifier",
@@ -54,4 +54,6 @@ for _name, _reader, _doc in [
         "Test metrics (balanced_accuracy, kappa, weighted_f1, auroc) + predictions.tsv.",
     ),
 ]:
-    register_kind(_name, version=1, reader=_reader, description=_doc)
+    # the model folders follow PretrainedMixin's layout (version 2: config.json = type, format version, config)
+    version = 2 if _name in ("tfm_tokenizer", "tfm_encoder", "tfm_classifier") else 1
+    register_kind(_name, version=version, reader=_reader, description=_doc)

@@ -12,12 +12,10 @@ from ._io import (
     load_arrays,
     load_json,
     load_table,
-    load_weights,
     save_array,
     save_arrays,
     save_json,
     save_table,
-    save_weights,
 )
 from ._pretrained import PretrainedMixin, pretrained_types
 from ._registry import (
@@ -69,7 +67,6 @@ __all__ = [
     "load_json",
     "load_plugins",
     "load_table",
-    "load_weights",
     "parallel_map",
     "pipeline_status",
     "plan_run",
@@ -87,5 +84,4 @@ __all__ = [
     "save_arrays",
     "save_json",
     "save_table",
-    "save_weights",
 ]

@@ -1,11 +1,10 @@
-"""Artifact file formats: arrays as .npy/.npz, tables as TSV, metadata as JSON,
-weights as safetensors + config.json. Nothing is ever loaded with pickle.
+"""Artifact file formats: arrays as .npy/.npz, tables as TSV, metadata as JSON (model weights: see
+:class:`neurocodec.pipeline.PretrainedMixin`). Nothing is ever loaded with pickle.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +19,6 @@ __all__ = [
     "load_json",
     "save_table",
     "load_table",
-    "save_weights",
-    "load_weights",
 ]
 
 
@@ -94,26 +91,3 @@ def load_table(path: str | Path) -> Any:
     import pandas as pd
 
     return pd.read_csv(Path(path), sep="\t")
-
-
-def save_weights(directory: str | Path, state_dict: Mapping[str, Any], config: Mapping[str, Any]) -> Path:
-    """Save model weights as ``model.safetensors`` + ``config.json`` in ``directory``."""
-    from safetensors.torch import save_file
-
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    tensors = {k: v.detach().contiguous().cpu() for k, v in state_dict.items()}
-    save_file(tensors, str(directory / "model.safetensors"))
-    save_json(directory / "config.json", dict(config))
-    return directory
-
-
-def load_weights(directory: str | Path, device: str = "cpu") -> tuple[dict[str, Any], dict[str, Any]]:
-    """Load ``(state_dict, config)`` written by :func:`save_weights`."""
-    from safetensors.torch import load_file
-
-    directory = Path(directory)
-    for name in ("model.safetensors", "config.json"):
-        if not (directory / name).is_file():
-            raise FileNotFoundError(f"The 'directory' must hold {name}, got {str(directory)!r} without it.")
-    return load_file(str(directory / "model.safetensors"), device=device), load_json(directory / "config.json")

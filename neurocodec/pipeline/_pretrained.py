@@ -1,8 +1,11 @@
 """One persistence convention for everything with weights or fitted state (diffusers-style).
 
-``model.save_pretrained(dir)`` writes ``config.json`` = ``{"model_type", "format_version", "config"}`` (the
-constructor arguments, JSON) and the state: ``model.safetensors`` (torch tensors), ``arrays.npz`` (numpy arrays),
-``state.json`` (JSON metadata), plus sub-folders a model declares (a nested model, a diffusers component).
+``model.save_pretrained(dir)`` writes ``config.json`` = ``{"model_type", "format_version", "config", "folders"}``
+(the constructor arguments, JSON) and the state: ``model.safetensors`` (torch tensors), ``arrays.npz`` (numpy
+arrays), ``state.json`` (JSON fitted state), plus sub-folders a model declares: a nested model of this convention
+(rebuilt by its own ``from_pretrained``, its type recorded under ``folders``) or another library's component (a
+diffusers UNet, rebuilt by the class). ``info.json`` holds optional free metadata (what the model was trained on)
+that is no part of the model (:meth:`PretrainedMixin.read_info`).
 ``Class.from_pretrained(dir_or_hub_id, device=...)`` checks the type and the format version and rebuilds it.
 No pickle anywhere. Every class using the mixin is registered by its ``model_type`` (see :func:`pretrained_types`),
 so a test can round-trip all of them.
@@ -22,10 +25,22 @@ _TYPES: dict[str, type] = {}
 
 
 def pretrained_types() -> dict[str, type]:
-    """Every class using :class:`PretrainedMixin`, by ``model_type`` (imports the science packages first)."""
-    from ._registry import load_plugins
+    """Every class using :class:`PretrainedMixin`, by ``model_type``.
 
-    load_plugins()
+    Every ``neurocodec`` module is imported first (about 2 s), so that no model class is missed; a module whose
+    optional third-party dependency is not installed is passed over.
+    """
+    import importlib
+    import pkgutil
+
+    import neurocodec
+
+    for mod in pkgutil.walk_packages(neurocodec.__path__, "neurocodec."):
+        try:
+            importlib.import_module(mod.name)
+        except ModuleNotFoundError as err:
+            if (err.name or "").split(".")[0] == "neurocodec":
+                raise
     return dict(sorted(_TYPES.items()))
 
 
@@ -61,8 +76,10 @@ class PretrainedMixin:
 
     - ``_pretrained_config() -> dict``: the constructor arguments (JSON values);
     - ``_pretrained_state() -> dict``: any of ``tensors`` (name -> torch tensor), ``arrays`` (name -> ndarray),
-      ``json`` (metadata), ``folders`` (sub-folder name -> object with ``save_pretrained``);
-    - ``_from_pretrained_state(config, state, directory, device, **kwargs)`` (classmethod): the rebuilt model.
+      ``json`` (fitted metadata), ``folders`` (sub-folder name -> object with ``save_pretrained``);
+    - ``_from_pretrained_state(config, state, directory, device, **kwargs)`` (classmethod): the rebuilt model;
+      ``state["folders"]`` holds the nested models of this convention already loaded (on ``device``), other
+      sub-folders are the class's to read from ``directory``.
 
     ``torch.nn.Module`` subclasses holding their constructor arguments in ``self.config`` get defaults for all
     three (weights = ``state_dict()``).
@@ -88,13 +105,27 @@ class PretrainedMixin:
     def _from_pretrained_state(
         cls, config: dict[str, Any], state: dict[str, Any], directory: Path, device: str, **kwargs: Any
     ) -> Any:
-        model = cls(**config, **kwargs)
+        model = cls(**{**config, **kwargs})
         model.load_state_dict(state["tensors"])  # type: ignore[attr-defined]
         return model.to(device).eval()  # type: ignore[attr-defined]
 
     # -- the convention ---------------------------------------------------------------------
-    def save_pretrained(self, directory: str | Path) -> Path:
-        """Write ``config.json`` and the state files into ``directory`` (created)."""
+    def save_pretrained(self, directory: str | Path, info: dict[str, Any] | None = None) -> Path:
+        """Write ``config.json`` and the state files into ``directory`` (created).
+
+        Parameters
+        ----------
+        directory : str or Path
+            Folder to write (created; files of the same names are replaced).
+        info : dict, optional
+            Free JSON metadata stored as ``info.json`` (e.g. the data and preprocessing it was trained with);
+            read back with :meth:`read_info`, not used by :meth:`from_pretrained`.
+
+        Returns
+        -------
+        Path
+            ``directory``.
+        """
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         state = self._pretrained_state()
@@ -109,13 +140,28 @@ class PretrainedMixin:
             save_arrays(directory / "arrays.npz", **state["arrays"])
         if state.get("json") is not None:
             save_json(directory / "state.json", state["json"])
+        folders = {}
         for name, obj in state.get("folders", {}).items():
             obj.save_pretrained(directory / name)
+            folders[name] = obj.model_type if isinstance(obj, PretrainedMixin) else None
+        if info is not None:
+            save_json(directory / "info.json", info)
         save_json(
             directory / "config.json",
-            {"model_type": self.model_type, "format_version": self.format_version, "config": self._pretrained_config()},
+            {
+                "model_type": self.model_type,
+                "format_version": self.format_version,
+                "config": self._pretrained_config(),
+                "folders": folders,
+            },
         )
         return directory
+
+    @staticmethod
+    def read_info(directory: str | Path) -> dict[str, Any]:
+        """The ``info.json`` metadata given to :meth:`save_pretrained` (empty dict when none was)."""
+        path = Path(directory) / "info.json"
+        return load_json(path) if path.is_file() else {}
 
     @classmethod
     def from_pretrained(cls, directory: str | Path, device: str = "cpu", **kwargs: Any) -> Any:
@@ -128,7 +174,12 @@ class PretrainedMixin:
         device : str
             Torch device of the rebuilt model (ignored by models without torch state).
         **kwargs
-            Objects the saved state refers to but does not hold (e.g. a decoder's generator).
+            Objects the saved state refers to but does not hold (e.g. a decoder's generator); for a torch module
+            rebuilt from its config, constructor arguments replacing the stored ones (e.g. ``dropout``).
+
+        Returns
+        -------
+        The rebuilt model (a torch module in ``eval`` mode on ``device``).
         """
         directory = resolve_pretrained_dir(directory)
         path = directory / "config.json"
@@ -157,4 +208,14 @@ class PretrainedMixin:
             state["arrays"] = load_arrays(directory / "arrays.npz")
         if (directory / "state.json").is_file():
             state["json"] = load_json(directory / "state.json")
+        nested = {}
+        for name, model_type in (meta.get("folders") or {}).items():
+            if model_type is not None:
+                sub = _TYPES.get(model_type) or pretrained_types().get(model_type)
+                if sub is None:
+                    raise bad_value(
+                        "model_type", f"a registered model type {sorted(_TYPES)}", model_type, of=str(directory / name)
+                    )
+                nested[name] = sub.from_pretrained(directory / name, device=device)
+        state["folders"] = nested
         return cls._from_pretrained_state(dict(meta["config"]), state, directory, device, **kwargs)

@@ -12,13 +12,11 @@ rows only.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_is_fitted
 
-from ...pipeline import bad_value, check
+from ...pipeline import PretrainedMixin, bad_value, check
 from ._fc import COV_ESTIMATORS, TangentSpace, check_timeseries, covariances
 from ._spd import shrink_to_spd
 from ._vectors import vectorize
@@ -28,7 +26,6 @@ __all__ = ["ConnectomeClassifier", "FEATURE_KINDS", "binary_labels"]
 #: Feature kinds of :class:`ConnectomeClassifier`.
 FEATURE_KINDS = ("correlation", "tangent", "partial correlation", "covariance", "precision")
 _INPUTS = ("timeseries", "correlation", "covariance")
-_FORMAT = "neurocodec.connectome_classifier"
 
 
 def binary_labels(y, name: str = "y"):
@@ -105,7 +102,7 @@ class _Confounds:
         return np.column_stack(cols)
 
 
-class ConnectomeClassifier(ClassifierMixin, BaseEstimator):
+class ConnectomeClassifier(PretrainedMixin, ClassifierMixin, BaseEstimator):
     """Binary classifier of subjects from their ROI time series or connectivity matrices.
 
     ``fit(X, y, sites=None, confounds=None)`` fits, on the given rows only:
@@ -390,15 +387,15 @@ class ConnectomeClassifier(ClassifierMixin, BaseEstimator):
         """Predicted labels (elements of ``classes_``)."""
         return self.classes_[(self.decision_function(X, confounds) > 0).astype(int)]
 
-    # ------------------------------------------------------------------ persistence
-    def save_pretrained(self, directory) -> Path:
-        """Write ``config.json`` (parameters, classes, selection) and ``model.npz`` (fitted arrays)."""
-        from ...pipeline import save_arrays, save_json
+    # ------------------------------------------------------------------ persistence (PretrainedMixin)
+    def _pretrained_config(self):
+        return self.get_params(deep=False)
 
+    def _pretrained_state(self):
+        """Fitted arrays (``arrays.npz``) and the selection, inner scores and confound coding (``state.json``)."""
         check_is_fitted(self, "coef_")
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
         arrays = {
+            "classes": self.classes_.astype(str) if self.classes_.dtype == object else self.classes_,
             "coef": self.coef_,
             "mean": self.mean_,
             "scale": self.scale_,
@@ -408,55 +405,31 @@ class ConnectomeClassifier(ClassifierMixin, BaseEstimator):
             arrays["reference"] = self.reference_
         if self.confound_coef_ is not None:
             arrays["confound_coef"] = self.confound_coef_
-        save_arrays(directory / "model.npz", **arrays)
-        classes = self.classes_.tolist()
-        save_json(
-            directory / "config.json",
-            {
-                "format": _FORMAT,
-                "version": 1,
-                "params": self.get_params(),
-                "classes": classes,
-                "classes_dtype": self.classes_.dtype.str,
+        conf = self.confounds_
+        return {
+            "arrays": arrays,
+            "json": {
                 "kind_": self.kind_,
                 "C_": self.C_,
                 "n_rois_": self.n_rois_,
                 "cv_results_": self.cv_results_,
-                "confounds": None
-                if self.confounds_ is None
-                else {"columns": self.confounds_.columns, "levels": self.confounds_.levels},
+                "confounds": None if conf is None else {"columns": conf.columns, "levels": conf.levels},
             },
-        )
-        return directory
+        }
 
     @classmethod
-    def from_pretrained(cls, directory) -> ConnectomeClassifier:
-        """Rebuild a classifier written by :meth:`save_pretrained`."""
-        from ...pipeline import load_arrays, load_json
-
-        directory = Path(directory)
-        for name in ("config.json", "model.npz"):
-            if not (directory / name).is_file():
-                raise bad_value(
-                    "directory",
-                    f"a folder holding {name} (from save_pretrained)",
-                    str(directory),
-                    exc=FileNotFoundError,
-                )
-        cfg = load_json(directory / "config.json")
-        if cfg.get("format") != _FORMAT:
-            raise bad_value("directory", f"a {_FORMAT} folder", f"<format {cfg.get('format')!r}>")
-        est = cls(**cfg["params"])
-        arr = load_arrays(directory / "model.npz")
-        est.classes_ = np.asarray(cfg["classes"], dtype=np.dtype(cfg["classes_dtype"]))
-        est.kind_, est.C_, est.n_rois_ = cfg["kind_"], float(cfg["C_"]), int(cfg["n_rois_"])
-        est.cv_results_ = cfg["cv_results_"]
+    def _from_pretrained_state(cls, config, state, directory, device, **kwargs):
+        est = cls(**config)
+        arr, meta = state["arrays"], state["json"]
+        est.classes_ = arr["classes"]
+        est.kind_, est.C_, est.n_rois_ = meta["kind_"], float(meta["C_"]), int(meta["n_rois_"])
+        est.cv_results_ = meta["cv_results_"]
         est.coef_, est.mean_, est.scale_ = arr["coef"], arr["mean"], arr["scale"]
         est.intercept_ = float(arr["intercept"])
         est.n_features_ = len(est.coef_)
         est.reference_ = arr.get("reference")
         est.confound_coef_ = arr.get("confound_coef")
-        conf = cfg["confounds"]
+        conf = meta["confounds"]
         est.confounds_ = None if conf is None else _Confounds.from_state(conf["columns"], conf["levels"])
         return est
 

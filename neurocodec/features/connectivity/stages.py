@@ -13,11 +13,11 @@ from ...pipeline import Input, Output, Stage, StageParams, parallel_map, registe
 
 register_kind(
     "connectivity_model",
-    version=1,
+    version=2,
     reader="neurocodec.features.connectivity:ConnectomeClassifier",
-    description="A fitted ConnectomeClassifier (save_pretrained): config.json (parameters, classes, chosen "
-    "feature kind and C, confound columns) + model.npz (weights, scaling, tangent reference, "
-    "confound coefficients).",
+    description="A fitted ConnectomeClassifier (save_pretrained): config.json (type, format version, parameters) "
+    "+ arrays.npz (classes, weights, scaling, tangent reference, confound coefficients) + state.json (chosen "
+    "feature kind and C, inner scores, confound columns).",
 )
 
 _COHORT = ("roi_timeseries",)
@@ -252,7 +252,7 @@ class PredictPhenotype(Stage):
     """Cross-validated ConnectomeClassifier of a binary phenotype (per-site accuracy and AUC), and the final model."""
 
     name = "predict_phenotype"
-    version = 3
+    version = 4
     Params = PredictParams
     libraries = ("numpy", "scikit-learn")
     inputs = {"source": Input("ROI time series, or correlation / covariance matrices.", kinds=_COHORT + _CONNECTOMES)}

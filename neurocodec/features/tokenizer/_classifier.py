@@ -19,15 +19,12 @@ from typing import Any
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 
-from ...pipeline import bad_value, check, load_json, save_json
+from ...pipeline import PretrainedMixin, bad_value, check
 from ._preprocess import as_trials, fit_scaling, prepare_trials
 
-__all__ = ["TFMClassifier", "FORMAT_VERSION", "val_split"]
+__all__ = ["TFMClassifier", "val_split"]
 
 log = logging.getLogger("neurocodec.features.tokenizer")
-
-#: Version of the folder :meth:`TFMClassifier.save_pretrained` writes.
-FORMAT_VERSION = 2
 
 #: The remedy applied when fine-tuning never beats constant prediction on its validation split.
 REMEDY = {"class_weight": "balanced", "lr_factor": 1 / 3, "patience_factor": 2, "epochs_factor": 2, "min_best_epoch": 1}
@@ -68,7 +65,7 @@ def val_split(
     return tuple(train_test_split(idx, test_size=fraction, stratify=strat, random_state=seed))
 
 
-class TFMClassifier(ClassifierMixin, BaseEstimator):
+class TFMClassifier(PretrainedMixin, ClassifierMixin, BaseEstimator):
     """TFM-Tokenizer + TFM-Encoder classifier of multichannel EEG trials.
 
     ``fit`` trains the tokenizer on the training trials (every channel as a
@@ -442,49 +439,35 @@ class TFMClassifier(ClassifierMixin, BaseEstimator):
 
         return float(balanced_accuracy_score(np.asarray(y), self.predict(X, sfreq)))
 
-    # -- persistence ------------------------------------------------------
-    def save_pretrained(self, directory: str | Path) -> Path:
-        """Write ``config.json`` (type, version, parameters, fitted scaling and classes), ``tokenizer/`` and
-        ``encoder/`` (safetensors + config.json each).
-        """
+    # -- persistence (PretrainedMixin) ----------------------------------------
+    def _pretrained_config(self) -> dict[str, Any]:
+        """The parameters (``device`` is the loader's; a ``tokenizer`` object is saved as ``tokenizer/``)."""
+        params = self.get_params(deep=False)
+        del params["device"]
+        tok = params["tokenizer"]
+        params["tokenizer"] = str(tok) if isinstance(tok, (str, Path)) else None
+        return params
+
+    def _pretrained_state(self) -> dict[str, Any]:
+        """``tokenizer/`` and ``encoder/``; classes and fitted scaling (arrays); channels, rate, history (JSON)."""
         self.check_is_fitted()
-        directory = Path(directory)
-        self.tokenizer_.save_pretrained(directory / "tokenizer")
-        self.encoder_.save_pretrained(directory / "encoder")
-        params = {k: v for k, v in self.get_params().items() if k != "tokenizer"}
-        save_json(
-            directory / "config.json",
-            {
-                "model_type": type(self).__name__,
-                "format_version": FORMAT_VERSION,
-                "params": params,
-                "classes": self.classes_.tolist(),
-                "n_chans": self.n_chans_,
-                "sfreq": self.sfreq_,
-                "scale": None if self.scale_ is None else self.scale_.ravel().tolist(),
-                "offset": None if self.offset_ is None else self.offset_.ravel().tolist(),
-            },
-        )
-        return directory
+        classes = self.classes_.astype(str) if self.classes_.dtype == object else self.classes_
+        arrays = {"classes": classes}
+        arrays.update({k: v for k, v in (("scale", self.scale_), ("offset", self.offset_)) if v is not None})
+        return {
+            "folders": {"tokenizer": self.tokenizer_, "encoder": self.encoder_},
+            "arrays": arrays,
+            "json": {"n_chans": self.n_chans_, "sfreq": self.sfreq_, "history": self.history_},
+        }
 
     @classmethod
-    def from_pretrained(cls, directory: str | Path, device: str = "cpu") -> TFMClassifier:
-        """Load a classifier written by :meth:`save_pretrained`."""
-        from ._encoder import TFMEncoder
-        from ._model import TFMTokenizer
-
-        directory = Path(directory)
-        meta = _read_config(directory, cls.__name__)
-        self = cls(**dict(meta["params"], device=device))
-        self.tokenizer_ = TFMTokenizer.from_pretrained(directory / "tokenizer", device=device)
-        self.encoder_ = TFMEncoder.from_pretrained(directory / "encoder", device=device)
-        self.classes_ = np.asarray(meta["classes"])
-        self.n_chans_, self.sfreq_ = int(meta["n_chans"]), float(meta["sfreq"])
-        self.scale_ = None if meta["scale"] is None else np.asarray(meta["scale"], dtype=np.float32).reshape(1, -1, 1)
-        self.offset_ = (
-            None if meta["offset"] is None else np.asarray(meta["offset"], dtype=np.float32).reshape(1, -1, 1)
-        )
-        self.history_ = {}
+    def _from_pretrained_state(cls, config, state, directory, device, **kwargs) -> TFMClassifier:
+        self = cls(**config, device=device)
+        self.tokenizer_, self.encoder_ = state["folders"]["tokenizer"], state["folders"]["encoder"]
+        arrays, meta = state["arrays"], state["json"]
+        self.classes_ = arrays["classes"]
+        self.scale_, self.offset_ = arrays.get("scale"), arrays.get("offset")
+        self.n_chans_, self.sfreq_, self.history_ = int(meta["n_chans"]), float(meta["sfreq"]), meta["history"]
         return self
 
 
@@ -495,20 +478,3 @@ def _collapsed(hist: dict, chance: float, one_class_ok: bool = False) -> bool:
     """
     best = hist.get("best_val_score")
     return best is None or best <= chance + 1e-9 or ((hist.get("val_n_predicted") or 0) <= 1 and not one_class_ok)
-
-
-def _read_config(directory: Path, model_type: str) -> dict:
-    path = Path(directory) / "config.json"
-    if not path.is_file():
-        raise bad_value(
-            "directory",
-            f"a {model_type} folder written by save_pretrained (config.json)",
-            str(directory),
-            exc=FileNotFoundError,
-        )
-    meta = load_json(path)
-    if meta.get("model_type") != model_type:
-        raise bad_value("model_type", repr(model_type), meta.get("model_type"), of=str(path))
-    if meta.get("format_version") != FORMAT_VERSION:
-        raise bad_value("format_version", f"{FORMAT_VERSION}", meta.get("format_version"), of=str(path))
-    return meta

@@ -15,7 +15,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from ._layers import LinearTransformer, PretrainedMixin, SinusoidalPositions
+from ...pipeline import PretrainedMixin
+from ._layers import LinearTransformer, SinusoidalPositions
 
 __all__ = ["TFMEncoder", "reference_key_map"]
 

@@ -9,19 +9,18 @@ all training trials, is the standard remedy for small EEG sets.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 
-from ...pipeline import check, save_json
-from ._classifier import FORMAT_VERSION, TFMClassifier, _read_config
+from ...pipeline import PretrainedMixin, check
+from ._classifier import TFMClassifier
 
 __all__ = ["TFMEnsembleClassifier"]
 
 
-class TFMEnsembleClassifier(ClassifierMixin, BaseEstimator):
+class TFMEnsembleClassifier(PretrainedMixin, ClassifierMixin, BaseEstimator):
     """Average of ``n_members`` :class:`TFMClassifier` pipelines with seeds ``seed, seed + 1, ...``.
 
     Parameters
@@ -78,27 +77,23 @@ class TFMEnsembleClassifier(ClassifierMixin, BaseEstimator):
         proba = self.predict_proba(X, sfreq)  # checks the fitted state first
         return self.classes_[proba.argmax(1)]
 
-    def save_pretrained(self, directory: str | Path) -> Path:
-        """Write ``member_k/`` (see :meth:`TFMClassifier.save_pretrained`) and ``config.json``."""
+    # -- persistence (PretrainedMixin) ----------------------------------------
+    def _pretrained_config(self) -> dict[str, Any]:
+        """``n_members`` and the template's parameters (see :meth:`TFMClassifier._pretrained_config`)."""
+        template = None if self.estimator is None else self.estimator._pretrained_config()
+        return {"estimator": template, "n_members": self.n_members}
+
+    def _pretrained_state(self) -> dict[str, Any]:
+        """``member_k/``: each fitted :class:`TFMClassifier`."""
         self.check_is_fitted()
-        directory = Path(directory)
-        for k, member in enumerate(self.members_):
-            member.save_pretrained(directory / f"member_{k}")
-        save_json(
-            directory / "config.json",
-            {"model_type": type(self).__name__, "format_version": FORMAT_VERSION, "n_members": len(self.members_)},
-        )
-        return directory
+        return {"folders": {f"member_{k}": m for k, m in enumerate(self.members_)}}
 
     @classmethod
-    def from_pretrained(cls, directory: str | Path, device: str = "cpu") -> TFMEnsembleClassifier:
-        """Load an ensemble written by :meth:`save_pretrained`."""
-        directory = Path(directory)
-        n = int(_read_config(directory, cls.__name__)["n_members"])
-        members = [TFMClassifier.from_pretrained(directory / f"member_{k}", device=device) for k in range(n)]
-        template = clone(members[0]).set_params(seed=members[0].seed)
-        self = cls(estimator=template, n_members=n)
-        self.members_ = members
-        self.classes_ = members[0].classes_
-        self.history_ = {}
+    def _from_pretrained_state(cls, config, state, directory, device, **kwargs) -> TFMEnsembleClassifier:
+        template = config["estimator"]
+        estimator = None if template is None else TFMClassifier(**template, device=device)
+        self = cls(estimator=estimator, n_members=config["n_members"])
+        self.members_ = [state["folders"][f"member_{k}"] for k in range(self.n_members)]
+        self.classes_ = self.members_[0].classes_
+        self.history_ = {"members": [m.history_ for m in self.members_]}
         return self

@@ -9,15 +9,12 @@ with a GELU feed-forward of width ``4 * d``, no final norm.
 
 from __future__ import annotations
 
-import json
 import math
-from pathlib import Path
-from typing import Any
 
 import torch
 from torch import nn
 
-__all__ = ["LinearAttention", "LinearTransformer", "SinusoidalPositions", "PretrainedMixin"]
+__all__ = ["LinearAttention", "LinearTransformer", "SinusoidalPositions"]
 
 
 class LinearAttention(nn.Module):
@@ -129,56 +126,3 @@ class SinusoidalPositions(nn.Module):
         if n > self.pe.shape[0]:
             raise ValueError(f"The 'n_frames' must be <= {self.pe.shape[0]}, got {n}.")
         return x + self.pe[:n]
-
-
-class PretrainedMixin:
-    """``save_pretrained`` / ``from_pretrained`` for config-driven modules.
-
-    The module keeps its constructor arguments in ``self.config`` (a dict of
-    JSON values); weights go to ``model.safetensors`` beside ``config.json``.
-    Extra JSON metadata (fitted scaling, training history) may be stored under
-    ``extra``.
-    """
-
-    config: dict[str, Any]
-
-    def save_pretrained(self, directory: str | Path, extra: dict[str, Any] | None = None) -> Path:
-        """Write ``config.json`` (+ ``extra.json``) and ``model.safetensors`` to ``directory``."""
-        from ...pipeline import save_json, save_weights
-
-        directory = Path(directory)
-        config = dict(self.config, model_type=type(self).__name__)
-        save_weights(directory, self.state_dict(), config)  # type: ignore[attr-defined]
-        if extra is not None:
-            save_json(directory / "extra.json", extra)
-        return directory
-
-    @classmethod
-    def from_pretrained(cls, directory: str | Path, device: str = "cpu", **overrides: Any):
-        """Rebuild the module from a folder written by :meth:`save_pretrained`.
-
-        Parameters
-        ----------
-        directory : str or Path
-            Folder with ``config.json`` and ``model.safetensors``.
-        device : str
-            Torch device to load onto.
-        **overrides
-            Constructor arguments replacing stored ones (e.g. dropout).
-        """
-        from ...pipeline import load_weights
-
-        state, config = load_weights(directory, device=device)
-        model_type = config.pop("model_type", cls.__name__)
-        if model_type != cls.__name__:
-            raise ValueError(f"The 'model_type' of {directory} must be {cls.__name__!r}, got {model_type!r}.")
-        config.update(overrides)
-        model = cls(**config)
-        model.load_state_dict(state)  # type: ignore[attr-defined]
-        return model.to(device)  # type: ignore[attr-defined]
-
-    @staticmethod
-    def load_extra(directory: str | Path) -> dict[str, Any]:
-        """The ``extra.json`` stored beside the weights (empty dict if absent)."""
-        path = Path(directory) / "extra.json"
-        return json.loads(path.read_text()) if path.is_file() else {}

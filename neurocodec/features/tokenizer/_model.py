@@ -16,7 +16,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ._layers import LinearTransformer, PretrainedMixin
+from ...pipeline import PretrainedMixin
+from ._layers import LinearTransformer
 from ._preprocess import stft_magnitude
 
 __all__ = ["EMAVectorQuantizer", "TFMTokenizer", "freq_time_masks"]

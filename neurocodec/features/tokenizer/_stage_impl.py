@@ -122,7 +122,7 @@ def run_tokenize(params, inputs, out_dir: Path) -> None:
     save_array(out_dir / "labels.npy", labels.astype(str))
     save_array(out_dir / "split.npy", split.astype(str))
     save_table(out_dir / "trials.tsv", ep.groups)
-    extra = {
+    info = {
         "scale": None if clf.scale_ is None else clf.scale_.ravel().tolist(),
         "scaling": params.scaling,
         "scale_quantile": params.scale_quantile,
@@ -131,7 +131,7 @@ def run_tokenize(params, inputs, out_dir: Path) -> None:
         "n_chans": c,
         "ch_names": ep.ch_names,
     }
-    tok.save_pretrained(out_dir / "tokenizer", extra=extra)
+    tok.save_pretrained(out_dir / "tokenizer", info=info)
     save_arrays(
         out_dir / "profiles.npz",
         codes=codes,
@@ -363,7 +363,7 @@ def run_train_tokenizer(params, inputs, out_dir: Path) -> None:
     )
     tok.save_pretrained(
         out_dir / "tokenizer",
-        extra={
+        info={
             "scaling": params.scaling,
             "scale_quantile": params.scale_quantile,
             "center": params.center,

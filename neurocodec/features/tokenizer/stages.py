@@ -69,7 +69,7 @@ class TFMTokenize(Stage):
     """
 
     name = "tfm_tokenize"
-    version = 3
+    version = 4
     Params = TokenizeParams
     libraries = ("numpy", "torch", "scipy")
     inputs = {
@@ -92,7 +92,7 @@ class TFMTokenize(Stage):
         ),
         "tokenizer": Output(
             "tokenizer/",
-            "TFMTokenizer weights (model.safetensors + config.json + extra.json: fitted scaling).",
+            "TFMTokenizer weights (model.safetensors + config.json + info.json: fitted scaling).",
             kind="tfm_tokenizer",
         ),
         "profiles": Output(
@@ -121,7 +121,7 @@ class TFMPretrain(Stage):
     """Masked-token-prediction pretraining of the TFM-Encoder (50 % + complementary masks) on training-trial tokens."""
 
     name = "tfm_pretrain"
-    version = 2
+    version = 3
     Params = PretrainParams
     libraries = ("numpy", "torch")
     inputs = {"tokens": Input("Tokens and tokenizer.", kinds=("tfm_tokens",))}
@@ -171,7 +171,7 @@ class TFMFinetune(Stage):
     """
 
     name = "tfm_finetune"
-    version = 3
+    version = 4
     Params = FinetuneParams
     libraries = ("numpy", "torch", "scikit-learn")
     inputs = {
@@ -259,7 +259,7 @@ class TFMTrainTokenizer(Stage):
     """
 
     name = "tfm_train_tokenizer"
-    version = 1
+    version = 2
     Params = UnionTokenizerParams
     libraries = ("numpy", "torch", "scipy")
     inputs = {
@@ -269,7 +269,7 @@ class TFMTrainTokenizer(Stage):
     }
     outputs = {
         "tokenizer": Output(
-            "tokenizer/", "TFMTokenizer weights (model.safetensors + config.json + extra.json).", kind="tfm_tokenizer"
+            "tokenizer/", "TFMTokenizer weights (model.safetensors + config.json + info.json).", kind="tfm_tokenizer"
         ),
         "stats": Output("stats.json", "Per set: trials, channels, rate, windows; training history; codebook usage."),
     }
