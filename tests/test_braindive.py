@@ -70,7 +70,7 @@ def test_torch_gabor_matches_gabor_pyramid(stimuli):
 def test_deep_features_match_extractors(tmp_path, stimuli):
     ext = EfficientNetLite0Features(layers=["blocks.2", "global_pool"], weights="random", image_size=32)
     ref = ext.transform(stimuli[:4])
-    for layer in ext.layers:
+    for layer in ext.layers_:
         mine = differentiable_features(ext, layer)(_tensor(stimuli[:4])).detach().numpy()
         np.testing.assert_allclose(mine, ref[layer], rtol=1e-4, atol=1e-4 * np.abs(ref[layer]).max())
     import open_clip

@@ -224,10 +224,10 @@ def test_real_weights_offline_error_names_model(kind, monkeypatch, tmp_path):
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf" / "hub"))
     with pytest.raises(MissingModelError, match="acme/missing-model") as info:
-        DiffusersGenerator.from_pretrained(kind, "acme/missing-model")
+        DiffusersGenerator.from_pretrained("acme/missing-model", kind=kind)
     assert kind in str(info.value)
 
 
 def test_unknown_kind():
     with pytest.raises(ValueError, match="'kind' of DiffusersGenerator"):
-        DiffusersGenerator.from_pretrained("dalle", "x")
+        DiffusersGenerator.from_pretrained("x", kind="dalle")

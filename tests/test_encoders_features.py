@@ -67,7 +67,7 @@ def test_torch_hook_and_efficientnet_random():
     out = TorchHookFeatures(model, ["0", "3"], image_size=16, pool_size=2).transform(imgs)
     assert out["0"].shape == (3, 16) and out["3"].shape == (3, 2)
     with pytest.raises(ValueError, match="layers"):
-        TorchHookFeatures(model, ["nope"])
+        TorchHookFeatures(model, ["nope"]).fit()
     m = load_efficientnet_lite0("random")
     assert sum(p.numel() for p in m.parameters()) > 4e6
     with pytest.raises(FileNotFoundError, match="weights"):
@@ -105,9 +105,9 @@ def test_open_clip_tiny_offline_and_missing_weights(tmp_path, monkeypatch):
     assert z.shape == (3, 32) and np.allclose(np.linalg.norm(z, axis=1), 1, atol=1e-5)
     assert c.encode_texts(["a face", "a house"]).shape == (2, 32)
     with pytest.raises(FileNotFoundError, match="pretrained"):
-        OpenClipFeatures("nc-test-tiny", pretrained=str(tmp_path / "missing.safetensors"))
+        OpenClipFeatures("nc-test-tiny", pretrained=str(tmp_path / "missing.safetensors")).fit()
     with pytest.raises(FileNotFoundError, match="could not be loaded"):
-        OpenClipFeatures("ViT-B-32", pretrained="laion2b_s34b_b79k")
+        OpenClipFeatures("ViT-B-32", pretrained="laion2b_s34b_b79k").fit()
 
 
 def test_encoder_stages_recover_ceiling_and_prf(tmp_path):

@@ -114,7 +114,16 @@ def _connectome(tmp_path):
     return m, lambda model: np.column_stack([model.decision_function(X, conf), model.predict(X, conf) == "HC"])
 
 
+def _image_embedder(tmp_path):
+    from neurocodec.decoders.generation import ImageEmbedder
+
+    images = np.random.default_rng(0).uniform(0, 1, (12, 16, 16, 3)).astype(np.float32)
+    m = ImageEmbedder(source="pixels", n_components=5).fit(images)
+    return m, lambda model: model.transform(images)
+
+
 FACTORIES = {
+    "ImageEmbedder": _image_embedder,
     "mindbridge": _mindbridge,
     "braincorl": _braincorl,
     "TFMTokenizer": _tokenizer,

@@ -13,6 +13,7 @@ validation split of the training images.
 from __future__ import annotations
 
 import numpy as np
+from sklearn.base import BaseEstimator
 
 from neurocodec.pipeline import PretrainedMixin, bad_value, check
 
@@ -88,7 +89,7 @@ class _Head:
         )
 
 
-class BrainDiffuser(PretrainedMixin):
+class BrainDiffuser(PretrainedMixin, BaseEstimator):
     """Two-stage Brain-Diffuser decoder on top of any generator.
 
     Parameters
@@ -96,7 +97,11 @@ class BrainDiffuser(PretrainedMixin):
     generator : object
         An image generator of :mod:`neurocodec.decoders.generation`
         (:class:`EmbeddedLatentDiffusion` or :class:`DiffusersGenerator`):
-        ``embed_images``, ``generate`` and an ``autoencoder`` property.
+        ``embed_images``, ``generate`` and an ``autoencoder`` property. It is
+        used as given, never refitted; ``sklearn.base.clone`` of this decoder
+        clones an estimator generator unfitted, so wrap a trained
+        :class:`EmbeddedLatentDiffusion` in ``sklearn.frozen.FrozenEstimator``
+        to keep it through ``clone`` (grid search, ``cross_validate``).
     autoencoder : ImageAutoencoder, optional
         Stage-1 autoencoder (default: the generator's own VAE).
     alphas : sequence of float
@@ -462,22 +467,9 @@ class BrainDiffuser(PretrainedMixin):
         return np.stack(samples["images"])[best, np.arange(len(best))]
 
     # ------------------------------------------------------------ persistence (PretrainedMixin)
-    _PARAMS = (
-        "cv",
-        "renormalize",
-        "num_inference_steps",
-        "text_weight",
-        "standardize",
-        "seed",
-        "validation_fraction",
-        "n_samples",
-        "low_level_size",
-        "validation_splits",
-        "validation_criterion",
-    )
-
     def _pretrained_config(self) -> dict:
-        params = {k: getattr(self, k) for k in self._PARAMS}
+        """The parameters but the generator and the autoencoder (objects given again to ``from_pretrained``)."""
+        params = {k: v for k, v in self.get_params(deep=False).items() if k not in ("generator", "autoencoder")}
         params["low_level"] = self.low_level if isinstance(self.low_level, str) else list(self.low_level)
         params |= {
             k: [float(v) for v in np.atleast_1d(getattr(self, k))]

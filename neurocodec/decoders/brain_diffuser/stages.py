@@ -136,7 +136,7 @@ def _load_generator(folder, device):
         return EmbeddedLatentDiffusion.from_pretrained(folder, device=device)
     from ..generation import DiffusersGenerator
 
-    return DiffusersGenerator.from_pretrained(config["kind"], config["model"], device=device)
+    return DiffusersGenerator.from_pretrained(config["model"], device=device, kind=config["kind"])
 
 
 @register_stage
@@ -144,7 +144,7 @@ class FitDecoder(Stage):
     """Fit Brain-Diffuser: generator (trained offline or real weights) + ridge fMRI -> latents / embeddings."""
 
     name = "fit_decoder"
-    version = 2
+    version = 3
     Params = FitDecoderParams
     libraries = ("numpy", "torch", "diffusers", "scikit-learn")
     inputs = {"experiment": Input("Stimuli and single-trial responses.", kinds=("stimulus_responses",))}
@@ -211,7 +211,9 @@ class FitDecoder(Stage):
         else:
             if not params.model:
                 raise bad_value("model", "a hub id or local folder for a real pipeline", params.model, of="fit_decoder")
-            gen = generation.DiffusersGenerator.from_pretrained(params.generator, params.model, device=params.device)
+            gen = generation.DiffusersGenerator.from_pretrained(
+                params.model, device=params.device, kind=params.generator
+            )
             gen_dir.mkdir(parents=True)
         save_json(gen_dir / "generator.json", {"kind": params.generator, "model": params.model})
 

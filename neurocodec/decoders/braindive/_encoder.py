@@ -114,10 +114,12 @@ def _modules():
 
         def __init__(self, extractor):
             super().__init__()
-            self.model = extractor.model.eval().requires_grad_(False)
-            self.image_size, self.normalize = extractor.image_size, extractor.normalize
-            self.register_buffer("mean", torch.tensor(extractor.mean, dtype=torch.float32)[None, :, None, None])
-            self.register_buffer("std", torch.tensor(extractor.std, dtype=torch.float32)[None, :, None, None])
+            if not hasattr(extractor, "model_"):
+                extractor.fit()
+            self.model = extractor.model_.eval().requires_grad_(False)
+            self.image_size, self.normalize = extractor.image_size_, extractor.normalize
+            self.register_buffer("mean", torch.tensor(extractor.mean_, dtype=torch.float32)[None, :, None, None])
+            self.register_buffer("std", torch.tensor(extractor.std_, dtype=torch.float32)[None, :, None, None])
 
         def forward(self, images):
             z = self.model.encode_image((_resize(images, self.image_size) - self.mean) / self.std).float()
@@ -167,9 +169,14 @@ def differentiable_features(extractor, layer=None):
         check(hasattr(extractor, "scale_"), "extractor", "a fitted GaborPyramid", "<unfitted GaborPyramid>")
         return _GABOR(extractor)
     if isinstance(extractor, TorchHookFeatures):
-        layer = layer if layer is not None else extractor.layers[-1]
-        check(layer in extractor.layers, "layer", f"one of the extractor's layers {extractor.layers}", layer)
-        return _HOOK(extractor.model, layer, extractor.image_size, extractor.pool_size, extractor.mean, extractor.std)
+        if not hasattr(extractor, "network_"):
+            extractor.fit()
+        layers = extractor.layers_
+        layer = layer if layer is not None else layers[-1]
+        check(layer in layers, "layer", f"one of the extractor's layers {layers}", layer)
+        return _HOOK(
+            extractor.network_, layer, extractor.image_size, extractor.pool_size, extractor.mean, extractor.std
+        )
     if isinstance(extractor, OpenClipFeatures):
         return _CLIP(extractor)
     raise bad_value(

@@ -13,6 +13,7 @@ classifier-free guidance and DDIM img2img sampling.
 from __future__ import annotations
 
 import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
 
 from neurocodec.pipeline import PretrainedMixin, bad_value, check
 
@@ -23,7 +24,7 @@ from ._sampling import img2img_loop
 __all__ = ["ImageEmbedder", "EmbeddedLatentDiffusion"]
 
 
-class ImageEmbedder:
+class ImageEmbedder(PretrainedMixin, TransformerMixin, BaseEstimator):
     """NeuroCodec's image embedding: whitened principal components of image features.
 
     Parameters
@@ -47,6 +48,14 @@ class ImageEmbedder:
         Image size fed to the network for the spatial tokens (128: an 8 x 8
         feature map, whose cells stay local; at 64 the 4 x 4 map is dominated
         by the zero-padded borders).
+
+    Attributes
+    ----------
+    mean_, components_, scale_ : ndarray
+        Feature mean ``(n_features,)``, principal axes ``(n_components, n_features)`` and their standard
+        deviations ``(n_components,)`` on the fit images.
+    spatial_mean_, spatial_components_, spatial_scale_ : ndarray
+        The same for the feature-map cells (``spatial_grid > 0``).
     """
 
     def __init__(
@@ -99,7 +108,7 @@ class ImageEmbedder:
             return self.extractor_(images)
         raise bad_value("source", "'effnet_lite0' or 'pixels'", self.source, of="ImageEmbedder")
 
-    def fit(self, images) -> ImageEmbedder:
+    def fit(self, images, y=None) -> ImageEmbedder:
         """Fit the principal components on ``(n_images, H, W, 3)`` images."""
         feats = self._features(images)
         k = min(self.n_components, feats.shape[0] - 1, feats.shape[1])
@@ -141,6 +150,9 @@ class ImageEmbedder:
         """Embeddings ``(n_images, n_components)`` float32 (unit variance per dimension on the fit set);
         ``(n_images, 1 + g * g, n_components)`` with ``spatial_grid = g`` (token 0 the pooled one).
         """
+        from sklearn.utils.validation import check_is_fitted
+
+        check_is_fitted(self, "components_")
         feats = self._features(images).astype(np.float32)
         pooled = ((feats - self.mean_) @ self.components_.T) / self.scale_
         if not self.spatial_grid:
@@ -149,24 +161,25 @@ class ImageEmbedder:
         spatial = ((cells - self.spatial_mean_) @ self.spatial_components_.T) / self.spatial_scale_
         return np.concatenate([pooled[:, None, :], spatial], axis=1).astype(np.float32)
 
-    def state(self) -> dict:
-        state = {"mean": self.mean_, "components": self.components_, "scale": self.scale_}
-        if self.spatial_grid:
-            state |= {
-                "spatial_mean": self.spatial_mean_,
-                "spatial_components": self.spatial_components_,
-                "spatial_scale": self.spatial_scale_,
-            }
-        return state
+    # ------------------------------------------------------------ persistence (PretrainedMixin)
+    _ARRAYS = ("mean_", "components_", "scale_")
+    _SPATIAL = ("spatial_mean_", "spatial_components_", "spatial_scale_")
 
-    def load_state(self, state: dict) -> ImageEmbedder:
-        self.mean_, self.components_, self.scale_ = (
-            np.asarray(state[k], np.float32) for k in ("mean", "components", "scale")
-        )
-        if self.spatial_grid:
-            self.spatial_mean_, self.spatial_components_, self.spatial_scale_ = (
-                np.asarray(state[k], np.float32) for k in ("spatial_mean", "spatial_components", "spatial_scale")
-            )
+    def _pretrained_config(self) -> dict:
+        return self.get_params()
+
+    def _pretrained_state(self) -> dict:
+        from sklearn.utils.validation import check_is_fitted
+
+        check_is_fitted(self, "components_")
+        names = self._ARRAYS + (self._SPATIAL if self.spatial_grid else ())
+        return {"arrays": {k.rstrip("_"): getattr(self, k) for k in names}}
+
+    @classmethod
+    def _from_pretrained_state(cls, config, state, directory, device, **kwargs) -> ImageEmbedder:
+        self = cls(**config)
+        for k in self._ARRAYS + (self._SPATIAL if self.spatial_grid else ()):
+            setattr(self, k, np.asarray(state["arrays"][k.rstrip("_")], np.float32))
         return self
 
 
@@ -206,7 +219,7 @@ def _unet_config(latent_size, latent_channels, channels, embed_dim):
     )
 
 
-class EmbeddedLatentDiffusion(PretrainedMixin):
+class EmbeddedLatentDiffusion(PretrainedMixin, BaseEstimator):
     """Small conditional latent diffusion model trained on the stimuli (offline generator).
 
     Parameters
@@ -507,26 +520,16 @@ class EmbeddedLatentDiffusion(PretrainedMixin):
         return np.concatenate(out)
 
     # ------------------------------------------------------------ persistence (PretrainedMixin)
+    format_version = 2  # 2: the embedder in its own folder (embedder/)
+
     def _pretrained_config(self) -> dict:
         return {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.get_params().items() if k != "device"}
 
     def _pretrained_state(self) -> dict:
-        """vae/, unet/, scheduler/ in diffusers' format; the embedder's arrays and configuration."""
+        """vae/, unet/, scheduler/ in diffusers' format; embedder/ (an :class:`ImageEmbedder`)."""
         self._check_fitted()
-        e = self.embedder_
-        return {
-            "folders": {"vae": self.vae_, "unet": self.unet_, "scheduler": self.scheduler_},
-            "arrays": e.state(),
-            "json": {
-                "embedder": {
-                    "source": e.source,
-                    "n_components": e.n_components,
-                    "input_size": e.input_size,
-                    "spatial_grid": e.spatial_grid,
-                    "spatial_size": e.spatial_size,
-                }
-            },
-        }
+        folders = {"vae": self.vae_, "unet": self.unet_, "scheduler": self.scheduler_, "embedder": self.embedder_}
+        return {"folders": folders}
 
     @classmethod
     def _from_pretrained_state(cls, config, state, directory, device, **kwargs) -> EmbeddedLatentDiffusion:
@@ -537,30 +540,5 @@ class EmbeddedLatentDiffusion(PretrainedMixin):
         self.vae_ = d.AutoencoderKL.from_pretrained(directory / "vae").to(device).eval()
         self.unet_ = d.UNet2DConditionModel.from_pretrained(directory / "unet").to(device).eval()
         self.scheduler_ = d.DDIMScheduler.from_pretrained(directory / "scheduler")
-        self.embedder_ = ImageEmbedder(**state["json"]["embedder"]).load_state(state["arrays"])
+        self.embedder_ = state["folders"]["embedder"]
         return self
-
-    def get_params(self) -> dict:
-        return {
-            k: getattr(self, k)
-            for k in (
-                "image_size",
-                "vae_channels",
-                "latent_channels",
-                "unet_channels",
-                "embed_dim",
-                "embedding",
-                "spatial_grid",
-                "vae_steps",
-                "unet_steps",
-                "batch_size",
-                "learning_rate",
-                "kl_weight",
-                "vae_degrade",
-                "cond_dropout",
-                "prediction_type",
-                "num_train_timesteps",
-                "seed",
-                "device",
-            )
-        }

@@ -117,16 +117,27 @@ class DiffusersGenerator:
     @classmethod
     def from_pretrained(
         cls,
-        kind: str,
         model: str = "",
         device: str = "cpu",
+        *,
+        kind: str,
         torch_dtype=None,
         ip_adapter=DEFAULT_IP_ADAPTER,
         attention_slicing: bool = False,
         cpu_offload: bool = False,
         **kwargs,
     ) -> DiffusersGenerator:
-        """Load real weights from a hub id or a local folder.
+        """Load real weights from a hub id or a local folder (the ``from_pretrained(dir_or_hub_id, device=...)``
+        convention of NeuroCodec's models; a pipeline of another library, so nothing of ours is saved).
+
+        Parameters
+        ----------
+        model : str
+            Hub id or local folder of the diffusers pipeline (empty: :data:`DEFAULT_MODELS` of ``kind``).
+        device : str
+            Torch device.
+        kind : str
+            One of :data:`PIPELINE_KINDS` (which pipeline class reads ``model``).
 
         fp16 on CUDA by default; ``attention_slicing`` / ``cpu_offload`` for
         small GPUs. Offline (``HF_HUB_OFFLINE=1``) without the weights in the

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
 
 from neurocodec.pipeline import bad_value
 
@@ -250,7 +251,7 @@ def _gabor_pyramid(image_size: int):
     return GaborPyramid(spatial_frequencies=freqs)
 
 
-class FeatureExtractor:
+class FeatureExtractor(TransformerMixin, BaseEstimator):
     """Images -> feature vectors for 2-way identification / correlation distance.
 
     Parameters
@@ -307,7 +308,7 @@ class FeatureExtractor:
         if self.protocol not in PROTOCOLS:
             raise bad_value("protocol", f"one of {list(PROTOCOLS)}", self.protocol, of="feature extractor")
 
-    def fit(self, images) -> FeatureExtractor:
+    def fit(self, images, y=None) -> FeatureExtractor:
         """Fit data-dependent extractors (the Gabor pyramid's compression and z-scoring) on the true images."""
         self._validate()
         if self.function is None and self.name == "gabor":
@@ -337,6 +338,10 @@ class FeatureExtractor:
             )
         return self._network(images)
 
+    def transform(self, images) -> np.ndarray:
+        """Same as calling the extractor: features ``(n_images, n_features)``."""
+        return self(images)
+
     def _network(self, images: np.ndarray) -> np.ndarray:
         import torch
 
@@ -355,9 +360,6 @@ class FeatureExtractor:
                 feats = self.forward_((x - mean) / std)
                 out.append(feats.reshape(len(batch), -1).float().cpu().numpy())
         return np.concatenate(out).astype(np.float64)
-
-    def __repr__(self):
-        return f"FeatureExtractor(name={self.name!r}, protocol={self.protocol!r})"
 
 
 def get_feature_extractor(name: str, protocol: str = "brain-diffuser", **kwargs) -> FeatureExtractor:

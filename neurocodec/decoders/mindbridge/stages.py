@@ -32,7 +32,7 @@ def _load_generator(folder, device):
         return EmbeddedLatentDiffusion.from_pretrained(folder, device=device)
     from ..generation import DiffusersGenerator
 
-    return DiffusersGenerator.from_pretrained(config["kind"], config["model"], device=device)
+    return DiffusersGenerator.from_pretrained(config["model"], device=device, kind=config["kind"])
 
 
 class TargetParams(StageParams):

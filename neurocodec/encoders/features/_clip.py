@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
 
 from ...pipeline import bad_value
 from ._torch import images_to_tensor
@@ -13,8 +14,11 @@ from ._torch import images_to_tensor
 __all__ = ["OpenClipFeatures"]
 
 
-class OpenClipFeatures:
+class OpenClipFeatures(TransformerMixin, BaseEstimator):
     """Image (and text) embeddings of an open_clip model.
+
+    A scikit-learn transformer around a pretrained network: :meth:`fit` loads it (nothing is learned), and
+    the encoding methods fit first when needed.
 
     Parameters
     ----------
@@ -32,18 +36,40 @@ class OpenClipFeatures:
     device : str
     cache_dir : str or None
         open_clip download/cache folder.
+
+    Attributes
+    ----------
+    model_ : open_clip model (eval mode)
+    tokenizer_ : open_clip tokenizer
+    image_size_ : int
+        Input size of the vision tower.
+    mean_, std_ : tuple of float
+        Input normalisation of the vision tower.
     """
 
     def __init__(
         self, model_name="ViT-B-32", pretrained=None, normalize=True, batch_size=32, device="cpu", cache_dir=None
     ):
+        self.model_name = model_name
+        self.pretrained = pretrained
+        self.normalize = normalize
+        self.batch_size = batch_size
+        self.device = device
+        self.cache_dir = cache_dir
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.requires_fit = False  # a pretrained network: the encoders load it on first use
+        return tags
+
+    def fit(self, images=None, y=None):
+        """Load the model (images and ``y`` are ignored: nothing is learned)."""
         from ..._compat import ensure_torchvision
 
         ensure_torchvision()
         import open_clip
 
-        self.model_name, self.pretrained = model_name, pretrained
-        self.normalize, self.batch_size, self.device = normalize, batch_size, device
+        model_name, pretrained, device = self.model_name, self.pretrained, self.device
         if pretrained is not None and (os.sep in str(pretrained) or Path(str(pretrained)).suffix):
             if not Path(pretrained).is_file():
                 raise bad_value(
@@ -53,7 +79,9 @@ class OpenClipFeatures:
                     exc=FileNotFoundError,
                 )
         try:
-            self.model = open_clip.create_model(model_name, pretrained=pretrained, device=device, cache_dir=cache_dir)
+            self.model_ = open_clip.create_model(
+                model_name, pretrained=pretrained, device=device, cache_dir=self.cache_dir
+            )
         except RuntimeError as err:
             tags = []
             try:
@@ -66,14 +94,19 @@ class OpenClipFeatures:
                 "in the Hugging Face cache (HF_HOME) while online, or pass pretrained='/path/to/open_clip_model."
                 f"safetensors' (or model_name='local-dir:/path'). Known tags for this model: {tags}."
             ) from err
-        self.model.eval()
-        self.tokenizer = open_clip.get_tokenizer(model_name)
-        v = self.model.visual
+        self.model_.eval()
+        self.tokenizer_ = open_clip.get_tokenizer(model_name)
+        v = self.model_.visual
         size = v.image_size
-        self.image_size = size[0] if isinstance(size, (tuple, list)) else int(size)
+        self.image_size_ = size[0] if isinstance(size, (tuple, list)) else int(size)
         cfg = getattr(v, "preprocess_cfg", {}) or {}
-        self.mean = tuple(cfg.get("mean", open_clip.OPENAI_DATASET_MEAN))
-        self.std = tuple(cfg.get("std", open_clip.OPENAI_DATASET_STD))
+        self.mean_ = tuple(cfg.get("mean", open_clip.OPENAI_DATASET_MEAN))
+        self.std_ = tuple(cfg.get("std", open_clip.OPENAI_DATASET_STD))
+        return self
+
+    def _ready(self):
+        if not hasattr(self, "model_"):
+            self.fit()
 
     def _post(self, z):
         z = z.float()
@@ -85,11 +118,12 @@ class OpenClipFeatures:
         """Embeddings ``(n_images, embed_dim)`` of images ``(n_images, H, W[, 3])`` in [0, 1]."""
         import torch
 
-        x = images_to_tensor(images, self.image_size, self.mean, self.std)
+        self._ready()
+        x = images_to_tensor(images, self.image_size_, self.mean_, self.std_)
         out = []
         with torch.inference_mode():
             for s in range(0, len(x), self.batch_size):
-                out.append(self._post(self.model.encode_image(x[s : s + self.batch_size].to(self.device))))
+                out.append(self._post(self.model_.encode_image(x[s : s + self.batch_size].to(self.device))))
         return np.concatenate(out)
 
     def encode_texts(self, texts):
@@ -98,11 +132,12 @@ class OpenClipFeatures:
 
         if isinstance(texts, str) or not all(isinstance(t, str) for t in texts):
             raise bad_value("texts", "a list of strings", texts)
+        self._ready()
         out = []
         with torch.inference_mode():
             for s in range(0, len(texts), self.batch_size):
-                tok = self.tokenizer(list(texts[s : s + self.batch_size])).to(self.device)
-                out.append(self._post(self.model.encode_text(tok)))
+                tok = self.tokenizer_(list(texts[s : s + self.batch_size])).to(self.device)
+                out.append(self._post(self.model_.encode_text(tok)))
         return np.concatenate(out)
 
     def transform(self, images):

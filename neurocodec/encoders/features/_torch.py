@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
 
 from ...pipeline import bad_value, progress
 
@@ -33,8 +34,11 @@ def images_to_tensor(images, image_size, mean=IMAGENET_MEAN, std=IMAGENET_STD):
     return (t - m) / s
 
 
-class TorchHookFeatures:
+class TorchHookFeatures(TransformerMixin, BaseEstimator):
     """Activations of named layers of any ``torch.nn.Module``, captured with forward hooks.
+
+    A scikit-learn transformer around a pretrained network: :meth:`fit` only checks the layers (nothing is
+    learned), and :meth:`transform` fits first when needed.
 
     Parameters
     ----------
@@ -51,6 +55,13 @@ class TorchHookFeatures:
         Input normalisation.
     batch_size : int
     device : str
+
+    Attributes
+    ----------
+    network_ : torch.nn.Module
+        The network the features come from.
+    layers_ : list of str
+        The hooked layers.
     """
 
     def __init__(
@@ -65,18 +76,35 @@ class TorchHookFeatures:
         device="cpu",
     ):
         self.model = model
-        self.layers = list(layers)
+        self.layers = layers
         self.image_size = image_size
         self.pool_size = pool_size
-        self.mean, self.std = mean, std
+        self.mean = mean
+        self.std = std
         self.batch_size = batch_size
         self.device = device
-        names = dict(model.named_modules())
-        missing = [n for n in self.layers if n not in names]
-        if not self.layers or missing:
-            raise bad_value(
-                "layers", f"names of modules of the model (e.g. {list(names)[1:6]})", missing or self.layers
-            )
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.requires_fit = False  # a pretrained network: transform fits (checks the layers) on first use
+        return tags
+
+    def _network(self):
+        return self.model
+
+    def _layer_names(self):
+        return list(self.layers)
+
+    def fit(self, images=None, y=None):
+        """Check the layers against the network (images and ``y`` are ignored: nothing is learned)."""
+        network = self._network()
+        layers = self._layer_names()
+        names = dict(network.named_modules())
+        missing = [n for n in layers if n not in names]
+        if not layers or missing:
+            raise bad_value("layers", f"names of modules of the model (e.g. {list(names)[1:6]})", missing or layers)
+        self.network_, self.layers_ = network, layers
+        return self
 
     def _reduce(self, a):
         import torch.nn.functional as F
@@ -102,21 +130,23 @@ class TorchHookFeatures:
         """
         import torch
 
+        if not hasattr(self, "network_"):
+            self.fit()
+        model, layers = self.network_, self.layers_
         x = images_to_tensor(images, self.image_size, self.mean, self.std)
         store = {}
-        modules = dict(self.model.named_modules())
+        modules = dict(model.named_modules())
         hooks = [
-            modules[n].register_forward_hook(lambda m, i, o, n=n: store.__setitem__(n, self._reduce(o)))
-            for n in self.layers
+            modules[n].register_forward_hook(lambda m, i, o, n=n: store.__setitem__(n, self._reduce(o))) for n in layers
         ]
-        out = {n: [] for n in self.layers}
-        self.model.eval().to(self.device)
+        out = {n: [] for n in layers}
+        model.eval().to(self.device)
         starts = range(0, len(x), self.batch_size)
         try:
             with torch.inference_mode():
                 for s in progress(starts, desc="features") if show_progress else starts:
-                    self.model(x[s : s + self.batch_size].to(self.device))
-                    for n in self.layers:
+                    model(x[s : s + self.batch_size].to(self.device))
+                    for n in layers:
                         out[n].append(store.pop(n))
         finally:
             for h in hooks:
@@ -185,13 +215,18 @@ class EfficientNetLite0Features(TorchHookFeatures):
     """
 
     DEFAULT_LAYERS = ("blocks.1", "blocks.2", "blocks.4", "blocks.6", "global_pool")
+    mean, std = IMAGENET_MEAN, IMAGENET_STD
 
     def __init__(self, layers=None, weights=None, image_size=224, pool_size=1, batch_size=32, device="cpu"):
-        super().__init__(
-            load_efficientnet_lite0(weights),
-            list(layers or self.DEFAULT_LAYERS),
-            image_size=image_size,
-            pool_size=pool_size,
-            batch_size=batch_size,
-            device=device,
-        )
+        self.layers = layers
+        self.weights = weights
+        self.image_size = image_size
+        self.pool_size = pool_size
+        self.batch_size = batch_size
+        self.device = device
+
+    def _network(self):
+        return load_efficientnet_lite0(self.weights)
+
+    def _layer_names(self):
+        return list(self.layers or self.DEFAULT_LAYERS)
