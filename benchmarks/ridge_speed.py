@@ -147,40 +147,20 @@ def worker(method, cfg, out_dir):
 
 
 def _worker_big(cfg):
-    from neurocodec.encoders._estimators import _select
-    from neurocodec.encoders._ridge import make_folds, ridge_cv_fit
-    from neurocodec.encoders.backend import get_backend
+    from neurocodec.encoders.backend import get_backend, solve_ridge_cv
 
     rng = np.random.default_rng(0)
     X = rng.standard_normal((cfg["n_train"] + cfg["n_test"], cfg["n_features"]), dtype=np.float32)
     Y = LazyTargets(X, cfg["big_targets"])
     n = cfg["n_train"]
     Xtr = X[:n]
-    x_mean = Xtr.mean(0)
-    be = get_backend("torch")
-    be.asarray(X[:2])
+    get_backend("torch").asarray(X[:2])
     c0, t0 = _cpu_s(), time.perf_counter()
-    # targets are centred chunk by chunk: y_mean is computed inside a first cheap pass here
+    # the training rows of the lazy targets, generated chunk by chunk (the solver takes their means in a first pass)
     tr = type("Train", (), {"shape": (n, cfg["big_targets"]), "__getitem__": lambda s, k: Y[k][:n]})()
-    y_mean = np.concatenate(
-        [
-            tr[(slice(None), slice(s, min(s + cfg["batch"], cfg["big_targets"])))].mean(0)
-            for s in range(0, cfg["big_targets"], cfg["batch"])
-        ]
-    )
-    coef, best, _, _ = ridge_cv_fit(
-        be,
-        be.asarray(Xtr - x_mean),
-        tr,
-        ALPHAS,
-        make_folds(5, n),
-        True,
-        y_mean,
-        lambda s: _select(s, ALPHAS, True),
-        cfg["batch"],
-    )
+    fit = solve_ridge_cv(Xtr, tr, ALPHAS, cv=5, backend="torch", n_targets_batch=cfg["batch"])
     wall, cpu = time.perf_counter() - t0, _cpu_s() - c0
-    intercept = y_mean - x_mean @ coef
+    coef, intercept = fit["coef"], fit["intercept"]
     r2 = []
     for s in range(0, cfg["big_targets"], cfg["batch"] * 5):  # test R² on a subset of chunks
         sl = slice(s, min(s + cfg["batch"], cfg["big_targets"]))

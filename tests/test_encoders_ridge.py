@@ -187,3 +187,28 @@ def test_ridge_speed_quick_benchmark():
     for key in ("speedup_vs_himalaya", "r2_max_abs_diff", "rss_ratio_vs_himalaya", "gflops"):
         assert key in res
     assert res["r2_max_abs_diff"] < 1e-4
+
+
+def test_public_solver_streams_targets_like_the_estimator():
+    """neurocodec.encoders.backend.solve_ridge_cv (lazy targets, read chunk by chunk) == RidgeCV.fit."""
+    from neurocodec.encoders.backend import solve_ridge_cv
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((60, 8)).astype(np.float32)
+    Y = (X @ rng.standard_normal((8, 25)) + 3.0 + rng.standard_normal((60, 25))).astype(np.float32)
+    reads = []
+
+    class Lazy:  # only .shape and Y[:, slice]
+        shape = Y.shape
+
+        def __getitem__(self, key):
+            reads.append(key[1])
+            return Y[key]
+
+    alphas = [0.1, 1.0, 10.0, 100.0]
+    fit = solve_ridge_cv(X, Lazy(), alphas, cv=4, n_targets_batch=10)
+    est = RidgeCV(alphas=alphas, cv=4).fit(X, Y)
+    np.testing.assert_allclose(fit["coef"], est.coef_, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(fit["intercept"], est.intercept_, rtol=1e-5, atol=1e-5)
+    np.testing.assert_array_equal(fit["alphas"], est.alphas_)
+    assert all(isinstance(k, slice) and k.stop - k.start <= 10 for k in reads)

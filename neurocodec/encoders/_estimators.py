@@ -9,7 +9,15 @@ from sklearn.base import BaseEstimator, MultiOutputMixin, RegressorMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..pipeline import bad_value
-from ._ridge import _full_decomposition, make_folds, ridge_cv_fit, ridge_cv_scores, ridge_gcv_fit, ridge_refit
+from ._ridge import (
+    _full_decomposition,
+    make_folds,
+    ridge_cv_fit,
+    ridge_cv_scores,
+    ridge_gcv_fit,
+    ridge_refit,
+    select_alphas,
+)
 from .backend import get_backend
 
 __all__ = ["RidgeCV", "BandedRidgeCV", "DEFAULT_ALPHAS"]
@@ -34,16 +42,6 @@ def _check_constant(Y, of):
             f"<{const.size} constant target(s), indices {const[:10].tolist()}>",
             of=of,
         )
-
-
-def _select(scores, alphas, alpha_per_target):
-    """Best alpha index per target (ties go to the larger alpha, as in himalaya)."""
-    s = scores + (np.log(alphas) * 1e-10)[:, None]
-    if alpha_per_target:
-        best = s.argmax(0)
-    else:
-        best = np.full(s.shape[1], s.mean(1).argmax())
-    return best, scores[best, np.arange(scores.shape[1])]
 
 
 class _RidgeBase(MultiOutputMixin, RegressorMixin, BaseEstimator):
@@ -223,7 +221,7 @@ class RidgeCV(_RidgeBase):
                 cv,
                 self.fit_intercept,
                 y_mean,
-                lambda s: _select(s, alphas, True),
+                lambda s: select_alphas(s, alphas, True),
                 self.n_targets_batch,
                 self.scoring,
             )
@@ -235,7 +233,7 @@ class RidgeCV(_RidgeBase):
                 alphas,
                 self.fit_intercept,
                 y_mean,
-                lambda s: _select(s, alphas, True),
+                lambda s: select_alphas(s, alphas, True),
                 self.n_targets_batch,
                 primal,
             )
@@ -253,7 +251,7 @@ class RidgeCV(_RidgeBase):
                 self.scoring,
                 self.solver,
             )
-            best, best_scores = _select(scores, alphas, self.alpha_per_target)
+            best, best_scores = select_alphas(scores, alphas, self.alpha_per_target)
             coef = ridge_refit(be, Xb, Y, alphas[best], y_mean, self.n_targets_batch, primal=primal)
         self.alphas_ = alphas[best]
         self.cv_scores_ = best_scores
@@ -373,7 +371,7 @@ class BandedRidgeCV(_RidgeBase):
             scores = ridge_cv_scores(
                 be, Xb, Y, alphas, folds, self.fit_intercept, x_mean, y_mean, self.n_targets_batch, self.scoring
             )
-            idx, s = _select(scores, alphas, True)
+            idx, s = select_alphas(scores, alphas, True)
             better = s > best_score + eps
             best_score[better], best_iter[better], best_alpha[better] = s[better], i, alphas[idx[better]]
         if self.solver == "hyper_gradient":

@@ -36,7 +36,88 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["ridge_cv_scores", "ridge_refit", "make_folds"]
+__all__ = ["ridge_cv_scores", "ridge_refit", "make_folds", "select_alphas", "solve_ridge_cv"]
+
+
+def select_alphas(scores, alphas, alpha_per_target=True):
+    """Best alpha index per target (ties go to the larger alpha, as in himalaya).
+
+    Parameters
+    ----------
+    scores : ndarray, shape (n_alphas, n_targets)
+        Mean cross-validation score of every alpha (higher is better).
+    alphas : ndarray, shape (n_alphas,)
+    alpha_per_target : bool
+        One alpha per target, or the alpha of the best mean score for all.
+
+    Returns
+    -------
+    best : ndarray of int, shape (n_targets,)
+    best_scores : ndarray, shape (n_targets,)
+    """
+    s = scores + (np.log(alphas) * 1e-10)[:, None]
+    if alpha_per_target:
+        best = s.argmax(0)
+    else:
+        best = np.full(s.shape[1], s.mean(1).argmax())
+    return best, scores[best, np.arange(scores.shape[1])]
+
+
+def solve_ridge_cv(X, Y, alphas, cv=5, fit_intercept=True, backend="numpy", n_targets_batch=None, scoring="neg_mse"):
+    """k-fold ridge with one cross-validated alpha per target, the targets streamed chunk by chunk.
+
+    The function behind :class:`neurocodec.encoders.RidgeCV` (primal k-fold path; himalaya's
+    ``solve_ridge_cv_svd`` counterpart) for targets too many to hold in memory: ``Y`` may be any 2-D object
+    with ``shape`` whose ``Y[:, slice]`` gives an array (a memory map, a lazy generator), read
+    ``n_targets_batch`` columns at a time (twice with ``fit_intercept``: the means first).
+
+    Parameters
+    ----------
+    X : ndarray, shape (n_samples, n_features), n_features <= n_samples
+    Y : 2-D array-like, shape (n_samples, n_targets)
+    alphas : array-like of float > 0, shape (n_alphas,)
+    cv : int, scikit-learn splitter or iterable of (train, val)
+        See :func:`make_folds`.
+    fit_intercept : bool
+    backend : {"numpy", "torch", "torch_cuda"}
+    n_targets_batch : int or None
+        Targets per chunk (None: all at once).
+    scoring : {"neg_mse", "r2"}
+
+    Returns
+    -------
+    dict
+        ``coef`` (n_features, n_targets) float32, ``intercept`` (n_targets,), ``alphas`` (n_targets,) the
+        selected ones, ``cv_scores`` (n_targets,) and ``cv_scores_all`` (n_alphas, n_targets).
+    """
+    from .backend import get_backend
+
+    alphas = np.asarray(alphas, dtype=np.float64).reshape(-1)
+    X = np.asarray(X, dtype=np.float32)
+    n, p = X.shape
+    n_t = Y.shape[1]
+    if fit_intercept:
+        x_mean = X.mean(0, dtype=np.float64).astype(np.float32)
+        sums = [np.asarray(Y[:, sl], dtype=np.float64).sum(0) for sl in _chunks(n_t, n_targets_batch)]
+        y_mean = (np.concatenate(sums) / n).astype(np.float32)
+        X = X - x_mean
+    else:
+        x_mean, y_mean = np.zeros(p, np.float32), None
+    be = get_backend(backend)
+    coef, best, best_scores, scores = ridge_cv_fit(
+        be,
+        be.asarray(X, "float32"),
+        Y,
+        alphas,
+        make_folds(cv, n),
+        fit_intercept,
+        y_mean,
+        lambda s: select_alphas(s, alphas, True),
+        n_targets_batch,
+        scoring,
+    )
+    intercept = (y_mean - x_mean @ coef).astype(np.float32) if fit_intercept else np.zeros(n_t, np.float32)
+    return dict(coef=coef, intercept=intercept, alphas=alphas[best], cv_scores=best_scores, cv_scores_all=scores)
 
 
 def make_folds(cv, n_samples):
