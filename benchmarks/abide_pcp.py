@@ -33,13 +33,15 @@ def _anchor_fold(job):
     from sklearn.linear_model import LogisticRegression
     from threadpoolctl import threadpool_limits
 
+    from neurocodec.features.connectivity import fisher_z
+
     series, y, train, test, kind = job
     with threadpool_limits(1):
         cm = ConnectivityMeasure(kind=kind, vectorize=True, discard_diagonal=kind == "correlation")
         Xtr = cm.fit_transform([series[i] for i in train])
         Xte = cm.transform([series[i] for i in test])
         if kind == "correlation":
-            Xtr, Xte = np.arctanh(np.clip(Xtr, -0.999999, 0.999999)), np.arctanh(np.clip(Xte, -0.999999, 0.999999))
+            Xtr, Xte = fisher_z(Xtr), fisher_z(Xte)
         lr = LogisticRegression(C=1.0, max_iter=5000).fit(Xtr, y[train])
         return lr.decision_function(Xte)
 

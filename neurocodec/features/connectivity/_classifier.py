@@ -19,7 +19,7 @@ from sklearn.utils.validation import check_is_fitted
 from ...pipeline import PretrainedMixin, bad_value, check
 from ._fc import COV_ESTIMATORS, TangentSpace, check_timeseries, covariances
 from ._spd import shrink_to_spd
-from ._vectors import vectorize
+from ._vectors import fisher_z, vectorize
 
 __all__ = ["ConnectomeClassifier", "FEATURE_KINDS", "binary_labels"]
 
@@ -50,10 +50,6 @@ def binary_labels(y, name: str = "y"):
             f"<{len(classes)} classes {classes[:5].tolist()}>",
         )
     return classes, codes.astype(int)
-
-
-def _fisher_z(x):
-    return np.arctanh(np.clip(x, -0.999999, 0.999999))
 
 
 def _as_list(value):
@@ -252,7 +248,7 @@ class ConnectomeClassifier(PretrainedMixin, ClassifierMixin, BaseEstimator):
             return ts.transform(spd), ts
         m = self._kind_input(mats, what, kind)
         if kind in ("correlation", "partial correlation"):
-            return _fisher_z(vectorize(m, discard_diagonal=True)), None
+            return fisher_z(vectorize(m, discard_diagonal=True)), None
         return vectorize(m), None
 
     # ------------------------------------------------------------------ fit

@@ -10,7 +10,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ...pipeline import bad_value, check
 from ._fc import check_timeseries
-from ._vectors import vectorize
+from ._vectors import fisher_z, vectorize
 
 __all__ = ["TAPERS", "window_taper", "sliding_window_fc", "FCStates", "state_dynamics"]
 
@@ -168,9 +168,7 @@ class FCStates(BaseEstimator):
         check(
             len(pooled) >= self.n_states, "windows", f">= n_states={self.n_states} windows in total", f"<{len(pooled)}>"
         )
-        km = KMeans(self.n_states, n_init=self.n_init, random_state=self.random_state).fit(
-            np.arctanh(np.clip(pooled, -0.999, 0.999))
-        )
+        km = KMeans(self.n_states, n_init=self.n_init, random_state=self.random_state).fit(fisher_z(pooled))
         order = np.argsort(-np.bincount(km.labels_, minlength=self.n_states), kind="stable")
         km.cluster_centers_ = km.cluster_centers_[order]
         self.kmeans_ = km
@@ -184,4 +182,4 @@ class FCStates(BaseEstimator):
     def predict(self, windows) -> list[np.ndarray]:
         """State label of every window of every subject."""
         check_is_fitted(self)
-        return [self.kmeans_.predict(np.arctanh(np.clip(v, -0.999, 0.999))) for v in self._vectors(windows)]
+        return [self.kmeans_.predict(fisher_z(v)) for v in self._vectors(windows)]

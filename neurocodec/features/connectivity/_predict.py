@@ -15,6 +15,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ...pipeline import bad_value, check
 from ._fc import TangentSpace
+from ._vectors import fisher_z
 
 __all__ = [
     "MODELS",
@@ -317,12 +318,8 @@ def make_classifier(
             n_jobs=n_jobs,
         )
     else:
-        first = FunctionTransformer(_fisher_z)
+        first = FunctionTransformer(fisher_z)
     return make_pipeline(first, *head)
-
-
-def _fisher_z(X):
-    return np.arctanh(np.clip(X, -0.999999, 0.999999))
 
 
 def site_splits(

@@ -9,7 +9,24 @@ import numpy as np
 from ...pipeline import bad_value
 from ._spd import _numeric
 
-__all__ = ["edge_index", "vectorize", "unvectorize", "triu_to_vectorized"]
+__all__ = ["edge_index", "fisher_z", "vectorize", "unvectorize", "triu_to_vectorized"]
+
+#: Correlations are clipped to +-FISHER_Z_BOUND before the Fisher transform (z at most ~7.25).
+FISHER_Z_BOUND = 0.999999
+
+
+def fisher_z(r) -> np.ndarray:
+    """Fisher z-transform ``arctanh(r)`` of correlations, clipped to ``+-FISHER_Z_BOUND`` (finite at ``|r| = 1``).
+
+    Parameters
+    ----------
+    r : array-like of correlations, any shape
+
+    Returns
+    -------
+    ndarray, same shape
+    """
+    return np.arctanh(np.clip(r, -FISHER_Z_BOUND, FISHER_Z_BOUND))
 
 
 def edge_index(n_rois: int, discard_diagonal: bool = False) -> tuple[np.ndarray, np.ndarray]:
