@@ -200,6 +200,33 @@ def _check_text(model, text_targets, n_images):
         )
 
 
+def _add_term(loss, logs: dict, name: str, weight: float, term):
+    """``loss + weight * term``, logging the unweighted term under ``name``."""
+    logs[name] = float(term.detach())
+    return loss + weight * term
+
+
+def _run_epochs(batch_loss, steps: int, params, opt, sched, config, callback=None) -> list[dict]:
+    """The training loop of :func:`train_mindbridge` and :func:`reset_tune`.
+
+    ``batch_loss(step) -> (loss, logs)`` computes one step's loss (``step`` counts from 0 over all epochs);
+    each step is optimised, logged (``callback(step, logs)``) and averaged into one history row per epoch.
+    """
+    history: list[dict] = []
+    for epoch in range(config.n_epochs):
+        sums: dict[str, float] = {}
+        for s in range(steps):
+            loss, logs = batch_loss(epoch * steps + s)
+            logs["loss"] = float(loss.detach())
+            _step(opt, sched, [p for _, p in params], loss, config)
+            for k, v in logs.items():
+                sums[k] = sums.get(k, 0.0) + v / steps
+            if callback is not None:
+                callback(epoch * steps + s, logs)
+        history.append({"epoch": epoch, **sums})
+    return history
+
+
 def train_mindbridge(
     model: MindBridgeModel,
     subjects: SubjectArrays,
@@ -260,36 +287,28 @@ def train_mindbridge(
     params = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
     opt, sched = _optimizer(params, config, steps * config.n_epochs)
     img, txt = _targets(image_targets, text_targets, device)
-    history: list[dict] = []
+
+    def batch_loss(step):
+        outs, rows, rec = [], [], 0.0
+        for name in names:
+            x, r = batches[name].next()
+            out = model(x, name)
+            outs.append(out)
+            rows.append(r)
+            rec = rec + reconstruction_loss(out["pooled"], out["rebuilt"]) / len(names)
+        loss, logs = _semantic_loss(model, outs, torch.cat(rows), img, txt, config)
+        if config.rec_mult > 0:
+            loss = _add_term(loss, logs, "rec", config.rec_mult, rec)
+        if config.cyc_mult > 0 and len(names) > 1:
+            a, b = rng.choice(len(names), size=2, replace=False)
+            cyc = cycle_loss(
+                outs[a]["shared"], lambda z, n=names[b]: model.build(z, n), lambda v, n=names[b]: model.embed(v, n)
+            )
+            loss = _add_term(loss, logs, "cyc", config.cyc_mult, cyc)
+        return loss, logs
+
     model.train()
-    for epoch in range(config.n_epochs):
-        sums: dict[str, float] = {}
-        for s in range(steps):
-            outs, rows, rec = [], [], 0.0
-            for name in names:
-                x, r = batches[name].next()
-                out = model(x, name)
-                outs.append(out)
-                rows.append(r)
-                rec = rec + reconstruction_loss(out["pooled"], out["rebuilt"]) / len(names)
-            loss, logs = _semantic_loss(model, outs, torch.cat(rows), img, txt, config)
-            if config.rec_mult > 0:
-                loss = loss + config.rec_mult * rec
-                logs["rec"] = float(rec.detach())
-            if config.cyc_mult > 0 and len(names) > 1:
-                a, b = rng.choice(len(names), size=2, replace=False)
-                cyc = cycle_loss(
-                    outs[a]["shared"], lambda z, n=names[b]: model.build(z, n), lambda v, n=names[b]: model.embed(v, n)
-                )
-                loss = loss + config.cyc_mult * cyc
-                logs["cyc"] = float(cyc.detach())
-            logs["loss"] = float(loss.detach())
-            _step(opt, sched, [p for _, p in params], loss, config)
-            for k, v in logs.items():
-                sums[k] = sums.get(k, 0.0) + v / steps
-            if callback is not None:
-                callback(epoch * steps + s, logs)
-        history.append({"epoch": epoch, **sums})
+    history = _run_epochs(batch_loss, steps, params, opt, sched, config, callback)
     model.eval()
     return history
 
@@ -358,34 +377,23 @@ def reset_tune(
     steps = config.steps_per_epoch or math.ceil(len(image_index) / config.batch_size)
     opt, sched = _optimizer(params, config, steps * config.n_epochs)
     img, txt = _targets(image_targets, text_targets, device)
-    history: list[dict] = []
+
+    def batch_loss(step):
+        src = source_names[step % len(source_names)]
+        xs, rs = source_batches[src].next()
+        xt, rt = target.next()
+        out_s, out_t = model(xs, src), model(xt, subject)
+        loss, logs = _semantic_loss(model, [out_s, out_t], torch.cat([rs, rt]), img, txt, config)
+        if config.rec_mult > 0:
+            loss = _add_term(loss, logs, "rec", config.rec_mult, reconstruction_loss(out_t["pooled"], out_t["rebuilt"]))
+        if config.cyc_mult > 0:
+            cyc = cycle_loss(out_s["shared"], lambda z: model.build(z, subject), lambda v: model.embed(v, subject))
+            loss = _add_term(loss, logs, "cyc", config.cyc_mult, cyc)
+        return loss, logs
+
     model.train()
     try:
-        for epoch in range(config.n_epochs):
-            sums: dict[str, float] = {}
-            for s in range(steps):
-                src = source_names[(epoch * steps + s) % len(source_names)]
-                xs, rs = source_batches[src].next()
-                xt, rt = target.next()
-                out_s, out_t = model(xs, src), model(xt, subject)
-                loss, logs = _semantic_loss(model, [out_s, out_t], torch.cat([rs, rt]), img, txt, config)
-                if config.rec_mult > 0:
-                    rec = reconstruction_loss(out_t["pooled"], out_t["rebuilt"])
-                    loss = loss + config.rec_mult * rec
-                    logs["rec"] = float(rec.detach())
-                if config.cyc_mult > 0:
-                    cyc = cycle_loss(
-                        out_s["shared"], lambda z: model.build(z, subject), lambda v: model.embed(v, subject)
-                    )
-                    loss = loss + config.cyc_mult * cyc
-                    logs["cyc"] = float(cyc.detach())
-                logs["loss"] = float(loss.detach())
-                _step(opt, sched, [p for _, p in params], loss, config)
-                for k, v in logs.items():
-                    sums[k] = sums.get(k, 0.0) + v / steps
-                if callback is not None:
-                    callback(epoch * steps + s, logs)
-            history.append({"epoch": epoch, **sums})
+        history = _run_epochs(batch_loss, steps, params, opt, sched, config, callback)
     finally:
         for n, p in model.named_parameters():
             p.requires_grad_(previous.get(n, True))
