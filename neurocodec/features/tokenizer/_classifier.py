@@ -185,15 +185,14 @@ class TFMClassifier(PretrainedMixin, ClassifierMixin, BaseEstimator):
     def _cfg(self, epochs: int, batch_size: int, patience: int = 0, max_examples: int = 0):
         from ._train import TrainConfig
 
-        return TrainConfig(
-            epochs=epochs,
+        return TrainConfig.with_warmup(
+            epochs,
             batch_size=batch_size,
             lr=self.lr,
             patience=patience,
             seed=self.seed,
             device=self.device,
             progress=self.verbose,
-            warmup_epochs=min(10.0, epochs / 10),
             max_examples_per_epoch=max_examples,
         )
 

@@ -39,6 +39,21 @@ def _tokenizer_config(params) -> dict:
     )
 
 
+def _train_config(params, **kwargs):
+    """The TrainConfig of a stage's epochs, batch size, learning rate, seed, device and progress fields."""
+    from ._train import TrainConfig
+
+    return TrainConfig.with_warmup(
+        params.epochs,
+        batch_size=params.batch_size,
+        lr=params.lr,
+        seed=params.seed,
+        device=params.device,
+        progress=params.progress,
+        **kwargs,
+    )
+
+
 def _pretrained_tokenizer(inputs, device: str):
     if "pretrained" not in inputs:
         return None
@@ -154,7 +169,7 @@ def _tokens_of(art):
 
 def run_pretrain(params, inputs, out_dir: Path) -> None:
     from ._encoder import TFMEncoder
-    from ._train import TrainConfig, pretrain_encoder, seed_everything
+    from ._train import pretrain_encoder, seed_everything
 
     tokens, _, split, _, tok = _tokens_of(inputs["tokens"])
     seed_everything(params.seed)
@@ -167,15 +182,7 @@ def run_pretrain(params, inputs, out_dir: Path) -> None:
         depth=params.depth,
     )
     enc.init_from_codebook(tok.quantizer.codebook.detach().cpu())
-    cfg = TrainConfig(
-        epochs=params.epochs,
-        batch_size=params.batch_size,
-        lr=params.lr,
-        seed=params.seed,
-        device=params.device,
-        progress=params.progress,
-        warmup_epochs=min(10.0, params.epochs / 10),
-    )
+    cfg = _train_config(params)
     history = pretrain_encoder(enc, tokens[split == "train"], cfg) if params.epochs else {}
     enc.save_pretrained(out_dir / "encoder")
     save_json(out_dir / "history.json", history)
@@ -330,20 +337,11 @@ def run_cross_validate(params, inputs, out_dir: Path) -> None:
 def run_train_tokenizer(params, inputs, out_dir: Path) -> None:
     from ...datasets.kinds import EpochsData
     from ._stats import codebook_usage
-    from ._train import TrainConfig, tokenize_signals
+    from ._train import tokenize_signals
     from ._transfer import fit_union_tokenizer, union_signals
 
     sets = [EpochsData.load(a) for a in inputs["epochs"]]
-    cfg = TrainConfig(
-        epochs=params.epochs,
-        batch_size=params.batch_size,
-        lr=params.lr,
-        seed=params.seed,
-        device=params.device,
-        progress=params.progress,
-        warmup_epochs=min(10.0, params.epochs / 10),
-        max_examples_per_epoch=params.max_signals_per_epoch,
-    )
+    cfg = _train_config(params, max_examples_per_epoch=params.max_signals_per_epoch)
     tok, record = fit_union_tokenizer(
         sets,
         _tokenizer_config(params),

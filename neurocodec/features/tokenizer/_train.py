@@ -88,6 +88,11 @@ class TrainConfig:
     class_weight: str | None = None
     min_best_epoch: int = 0
 
+    @classmethod
+    def with_warmup(cls, epochs: int, **kwargs: Any) -> TrainConfig:
+        """Settings for ``epochs`` epochs whose warm-up is a tenth of them, at most 10 (the reference: 10 of 100)."""
+        return cls(epochs=epochs, warmup_epochs=min(10.0, epochs / 10), **kwargs)
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
