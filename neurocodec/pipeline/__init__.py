@@ -1,12 +1,13 @@
 """The generic pipeline engine: stages, artifact store, runner, executors.
 
 It knows no neuroscience: science subpackages register their stages through
-the ``neurocodec.stages`` entry-point group.
+the ``neurocodec.stages`` entry-point group. ``__all__`` holds what a stage author or a user calls; the
+engine's own parts (plan, executors, hashing) stay in the private modules.
 """
 
-from ._config import Plan, PlannedStep, RunConfig, StepConfig, load_config, plan_run, read_yaml
+from ._config import load_config, plan_run, read_yaml
 from ._errors import ConfigError, NeuroCodecError, StageError, bad_value, check, check_array
-from ._execute import DaskExecutor, LocalExecutor, StepResult, execute_step, parallel_map, progress
+from ._execute import parallel_map, progress
 from ._io import (
     load_array,
     load_arrays,
@@ -19,7 +20,6 @@ from ._io import (
 )
 from ._pretrained import PretrainedMixin, pretrained_types
 from ._registry import (
-    KindInfo,
     get_stage,
     load_plugins,
     register_kind,
@@ -28,39 +28,25 @@ from ._registry import (
     registered_stages,
 )
 from ._runner import RunSummary, pipeline_status, resolve_cache, run_pipeline
-from ._stage import Input, Output, Stage, StageParams, is_key_field, runtime_field
-from ._store import Artifact, ArtifactStore, FileHasher, canonical_json, hash_key, library_versions
+from ._stage import Input, Output, Stage, StageParams, runtime_field
+from ._store import Artifact, ArtifactStore
 
 __all__ = [
     "Artifact",
     "ArtifactStore",
     "ConfigError",
-    "DaskExecutor",
-    "FileHasher",
     "Input",
-    "KindInfo",
-    "LocalExecutor",
     "NeuroCodecError",
     "Output",
-    "Plan",
-    "PlannedStep",
     "PretrainedMixin",
-    "RunConfig",
     "RunSummary",
     "Stage",
     "StageError",
     "StageParams",
-    "StepConfig",
-    "StepResult",
     "bad_value",
-    "canonical_json",
     "check",
     "check_array",
-    "execute_step",
     "get_stage",
-    "hash_key",
-    "is_key_field",
-    "library_versions",
     "load_array",
     "load_arrays",
     "load_config",

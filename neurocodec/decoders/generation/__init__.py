@@ -18,10 +18,7 @@ img2img, IP-Adapter on Stable Diffusion img2img, Versatile Diffusion dual
 guided) from a hub id or a local folder.
 """
 
-from ._autoencoder import ImageAutoencoder, small_autoencoder_config
-from ._embedded import EmbeddedLatentDiffusion, ImageEmbedder
-from ._pipelines import DEFAULT_MODELS, PIPELINE_KINDS, DiffusersGenerator, patch_dual_transformers
-from ._sampling import img2img_loop
+import importlib
 
 __all__ = [
     "DEFAULT_MODELS",
@@ -34,3 +31,28 @@ __all__ = [
     "img2img_loop",
     "small_autoencoder_config",
 ]
+
+# Lazy attributes (PEP 562): importing the package (the stage modules do) must not import scikit-learn / torch.
+_LAZY = {
+    "ImageAutoencoder": "._autoencoder",
+    "small_autoencoder_config": "._autoencoder",
+    "EmbeddedLatentDiffusion": "._embedded",
+    "ImageEmbedder": "._embedded",
+    "DEFAULT_MODELS": "._pipelines",
+    "PIPELINE_KINDS": "._pipelines",
+    "DiffusersGenerator": "._pipelines",
+    "patch_dual_transformers": "._pipelines",
+    "img2img_loop": "._sampling",
+}
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name], __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

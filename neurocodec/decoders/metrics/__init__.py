@@ -7,10 +7,7 @@ Images are ``(n_images, height, width, 3)`` floats in ``[0, 1]``.
 >>> two_way_identification(feats(images_true), feats(images_pred))
 """
 
-from ._evaluate import DEFAULT_FEATURES, evaluate_reconstructions
-from ._extractors import FEATURE_EXTRACTORS, PROTOCOLS, FeatureExtractor, efficientnet_lite0, get_feature_extractor
-from ._identification import correlation_distance, pairwise_correlation, two_way_identification
-from ._pixel import pixcorr, ssim
+import importlib
 
 __all__ = [
     "DEFAULT_FEATURES",
@@ -26,3 +23,31 @@ __all__ = [
     "ssim",
     "two_way_identification",
 ]
+
+# Lazy attributes (PEP 562): importing the package (the stage modules do) must not import scikit-learn / torch.
+_LAZY = {
+    "DEFAULT_FEATURES": "._evaluate",
+    "evaluate_reconstructions": "._evaluate",
+    "FEATURE_EXTRACTORS": "._extractors",
+    "PROTOCOLS": "._extractors",
+    "FeatureExtractor": "._extractors",
+    "efficientnet_lite0": "._extractors",
+    "get_feature_extractor": "._extractors",
+    "correlation_distance": "._identification",
+    "pairwise_correlation": "._identification",
+    "two_way_identification": "._identification",
+    "pixcorr": "._pixel",
+    "ssim": "._pixel",
+}
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name], __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))
