@@ -4,15 +4,9 @@ import numpy as np
 import pytest
 import torch
 
-from neurocodec.features.tokenizer import (
-    EMAVectorQuantizer,
-    TFMEncoder,
-    TFMTokenizer,
-    freq_time_masks,
-    prepare_trials,
-    reference_key_map,
-    stft_magnitude,
-)
+from neurocodec.features.tokenizer import TFMEncoder, TFMTokenizer, prepare_trials, stft_magnitude
+from neurocodec.features.tokenizer._encoder import reference_key_map
+from neurocodec.features.tokenizer._model import EMAVectorQuantizer, freq_time_masks
 
 TINY = dict(n_codes=16, emb_size=16, n_heads=2, freq_depth=1, temporal_depth=1, decoder_depth=1)
 

@@ -15,12 +15,11 @@ from neurocodec.features.tokenizer import (
     TFMTokenizer,
     TrainConfig,
     continuous_windows,
-    mutual_information,
     prepare_trials,
     tokenize_signals,
     train_tokenizer,
 )
-from neurocodec.features.tokenizer._stats import frame_motif_labels
+from neurocodec.features.tokenizer._stats import frame_motif_labels, mutual_information
 
 TINY = dict(n_codes=32, emb_size=16, n_heads=2, freq_depth=1, temporal_depth=1, decoder_depth=1, restart_after=3)
 

@@ -10,7 +10,8 @@ import importlib
 from typing import Any
 
 # Public name -> private module. Loaded lazily (PEP 562) so that importing
-# ``neurocodec.features.tokenizer.stages`` (the CLI does) does not import torch.
+# ``neurocodec.features.tokenizer.stages`` (the CLI does) does not import torch. The building blocks (layers,
+# quantiser, training steps, token statistics) stay in their private modules.
 _EXPORTS = {
     "TFMClassifier": "_classifier",
     "TFMEnsembleClassifier": "_ensemble",
@@ -18,33 +19,15 @@ _EXPORTS = {
     "protocol_labels": "_cv",
     "summarize_folds": "_cv",
     "fit_union_tokenizer": "_transfer",
-    "union_signals": "_transfer",
     "TFMEncoder": "_encoder",
-    "reference_key_map": "_encoder",
-    "LinearAttention": "_layers",
-    "LinearTransformer": "_layers",
-    "EMAVectorQuantizer": "_model",
     "TFMTokenizer": "_model",
-    "freq_time_masks": "_model",
-    "as_trials": "_preprocess",
     "continuous_windows": "_preprocess",
     "resample": "_preprocess",
-    "scale_signals": "_preprocess",
     "stft_magnitude": "_preprocess",
-    "fit_offset": "_preprocess",
-    "fit_scaling": "_preprocess",
     "prepare_trials": "_preprocess",
-    "codebook_usage": "_stats",
-    "discriminative_tokens": "_stats",
-    "mutual_information": "_stats",
-    "token_profiles": "_stats",
     "TrainConfig": "_train",
-    "calibrate_binary_threshold": "_train",
     "classification_metrics": "_train",
-    "constant_score": "_train",
-    "finetune_encoder": "_train",
     "predict_proba": "_train",
-    "pretrain_encoder": "_train",
     "tokenize_signals": "_train",
     "train_tokenizer": "_train",
 }
