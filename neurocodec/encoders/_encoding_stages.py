@@ -170,7 +170,6 @@ def _fit_one(job):
     import numpy as np
 
     from ..datasets.kinds import SubjectResponses
-    from ..pipeline import save_arrays
     from ._estimators import RidgeCV
 
     sr = SubjectResponses.load(job["subject_dir"])
@@ -179,9 +178,7 @@ def _fit_one(job):
     model = RidgeCV(
         alphas=job["alphas"], cv=job["cv"], backend=job["backend"], n_targets_batch=job["n_targets_batch"]
     ).fit(feats[ids], betas)
-    save_arrays(
-        job["out"], coef=model.coef_, intercept=model.intercept_, alphas=model.alphas_, cv_scores=model.cv_scores_
-    )
+    model.save_pretrained(job["out"])
     return dict(
         subject=job["name"],
         n_train=int(len(ids)),
@@ -195,7 +192,7 @@ class FitEncoder(Stage):
     """Voxelwise ridge encoders (one CV alpha per voxel) from stimulus features to each subject's training betas."""
 
     name = "fit_encoder"
-    version = 1
+    version = 2
     Params = FitParams
     libraries = ("numpy", "scikit-learn", "torch")
     inputs = {
@@ -206,7 +203,7 @@ class FitEncoder(Stage):
         "encoders": Output(
             "encoders/",
             kind="voxel_encoders",
-            description="sub-XX.npz: coef (n_features, n_voxels), intercept, alphas, cv_scores (n_voxels,).",
+            description="sub-XX/: a fitted RidgeCV per subject (save_pretrained; RidgeCV.from_pretrained).",
         ),
         "summary": Output("summary.json", "Feature set, per-subject training sizes and median alpha."),
     }
@@ -239,7 +236,7 @@ class FitEncoder(Stage):
                     cv=params.cv,
                     backend=params.backend,
                     n_targets_batch=params.n_targets_batch,
-                    out=str(out_dir / "encoders" / f"{s}.npz"),
+                    out=str(out_dir / "encoders" / s),
                 )
             )
         rows = parallel_map(_fit_one, jobs, desc="fit_encoder")
@@ -311,8 +308,9 @@ class ScoreEncoder(Stage):
         import pandas as pd
 
         from ..datasets.kinds import StimulusResponses
-        from ..pipeline import load_arrays, load_json, save_json, save_table
+        from ..pipeline import load_json, save_json, save_table
         from . import scores as S
+        from ._estimators import RidgeCV
 
         exp = StimulusResponses.load(inputs["experiment"])
         key = load_json(inputs["encoders"].file("summary"))["feature_set"]
@@ -327,11 +325,11 @@ class ScoreEncoder(Stage):
             )
         (out_dir / "scores").mkdir()
         summary = {}
-        for enc_file in sorted(inputs["encoders"].file("encoders").glob("*.npz")):
-            name = enc_file.stem
-            sr, enc = exp.subjects[name], load_arrays(enc_file)
+        for enc_dir in sorted(p for p in inputs["encoders"].file("encoders").iterdir() if p.is_dir()):
+            name = enc_dir.name
+            sr, enc = exp.subjects[name], RidgeCV.from_pretrained(enc_dir)
             ids, y = sr.mean_betas("test")
-            pred = feats[ids] @ enc["coef"] + enc["intercept"]
+            pred = enc.predict(feats[ids])
             order = np.argsort(sr.trial_image_ids_test, kind="stable")
             reps = np.bincount(sr.trial_image_ids_test)[ids]
             ceil_ncsnr = np.full(y.shape[1], np.nan)
@@ -350,12 +348,12 @@ class ScoreEncoder(Stage):
                     ceiling=ceiling,
                     ceiling_ncsnr=ceil_ncsnr,
                     r_normalized=S.normalize_by_ceiling(r, ceiling, params.min_ceiling),
-                    alpha=enc["alphas"],
-                    cv_score=enc["cv_scores"],
+                    alpha=enc.alphas_,
+                    cv_score=enc.cv_scores_,
                 )
             )
             est = (
-                prf_centres(enc["coef"], channels["centers"], channels["frequencies"], channels["sigmas"])
+                prf_centres(enc.coef_, channels["centers"], channels["frequencies"], channels["sigmas"])
                 if "centers" in channels
                 else None
             )

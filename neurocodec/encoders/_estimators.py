@@ -8,7 +8,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, MultiOutputMixin, RegressorMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ..pipeline import bad_value
+from ..pipeline import PretrainedMixin, bad_value
 from ._ridge import (
     _full_decomposition,
     make_folds,
@@ -44,7 +44,7 @@ def _check_constant(Y, of):
         )
 
 
-class _RidgeBase(MultiOutputMixin, RegressorMixin, BaseEstimator):
+class _RidgeBase(PretrainedMixin, MultiOutputMixin, RegressorMixin, BaseEstimator):
     def _validate_fit(self, X, y):
         X, y = validate_data(self, X, y, multi_output=True, y_numeric=True, dtype=[np.float32, np.float64])
         Y = np.asarray(y, dtype=np.float32)

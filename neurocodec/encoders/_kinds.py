@@ -4,10 +4,10 @@ from ..pipeline import register_kind
 
 register_kind(
     "voxel_encoders",
-    version=1,
+    version=2,
     reader="neurocodec.encoders:RidgeCV",
-    description="Fitted voxelwise ridge encoders: encoders/<subject>.npz (coef (n_features, n_voxels), "
-    "intercept, alphas, cv_scores) + summary.json (feature set, training sizes).",
+    description="Fitted voxelwise ridge encoders: encoders/<subject>/ (a RidgeCV's save_pretrained folder: "
+    "coef_ (n_features, n_voxels), intercept_, alphas_, cv_scores_) + summary.json (feature set, training sizes).",
 )
 register_kind(
     "encoder_scores",

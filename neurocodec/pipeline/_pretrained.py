@@ -44,6 +44,32 @@ def pretrained_types() -> dict[str, type]:
     return dict(sorted(_TYPES.items()))
 
 
+def _fitted_state(estimator: Any) -> dict[str, Any]:
+    """The fitted attributes of a scikit-learn estimator, split into arrays, JSON values and nested models."""
+    import numpy as np
+    from sklearn.utils.validation import check_is_fitted
+
+    check_is_fitted(estimator)
+    state: dict[str, Any] = {"arrays": {}, "json": {}, "folders": {}}
+    for name, value in vars(estimator).items():
+        if not name.endswith("_") or name.startswith("_"):
+            continue
+        if isinstance(value, np.ndarray) and value.dtype == object and all(isinstance(v, str) for v in value.flat):
+            value = value.astype(str)  # e.g. feature_names_in_
+        if isinstance(value, np.ndarray) and value.dtype != object:
+            state["arrays"][name] = value
+        elif isinstance(value, PretrainedMixin):
+            state["folders"][name] = value
+        elif value is None or isinstance(value, (bool, int, float, str, list, tuple, dict, np.generic)):
+            state["json"][name] = value.item() if isinstance(value, np.generic) else value
+        else:
+            raise TypeError(
+                f"The fitted attribute {type(estimator).__name__}.{name} must be an array, a JSON value or a "
+                f"PretrainedMixin model to be saved, got {type(value).__name__}."
+            )
+    return state
+
+
 def resolve_pretrained_dir(source: str | Path) -> Path:
     """A local folder, or a Hugging Face hub id downloaded (cached) with ``huggingface_hub``."""
     path = Path(source).expanduser()
@@ -81,8 +107,15 @@ class PretrainedMixin:
       ``state["folders"]`` holds the nested models of this convention already loaded (on ``device``), other
       sub-folders are the class's to read from ``directory``.
 
-    ``torch.nn.Module`` subclasses holding their constructor arguments in ``self.config`` get defaults for all
-    three (weights = ``state_dict()``).
+    Two kinds of class get defaults for all three:
+
+    - ``torch.nn.Module`` subclasses holding their constructor arguments in ``self.config``: weights =
+      ``state_dict()``;
+    - scikit-learn estimators: the config is ``get_params(deep=False)`` and the state every fitted attribute
+      (public, trailing underscore): arrays to ``arrays.npz``, numbers / strings / lists / dicts to
+      ``state.json``, models of this convention to sub-folders; any other value is refused by name.
+
+    A class whose name starts with an underscore (an abstract base) is not registered.
     """
 
     model_type: ClassVar[str] = ""
@@ -90,22 +123,32 @@ class PretrainedMixin:
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
+        if cls.__name__.startswith("_"):
+            return
         if not cls.__dict__.get("model_type"):
             cls.model_type = cls.__name__
         _TYPES[cls.model_type] = cls
 
-    # -- defaults for config-driven torch modules --------------------------------------------
+    # -- defaults: config-driven torch modules, scikit-learn estimators ----------------------
     def _pretrained_config(self) -> dict[str, Any]:
-        return dict(self.config)  # type: ignore[attr-defined]
+        if hasattr(self, "state_dict"):
+            return dict(self.config)  # type: ignore[attr-defined]
+        return self.get_params(deep=False)  # type: ignore[attr-defined]
 
     def _pretrained_state(self) -> dict[str, Any]:
-        return {"tensors": self.state_dict()}  # type: ignore[attr-defined]
+        if hasattr(self, "state_dict"):
+            return {"tensors": self.state_dict()}  # type: ignore[attr-defined]
+        return _fitted_state(self)
 
     @classmethod
     def _from_pretrained_state(
         cls, config: dict[str, Any], state: dict[str, Any], directory: Path, device: str, **kwargs: Any
     ) -> Any:
         model = cls(**{**config, **kwargs})
+        if not hasattr(model, "state_dict"):
+            for name, value in {**state.get("json", {}), **state.get("arrays", {}), **state["folders"]}.items():
+                setattr(model, name, value)
+            return model
         model.load_state_dict(state["tensors"])  # type: ignore[attr-defined]
         return model.to(device).eval()  # type: ignore[attr-defined]
 

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 
-from neurocodec.pipeline import bad_value, check, load_arrays
+from neurocodec.pipeline import bad_value, check
 
 from ._encoder import DifferentiableEncoder
 
@@ -51,7 +49,8 @@ def load_encoder(
     Parameters
     ----------
     encoder_file : path
-        ``encoders/<subject>.npz`` of ``fit_encoder`` (``coef`` (n_features, n_voxels), ``intercept``).
+        ``encoders/<subject>/`` of ``fit_encoder`` (a fitted :class:`~neurocodec.encoders.RidgeCV`,
+        ``coef_`` (n_features, n_voxels), ``intercept_``).
     feature_params : dict or None
         Parameters of the ``features`` stage the encoder was fitted on; None
         when the features were not computed by a differentiable extractor
@@ -80,14 +79,16 @@ def load_encoder(
             got,
             exc=TypeError,
         )
-    weights = load_arrays(Path(encoder_file))
+    from neurocodec.encoders import RidgeCV
+
+    ridge = RidgeCV.from_pretrained(encoder_file)
     ext = _extractor(feature_params, stimuli)
     layer = None
     if feature_params.get("extractor") == "efficientnet_lite0":
-        names = {lay.replace(".", "_"): lay for lay in ext.layers}
+        names = {lay.replace(".", "_"): lay for lay in ext.fit().layers_}
         check(feature_set in names, "feature_set", f"one of {sorted(names)}", feature_set)
         layer = names[feature_set]
-    enc = DifferentiableEncoder(ext, weights["coef"], weights["intercept"], voxels=voxels, layer=layer, device=device)
+    enc = DifferentiableEncoder.from_fitted(ext, ridge, voxels=voxels, layer=layer, device=device)
     if stored_features is not None:
         import torch
 

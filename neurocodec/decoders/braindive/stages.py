@@ -84,8 +84,8 @@ def _encoder(artifact, exp, subject, voxels, device):
 
     from ._loading import load_encoder
 
-    file = artifact.file("encoders") / f"{subject}.npz"
-    if not file.is_file():
+    file = artifact.file("encoders") / subject
+    if not file.is_dir():
         raise bad_value("subject", "a subject the encoder was fitted for", subject, of="encoder")
     key = load_json(artifact.file("summary"))["feature_set"]
     features = [a for a in artifact.upstream().values() if a.stage == "features"]  # the extractor's parameters
