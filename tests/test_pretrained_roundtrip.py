@@ -144,7 +144,85 @@ def _banded_ridge(tmp_path):
     return m, lambda model: np.column_stack([model.predict(X).T, model.deltas_.T])
 
 
+def _minirocket(tmp_path):
+    from neurocodec.baselines import MiniRocket
+
+    X = np.random.default_rng(0).standard_normal((6, 2, 60)).astype(np.float32)
+    m = MiniRocket(n_features=168, max_dilations=4).fit(X)
+    return m, lambda model: model.transform(X)
+
+
+def _minirocket_classifier(tmp_path):
+    from neurocodec.baselines import MiniRocketClassifier
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((12, 2, 60)).astype(np.float32)
+    y = np.repeat(["a", "b", "c"], 4)
+    X[y == "b"] += np.sin(np.arange(60) / 3)
+    m = MiniRocketClassifier(n_features=168, max_dilations=4).fit(X, y)
+    return m, lambda model: np.column_stack([model.decision_function(X), model.predict(X) == "b"])
+
+
+def _cohort():
+    rng = np.random.default_rng(0)
+    return [rng.standard_normal((40, 4)) @ rng.standard_normal((4, 4)) for _ in range(6)]
+
+
+def _tangent_space(tmp_path):
+    from neurocodec.features.connectivity import TangentSpace
+
+    covs = np.stack([np.cov(t.T) for t in _cohort()])
+    m = TangentSpace().fit(covs)
+    return m, lambda model: model.transform(covs)
+
+
+def _functional_connectivity(tmp_path):
+    from neurocodec.features.connectivity import FunctionalConnectivity
+
+    ts = _cohort()
+    m = FunctionalConnectivity(kind="tangent").fit(ts)
+    return m, lambda model: model.transform(ts)
+
+
+def _fc_states(tmp_path):
+    from neurocodec.features.connectivity import FCStates, sliding_window_fc
+
+    windows = [sliding_window_fc(t, window_length=10, step=5)[0] for t in _cohort()]
+    m = FCStates(n_states=2, n_init=2).fit(windows)
+    return m, lambda model: np.concatenate(model.predict(windows) + [model.centroids_.ravel()])
+
+
+def _gabor(tmp_path):
+    from neurocodec.encoders.features import GaborPyramid
+
+    images = np.random.default_rng(0).uniform(0, 1, (5, 16, 16, 3)).astype(np.float32)
+    m = GaborPyramid(spatial_frequencies=[1.0, 2.0], n_orientations=2).fit(images)
+    return m, lambda model: model.transform(images)
+
+
+def _incontext_encoder(tmp_path):
+    import torch
+
+    from neurocodec.encoders.incontext import BraInCoRL, BraInCoRLConfig, InContextEncoder
+
+    torch.manual_seed(0)
+    BraInCoRL(BraInCoRLConfig(embed_dim=8, width=16, n_layers=1, n_heads=2, ffn_dim=16, n_registers=1)).save_pretrained(
+        tmp_path / "braincorl"
+    )
+    rng = np.random.default_rng(0)
+    X, Y = rng.standard_normal((10, 8)), rng.standard_normal((10, 4))
+    m = InContextEncoder(str(tmp_path / "braincorl")).fit(X, Y)
+    return m, lambda model: model.predict(X)
+
+
 FACTORIES = {
+    "MiniRocket": _minirocket,
+    "MiniRocketClassifier": _minirocket_classifier,
+    "TangentSpace": _tangent_space,
+    "FunctionalConnectivity": _functional_connectivity,
+    "FCStates": _fc_states,
+    "GaborPyramid": _gabor,
+    "InContextEncoder": _incontext_encoder,
     "RidgeCV": _ridge,
     "BandedRidgeCV": _banded_ridge,
     "ImageEmbedder": _image_embedder,

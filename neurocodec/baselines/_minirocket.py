@@ -15,7 +15,7 @@ from itertools import combinations
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
 
-from ..pipeline import bad_value
+from ..pipeline import PretrainedMixin, bad_value
 
 __all__ = ["MiniRocket", "MiniRocketClassifier"]
 
@@ -58,7 +58,7 @@ def _kernel_conv(xm: np.ndarray, d: int) -> np.ndarray:
     return 3.0 * sel - s.sum(0)
 
 
-class MiniRocket(TransformerMixin, BaseEstimator):
+class MiniRocket(PretrainedMixin, TransformerMixin, BaseEstimator):
     """MiniRocket transform of multivariate series.
 
     Parameters
@@ -164,7 +164,7 @@ class MiniRocket(TransformerMixin, BaseEstimator):
         return X
 
 
-class MiniRocketClassifier(ClassifierMixin, BaseEstimator):
+class MiniRocketClassifier(PretrainedMixin, ClassifierMixin, BaseEstimator):
     """MiniRocket features -> standardisation -> RidgeClassifierCV (alphas 1e-3..1e3).
 
     Parameters
@@ -173,6 +173,17 @@ class MiniRocketClassifier(ClassifierMixin, BaseEstimator):
         See :class:`MiniRocket`.
     alphas : array-like
         Ridge penalties tried by leave-one-out CV.
+
+    Attributes
+    ----------
+    rocket_ : MiniRocket
+    mean_, scale_ : ndarray (n_features_out,)
+        Standardisation of the features (training mean and standard deviation).
+    coef_ : ndarray (1, n_features_out) for 2 classes, else (n_classes, n_features_out)
+    intercept_ : ndarray (1,) or (n_classes,)
+    alpha_ : float
+        The penalty chosen by leave-one-out CV.
+    classes_ : ndarray (n_classes,)
     """
 
     def __init__(self, n_features: int = 10_000, max_dilations: int = 32, random_state: int = 0, alphas=None):
@@ -184,7 +195,6 @@ class MiniRocketClassifier(ClassifierMixin, BaseEstimator):
     def fit(self, X: np.ndarray, y: np.ndarray) -> MiniRocketClassifier:
         """Fit the transform and the ridge on series ``X`` (n_series, n_chans, n_times) and labels ``y``."""
         from sklearn.linear_model import RidgeClassifierCV
-        from sklearn.pipeline import make_pipeline
         from sklearn.preprocessing import StandardScaler
 
         y = np.asarray(y)
@@ -197,14 +207,20 @@ class MiniRocketClassifier(ClassifierMixin, BaseEstimator):
             )
         self.rocket_ = MiniRocket(self.n_features, self.max_dilations, self.random_state).fit(X)
         alphas = np.logspace(-3, 3, 10) if self.alphas is None else np.asarray(self.alphas)
-        self.ridge_ = make_pipeline(StandardScaler(), RidgeClassifierCV(alphas=alphas))
-        self.ridge_.fit(self.rocket_.transform(X), np.asarray(y))
-        self.classes_ = self.ridge_.classes_
+        scaler = StandardScaler()
+        ridge = RidgeClassifierCV(alphas=alphas).fit(scaler.fit_transform(self.rocket_.transform(X)), y)
+        self.mean_, self.scale_ = scaler.mean_, scaler.scale_
+        self.coef_, self.intercept_ = np.atleast_2d(ridge.coef_), np.atleast_1d(ridge.intercept_)
+        self.alpha_, self.classes_ = float(ridge.alpha_), ridge.classes_
         return self
 
     def decision_function(self, X: np.ndarray) -> np.ndarray:
         """Ridge scores (n_series,) for 2 classes, else (n_series, n_classes)."""
-        return self.ridge_.decision_function(self.rocket_.transform(X))
+        from sklearn.utils.validation import check_is_fitted
+
+        check_is_fitted(self, "coef_")
+        scores = ((self.rocket_.transform(X) - self.mean_) / self.scale_) @ self.coef_.T + self.intercept_
+        return scores.ravel() if scores.shape[1] == 1 else scores
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         """Softmax of ridge scores (uncalibrated; for ranking metrics such as AUROC)."""
@@ -216,5 +232,6 @@ class MiniRocketClassifier(ClassifierMixin, BaseEstimator):
         return e / e.sum(1, keepdims=True)
 
     def predict(self, X: np.ndarray) -> np.ndarray:
-        """Predicted labels (n_series,)."""
-        return self.ridge_.predict(self.rocket_.transform(X))
+        """Predicted labels (n_series,): the positive class where the score is > 0, else the best score's."""
+        s = self.decision_function(X)
+        return self.classes_[(s > 0).astype(int)] if s.ndim == 1 else self.classes_[s.argmax(1)]

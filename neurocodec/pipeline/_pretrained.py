@@ -45,29 +45,59 @@ def pretrained_types() -> dict[str, type]:
 
 
 def _fitted_state(estimator: Any) -> dict[str, Any]:
-    """The fitted attributes of a scikit-learn estimator, split into arrays, JSON values and nested models."""
+    """The fitted attributes of a scikit-learn estimator, split into arrays, JSON values and nested models.
+
+    A list of arrays is stored as arrays ``name.0``, ``name.1``, ... and a tuple as a JSON list; both are noted in
+    ``state.json`` (``__array_lists__``, ``__tuples__``) so that :func:`_restore_fitted` gives them back as they were.
+    """
     import numpy as np
     from sklearn.utils.validation import check_is_fitted
 
     check_is_fitted(estimator)
-    state: dict[str, Any] = {"arrays": {}, "json": {}, "folders": {}}
+    arrays: dict[str, Any] = {}
+    meta: dict[str, Any] = {}
+    folders: dict[str, Any] = {}
+    lists: dict[str, int] = {}
+    tuples: list[str] = []
     for name, value in vars(estimator).items():
         if not name.endswith("_") or name.startswith("_"):
             continue
         if isinstance(value, np.ndarray) and value.dtype == object and all(isinstance(v, str) for v in value.flat):
             value = value.astype(str)  # e.g. feature_names_in_
         if isinstance(value, np.ndarray) and value.dtype != object:
-            state["arrays"][name] = value
+            arrays[name] = value
         elif isinstance(value, PretrainedMixin):
-            state["folders"][name] = value
+            folders[name] = value
+        elif isinstance(value, list) and value and all(isinstance(v, np.ndarray) for v in value):
+            arrays.update({f"{name}.{k}": v for k, v in enumerate(value)})
+            lists[name] = len(value)
         elif value is None or isinstance(value, (bool, int, float, str, list, tuple, dict, np.generic)):
-            state["json"][name] = value.item() if isinstance(value, np.generic) else value
+            meta[name] = value.item() if isinstance(value, np.generic) else value
+            if isinstance(value, tuple):
+                tuples.append(name)
         else:
             raise TypeError(
-                f"The fitted attribute {type(estimator).__name__}.{name} must be an array, a JSON value or a "
-                f"PretrainedMixin model to be saved, got {type(value).__name__}."
+                f"The fitted attribute {type(estimator).__name__}.{name} must be an array, a list of arrays, a JSON "
+                f"value or a PretrainedMixin model to be saved, got {type(value).__name__}."
             )
-    return state
+    if lists:
+        meta["__array_lists__"] = lists
+    if tuples:
+        meta["__tuples__"] = tuples
+    return {"arrays": arrays, "json": meta, "folders": folders}
+
+
+def _restore_fitted(estimator: Any, state: dict[str, Any]) -> Any:
+    """Set the fitted attributes :func:`_fitted_state` saved back on ``estimator``."""
+    meta = dict(state.get("json", {}))
+    lists = meta.pop("__array_lists__", {})
+    tuples = set(meta.pop("__tuples__", []))
+    arrays = dict(state.get("arrays", {}))
+    for name, n in lists.items():
+        setattr(estimator, name, [arrays.pop(f"{name}.{k}") for k in range(n)])
+    for name, value in {**meta, **arrays, **state.get("folders", {})}.items():
+        setattr(estimator, name, tuple(value) if name in tuples else value)
+    return estimator
 
 
 def resolve_pretrained_dir(source: str | Path) -> Path:
@@ -111,9 +141,10 @@ class PretrainedMixin:
 
     - ``torch.nn.Module`` subclasses holding their constructor arguments in ``self.config``: weights =
       ``state_dict()``;
-    - scikit-learn estimators: the config is ``get_params(deep=False)`` and the state every fitted attribute
-      (public, trailing underscore): arrays to ``arrays.npz``, numbers / strings / lists / dicts to
-      ``state.json``, models of this convention to sub-folders; any other value is refused by name.
+    - scikit-learn estimators: the config is ``get_params(deep=False)`` (but ``device``, the loader's) and the
+      state every fitted attribute (public, trailing underscore): arrays and lists of arrays to ``arrays.npz``,
+      numbers / strings / lists / tuples / dicts to ``state.json``, models of this convention to sub-folders;
+      any other value is refused by name.
 
     A class whose name starts with an underscore (an abstract base) is not registered.
     """
@@ -133,7 +164,9 @@ class PretrainedMixin:
     def _pretrained_config(self) -> dict[str, Any]:
         if hasattr(self, "state_dict"):
             return dict(self.config)  # type: ignore[attr-defined]
-        return self.get_params(deep=False)  # type: ignore[attr-defined]
+        params = self.get_params(deep=False)  # type: ignore[attr-defined]
+        params.pop("device", None)  # the loader's (from_pretrained(device=...))
+        return params
 
     def _pretrained_state(self) -> dict[str, Any]:
         if hasattr(self, "state_dict"):
@@ -144,11 +177,13 @@ class PretrainedMixin:
     def _from_pretrained_state(
         cls, config: dict[str, Any], state: dict[str, Any], directory: Path, device: str, **kwargs: Any
     ) -> Any:
+        if not hasattr(cls, "state_dict"):  # an estimator: a ``device`` parameter not saved is the loader's
+            import inspect
+
+            if "device" in inspect.signature(cls).parameters and "device" not in config:
+                config = {**config, "device": device}
+            return _restore_fitted(cls(**{**config, **kwargs}), state)
         model = cls(**{**config, **kwargs})
-        if not hasattr(model, "state_dict"):
-            for name, value in {**state.get("json", {}), **state.get("arrays", {}), **state["folders"]}.items():
-                setattr(model, name, value)
-            return model
         model.load_state_dict(state["tensors"])  # type: ignore[attr-defined]
         return model.to(device).eval()  # type: ignore[attr-defined]
 

@@ -6,7 +6,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from ...pipeline import bad_value
+from ...pipeline import PretrainedMixin, bad_value
 
 __all__ = ["GaborPyramid", "to_grayscale"]
 
@@ -33,7 +33,7 @@ def _resize(gray, size):
     )
 
 
-class GaborPyramid(TransformerMixin, BaseEstimator):
+class GaborPyramid(PretrainedMixin, TransformerMixin, BaseEstimator):
     """Gabor wavelet pyramid: quadrature-pair energy at orientations x frequencies x positions.
 
     Each channel is a pair of Gabor filters (even: cosine, odd: sine carrier)

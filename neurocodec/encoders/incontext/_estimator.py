@@ -9,14 +9,14 @@ import torch
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_is_fitted
 
-from ...pipeline import bad_value, check
+from ...pipeline import PretrainedMixin, bad_value, check
 from ._model import BraInCoRL
 from ._training import standardize_context, unit_norm
 
 __all__ = ["InContextEncoder"]
 
 
-class InContextEncoder(RegressorMixin, BaseEstimator):
+class InContextEncoder(PretrainedMixin, RegressorMixin, BaseEstimator):
     """Voxelwise linear encoder built from a few context images, without gradient steps.
 
     ``fit(X_context, Y_context)`` runs the meta-trained :class:`BraInCoRL` on
@@ -55,6 +55,14 @@ class InContextEncoder(RegressorMixin, BaseEstimator):
         self.device = device
         self.batch_voxels = batch_voxels
         self.normalize = normalize
+
+    # -- persistence (PretrainedMixin: the fitted model_ in model_/, weights in arrays.npz) ---------------
+    def _pretrained_config(self) -> dict:
+        """The parameters; ``device`` is the loader's, a ``model`` object is saved as ``model_/``."""
+        params = self.get_params(deep=False)
+        del params["device"]
+        params["model"] = str(self.model) if isinstance(self.model, (str, Path)) else None
+        return params
 
     # -- helpers ----------------------------------------------------------
     def _load_model(self) -> BraInCoRL:

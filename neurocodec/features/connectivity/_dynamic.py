@@ -8,7 +8,7 @@ import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
-from ...pipeline import bad_value, check
+from ...pipeline import PretrainedMixin, bad_value, check
 from ._fc import check_timeseries
 from ._vectors import fisher_z, vectorize
 
@@ -130,7 +130,7 @@ def state_dynamics(labels, n_states: int, window_step_s: float = 1.0) -> dict[st
     }
 
 
-class FCStates(BaseEstimator):
+class FCStates(PretrainedMixin, BaseEstimator):
     """Recurring FC states: k-means on vectorised sliding-window correlations.
 
     Parameters
@@ -145,7 +145,8 @@ class FCStates(BaseEstimator):
     ----------
     centroids_ : ndarray, shape (n_states, n_rois, n_rois)
         State connectivity patterns (correlations), sorted by occupancy.
-    kmeans_ : sklearn.cluster.KMeans
+    cluster_centers_ : ndarray, shape (n_states, n_edges)
+        The k-means centres (Fisher-z edge vectors) :meth:`predict` assigns windows to.
     """
 
     def __init__(self, n_states: int = 4, n_init: int = 10, random_state: int = 0):
@@ -170,16 +171,19 @@ class FCStates(BaseEstimator):
         )
         km = KMeans(self.n_states, n_init=self.n_init, random_state=self.random_state).fit(fisher_z(pooled))
         order = np.argsort(-np.bincount(km.labels_, minlength=self.n_states), kind="stable")
-        km.cluster_centers_ = km.cluster_centers_[order]
-        self.kmeans_ = km
+        self.cluster_centers_ = km.cluster_centers_[order]
         n = np.asarray(windows[0]).shape[-1]
         from ._vectors import unvectorize
 
-        self.centroids_ = unvectorize(np.tanh(km.cluster_centers_), discard_diagonal=True)
+        self.centroids_ = unvectorize(np.tanh(self.cluster_centers_), discard_diagonal=True)
         self.n_rois_ = n
         return self
 
     def predict(self, windows) -> list[np.ndarray]:
         """State label of every window of every subject."""
         check_is_fitted(self)
-        return [self.kmeans_.predict(fisher_z(v)) for v in self._vectors(windows)]
+        c = self.cluster_centers_
+        return [
+            (-2 * fisher_z(v) @ c.T + (c**2).sum(1)).argmin(1)  # the nearest centre, as KMeans.predict
+            for v in self._vectors(windows)
+        ]

@@ -8,7 +8,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from ...pipeline import bad_value, check
+from ...pipeline import PretrainedMixin, bad_value, check
 from ._spd import (
     _form,
     _run_chunks,
@@ -149,7 +149,7 @@ def prec_to_partial(prec: np.ndarray) -> np.ndarray:
     return partial
 
 
-class TangentSpace(BaseEstimator, TransformerMixin):
+class TangentSpace(PretrainedMixin, TransformerMixin, BaseEstimator):
     """Tangent-space embedding of SPD matrices at a reference fitted on training data.
 
     ``T_i = logm(R^{-1/2} C_i R^{-1/2})`` with ``R`` the geometric (Riemannian)
@@ -329,7 +329,7 @@ class TangentSpace(BaseEstimator, TransformerMixin):
         return sqrt_mean @ map_eigenvalues(np.exp, T, n_jobs=self.n_jobs) @ sqrt_mean
 
 
-class FunctionalConnectivity(BaseEstimator, TransformerMixin):
+class FunctionalConnectivity(PretrainedMixin, TransformerMixin, BaseEstimator):
     """Functional connectivity matrices of subjects from ROI time series.
 
     Same kinds as nilearn's ``ConnectivityMeasure`` (and the same numbers for
