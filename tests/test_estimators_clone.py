@@ -100,3 +100,26 @@ def test_no_hand_written_clone_or_get_params():
             }:
                 offenders.append(f"{path.relative_to(ROOT.parent)}:{node.lineno} {node.name}")
     assert not offenders, offenders
+
+
+#: Estimators around a pretrained network that learn nothing themselves: they are rebuilt from their parameters
+#: (the network's own weights file), so they have no save_pretrained.
+NOTHING_FITTED = {
+    "TorchHookFeatures": "wraps a given torch model; fit only checks the layer names",
+    "EfficientNetLite0Features": "ImageNet weights loaded from the weights file named by its parameters",
+    "OpenClipFeatures": "open_clip weights loaded from the checkpoint named by its parameters",
+    "FeatureExtractor": "a metric's fixed network (its Gabor option refits on the true images of each evaluation)",
+}
+
+
+def test_every_fitted_estimator_persists():
+    from neurocodec.pipeline import PretrainedMixin, pretrained_types
+
+    missing = [
+        path
+        for path, cls in ESTIMATORS.items()
+        if not issubclass(cls, PretrainedMixin) and cls.__name__ not in NOTHING_FITTED
+    ]
+    assert not missing, f"{missing} hold fitted state: give them PretrainedMixin (save_pretrained / from_pretrained)"
+    registered = set(pretrained_types().values())
+    assert all(cls in registered for cls in ESTIMATORS.values() if issubclass(cls, PretrainedMixin))
