@@ -14,21 +14,12 @@ Public API
     Representational similarity analysis: RDMs, their comparison, noise ceilings.
 """
 
-import importlib
+from .._lazy import lazy_exports
 
 __all__ = ["BandedRidgeCV", "DEFAULT_ALPHAS", "RidgeCV", "features", "incontext", "rsa", "scores"]
 
+# Lazy: importing the package (e.g. to register stages) must not import scikit-learn / torch.
 _LAZY = {"BandedRidgeCV": "._estimators", "DEFAULT_ALPHAS": "._estimators", "RidgeCV": "._estimators"}
+_LAZY.update({name: f".{name}" for name in ("features", "incontext", "rsa", "scores")})
 
-
-def __getattr__(name):
-    # Lazy: importing the package (e.g. to register stages) must not import scikit-learn / torch.
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name], __name__), name)
-    if name in ("features", "incontext", "rsa", "scores"):
-        return importlib.import_module(f".{name}", __name__)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)

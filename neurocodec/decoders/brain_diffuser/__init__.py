@@ -1,6 +1,6 @@
 """Brain-Diffuser two-stage image reconstruction from fMRI (Ozcelik & VanRullen 2023)."""
 
-import importlib
+from ..._lazy import lazy_exports
 
 __all__ = ["BrainDiffuser", "DEFAULT_DECODER_ALPHAS", "make_ridge", "save_grid"]
 
@@ -12,14 +12,4 @@ _LAZY = {
     "make_ridge": "._model",
 }
 
-
-def __getattr__(name):
-    if name in _LAZY:
-        value = getattr(importlib.import_module(_LAZY[name], __name__), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)

@@ -18,7 +18,7 @@ img2img, IP-Adapter on Stable Diffusion img2img, Versatile Diffusion dual
 guided) from a hub id or a local folder.
 """
 
-import importlib
+from ..._lazy import lazy_exports
 
 __all__ = [
     "DEFAULT_MODELS",
@@ -45,14 +45,4 @@ _LAZY = {
     "img2img_loop": "._sampling",
 }
 
-
-def __getattr__(name):
-    if name in _LAZY:
-        value = getattr(importlib.import_module(_LAZY[name], __name__), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)

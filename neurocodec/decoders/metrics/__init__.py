@@ -7,7 +7,7 @@ Images are ``(n_images, height, width, 3)`` floats in ``[0, 1]``.
 >>> two_way_identification(feats(images_true), feats(images_pred))
 """
 
-import importlib
+from ..._lazy import lazy_exports
 
 __all__ = [
     "DEFAULT_FEATURES",
@@ -40,14 +40,4 @@ _LAZY = {
     "ssim": "._pixel",
 }
 
-
-def __getattr__(name):
-    if name in _LAZY:
-        value = getattr(importlib.import_module(_LAZY[name], __name__), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)

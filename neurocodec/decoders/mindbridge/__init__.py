@@ -7,8 +7,7 @@
 >>> predict_embeddings(model, betas_test, "sub-05")["image"]
 """
 
-from importlib import import_module
-from typing import Any
+from ..._lazy import lazy_exports
 
 _WHERE = {
     "cycle_loss": "_losses",
@@ -31,17 +30,6 @@ _WHERE = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    # Lazy: importing the stages of this package must not import torch.
-    if name in _WHERE:
-        return getattr(import_module(f".{_WHERE[name]}", __name__), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(list(globals()) + list(_WHERE))
-
-
 __all__ = [
     "LowRankAdapter",
     "MODEL_PRESETS",
@@ -61,3 +49,5 @@ __all__ = [
     "text_token_targets",
     "train_mindbridge",
 ]
+
+__getattr__, __dir__ = lazy_exports(__name__, _WHERE)

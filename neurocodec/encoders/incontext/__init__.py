@@ -12,7 +12,7 @@ Names are imported lazily so that the stage module stays cheap to import
 (torch loads on first use of a public name).
 """
 
-from importlib import import_module
+from ..._lazy import lazy_exports
 
 _WHERE = {
     "PRESETS": "_model",
@@ -34,14 +34,4 @@ _WHERE = {
 
 __all__ = sorted(_WHERE)
 
-
-def __getattr__(name):
-    if name in _WHERE:
-        value = getattr(import_module(f"{__name__}.{_WHERE[name]}"), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(list(globals()) + __all__)
+__getattr__, __dir__ = lazy_exports(__name__, _WHERE)

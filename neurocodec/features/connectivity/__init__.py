@@ -2,7 +2,7 @@
 phenotype prediction.
 """
 
-import importlib
+from ..._lazy import lazy_exports
 
 __all__ = [
     "COV_ESTIMATORS",
@@ -70,12 +70,4 @@ _LAZY = {
     "vectorize": "._vectors",
 }
 
-
-def __getattr__(name):
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name], __name__), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)

@@ -6,8 +6,7 @@ Pradeepkumar et al., "Tokenizing Single-Channel EEG with Time-Frequency Motif
 Learning"; reference code Jathurshan0330/TFM-Tokenizer.
 """
 
-import importlib
-from typing import Any
+from ..._lazy import lazy_exports
 
 # Public name -> private module. Loaded lazily (PEP 562) so that importing
 # ``neurocodec.features.tokenizer.stages`` (the CLI does) does not import torch. The building blocks (layers,
@@ -34,14 +33,4 @@ _EXPORTS = {
 
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(list(globals()) + __all__)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
