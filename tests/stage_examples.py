@@ -35,9 +35,9 @@ def _user_files(root: Path) -> dict[str, Path]:
         np.save(folder / "images.npy", rng.integers(0, 255, (14, 16, 16, 3), dtype=np.uint8))
         ids = np.concatenate([np.arange(14), np.arange(4), np.arange(4)])
         np.save(folder / "betas.npy", rng.standard_normal((len(ids), 12)).astype(np.float32))
-        pd.DataFrame({"image": ids, "split": np.where(ids < 4, "test", "train")}).to_csv(
-            folder / "trials.tsv", sep="\t", index=False
-        )
+        pd.DataFrame(
+            {"image": ids, "split": np.where(ids < 4, "test", "train"), "category": np.where(ids % 2, "a", "b")}
+        ).to_csv(folder / "trials.tsv", sep="\t", index=False)
     return {"images": folder / "images.npy", "betas": folder / "betas.npy", "trials": folder / "trials.tsv"}
 
 
@@ -54,8 +54,24 @@ def _nsd_expdesign(root: Path) -> Path:
     return nsd / "nsddata/experiments/nsd/nsd_expdesign.mat"
 
 
+def _fmri(name):
+    import fmri_fixtures
+
+    return getattr(fmri_fixtures, name)
+
+
 EXAMPLES = {
     "simulate_visual_fmri": {"params": VISUAL},
+    "fmri_single_trial_betas": {
+        "params": {"method": "lsa", "t_r": 2.0},
+        "paths": {k: (lambda r, k=k: _fmri("event_design")(r)[k]) for k in ("bold", "mask", "stimuli")},
+    },
+    "load_haxby": {"paths": {"root": lambda r: _fmri("haxby_release")(r)}},
+    "decode_categories": {"params": {"C": [0.1, 1.0], "n_folds": 3}},
+    "load_fmri": {
+        "params": {"t_r": 2.0},
+        "paths": {k: (lambda r, k=k: _fmri("atlas_runs")(r)[k]) for k in ("bold", "atlas", "labels")},
+    },
     "load_stimulus_responses": {
         "paths": {k: (lambda r, k=k: _user_files(r)[k]) for k in ("images", "betas", "trials")}
     },
