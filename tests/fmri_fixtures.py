@@ -48,9 +48,7 @@ def event_design(root: Path, seed: int = 0) -> dict[str, Path]:
     n_scans, t_r, n_trials = 60, 2.0, 14
     onsets = 6.0 + 8.0 * np.arange(n_trials)
     for run in range(3):
-        images = (
-            [run * n_trials + i for i in range(n_trials)] if run < 2 else [28 + i % 7 for i in range(n_trials)]
-        )
+        images = [run * n_trials + i for i in range(n_trials)] if run < 2 else [28 + i % 7 for i in range(n_trials)]
         ev = pd.DataFrame(
             {
                 "onset": onsets,
@@ -87,7 +85,9 @@ def atlas_runs(root: Path, seed: int = 0) -> dict[str, Path]:
         data = 100 + rng.standard_normal(SHAPE + (50,))
         data[labels == 1] += 2 * shared
         data[labels == 2] += 2 * shared
-        nib.save(nib.Nifti1Image(data.astype(np.float32), AFF), paths["bold"] / f"sub-07_task-rest_run-{run}_bold.nii.gz")
+        nib.save(
+            nib.Nifti1Image(data.astype(np.float32), AFF), paths["bold"] / f"sub-07_task-rest_run-{run}_bold.nii.gz"
+        )
     nib.save(nib.Nifti1Image(labels, AFF), paths["atlas"])
     pd.DataFrame({"index": [1, 2, 3], "name": ["left", "middle", "right"]}).to_csv(
         paths["labels"], sep="\t", index=False

@@ -295,6 +295,8 @@ def decoding_samples(experiment, subject: str, categories=None):
         The run of each trial (``(session, run)`` pairs numbered in order of appearance) when the subject's
         trials table gives runs, else its image id.
     group_by : {"run", "image"}
+    group_names : list of str
+        Name of each group number: the run (``session/run`` with several sessions) or the image name.
     """
     import pandas as pd
 
@@ -313,9 +315,12 @@ def decoding_samples(experiment, subject: str, categories=None):
     keep = (cat >= 0) & (np.isin(label, list(categories)) if categories else True)
     trials = sub.trials
     if trials is not None and "run" in trials.columns:
+        run = trials["run"].astype(str)
         session = trials["session"].astype(str) if "session" in trials.columns else pd.Series("0", index=trials.index)
-        groups, group_by = pd.factorize(session + "/" + trials["run"].astype(str))[0].astype(np.int64), "run"
+        codes, uniq = pd.factorize(run if session.nunique() == 1 else session + "/" + run)
+        groups, group_by, group_names = codes.astype(np.int64), "run", [str(u) for u in uniq]
     else:
-        groups, group_by = ids.astype(np.int64), "image"
+        image_names = experiment.image_names or [str(i) for i in range(experiment.n_images)]
+        groups, group_by, group_names = ids.astype(np.int64), "image", [str(n) for n in image_names]
     check(bool(keep.any()), "categories", "categories with trials", list(categories or names), of=f"subject {subject}")
-    return X[keep], label[keep].astype(str), groups[keep], group_by
+    return X[keep], label[keep].astype(str), groups[keep], group_by, group_names

@@ -64,12 +64,14 @@ class DecodeCategories(Stage):
         subjects = list(params.subjects) or list(exp.subjects)
         scores, folds, preds = {}, [], []
         for sub in subjects:
-            X, y, groups, group_by = decoding_samples(exp, sub, list(params.categories))
+            X, y, groups, group_by, names = decoding_samples(exp, sub, list(params.categories))
             n_folds = None if group_by == "run" else params.n_folds
-            scores[sub], row = {}, {"subject": sub, "sample": range(len(y)), "group": groups, "true": y}
+            row = {"subject": sub, "sample": range(len(y)), "group": [names[g] for g in groups], "true": y}
+            scores[sub] = {}
             for clf in ("svm", "lda"):
                 decoder = CategoryDecoder(clf, C=list(params.C), inner_cv=n_folds)
                 res = cross_validate_categories(decoder, X, y, groups, n_folds=n_folds)
+                res.held_out = [[names[g] for g in fold] for fold in res.held_out]
                 res.info = {"group_by": group_by}
                 scores[sub][clf] = res.summary()
                 row[clf] = res.predictions
