@@ -123,3 +123,29 @@ def haxby_release(root: Path, seed: int = 0) -> Path:
     nib.save(nib.Nifti1Image(vt, AFF), masks / "vt.nii.gz")
     nib.save(nib.Nifti1Image(np.ones(SHAPE, np.uint8), AFF), masks / "brain.nii.gz")
     return folder
+
+
+def kriegeskorte_release(root: Path, seed: int = 0) -> Path:
+    """Build (once) the two rsatoolbox .mat files of Kriegeskorte-92 (random 16-px images, 2 x 2 random RDMs)."""
+    from scipy.io import savemat
+
+    folder = Path(root) / "kriegeskorte92"
+    if folder.is_dir():
+        return folder
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(seed)
+    fields = ("image", "category", "human", "face", "animal", "natural")
+    stim = np.zeros((1, 92), dtype=[(f, "O") for f in fields])
+    for i in range(92):
+        cat = ("face", "body", "natural", "artificial")[i % 4]
+        stim[0, i] = (rng.integers(0, 255, (16, 16, 3), dtype=np.uint8), cat, int(i % 4 < 2), int(i % 4 == 0), 0, 0)
+    rdms = np.zeros((1, 2, 2), dtype=[("RDM", "O"), ("name", "O")])
+    for s in range(2):
+        for j in range(2):
+            d = np.abs(rng.standard_normal((92, 92)))
+            d = (d + d.T) / 2
+            np.fill_diagonal(d, 0)
+            rdms[0, s, j] = (d, f"BE s{s + 1} session {j + 1}")
+    savemat(folder / "Kriegeskorte_Neuron2008_supplementalData.mat", {"stimuli_92objs": stim})
+    savemat(folder / "92_brainRDMs.mat", {"RDMs": rdms})
+    return folder

@@ -1,6 +1,7 @@
 """Tiny example of every registered stage, for the generated kind-contract test (tests/test_kind_contract.py).
 
-``EXAMPLES[stage] = {"params": {...}, "paths": {input: builder(root) -> path}, "wire": [optional inputs to wire]}``.
+``EXAMPLES[stage] = {"params": {...}, "paths": {input: builder(root) -> path}, "wire": [optional inputs to wire]}``
+(``"same_stimuli": True``: the default producers of its other inputs read the forced upstream step too, by kind).
 Required artifact inputs are wired to the default producer of their kind (``DEFAULT_PRODUCER``). A new stage
 needs an entry here: the contract test fails for a stage without one.
 """
@@ -67,6 +68,8 @@ EXAMPLES = {
         "paths": {k: (lambda r, k=k: _fmri("event_design")(r)[k]) for k in ("bold", "mask", "stimuli")},
     },
     "load_haxby": {"paths": {"root": lambda r: _fmri("haxby_release")(r)}},
+    "load_kriegeskorte92": {"paths": {"root": lambda r: _fmri("kriegeskorte_release")(r)}},
+    "rsa": {"same_stimuli": True},
     "decode_categories": {"params": {"C": [0.1, 1.0], "n_folds": 3}},
     "load_fmri": {
         "params": {"t_r": 2.0},
@@ -188,6 +191,7 @@ DEFAULT_PRODUCER = {
     "roi_timeseries": "simulate_rest_fmri",
     "connectomes": "connectivity",
     "raw": "simulate_eeg",
+    "rdms": "load_kriegeskorte92",
     "epochs": "epoch_eeg",
     "tfm_tokens": "tfm_tokenize",
     "tfm_tokenizer": "tfm_tokenize",

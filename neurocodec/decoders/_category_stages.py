@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from ..pipeline import Input, Output, Stage, StageParams, register_stage
+from ..pipeline import Input, Output, Stage, StageParams, bad_value, register_stage
 
 
 class DecodeCategoriesParams(StageParams):
@@ -62,6 +62,8 @@ class DecodeCategories(Stage):
 
         exp = StimulusResponses.load(inputs["experiment"])
         subjects = list(params.subjects) or list(exp.subjects)
+        if not subjects:
+            raise bad_value("experiment", "stimulus_responses with at least one subject's responses", "<no subjects>")
         scores, folds, preds = {}, [], []
         for sub in subjects:
             X, y, groups, group_by, names = decoding_samples(exp, sub, list(params.categories))
