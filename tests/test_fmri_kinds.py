@@ -138,7 +138,9 @@ def test_load_haxby_layout_to_decoding(tmp_path):
     assert len(folds) == 6 and set(folds["held_out"].astype(str)) == {"0", "1", "2"}
 
 
-@pytest.mark.parametrize("case", ["trial_type_only_in_test_run", "atlas_off_grid", "stimuli_missing_image"])
+@pytest.mark.parametrize(
+    "case", ["trial_type_only_in_test_run", "trial_type_missing_in_one_run", "atlas_off_grid", "stimuli_missing_image"]
+)
 def test_bad_fmri_kind_inputs_one_clear_error_nothing_cached(case, tmp_path):
     if case == "atlas_off_grid":
         p = atlas_runs(tmp_path)
@@ -156,6 +158,14 @@ def test_bad_fmri_kind_inputs_one_clear_error_nothing_cached(case, tmp_path):
         if case == "stimuli_missing_image":
             (p["stimuli"] / "img30.png").unlink()
             expected = "The 'stimuli' must be a folder holding every stim_file image .*first 'img30.png'"
+        elif case == "trial_type_missing_in_one_run":
+            p.pop("stimuli")
+            for f in sorted(p["bold"].glob("*_events.tsv")):
+                ev = pd.read_csv(f, sep="\t").drop(
+                    columns=["stim_file"] + (["trial_type"] if "run-2" in f.name else [])
+                )
+                ev.to_csv(f, sep="\t", index=False)
+            expected = "The 'events' must be tables that all have a 'trial_type' column .*first 'sub-01_task-view_run-2"
         else:
             p.pop("stimuli")
             for f in sorted(p["bold"].glob("*_events.tsv")):

@@ -17,7 +17,7 @@ import numpy as np
 
 from ..pipeline import bad_value, check
 
-__all__ = ["responses_from_betas", "check_trial_design"]
+__all__ = ["responses_from_betas", "check_trial_design", "check_event_columns"]
 
 
 def _split_runs(trials, test_runs) -> np.ndarray:
@@ -41,6 +41,34 @@ def _read_stimuli(folder: Path, names: list[str], image_size: int | None) -> np.
     imgs = [Image.open(folder / n).convert("RGB") for n in names]
     size = (image_size, image_size) if image_size else imgs[0].size
     return np.stack([np.asarray(im if im.size == size else im.resize(size, Image.BICUBIC)) for im in imgs])
+
+
+def check_event_columns(events: list) -> None:
+    """Every run's events table names its trials' stimuli the same way (as read, before any default is filled).
+
+    Parameters
+    ----------
+    events : list of path
+        One ``events.tsv`` per run. Each must hold ``trial_type`` or ``stim_file``, and a column that one run
+        has (``trial_type``, ``stim_file``) every run must have.
+    """
+    import pandas as pd
+
+    cols = [set(pd.read_csv(e, sep="," if str(e).endswith(".csv") else "\t", nrows=0).columns) for e in events]
+    for col in ("trial_type", "stim_file"):
+        lacking = [Path(e).name for e, c in zip(events, cols) if col not in c]
+        if lacking and len(lacking) < len(events):
+            raise bad_value(
+                "events",
+                f"tables that all have a {col!r} column (some runs have one)",
+                f"<{len(lacking)} without it, first {lacking[0]!r}>",
+            )
+    if not ({"trial_type", "stim_file"} & cols[0]):
+        raise bad_value(
+            "events",
+            "tables with a 'trial_type' or a 'stim_file' column (the stimulus of each trial)",
+            f"<{Path(events[0]).name} with neither>",
+        )
 
 
 def check_trial_design(events: list, test_runs: list[int] | None = None, stimuli: str | Path | None = None) -> None:

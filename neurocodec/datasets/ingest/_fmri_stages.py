@@ -356,7 +356,7 @@ class FMRISingleTrialBetas(Stage):
     def run(self, params, inputs, out_dir):
         import nibabel as nib
 
-        from .._trial_responses import check_trial_design, responses_from_betas
+        from .._trial_responses import check_event_columns, check_trial_design, responses_from_betas
         from ..fmri import (
             bids_subject,
             load_confounds,
@@ -369,6 +369,7 @@ class FMRISingleTrialBetas(Stage):
 
         runs = expand_files(inputs["bold"], params.pattern, name="bold")
         events = _pair_events(runs, inputs.get("events"), params.events_pattern)
+        check_event_columns(events)
         tables = [load_events(e) for e in events]
         # the design (split, stimuli, images on disk) is checked before any GLM is fitted
         check_trial_design(tables, list(params.test_runs), inputs.get("stimuli"))
