@@ -136,6 +136,11 @@ def test_load_haxby_layout_to_decoding(tmp_path):
     assert sub.n_voxels == 12 and len(sub.trials) == 12 and sorted(set(sub.trials["run"])) == [0, 1, 2]
     folds = store.open(*keys["d"]).load("folds")
     assert len(folds) == 6 and set(folds["held_out"].astype(str)) == {"0", "1", "2"}
+    from neurocodec.pipeline import get_stage
+
+    section = get_stage("decode_categories").report(store.open(*keys["d"]))
+    assert section.title == "Category decoding" and section.blocks[-1].columns == ["true \\ predicted", "face", "house"]
+    assert get_stage("load_haxby").report(store.open(*keys["h"])) is not None
 
 
 @pytest.mark.parametrize(
