@@ -55,6 +55,12 @@ def _nsd_expdesign(root: Path) -> Path:
     return nsd / "nsddata/experiments/nsd/nsd_expdesign.mat"
 
 
+def _bonn(root: Path) -> Path:
+    from test_ingest_bonn import _fake_bonn
+
+    return _fake_bonn(root / "bonn_eeg", n=4)
+
+
 def _fmri(name):
     import fmri_fixtures
 
@@ -70,6 +76,10 @@ EXAMPLES = {
     "load_haxby": {"paths": {"root": lambda r: _fmri("haxby_release")(r)}},
     "load_kriegeskorte92": {"paths": {"root": lambda r: _fmri("kriegeskorte_release")(r)}},
     "rsa": {"same_stimuli": True},
+    "load_bonn": {
+        "params": {"sets": ["A", "E"], "n_windows": 4},
+        "paths": {"root": lambda r: _bonn(r)},
+    },
     "decode_categories": {"params": {"C": [0.1, 1.0], "n_folds": 3}},
     "load_fmri": {
         "params": {"t_r": 2.0},

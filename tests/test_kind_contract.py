@@ -12,15 +12,14 @@ from stage_examples import DEFAULT_PRODUCER, EXAMPLES
 from neurocodec.pipeline import registered_kinds, registered_stages, run_pipeline
 
 STAGES = {n: c for n, c in registered_stages().items() if c.__module__.startswith("neurocodec.")}
-#: Loaders of public releases whose fixtures live in their own tests (tests/test_ingest_*.py); not paired yet
-#: (load_bonn's single-channel windows fit neither eeg_connectivity nor the example's tfm_cross_validate protocols).
-#: The fMRI producers and load_kriegeskorte92 (rsa's rdms) have examples built by tests/fmri_fixtures.py.
+#: Loaders of public releases whose fixtures live in their own tests (tests/test_ingest_*.py); not paired yet.
+#: The fMRI producers and load_kriegeskorte92 (rsa's rdms) have examples built by tests/fmri_fixtures.py, load_bonn
+#: by tests/test_ingest_bonn.py.
 NO_EXAMPLE = {
     "bids_inputs",
     "load_abide",
     "load_uea_eeg",
     "load_sleep_edf",
-    "load_bonn",
 }
 
 
@@ -47,6 +46,8 @@ INCOMPATIBLE = {
     ("rsa", "simulate_visual_fmri"): "rsa needs RDMs over the same stimuli; the one rdms producer is "
     "load_kriegeskorte92 (its pair with features of its images runs under kind rdms)",
     ("rsa", "features"): "as above: the example's features are of the simulator's images",
+    ("eeg_connectivity", "load_bonn"): "Bonn segments are single-channel; connectivity needs two channels",
+    ("tfm_cross_validate", "load_bonn"): "the example's protocols name the simulator's motifs, not Bonn's sets",
 }
 #: Producers whose stimuli are categories without images (a clear 'stimulus images' error of every image
 #: consumer): they pair only with the consumers that read no pixels.
