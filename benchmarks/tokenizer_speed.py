@@ -6,10 +6,17 @@ The model is the paper's default (8192 x 64 codebook, 2/2/8 depths); the input i
 configuration (``tokenize_signals``'s default batch size at the default thread count); ``sweep`` holds every
 configuration measured and ``fastest`` the best one. ``profile_s`` splits one batch's tokenization into the STFT,
 the frequency path, the temporal path (convolution + temporal transformer) and the quantiser's nearest-code
-search. The reference implementation (Jathurshan0330/TFM-Tokenizer) is not available offline, so no side-by-side
-ratio is computed here (see docs/benchmarks.md).
+search.
+
+``--reference DIR`` times the reference implementation side by side: DIR is a checkout of
+Jathurshan0330/TFM-Tokenizer (its ``models/tfm_token.py`` is imported from there; it needs
+``linear-attention-transformer`` and ``einops`` importable, e.g. on ``PYTHONPATH``). Its ``tokenize`` gets the same
+windows and the same STFT magnitude (the reference's ``get_stft_torch`` is the same ``torch.stft`` call, timed in
+both), at every (threads, batch size) of the sweep, runs interleaved with ours; each time is the minimum over
+``--repeats`` runs. ``speedup_vs_reference`` compares the fastest configuration of each.
 
 Usage: python benchmarks/tokenizer_speed.py [--quick] [--minutes M] [--batch-sizes 64,256] [--threads 1,2]
+       [--repeats R] [--reference DIR]
 """
 
 from __future__ import annotations
@@ -59,6 +66,33 @@ def _profile(model, windows, torch) -> dict:
     return out
 
 
+def _reference_model(directory, torch, n_codes: int, emb_size: int):
+    """The reference's tokenizer (``get_tfm_tokenizer_2x2x8``: depths 2/2/8) at our codebook and embedding
+    sizes, random weights, eval mode."""
+    import importlib.util
+
+    path = Path(directory) / "models" / "tfm_token.py"
+    if not path.is_file():
+        raise SystemExit(f"The '--reference' must be a checkout holding models/tfm_token.py, got {directory}.")
+    spec = importlib.util.spec_from_file_location("reference_tfm_token", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    torch.manual_seed(0)
+    return module.get_tfm_tokenizer_2x2x8(code_book_size=n_codes, emb_size=emb_size).eval()
+
+
+def _reference_tokenize(model, windows, batch_size, torch, stft_magnitude):
+    """The reference's tokens of ``windows`` (n, n_times), in batches, with the same STFT magnitude."""
+    import numpy as np
+
+    out = []
+    with torch.no_grad():
+        for i in range(0, len(windows), batch_size):
+            sig = torch.from_numpy(np.ascontiguousarray(windows[i : i + batch_size]))
+            out.append(model.tokenize(stft_magnitude(sig), sig)[1])
+    return torch.cat(out)
+
+
 def main(argv=None) -> dict:
     args = parse_args(
         __doc__.splitlines()[0],
@@ -68,6 +102,8 @@ def main(argv=None) -> dict:
             p.add_argument("--batch-sizes", default=None),
             p.add_argument("--threads", default=None),
             p.add_argument("--train-batch", type=int, default=64),
+            p.add_argument("--repeats", type=int, default=None, help="Runs per configuration (the minimum is kept)."),
+            p.add_argument("--reference", default=None, help="Checkout of Jathurshan0330/TFM-Tokenizer."),
         ),
     )
     import numpy as np
@@ -95,23 +131,45 @@ def main(argv=None) -> dict:
     threads = [int(t) for t in args.threads.split(",")] if args.threads else [1, 2]
     if default_batch not in batches:
         batches.append(default_batch)
-    sweep = []
+    repeats = args.repeats or (1 if args.quick else 3)
+    reference = (
+        _reference_model(args.reference, torch, model.config["n_codes"], model.config["emb_size"])
+        if args.reference
+        else None
+    )
+    sweep, ref_sweep = [], []
     for th in threads:
         torch.set_num_threads(th)
         tokenize_signals(model, windows[:8], sfreq=200.0)  # warm-up
+        if reference is not None:
+            _reference_tokenize(reference, windows[:8], 8, torch, stft_magnitude)
         for bs in batches:
-            t0 = time.perf_counter()
-            tokens = tokenize_signals(model, windows, sfreq=200.0, batch_size=bs)
-            dt = time.perf_counter() - t0
-            assert tokens.size >= n_frames
+            ours_s, ref_s = [], []
+            for _ in range(repeats):
+                t0 = time.perf_counter()
+                tokens = tokenize_signals(model, windows, sfreq=200.0, batch_size=bs)
+                ours_s.append(time.perf_counter() - t0)
+                assert tokens.size >= n_frames
+                if reference is not None:
+                    t0 = time.perf_counter()
+                    _reference_tokenize(reference, windows, bs, torch, stft_magnitude)
+                    ref_s.append(time.perf_counter() - t0)
+            dt = min(ours_s)
             sweep.append(
                 {"threads": th, "batch_size": bs, "tokenize_s": dt, "channel_hours_per_s": (minutes / 60) / dt}
             )
-            print(
-                f"threads {th} batch {bs}: {sweep[-1]['channel_hours_per_s']:.3f} channel-h/s",
-                file=sys.stderr,
-                flush=True,
-            )
+            line = f"threads {th} batch {bs}: {sweep[-1]['channel_hours_per_s']:.3f} channel-h/s"
+            if ref_s:
+                ref_sweep.append(
+                    {
+                        "threads": th,
+                        "batch_size": bs,
+                        "tokenize_s": min(ref_s),
+                        "channel_hours_per_s": (minutes / 60) / min(ref_s),
+                    }
+                )
+                line += f", reference {ref_sweep[-1]['channel_hours_per_s']:.3f}"
+            print(line, file=sys.stderr, flush=True)
     fastest = max(sweep, key=lambda r: r["channel_hours_per_s"])
     default = [r for r in sweep if r["batch_size"] == default_batch and r["threads"] == default_threads]
     default = default[0] if default else fastest
@@ -142,8 +200,16 @@ def main(argv=None) -> dict:
         "peak_rss_mb": peak_rss_mb(),
         "config": model.config,
         "load_avg_1min": os.getloadavg()[0],
-        "reference_side_by_side": "not run: the reference code is not available offline",
+        "repeats": repeats,
     }
+    if ref_sweep:
+        ref_fastest = max(ref_sweep, key=lambda r: r["channel_hours_per_s"])
+        result["reference"] = {"source": str(args.reference), "sweep": ref_sweep, "fastest": ref_fastest}
+        result["speedup_vs_reference"] = fastest["channel_hours_per_s"] / ref_fastest["channel_hours_per_s"]
+        result["speedup_vs_reference_same_config"] = {
+            f"{o['threads']}x{o['batch_size']}": o["channel_hours_per_s"] / r["channel_hours_per_s"]
+            for o, r in zip(sweep, ref_sweep)
+        }
     return emit("tokenizer_speed", result, quick=args.quick)
 
 

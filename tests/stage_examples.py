@@ -1,6 +1,7 @@
 """Tiny example of every registered stage, for the generated kind-contract test (tests/test_kind_contract.py).
 
-``EXAMPLES[stage] = {"params": {...}, "paths": {input: builder(root) -> path}, "wire": [optional inputs to wire]}``.
+``EXAMPLES[stage] = {"params": {...}, "paths": {input: builder(root) -> path}, "wire": [optional inputs to wire]}``
+(``"same_stimuli": True``: the default producers of its other inputs read the forced upstream step too, by kind).
 Required artifact inputs are wired to the default producer of their kind (``DEFAULT_PRODUCER``). A new stage
 needs an entry here: the contract test fails for a stage without one.
 """
@@ -35,9 +36,9 @@ def _user_files(root: Path) -> dict[str, Path]:
         np.save(folder / "images.npy", rng.integers(0, 255, (14, 16, 16, 3), dtype=np.uint8))
         ids = np.concatenate([np.arange(14), np.arange(4), np.arange(4)])
         np.save(folder / "betas.npy", rng.standard_normal((len(ids), 12)).astype(np.float32))
-        pd.DataFrame({"image": ids, "split": np.where(ids < 4, "test", "train")}).to_csv(
-            folder / "trials.tsv", sep="\t", index=False
-        )
+        pd.DataFrame(
+            {"image": ids, "split": np.where(ids < 4, "test", "train"), "category": np.where(ids % 2, "a", "b")}
+        ).to_csv(folder / "trials.tsv", sep="\t", index=False)
     return {"images": folder / "images.npy", "betas": folder / "betas.npy", "trials": folder / "trials.tsv"}
 
 
@@ -54,8 +55,36 @@ def _nsd_expdesign(root: Path) -> Path:
     return nsd / "nsddata/experiments/nsd/nsd_expdesign.mat"
 
 
+def _bonn(root: Path) -> Path:
+    from test_ingest_bonn import _fake_bonn
+
+    return _fake_bonn(root / "bonn_eeg", n=4)
+
+
+def _fmri(name):
+    import fmri_fixtures
+
+    return getattr(fmri_fixtures, name)
+
+
 EXAMPLES = {
     "simulate_visual_fmri": {"params": VISUAL},
+    "fmri_single_trial_betas": {
+        "params": {"method": "lsa", "t_r": 2.0},
+        "paths": {k: (lambda r, k=k: _fmri("event_design")(r)[k]) for k in ("bold", "mask", "stimuli")},
+    },
+    "load_haxby": {"paths": {"root": lambda r: _fmri("haxby_release")(r)}},
+    "load_kriegeskorte92": {"paths": {"root": lambda r: _fmri("kriegeskorte_release")(r)}},
+    "rsa": {"same_stimuli": True},
+    "load_bonn": {
+        "params": {"sets": ["A", "E"], "n_windows": 4},
+        "paths": {"root": lambda r: _bonn(r)},
+    },
+    "decode_categories": {"params": {"C": [0.1, 1.0], "n_folds": 3}},
+    "load_fmri": {
+        "params": {"t_r": 2.0},
+        "paths": {k: (lambda r, k=k: _fmri("atlas_runs")(r)[k]) for k in ("bold", "atlas", "labels")},
+    },
     "load_stimulus_responses": {
         "paths": {k: (lambda r, k=k: _user_files(r)[k]) for k in ("images", "betas", "trials")}
     },
@@ -172,6 +201,7 @@ DEFAULT_PRODUCER = {
     "roi_timeseries": "simulate_rest_fmri",
     "connectomes": "connectivity",
     "raw": "simulate_eeg",
+    "rdms": "load_kriegeskorte92",
     "epochs": "epoch_eeg",
     "tfm_tokens": "tfm_tokenize",
     "tfm_tokenizer": "tfm_tokenize",

@@ -215,7 +215,17 @@ def _incontext_encoder(tmp_path):
     return m, lambda model: model.predict(X)
 
 
+def _category_decoder(tmp_path):
+    from neurocodec.decoders import CategoryDecoder
+
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((24, 6)), np.array(["a", "b", "c"] * 8)
+    m = CategoryDecoder("svm", C=[0.1, 1.0]).fit(X, y, np.repeat(np.arange(3), 8))
+    return m, lambda model: model.decision_function(X)
+
+
 FACTORIES = {
+    "CategoryDecoder": _category_decoder,
     "MiniRocket": _minirocket,
     "MiniRocketClassifier": _minirocket_classifier,
     "TangentSpace": _tangent_space,

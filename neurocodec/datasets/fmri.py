@@ -27,6 +27,9 @@ __all__ = [
     "extract_signals",
     "single_trial_betas",
     "load_events",
+    "atlas_regions",
+    "mask_voxels",
+    "bids_subject",
 ]
 
 _NIFTI = (".nii", ".nii.gz")
@@ -364,3 +367,90 @@ def single_trial_betas(
     cols = ["run", "session", "onset", "duration", "trial_type"]
     trials = trials[cols + [c for c in trials.columns if c not in cols]]
     return np.concatenate(all_betas, axis=0), trials
+
+
+def bids_subject(path: Any, default: str = "sub-01") -> str:
+    """The ``sub-<label>`` entity of a BIDS file name (or of one of its folders), else ``default``."""
+    p = Path(path)
+    for part in [p.name, *reversed(p.parent.parts)]:
+        for entity in part.split("_"):
+            if entity.startswith("sub-") and len(entity) > 4:
+                return entity.split(".")[0]
+    return default
+
+
+def _read_region_names(path: Any, n: int, values: np.ndarray | None) -> list[str]:
+    """Names of ``n`` regions from a TSV (``index``, ``name``; BIDS dseg.tsv) or a text file (one name a line)."""
+    import pandas as pd
+
+    p = check_file(path, "labels", suffixes=(".tsv", ".txt", ".csv"))
+    if p.suffix in (".tsv", ".csv"):
+        table = pd.read_csv(p, sep="\t" if p.suffix == ".tsv" else ",")
+        if "name" not in table.columns:
+            raise bad_value("labels", "a table with a 'name' column (and 'index': the atlas label)", p.name)
+        if "index" in table.columns and values is not None:
+            by_index = dict(zip(table["index"].astype(int), table["name"].astype(str)))
+            missing = [int(v) for v in values if int(v) not in by_index]
+            if missing:
+                raise bad_value("labels", "a name for every label of the atlas", f"<no name for labels {missing[:5]}>")
+            return [by_index[int(v)] for v in values]
+        names = table["name"].astype(str).tolist()
+    else:
+        names = [line.strip() for line in p.read_text().splitlines() if line.strip()]
+    if len(names) != n:
+        raise bad_value("labels", f"one name per region of the atlas ({n})", f"<{len(names)} names in {p.name}>")
+    return names
+
+
+def atlas_regions(atlas: Any, labels: Any = None):
+    """One row per region of a label or probabilistic atlas, in the order of :func:`extract_signals`' columns.
+
+    Parameters
+    ----------
+    atlas : path or image
+        3-D label image (integers, 0 = background) or 4-D probabilistic atlas (one map per region).
+    labels : path, optional
+        Region names: a TSV with ``index`` (the atlas label) and ``name`` columns (a BIDS ``dseg.tsv``), or a
+        text file with one name a line in label order. Default: the label value (maps: ``map_<k>``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``name``, ``label`` (label value, maps: the map index) and ``x``, ``y``, ``z``: the region's centre of
+        mass in world (mm) coordinates.
+    """
+    import pandas as pd
+
+    img = load_img(atlas, None, "atlas")
+    data = np.asarray(img.dataobj)
+    ijk = np.indices(data.shape[:3]).reshape(3, -1).T.astype(np.float64)
+    if data.ndim == 4 and data.shape[3] > 1:
+        values = np.arange(data.shape[3])
+        weights = [np.clip(data[..., k].ravel().astype(np.float64), 0, None) for k in values]
+        default = [f"map_{k}" for k in values]
+    else:
+        flat = np.round(data.reshape(-1)).astype(np.int64)
+        values = np.unique(flat[flat != 0])
+        weights = [(flat == v).astype(np.float64) for v in values]
+        default = [str(int(v)) for v in values]
+    centres = np.array([(w @ ijk) / max(w.sum(), 1e-12) for w in weights]).reshape(-1, 3)
+    xyz = centres @ img.affine[:3, :3].T + img.affine[:3, 3]
+    names = (
+        default
+        if labels is None
+        else _read_region_names(labels, len(values), None if data.ndim == 4 and data.shape[3] > 1 else values)
+    )
+    return pd.DataFrame({"name": names, "label": values, "x": xyz[:, 0], "y": xyz[:, 1], "z": xyz[:, 2]})
+
+
+def mask_voxels(mask: Any):
+    """One row per voxel of a mask, in masker (C) order: ``voxel``, ``i``, ``j``, ``k``, ``x``, ``y``, ``z`` (mm)."""
+    import pandas as pd
+
+    img = load_img(mask, 3, "mask")
+    ijk = np.argwhere(np.asarray(img.dataobj) != 0)
+    xyz = ijk @ img.affine[:3, :3].T + img.affine[:3, 3]
+    return pd.DataFrame(
+        {"voxel": np.arange(len(ijk)), "i": ijk[:, 0], "j": ijk[:, 1], "k": ijk[:, 2]}
+        | {c: xyz[:, n] for n, c in enumerate("xyz")}
+    )

@@ -12,6 +12,9 @@ Public API
     ``EmbeddedLatentDiffusion`` (offline, trained on the stimuli) and
     ``DiffusersGenerator`` (Stable unCLIP img2img, IP-Adapter img2img,
     Versatile Diffusion dual guided).
+:class:`CategoryDecoder`, :func:`cross_validate_categories`, :func:`decoding_samples`
+    Category decoding of response patterns (nested leave-one-run-out linear SVM, shrinkage LDA); stage
+    ``decode_categories``. scikit-learn loads on first use.
 :mod:`neurocodec.decoders.brain_diffuser`
     ``BrainDiffuser``: the two-stage decoder; stages ``fit_decoder``,
     ``reconstruct``, ``evaluate_reconstruction``.
@@ -23,4 +26,25 @@ from . import brain_diffuser, braindive, generation, metrics
 from ._errors import MissingModelError
 from ._images import to_uint8
 
-__all__ = ["MissingModelError", "braindive", "brain_diffuser", "generation", "metrics", "to_uint8"]
+__all__ = [
+    "CategoryCVResult",
+    "CategoryDecoder",
+    "MissingModelError",
+    "braindive",
+    "brain_diffuser",
+    "cross_validate_categories",
+    "decoding_samples",
+    "generation",
+    "metrics",
+    "to_uint8",
+]
+
+_LAZY = ("CategoryCVResult", "CategoryDecoder", "cross_validate_categories", "decoding_samples")
+
+
+def __getattr__(name):
+    if name in _LAZY:  # scikit-learn on first use, so that importing the stages stays cheap
+        from . import _category
+
+        return getattr(_category, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

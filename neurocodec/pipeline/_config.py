@@ -202,7 +202,7 @@ def _check_kinds(steps: dict[str, PlannedStep]) -> None:
     produced: dict[str, tuple[str, ...]] = {}
     for sid, step in steps.items():
         stage = get_stage(step.stage)
-        produced[sid] = stage.produced_kinds(stage.Params.model_validate(step.params))
+        produced[sid] = stage.wired_kinds(stage.Params.model_validate(step.params), step.inputs)
     for sid, step in steps.items():
         stage = get_stage(step.stage)
         for name, (source, ref) in step.inputs.items():
@@ -219,6 +219,13 @@ def _check_kinds(steps: dict[str, PlannedStep]) -> None:
                 match = [k for k in produced[r] if k in decl.kinds]
                 if not match:
                     gives = ", ".join(produced[r]) or "no artifact kind"
+                    up = get_stage(steps[r].stage)
+                    needs = [
+                        f"; it writes {k} only with its input(s) {', '.join(map(repr, up.kind_output(k).requires))}"
+                        for k in up.produced_kinds(up.Params.model_validate(steps[r].params))
+                        if k in decl.kinds
+                    ]
+                    gives += needs[0] if needs else ""
                     raise ConfigError(
                         f"The 'stages.{sid}.inputs.{name}' must be a step producing kind {' or '.join(decl.kinds)}, "
                         f"got {r!r} (stage {steps[r].stage!r} produces {gives})."

@@ -89,10 +89,7 @@ def config_reference_markdown() -> str:
                 lines.append(f"- `{iname}` ({what}){req}: {inp.description}")
             lines.append("")
         lines += ["**Outputs**", ""]
-        lines += [
-            f"- `{o}` → `{out.path}`{f' (kind `{out.kind}`)' if out.kind else ''}: {out.description}"
-            for o, out in cls.outputs.items()
-        ]
+        lines += [f"- `{o}` → `{out.path}`{_kind_note(out)}: {out.description}" for o, out in cls.outputs.items()]
         lines.append("")
         fields = cls.Params.model_fields
         if fields:
@@ -105,3 +102,11 @@ def config_reference_markdown() -> str:
                 lines.append(f"| `{fname}` | `{typ}` | {_default(field).replace('|', chr(92) + '|')} | {desc} |")
             lines.append("")
     return "\n".join(lines) + "\n"
+
+
+def _kind_note(out) -> str:
+    """`` (kind `k`)``, and the inputs the kind needs when it has any."""
+    if not out.kind:
+        return ""
+    needs = f", written when input {', '.join('`' + i + '`' for i in out.requires)} is given" if out.requires else ""
+    return f" (kind `{out.kind}`{needs})"

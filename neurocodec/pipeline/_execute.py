@@ -186,7 +186,7 @@ def execute_step(
             "key_inputs": step["key_doc"],
             "params": step["params"],
             "declared_outputs": {n: o.path for n, o in stage_cls.outputs.items()},
-            "kinds": {k: stage_cls.kind_output(k).path for k in stage_cls.produced_kinds(params)},
+            "kinds": {k: stage_cls.kind_output(k).path for k in stage_cls.wired_kinds(params, inputs)},
             "upstream": {r: list(v) for r, v in step["stage_keys"].items()},
             "timings": {"run_s": round(seconds, 4)},
             "neurocodec_version": _package_version(),

@@ -111,11 +111,19 @@ class Output:
         What it holds.
     kind : str, optional
         The artifact kind this output holds (its root for the kind's reader class).
+    requires : tuple of str
+        Inputs that must be wired for this output's kind to be written (e.g. ``load_fmri`` writes
+        ``roi_timeseries`` only with its ``atlas``); the planner refuses a consumer of the kind otherwise.
     """
 
     path: str
     description: str
     kind: str | None = None
+    requires: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if isinstance(self.requires, str):
+            object.__setattr__(self, "requires", (self.requires,))
 
 
 class Stage(abc.ABC):
@@ -146,6 +154,15 @@ class Stage(abc.ABC):
         the planner asks for every kind the stage can produce (``neurocodec ls stages``).
         """
         return tuple(dict.fromkeys(o.kind for o in cls.outputs.values() if o.kind))
+
+    @classmethod
+    def wired_kinds(cls, params: StageParams, wired: Any) -> tuple[str, ...]:
+        """The kinds a step of this stage writes, given its params and the names of its wired inputs.
+
+        :meth:`produced_kinds` less the kinds whose output ``requires`` an input not in ``wired``.
+        """
+        given = set(wired)
+        return tuple(k for k in cls.produced_kinds(params) if set(cls.kind_output(k).requires) <= given)
 
     @classmethod
     def kind_output(cls, kind: str) -> Output:

@@ -156,7 +156,13 @@ def _cmd_ls(args: argparse.Namespace) -> int:
             takes = "; ".join(
                 f"{i}: {'path' if d.source == 'path' else '|'.join(d.kinds)}" for i, d in cls.inputs.items()
             )
-            gives = ", ".join(cls.produced_kinds()) or "-"
+            gives = (
+                ", ".join(
+                    k + (f" (with {'+'.join(cls.kind_output(k).requires)})" if cls.kind_output(k).requires else "")
+                    for k in cls.produced_kinds()
+                )
+                or "-"
+            )
             print(f"{name:<24} v{cls.version}  [{takes or 'no inputs'}] -> {gives}\n{'':<28}{cls.describe()}")
         return 0
     root = resolve_cache(args.cache, None)

@@ -1,4 +1,6 @@
-"""fMRI ingest stages: ``load_fmri`` (masked / ROI series) and ``fmri_single_trial_betas``."""
+"""fMRI ingest stages: ``load_fmri`` (masked / ROI series; with an atlas the ``roi_timeseries`` kind) and
+``fmri_single_trial_betas`` (the ``stimulus_responses`` kind).
+"""
 
 from __future__ import annotations
 
@@ -71,6 +73,13 @@ class LoadFMRIParams(StageParams):
     confounds_pattern: str = Field(
         "**/*confounds*.tsv", description="Glob for per-run confound tables when 'confounds' is a folder."
     )
+    subject: str | None = Field(
+        None,
+        min_length=1,
+        description="Subject id of the roi_timeseries cohort (one subject per step; default: the BIDS sub- "
+        "entity of the first run, else 'sub-01').",
+    )
+    site: str = Field("0", min_length=1, description="Site of the subject in the cohort's subject table.")
 
 
 def _masked_run(job: dict) -> np.ndarray:
@@ -86,10 +95,15 @@ def _masked_run(job: dict) -> np.ndarray:
 
 @register_stage
 class LoadFMRI(Stage):
-    """fMRI runs (NIfTI) -> cleaned voxel (mask) or ROI (label / probabilistic atlas) time series."""
+    """fMRI runs (NIfTI) -> cleaned voxel (mask) or ROI (label / probabilistic atlas) time series.
+
+    With an ``atlas`` the artifact is also a one-subject ``roi_timeseries`` cohort (runs concatenated, ROI names
+    from ``labels`` when given, ROI centres in mm), so ``load_fmri -> connectivity`` works; without one a
+    consumer of that kind is refused at plan time.
+    """
 
     name = "load_fmri"
-    version = 1
+    version = 2
     Params = LoadFMRIParams
     libraries = _LIBS
     inputs = {
@@ -101,9 +115,22 @@ class LoadFMRI(Stage):
         ),
         "mask": Input("3-D brain mask on the runs' grid.", source="path", required=False),
         "atlas": Input("3-D label image or 4-D probabilistic atlas on the runs' grid.", source="path", required=False),
+        "labels": Input(
+            "ROI names of the atlas: TSV with index and name columns (BIDS dseg.tsv) or one name a line.",
+            source="path",
+            required=False,
+            suffixes=(".tsv", ".txt", ".csv"),
+        ),
         "confounds": Input("Confound TSV (one run) or folder of per-run TSVs.", source="path", required=False),
     }
     outputs = {
+        "cohort": Output(
+            "./",
+            "With an atlas: a one-subject roi_timeseries cohort (timeseries.npz, subjects.tsv with tr, rois.tsv with "
+            "name, label, x, y, z).",
+            kind="roi_timeseries",
+            requires=("atlas",),
+        ),
         "signals": Output("signals.npy", "(n_times_total, n_features) float32 cleaned series, runs concatenated."),
         "runs": Output("runs.tsv", "run, file, start, n_times: where each run lies in 'signals'."),
         "info": Output("info.json", "t_r, mode (voxels | labels | maps), n_features, cleaning options."),
@@ -159,11 +186,30 @@ class LoadFMRI(Stage):
             )
             for r, c in zip(runs, confs)
         ]
+        if "labels" in inputs and atlas is None:
+            raise bad_value("labels", "given with an 'atlas' input", str(inputs["labels"]))
+        if atlas is not None:  # before any run is read: one clear error when the atlas is off the runs' grid
+            from .._validation import check_same_grid
+            from ..fmri import atlas_regions
+
+            check_same_grid(load_img(atlas, None, "atlas"), first, "atlas", f"the runs ({Path(runs[0]).name})")
+            regions = atlas_regions(atlas, inputs.get("labels"))
         sigs = parallel_map(_masked_run, jobs)
         widths = {s.shape[1] for s in sigs}
         if len(widths) != 1:
             raise bad_value("bold", "runs giving the same number of features", f"<{sorted(widths)}>")
-        save_array(out_dir / "signals.npy", np.concatenate(sigs, axis=0).astype(np.float32))
+        signals = np.concatenate(sigs, axis=0).astype(np.float32)
+        save_array(out_dir / "signals.npy", signals)
+        if atlas is not None:
+            from ..fmri import bids_subject
+            from ..kinds import RoiTimeseries
+
+            if signals.shape[1] != len(regions):
+                raise bad_value("atlas", f"regions inside the mask ({len(regions)})", f"<{signals.shape[1]} signals>")
+            subject = params.subject or bids_subject(runs[0])
+            table = [{"subject": subject, "site": params.site, "tr": t_r, "n_runs": len(runs), "n_times": len(signals)}]
+            info = {"source": "load_fmri", "atlas": Path(atlas).name, "runs": [Path(r).name for r in runs]}
+            RoiTimeseries({subject: signals}, table, regions, info).save(out_dir)
         starts = np.cumsum([0] + [len(s) for s in sigs[:-1]])
         save_table(
             out_dir / "runs.tsv",
@@ -218,6 +264,15 @@ class BetasParams(StageParams):
     sessions: list[str] = Field(
         default_factory=list, description="Session label per run (kept in trials.tsv); default: BIDS ses- entity or 0."
     )
+    subject: str | None = Field(
+        None, min_length=1, description="Subject id in stimulus_responses (default: BIDS sub- entity, else sub-01)."
+    )
+    test_runs: list[int] = Field(
+        default_factory=list,
+        description="Runs (0-based, in file order) whose trials are the test trials of stimulus_responses; "
+        "default: the last run.",
+    )
+    image_size: int | None = Field(None, ge=8, description="Resize the stim_file images to this square size.")
 
 
 def _session_of(path: Path) -> str:
@@ -249,10 +304,16 @@ def _pair_events(runs: list[Path], events_path: Path | None, pattern: str) -> li
 
 @register_stage
 class FMRISingleTrialBetas(Stage):
-    """Event-related fMRI -> single-trial betas (nilearn GLM, LSS or LSA), runs and sessions kept."""
+    """Event-related fMRI -> single-trial betas (nilearn GLM, LSS or LSA) as stimulus_responses, runs kept.
+
+    Each trial's stimulus is its events' ``stim_file`` (an image of the ``stimuli`` folder when given) or, without
+    that column, its ``trial_type`` (categories as stimuli, no pixels); ``trial_type`` is the category. The trials
+    of ``test_runs`` (default the last run) are the test split; run, session and the event columns of every trial
+    are in the kind's per-subject trials.tsv.
+    """
 
     name = "fmri_single_trial_betas"
-    version = 1
+    version = 2
     Params = BetasParams
     libraries = _LIBS
     inputs = {
@@ -262,8 +323,19 @@ class FMRISingleTrialBetas(Stage):
         "confounds": Input(
             "Confound TSV or folder of per-run TSVs (all columns added to the design).", source="path", required=False
         ),
+        "stimuli": Input(
+            "Folder of the images named by the events' stim_file column (paths relative to it).",
+            source="path",
+            required=False,
+            suffixes=("/",),
+        ),
     }
     outputs = {
+        "responses": Output(
+            "./",
+            "The whole folder, a stimulus_responses artifact (one subject; trials.tsv per subject).",
+            kind="stimulus_responses",
+        ),
         "betas": Output("betas.npy", "(n_trials, n_voxels) float32 single-trial betas."),
         "trials": Output(
             "trials.tsv", "run, session, onset, duration, trial_type (+ event columns), one row per beta."
@@ -284,10 +356,23 @@ class FMRISingleTrialBetas(Stage):
     def run(self, params, inputs, out_dir):
         import nibabel as nib
 
-        from ..fmri import load_confounds, load_img, load_mask, single_trial_betas
+        from .._trial_responses import check_event_columns, check_trial_design, responses_from_betas
+        from ..fmri import (
+            bids_subject,
+            load_confounds,
+            load_events,
+            load_img,
+            load_mask,
+            mask_voxels,
+            single_trial_betas,
+        )
 
         runs = expand_files(inputs["bold"], params.pattern, name="bold")
         events = _pair_events(runs, inputs.get("events"), params.events_pattern)
+        check_event_columns(events)
+        tables = [load_events(e) for e in events]
+        # the design (split, stimuli, images on disk) is checked before any GLM is fitted
+        check_trial_design(tables, list(params.test_runs), inputs.get("stimuli"))
         first = load_img(runs[0], 4, "bold")
         t_r = params.t_r or float(first.header.get_zooms()[3])
         confs = None
@@ -301,7 +386,7 @@ class FMRISingleTrialBetas(Stage):
             raise bad_value("sessions", f"one label per run ({len(runs)})", sessions)
         betas, trials = single_trial_betas(
             [str(r) for r in runs],
-            [str(e) for e in events],
+            tables,
             str(inputs["mask"]),
             t_r=t_r,
             method=params.method,
@@ -313,9 +398,20 @@ class FMRISingleTrialBetas(Stage):
             sessions=sessions,
             standardize_betas=params.standardize_betas,
         )
+        mask_img = load_mask(str(inputs["mask"]), first)
+        responses_from_betas(
+            betas,
+            trials,
+            subject=params.subject or bids_subject(runs[0]),
+            test_runs=list(params.test_runs),
+            voxels=mask_voxels(mask_img),
+            info={"producer": "fmri_single_trial_betas", "method": params.method, "runs": [r.name for r in runs]},
+            stimuli=inputs.get("stimuli"),
+            image_size=params.image_size,
+        ).save(out_dir)
         save_array(out_dir / "betas.npy", betas)
         save_table(out_dir / "trials.tsv", trials)
-        nib.save(load_mask(str(inputs["mask"]), first), out_dir / "mask.nii.gz")
+        nib.save(mask_img, out_dir / "mask.nii.gz")
         save_json(
             out_dir / "info.json",
             {

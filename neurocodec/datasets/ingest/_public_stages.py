@@ -21,7 +21,6 @@ from ...pipeline import (
     StageParams,
     bad_value,
     register_stage,
-    save_arrays,
     save_json,
     save_table,
 )
@@ -279,50 +278,77 @@ class HaxbyParams(StageParams):
     subject: int = Field(1, ge=1, le=6, description="Subject number.")
     mask: str = Field("vt", description="Mask name under sub00N/masks/<resolution>/ (vt, brain, gray, ...).")
     resolution: str = Field("25mm", description="Mask sub-folder.")
-    categories: list[str] = Field(default_factory=list, description="Categories to keep (all when empty).")
-    lag: float = Field(5.0, ge=0, description="Haemodynamic delay (s) applied to block onsets.")
+    method: Literal["lsa", "lss"] = Field(
+        "lsa", description="Block betas: least-squares-all (one GLM per run) or least-squares-separate."
+    )
+    high_pass: float = Field(
+        0.0078125, gt=0, description="Cosine drift cutoff (Hz) of the GLM; default 1/128 Hz (SPM convention)."
+    )
+    standardize_betas: bool = Field(True, description="z-score each voxel's block betas within each run.")
+    test_runs: list[int] = Field(
+        default_factory=list,
+        description="Runs (0-based) whose blocks are the kind's test trials (default: the last run); "
+        "decode_categories cross-validates over all runs either way.",
+    )
     data_dir: str | None = _data_dir_field()
 
 
 @register_stage
 class LoadHaxby(Stage):
-    """Haxby 2001 (OpenfMRI layout) -> masked, detrended, z-scored volumes labelled by category."""
+    """Haxby 2001 (OpenfMRI layout) -> block betas of one subject as stimulus_responses (categories, runs).
+
+    One GLM per run with one regressor per block of all eight categories (Glover HRF, cosine drift, OLS);
+    each category is one stimulus (no images); the run of each block is in the per-subject trials table.
+    """
 
     name = "load_haxby"
-    version = 1
+    version = 2
     Params = HaxbyParams
-    libraries = ("numpy", "nibabel", "nilearn")
+    libraries = ("numpy", "pandas", "nibabel", "nilearn")
     inputs = {"root": Input("Haxby folder (holding sub00N/, models/).", source="path", required=False)}
     outputs = {
-        "samples": Output("samples.npz", "X (n_samples, n_voxels) float32, y (n_samples,) str, runs (n_samples,) int."),
-        "info": Output("info.json", "subject, mask, n_voxels, t_r, conditions, counts per category."),
+        "responses": Output(
+            "./",
+            "The whole folder, a stimulus_responses artifact: block betas (n_blocks, n_voxels), the category "
+            "and run of each block.",
+            kind="stimulus_responses",
+        ),
+        "info": Output("info.json", "subject, mask, n_voxels, t_r, conditions, blocks per category, GLM options."),
     }
 
     @classmethod
     def report(cls, artifact):
-        return info_section("Haxby samples", artifact, "info", ("subject", "mask", "n_voxels", "t_r", "counts"))
+        return info_section(
+            "Haxby block betas", artifact, "info", ("subject", "mask", "n_voxels", "n_runs", "t_r", "counts")
+        )
 
     def run(self, params, inputs, out_dir):
-        from ..loaders import haxby_volume_samples, load_haxby
+        from ..loaders import haxby_responses, load_haxby
 
         data = load_haxby(inputs.get("root"), params.subject, resolution=params.resolution, data_dir=params.data_dir)
-        cats = list(params.categories) or None
-        if cats:
-            unknown = sorted(set(cats) - set(data.conditions))
-            if unknown:
-                raise bad_value("categories", f"among {data.conditions}", unknown)
-        X, y, runs = haxby_volume_samples(data, params.mask, lag=params.lag, categories=cats)
-        save_arrays(out_dir / "samples.npz", X=X, y=y, runs=runs)
-        labels, counts = np.unique(y, return_counts=True)
+        exp = haxby_responses(
+            data,
+            params.mask,
+            method=params.method,
+            high_pass=params.high_pass,
+            standardize_betas=params.standardize_betas,
+            test_runs=list(params.test_runs),
+        )
+        exp.save(out_dir)
+        trials = exp.subjects[data.subject].trials
+        labels, counts = np.unique(trials["trial_type"].astype(str), return_counts=True)
         save_json(
             out_dir / "info.json",
             {
                 "subject": data.subject,
                 "mask": params.mask,
-                "n_voxels": X.shape[1],
+                "n_voxels": exp.subjects[data.subject].n_voxels,
+                "n_runs": len(data.runs),
                 "t_r": data.t_r,
                 "conditions": data.conditions,
                 "counts": dict(zip(labels.tolist(), counts.tolist())),
+                "method": params.method,
+                "high_pass": params.high_pass,
             },
         )
 

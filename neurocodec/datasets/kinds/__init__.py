@@ -60,9 +60,11 @@ register_kind(
     version=1,
     reader="neurocodec.datasets.kinds:StimulusResponses",
     description="Stimuli and single-trial responses: stimuli.npy (n_images, H, W, 3) float32 in [0, 1] "
-    "(optional), images.tsv (image_id, name, category, category_name, split [, caption]), "
+    "(optional), images.tsv (image_id, name, category, category_name, split: train, test, both, unused "
+    "[, caption]), "
     "splits.npz, subjects/<sub>/responses.npz (trial_image_ids_*, betas_* (n_trials, n_voxels)) "
-    "+ voxels.tsv (voxel table), stimulus_responses.json; simulations add ground truth "
+    "+ voxels.tsv (voxel table) [+ trials.tsv: split, image_id, run, session, ... per trial], "
+    "stimulus_responses.json; simulations add ground truth "
     "(features.npy, noiseless, noise_ceiling, weights).",
 )
 register_kind(

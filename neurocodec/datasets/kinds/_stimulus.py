@@ -7,12 +7,21 @@ On disk (format version 1)::
 
     stimulus_responses.json     kind, version, category_names, subjects, feature_names, info
     stimuli.npy                 (n_images, H, W, 3) float32 RGB in [0, 1] or uint8 (absent when no images are known)
-    images.tsv                  image_id, name, category, category_name, split [, caption]
+    images.tsv                  image_id, name, category, category_name, split (train, test, both, unused)
+                                [, caption]
     splits.npz                  categories (n_images,), train_image_ids, test_image_ids (int64)
     features.npy                (n_images, n_features) float32 true model features (simulations only)
     subjects/<sub>/responses.npz  trial_image_ids_train, betas_train, trial_image_ids_test, betas_test
                                   [+ ground truth: noiseless, noise_ceiling, voxel_kind, weights, intercept, noise_sd]
     subjects/<sub>/voxels.tsv     one row per voxel: voxel [, kind, x, y, z, sigma, roi, category, noise_ceiling, ...]
+    subjects/<sub>/trials.tsv     optional, one row per trial, the training trials then the test trials (the rows of
+                                  betas_train then betas_test): split, image_id [, run, session, onset, duration,
+                                  trial_type, stim_file, ...] (fmri_single_trial_betas, load_haxby)
+
+The split is per trial. An image may be shown in both splits when the stimuli are categories rather than
+images (Haxby's blocks, an events table with only a ``trial_type``): each category is then one stimulus
+(no pixels), in both ``train_image_ids`` and ``test_image_ids``. ``trials.tsv`` is optional and backwards
+compatible: readers that do not know it ignore it, and its absence leaves ``SubjectResponses.trials`` None.
 """
 
 from __future__ import annotations
@@ -56,6 +65,9 @@ class SubjectResponses:
     weights : ndarray, shape (n_features, n_voxels), float32, optional
         True weights: ``noiseless = features @ weights + intercept`` (simulations).
     intercept, noise_sd : ndarray, shape (n_voxels,), float32, optional
+    trials : pandas.DataFrame, optional
+        One row per trial, training trials then test trials: ``split`` (train / test), ``image_id`` and what the
+        producer knows (``run``, ``session``, ``onset``, ``duration``, ``trial_type``, ...).
     """
 
     trial_image_ids_train: np.ndarray
@@ -69,6 +81,7 @@ class SubjectResponses:
     weights: np.ndarray | None = None
     intercept: np.ndarray | None = None
     noise_sd: np.ndarray | None = None
+    trials: Any = None
 
     def __post_init__(self) -> None:
         for split in ("train", "test"):
@@ -93,6 +106,44 @@ class SubjectResponses:
                 f"{self.betas_train.shape[1]} voxels as betas_train",
                 f"<{self.betas_test.shape[1]} voxels>",
             )
+        if self.trials is not None:
+            self.trials = self._check_trials(self.trials)
+
+    def _check_trials(self, trials):
+        import pandas as pd
+
+        trials = pd.DataFrame(trials).reset_index(drop=True)
+        n_train, n_test = len(self.trial_image_ids_train), len(self.trial_image_ids_test)
+        check(len(trials) == n_train + n_test, "trials", f"one row per trial ({n_train + n_test})", f"<{len(trials)}>")
+        for col in ("split", "image_id"):
+            if col not in trials:
+                raise bad_value("trials", f"a table with a {col!r} column", f"<columns {list(trials.columns)}>")
+        want = np.array(["train"] * n_train + ["test"] * n_test)
+        check(
+            bool((trials["split"].astype(str).to_numpy() == want).all()),
+            "trials",
+            "the training trials then the test trials ('split' column)",
+            "<another order>",
+        )
+        ids = np.concatenate([self.trial_image_ids_train, self.trial_image_ids_test])
+        check(
+            bool((trials["image_id"].to_numpy() == ids).all()),
+            "trials",
+            "the image id of each trial in its 'image_id' column",
+            "<ids differing from trial_image_ids>",
+        )
+        return trials
+
+    def all_trials(self) -> tuple[np.ndarray, np.ndarray]:
+        """Training then test trials together.
+
+        Returns
+        -------
+        image_ids : ndarray, shape (n_trials,), int64
+        betas : ndarray, shape (n_trials, n_voxels), float32
+        """
+        ids = np.concatenate([self.trial_image_ids_train, self.trial_image_ids_test]).astype(np.int64)
+        return ids, np.concatenate([self.betas_train, self.betas_test]).astype(np.float32)
 
     @property
     def n_voxels(self) -> int:
@@ -135,6 +186,8 @@ class SubjectResponses:
         arrays.update({k: getattr(self, k) for k in _TRUTH if getattr(self, k) is not None})
         save_arrays(folder / "responses.npz", **arrays)
         save_table(folder / "voxels.tsv", self.voxels)
+        if self.trials is not None:
+            save_table(folder / "trials.tsv", self.trials)
         return folder
 
     @classmethod
@@ -144,7 +197,16 @@ class SubjectResponses:
         folder = Path(folder)
         arrays = load_arrays(folder / "responses.npz")
         voxels = pd.read_csv(folder / "voxels.tsv", sep="\t", keep_default_na=False, na_values=["", "nan", "NaN"])
-        return cls(voxels=voxels, **arrays)
+        trials = None
+        if (folder / "trials.tsv").is_file():
+            trials = pd.read_csv(
+                folder / "trials.tsv",
+                sep="\t",
+                keep_default_na=False,
+                na_values=["", "nan", "NaN"],
+                dtype={"split": str, "trial_type": str, "session": str, "stim_file": str},
+            )
+        return cls(voxels=voxels, trials=trials, **arrays)
 
 
 @dataclass
@@ -240,6 +302,7 @@ class StimulusResponses:
         split = np.full(self.n_images, "unused", dtype=object)
         split[self.train_image_ids] = "train"
         split[self.test_image_ids] = "test"
+        split[np.intersect1d(self.train_image_ids, self.test_image_ids)] = "both"
         names = np.asarray(self.category_names + ["unknown"], dtype=object)
         table = {
             "image_id": np.arange(self.n_images),

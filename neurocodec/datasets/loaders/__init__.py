@@ -13,7 +13,7 @@ from ._abide import (
     read_1d,
 )
 from ._bonn import BONN_SETS, BONN_SFREQ, BONN_URL, load_bonn
-from ._haxby import HAXBY_URL, HaxbyData, haxby_volume_samples, load_haxby
+from ._haxby import HAXBY_URL, HaxbyData, haxby_responses, haxby_volume_samples, load_haxby
 from ._kriegeskorte import KRIEGESKORTE_URL, load_kriegeskorte92
 from ._nsd import (
     NSD_SESSIONS,
@@ -50,6 +50,7 @@ __all__ = [
     "NSDTrials",
     "average_repeats",
     "fc_from_upper",
+    "haxby_responses",
     "haxby_volume_samples",
     "load_abide_fc",
     "load_bonn",

@@ -66,8 +66,7 @@ class EMAVectorQuantizer(nn.Module):
         cb_sq = cb.pow(2).sum(1)
         out = []
         for chunk in z.split(8192):
-            dist = cb_sq[None, :] - 2.0 * chunk @ cb.t()
-            out.append(dist.argmin(dim=1))
+            out.append(torch.addmm(cb_sq, chunk, cb.t(), alpha=-2.0).argmin(dim=1))  # |c|^2 - 2 z.c
         return torch.cat(out) if out else torch.zeros(0, dtype=torch.long, device=z.device)
 
     def forward(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
