@@ -22,6 +22,7 @@ Public API
 Importing this package is cheap (numpy only); torch and diffusers load on use.
 """
 
+from .._lazy import lazy_exports
 from . import brain_diffuser, braindive, generation, metrics
 from ._errors import MissingModelError
 from ._images import to_uint8
@@ -39,12 +40,10 @@ __all__ = [
     "to_uint8",
 ]
 
-_LAZY = ("CategoryCVResult", "CategoryDecoder", "cross_validate_categories", "decoding_samples")
+# scikit-learn on first use, so that importing the stages stays cheap
+_LAZY = {
+    name: "._category"
+    for name in ("CategoryCVResult", "CategoryDecoder", "cross_validate_categories", "decoding_samples")
+}
 
-
-def __getattr__(name):
-    if name in _LAZY:  # scikit-learn on first use, so that importing the stages stays cheap
-        from . import _category
-
-        return getattr(_category, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)
