@@ -119,6 +119,14 @@ def _optimizer(params, cfg: TrainConfig, n_steps: int, steps_per_epoch: int):
     return opt, torch.optim.lr_scheduler.LambdaLR(opt, factor)
 
 
+def _step(opt, sched, loss: torch.Tensor) -> None:
+    """One optimiser and learning-rate-schedule step on ``loss`` (every training loop here)."""
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    opt.step()
+    sched.step()
+
+
 def _epochs(cfg: TrainConfig, desc: str):
     if not cfg.progress:
         return range(cfg.epochs)
@@ -210,10 +218,7 @@ def train_tokenizer(model, signals: np.ndarray, cfg: TrainConfig, sfreq: float |
         for idx in _batches(len(signals), cfg.batch_size, rng, cfg.max_examples_per_epoch):
             sig = torch.from_numpy(signals[idx]).to(cfg.device)
             out = model.loss(model.spectrum(sig), sig, generator=gen)
-            opt.zero_grad(set_to_none=True)
-            out["loss"].backward()
-            opt.step()
-            sched.step()
+            _step(opt, sched, out["loss"])
             for k in sums:
                 sums[k] += float(out[k].detach()) * len(idx)
         for k in sums:
@@ -283,10 +288,7 @@ def pretrain_encoder(encoder, tokens: np.ndarray, cfg: TrainConfig) -> dict[str,
                 loss = loss + F.cross_entropy(logits[m], tok[m])
                 correct += int((logits[m].argmax(-1) == tok[m]).sum())
                 count += int(m.sum())
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            sched.step()
+            _step(opt, sched, loss)
             tot += float(loss.detach()) * len(idx)
         hist["loss"].append(tot / len(tokens))
         hist["accuracy"].append(correct / max(count, 1))
@@ -402,10 +404,7 @@ def finetune_encoder(
             loss = _loss(
                 encoder(tok), torch.from_numpy(y[idx].astype(np.int64)).to(cfg.device), cfg.label_smoothing, weight
             )
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            sched.step()
+            _step(opt, sched, loss)
             tot += float(loss.detach()) * len(idx)
         hist["loss"].append(tot / len(tokens))
         if val is None:
