@@ -412,6 +412,16 @@ def ridge_cv_scores(
     return scores
 
 
+def _fit_outputs(n_features, n_targets, n_alphas):
+    """Empty ``coef`` (float32), ``best`` alpha indices, ``best_scores`` and ``scores`` of a fused fit."""
+    return (
+        np.empty((n_features, n_targets), dtype=np.float32),
+        np.empty(n_targets, dtype=np.int64),
+        np.empty(n_targets, dtype=np.float64),
+        np.empty((n_alphas, n_targets), dtype=np.float64),
+    )
+
+
 def ridge_cv_fit(be, X, Y, alphas, folds, fit_intercept, y_mean, select, n_targets_batch=None, scoring="neg_mse"):
     """Fused k-fold CV + refit (primal, per-target alpha): one pass over the targets.
 
@@ -431,10 +441,7 @@ def ridge_cv_fit(be, X, Y, alphas, folds, fit_intercept, y_mean, select, n_targe
     dec = _full_decomposition(be, X, fit_intercept, primal=True)
     s2 = be.to_numpy(dec["s2"]).astype(np.float64)
     n_t = Y.shape[1]
-    coef = np.empty((p, n_t), dtype=np.float32)
-    scores = np.empty((len(alphas), n_t), dtype=np.float64)
-    best = np.empty(n_t, dtype=np.int64)
-    best_scores = np.empty(n_t, dtype=np.float64)
+    coef, best, best_scores, scores = _fit_outputs(p, n_t, len(alphas))
     for sl in _chunks(n_t, n_targets_batch):
         Yc = _get_chunk(be, Y, sl, y_mean)
         fold_scores, XtY = _primal_chunk_scores(be, X, Yc, info, alphas, fit_intercept, scoring)
@@ -494,10 +501,7 @@ def ridge_gcv_fit(be, X, Y, alphas, fit_intercept, y_mean, select, n_targets_bat
     dec = _full_decomposition(be, X, fit_intercept, primal)
     s2 = be.to_numpy(dec["s2"]).astype(np.float64)
     n_t = Y.shape[1]
-    coef = np.empty((p, n_t), dtype=np.float32)
-    scores = np.empty((len(alphas), n_t), dtype=np.float64)
-    best = np.empty(n_t, dtype=np.int64)
-    best_scores = np.empty(n_t, dtype=np.float64)
+    coef, best, best_scores, scores = _fit_outputs(p, n_t, len(alphas))
     extra = 1.0 if fit_intercept else 0.0
     alphas = np.asarray(alphas, dtype=np.float64)
     inv = 1.0 / (s2[None, :] + alphas[:, None])  # (n_alphas, k)
