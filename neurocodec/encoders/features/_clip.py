@@ -63,8 +63,13 @@ class OpenClipFeatures(TransformerMixin, BaseEstimator):
         return tags
 
     def fit(self, images=None, y=None):
-        """Load the model (images and ``y`` are ignored: nothing is learned)."""
+        """Load the model; ``images`` (validated when given) and ``y`` teach it nothing."""
         from ..._compat import ensure_torchvision
+
+        if images is not None:
+            from ...datasets._validation import as_float_images
+
+            as_float_images(images)
 
         ensure_torchvision()
         import open_clip

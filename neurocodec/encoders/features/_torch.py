@@ -96,7 +96,11 @@ class TorchHookFeatures(TransformerMixin, BaseEstimator):
         return list(self.layers)
 
     def fit(self, images=None, y=None):
-        """Check the layers against the network (images and ``y`` are ignored: nothing is learned)."""
+        """Check the layers against the network; ``images`` (validated when given) and ``y`` teach it nothing."""
+        if images is not None:
+            from ...datasets._validation import as_float_images
+
+            as_float_images(images)
         network = self._network()
         layers = self._layer_names()
         names = dict(network.named_modules())
