@@ -134,9 +134,10 @@ def test_pipeline_ensemble_equals_library_by_hand(tmp_path, single_thread):
             np.testing.assert_array_equal(tokens[32:], member.transform(X_te, 200.0))
             encoder = TFMEncoder.from_pretrained(arts[f"{branch}classifier_{k}"].file("encoder"))
             _assert_same_weights(encoder, member.encoder_)
-            assert arts[f"{branch}classifier_{k}"].load("history")["best_epoch"] == member.history_["finetune"][
-                "best_epoch"
-            ]
+            assert (
+                arts[f"{branch}classifier_{k}"].load("history")["best_epoch"]
+                == member.history_["finetune"]["best_epoch"]
+            )
         metrics = arts[f"{branch}eval"].load("metrics")
         y_idx = np.searchsorted(ens.classes_, y_te)
         assert {k: metrics[k] for k in ("balanced_accuracy", "kappa", "weighted_f1", "auroc")} == (

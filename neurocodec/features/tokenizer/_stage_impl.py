@@ -229,9 +229,7 @@ def run_evaluate(params, inputs, out_dir: Path) -> None:
 
     models, token_arts = list(inputs["model"]), list(inputs["tokens"])
     if len(token_arts) not in (1, len(models)):
-        raise bad_value(
-            "tokens", f"1 step or {len(models)} (one per model, in the order of 'model')", len(token_arts)
-        )
+        raise bad_value("tokens", f"1 step or {len(models)} (one per model, in the order of 'model')", len(token_arts))
     token_arts = token_arts * len(models) if len(token_arts) == 1 else token_arts
     labels, split = token_arts[0].load("labels"), token_arts[0].load("split")
     encoders, tokens = [], []
