@@ -148,3 +148,15 @@ def test_pipeline_ensemble_equals_library_by_hand(tmp_path, single_thread):
         pred = pd.read_csv(arts[f"{branch}eval"].file("predictions"), sep="\t")
         np.testing.assert_array_equal(pred[[f"p_{c}" for c in ens.classes_]].to_numpy(np.float32), proba)
         np.testing.assert_array_equal(pred["predicted"].astype(str), ens.predict(X_te, 200.0))
+
+    # an ensemble whose tokens do not pair with its models is one clear error (and nothing cached)
+    config = _config(tmp_path / "data")
+    config["stages"]["bad_eval"] = {
+        "stage": "tfm_evaluate",
+        "inputs": {"tokens": ["tokens_0", "tokens_1", "transfer_tokens"], "model": ["classifier_0", "classifier_1"]},
+    }
+    again = run_pipeline(config, cache=tmp_path / "cache", show_progress=False, report=False, on_error="continue")
+    errors = {r.step_id: r.error for r in again.results if r.error}
+    assert list(errors) == ["bad_eval"]
+    assert "The 'tokens' must be 1 step or 2 (one per model, in the order of 'model'), got 3." in errors["bad_eval"]
+    assert all(r.status == "hit" for r in again.results if r.step_id != "bad_eval")
