@@ -18,7 +18,25 @@ from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from ...pipeline import check, save_json
 from ._classifier import FORMAT_VERSION, TFMClassifier, _read_config
 
-__all__ = ["TFMEnsembleClassifier"]
+__all__ = ["TFMEnsembleClassifier", "average_proba"]
+
+
+def average_proba(probas: list[np.ndarray]) -> np.ndarray:
+    """The seed ensemble's rule: the mean of its members' class probabilities.
+
+    Shared by :meth:`TFMEnsembleClassifier.predict_proba` and the ``tfm_evaluate`` stage (several models).
+
+    Parameters
+    ----------
+    probas : list of ndarray (n_trials, n_classes)
+        One per member, columns in the same class order.
+
+    Returns
+    -------
+    ndarray (n_trials, n_classes)
+    """
+    check(len(probas) >= 1, "probas", "at least one member's probabilities", len(probas))
+    return np.mean(probas, axis=0)
 
 
 class TFMEnsembleClassifier(ClassifierMixin, BaseEstimator):
@@ -71,7 +89,7 @@ class TFMEnsembleClassifier(ClassifierMixin, BaseEstimator):
     def predict_proba(self, X: Any, sfreq: float | None = None) -> np.ndarray:
         """Mean of the members' class probabilities (n_trials, n_classes)."""
         self.check_is_fitted()
-        return np.mean([m.predict_proba(X, sfreq) for m in self.members_], axis=0)
+        return average_proba([m.predict_proba(X, sfreq) for m in self.members_])
 
     def predict(self, X: Any, sfreq: float | None = None) -> np.ndarray:
         """Predicted labels (n_trials,)."""
