@@ -1,60 +1,52 @@
-"""TFM-Tokenizer pipeline vs a MiniRocket + ridge baseline on the UEA EEG sets (official splits).
+"""TFM-Tokenizer pipelines vs a MiniRocket + ridge baseline on the UEA EEG sets (official splits).
 
-For each set: the tokenizer is trained on the training trials only, the TFM-Encoder is pretrained (masked
-tokens) and fine-tuned on them (20 % stratified validation split for early stopping), and three such pipelines
-with consecutive seeds are averaged (``TFMEnsembleClassifier``); then both methods are scored on the official
-test trials: balanced accuracy, Cohen's kappa, weighted F1, AUROC. The training budget (epochs, signals per
-epoch, codebook size) and the recipe (scaling, centring, decision threshold) are set here for CPU; the model
-defaults stay the paper's. How the recipe was chosen (training trials only): docs/benchmarks.md.
+Runs ``configs/real/uea_{scp1,scp2,fingers,eyes}.yaml`` through the engine and reads the TFM figures from their
+artifacts: ``<set>_eval`` averages three seeded pipelines (``tfm_tokenize`` with the tokenizer trained on the
+training trials -> ``tfm_pretrain`` -> ``tfm_finetune`` with a 20 % validation split for early stopping), the
+figures of ``TFMEnsembleClassifier`` with the same seeds (tests/test_tokenizer_ensemble_pipeline.py);
+``<set>_transfer_eval`` is the same recipe with the tokenizer trained on the union of real EEG and frozen. The
+only thing computed here is the anchor, MiniRocket + ridge, on the same trials. Metrics on the official test
+trials: balanced accuracy, Cohen's kappa, weighted F1, AUROC. How the recipe was chosen: docs/benchmarks.md.
 
 Usage: python benchmarks/uea_eeg.py [--quick] [--datasets A,B] [--seed 0] [--members K] [--device cpu]
-(``--seed S`` != 0 seeds both methods with S and writes results/uea_eeg_seedS.json).
+[--no-transfer] [--cache DIR]  (``--seed S`` shifts every seed of the configs by S and seeds MiniRocket with S:
+results/uea_eeg_seedS.json; ``--members K`` runs K seeded pipelines instead of the configs' 3:
+results/uea_eeg_xK.json.)
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import resource
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import SHARED_DATA, emit, parse_args, peak_rss_mb  # noqa: E402
 
-DATASETS = ["SelfRegulationSCP1", "SelfRegulationSCP2", "FingerMovements", "EyesOpenShut"]
-#: CPU training budget of the full run (the paper trains 100 / 50 / 50 epochs on GPUs).
-FULL = dict(
-    tokenizer_config=dict(n_codes=128, decoder_depth=2, restart_after=5),
-    tokenizer_epochs=6,
-    tokenizer_max_signals=512,
-    tokenizer_batch_size=128,
-    pretrain_epochs=15,
-    finetune_epochs=30,
-    batch_size=32,
-    patience=10,
-    lr=1e-3,
-    scaling="channel",
-    center="auto",
-    threshold="auto",
-    n_members=3,
-)
-QUICK = dict(
-    tokenizer_config=dict(n_codes=64, emb_size=32, decoder_depth=1, freq_depth=1, temporal_depth=1, restart_after=2),
-    encoder_config=dict(depth=1),
-    tokenizer_epochs=1,
-    tokenizer_max_signals=64,
-    tokenizer_batch_size=64,
-    pretrain_epochs=1,
-    finetune_epochs=2,
-    batch_size=32,
-    patience=0,
-    scaling="channel",
-    center="auto",
-    threshold="auto",
-    n_members=2,
-)
+ROOT = Path(__file__).resolve().parents[1]
+#: UEA problem -> (its config, the prefix of its step ids).
+CONFIGS = {
+    "SelfRegulationSCP1": ("uea_scp1.yaml", "scp1"),
+    "SelfRegulationSCP2": ("uea_scp2.yaml", "scp2"),
+    "FingerMovements": ("uea_fingers.yaml", "fingers"),
+    "EyesOpenShut": ("uea_eyes.yaml", "eyes"),
+}
+_TINY = dict(n_codes=64, emb_size=32, decoder_depth=1, freq_depth=1, temporal_depth=1, restart_after=2)
+#: The --quick run: parameters replaced per stage, training / test trials kept per class, seed-ensemble size.
+QUICK = {
+    "tfm_tokenize": dict(_TINY, epochs=1, max_signals_per_epoch=64, batch_size=64),
+    "tfm_pretrain": dict(depth=1, epochs=1),
+    "tfm_finetune": dict(epochs=2, patience=0),
+    "tfm_train_tokenizer": dict(_TINY, epochs=1, max_signals_per_epoch=32, max_per_set=200),
+}
+QUICK_TRIALS = (12, 8)
+QUICK_MEMBERS = 2
+_PREFIX = "../../../shared/data/"
 
 
 def _cpu_s() -> float:
@@ -62,140 +54,200 @@ def _cpu_s() -> float:
     return r.ru_utime + r.ru_stime
 
 
-def load(name: str):
+def _refs(ref) -> list[str]:
+    return [ref] if isinstance(ref, str) else list(ref)
+
+
+def _ancestors(stages: dict, sid: str) -> set[str]:
+    """The step ``sid`` and every step it reads from."""
+    seen, todo = set(), [sid]
+    while todo:
+        s = todo.pop()
+        if s in seen or s not in stages:
+            continue
+        seen.add(s)
+        todo += [r for ref in stages[s].get("inputs", {}).values() for r in _refs(ref)]
+    return seen
+
+
+def _set_members(stages: dict, k: int) -> None:
+    """Every ``tfm_evaluate`` step averages ``k`` pipelines: drop the last ones, or add copies of the first one's
+    steps (ids ending ``_0`` -> ``_j``) with its seeds + j."""
+    for step in [s for s in stages.values() if s["stage"] == "tfm_evaluate"]:
+        models, tokens = _refs(step["inputs"]["model"]), _refs(step["inputs"]["tokens"])
+        paired = len(tokens) > 1  # one tokenizer per member, else one shared (frozen) tokenizer
+        chain = [models[0], stages[models[0]]["inputs"]["pretrained"]] + ([tokens[0]] if paired else [])
+        for j in range(len(models), k):
+            new = {sid: sid[: -len("_0")] + f"_{j}" for sid in chain}
+            for sid, nid in new.items():
+                if not sid.endswith("_0") or nid in stages:
+                    raise ValueError(f"The step {sid!r} must end in '_0' (member 0) to be copied for member {j}.")
+                clone = copy.deepcopy(stages[sid])
+                clone["params"]["seed"] = clone["params"].get("seed", 0) + j
+                clone["inputs"] = {n: new.get(r, r) for n, r in clone["inputs"].items()}
+                stages[nid] = clone
+            models.append(new[models[0]])
+            tokens += [new[tokens[0]]] if paired else []
+        step["inputs"]["model"] = models[:k]
+        step["inputs"]["tokens"] = tokens[:k] if paired else tokens
+
+
+def _quick_data(folder: Path) -> Path:
+    """The four sets with QUICK_TRIALS trials per class (first ones of each split) in the UEA layout."""
     import numpy as np
 
-    folder = SHARED_DATA / "uea_eeg"
-    path = folder / name / f"{name}.npz"
-    path = path if path.is_file() else folder / f"{name}.npz"
-    if not path.is_file():
-        raise FileNotFoundError(f"The UEA set {name} must be at {path}; set NEUROCODEC_SHARED_DATA.")
-    meta = path.with_suffix(".json")
-    sfreq = float(json.loads(meta.read_text())["sfreq"]) if meta.is_file() else None
-    with np.load(path, allow_pickle=False) as d:
-        return d["X_train"], d["y_train"], d["X_test"], d["y_test"], sfreq
+    for name in CONFIGS:
+        src = SHARED_DATA / "uea_eeg" / name
+        with np.load(src / f"{name}.npz", allow_pickle=False) as d:
+            arrays = {k: d[k] for k in d.files}
+        out = {}
+        for part, n in zip(("train", "test"), QUICK_TRIALS):
+            y = arrays[f"y_{part}"]
+            keep = np.concatenate([np.flatnonzero(y == c)[:n] for c in np.unique(y)])
+            out.update({f"X_{part}": arrays[f"X_{part}"][keep], f"y_{part}": y[keep]})
+        (folder / name).mkdir(parents=True, exist_ok=True)
+        np.savez(folder / name / f"{name}.npz", **out)
+        (folder / name / f"{name}.json").write_text((src / f"{name}.json").read_text())
+    return folder
 
 
-def union_tokenizer(budget: dict, seed: int, quick: bool):
-    """A tokenizer trained on the union of the real EEG here: the UEA sets' training trials, the Bonn segments
-    and the vendor recordings (EEGLAB, yasa: 2-s windows); each set scaled on its own (``fit_union_tokenizer``)."""
-    import numpy as np
+def _config(name: str, args, quick_root: Path | None) -> dict:
+    """The set's config: shared-data paths pointed at SHARED_DATA; seeds, members, device, quick size applied."""
+    from neurocodec.pipeline import get_stage, read_yaml
 
-    from neurocodec.datasets import make_epochs, read_raw
-    from neurocodec.datasets.kinds import EpochsData
-    from neurocodec.datasets.loaders import load_bonn
-    from neurocodec.features.tokenizer import TrainConfig, fit_union_tokenizer
-
-    sets = []
-    for name in DATASETS:
-        X_tr, y_tr, _, _, sfreq = load(name)
-        sets.append(EpochsData(X_tr, sfreq, [f"EEG{i:03d}" for i in range(X_tr.shape[1])], info={"dataset": name}))
-    sets.append(load_bonn(SHARED_DATA / "bonn_eeg", n_windows=2, max_segments=4 if quick else None))
-    for rec in ("EEGLAB/test_raw.set", "yasa/data_resting_EO_200Hz_raw.fif"):
-        path = SHARED_DATA / "recordings" / rec
-        if path.is_file():
-            ep = make_epochs(read_raw(path), window=2.0)
-            sets.append(
-                EpochsData(ep.get_data().astype(np.float32), ep.info["sfreq"], ep.ch_names, info={"dataset": path.name})
-            )
-    n = 32 if quick else 256
-    cfg = TrainConfig(
-        epochs=1 if quick else 30,
-        batch_size=budget["tokenizer_batch_size"],
-        seed=seed,
-        max_examples_per_epoch=n,
-        warmup_epochs=0.1 if quick else 3.0,
-    )
-    return fit_union_tokenizer(
-        sets,
-        budget["tokenizer_config"],
-        cfg,
-        budget["scaling"],
-        center=budget["center"],
-        window_s=2.0,
-        max_per_set=200 if quick else 2000,
-    )
+    cfg = read_yaml(ROOT / "configs" / "real" / CONFIGS[name][0])
+    cfg.pop("cache", None)
+    stages = cfg["stages"]
+    for step in stages.values():
+        for key, ref in (step.get("inputs") or {}).items():
+            if isinstance(ref, str) and ref.startswith(_PREFIX):
+                step["inputs"][key] = str(SHARED_DATA / ref[len(_PREFIX) :])
+        if step["stage"] == "load_uea_eeg" and quick_root is not None:
+            step["inputs"]["root"] = str(quick_root)
+        fields = get_stage(step["stage"]).Params.model_fields
+        params = step.setdefault("params", {})
+        if args.quick:
+            params.update(QUICK.get(step["stage"], {}))
+        if args.seed and "seed" in fields:
+            params["seed"] = params.get("seed", 0) + args.seed
+        if "device" in fields:
+            params["device"] = args.device
+    members = args.members or (QUICK_MEMBERS if args.quick else None)
+    if members:
+        _set_members(stages, members)
+    short = CONFIGS[name][1]
+    targets = [f"{short}_eval"] + ([] if args.no_transfer else [f"{short}_transfer_eval"])
+    keep = set().union(*(_ancestors(stages, t) for t in targets))
+    cfg["stages"] = {sid: step for sid, step in stages.items() if sid in keep}
+    return cfg
 
 
-def main(argv=None) -> dict:
-    args = parse_args(
+def _member_rows(arts: dict, cfg: dict, eval_id: str) -> list[dict]:
+    stages = cfg["stages"]
+    models, tokens = _refs(stages[eval_id]["inputs"]["model"]), _refs(stages[eval_id]["inputs"]["tokens"])
+    rows = []
+    for model, tokens in zip(models, tokens * len(models) if len(tokens) == 1 else tokens):
+        tok, fin = arts[tokens].load("stats")["history"], arts[model].load("history")
+        rows.append(
+            {
+                "seed": stages[model]["params"]["seed"],
+                "codebook_active_codes": tok["active_codes"][-1] if tok else None,  # none: a frozen tokenizer
+                "codebook_perplexity": tok["perplexity"][-1] if tok else None,
+                "best_epoch": fin["best_epoch"],
+                "collapse": fin["collapse"],
+                "logit_threshold": fin["threshold"],
+            }
+        )
+    return rows
+
+
+def _args(argv=None):
+    return parse_args(
         __doc__.splitlines()[0],
         argv,
         extra=lambda p: (
             p.add_argument("--datasets", default=None),
             p.add_argument("--device", default="cpu"),
             p.add_argument("--seed", type=int, default=0),
-            p.add_argument("--members", type=int, default=None, help="Override the recipe's seed-ensemble size."),
+            p.add_argument("--members", type=int, default=None, help="Override the configs' seed-ensemble size."),
             p.add_argument("--no-transfer", action="store_true", help="Skip the tfm_transfer rows."),
+            p.add_argument("--cache", default=None, help="Artifact cache (default: a new temporary folder)."),
         ),
     )
+
+
+def main(argv=None) -> dict:
+    args = _args(argv)
     import numpy as np
     import torch
-    from sklearn.base import clone
 
     from neurocodec.baselines import MiniRocketClassifier
-    from neurocodec.features.tokenizer import TFMClassifier, TFMEnsembleClassifier, classification_metrics
+    from neurocodec.datasets.kinds import EpochsData
+    from neurocodec.features.tokenizer import classification_metrics
+    from neurocodec.pipeline import ArtifactStore, run_pipeline
 
-    torch.set_num_threads(int(os.environ.get("NEUROCODEC_THREADS", "1")))
-    budget = dict(QUICK if args.quick else FULL)
-    n_members = budget.pop("n_members")
-    n_members = n_members if args.members is None else args.members
-    out = {"datasets": {}, "budget": dict(budget, n_members=n_members), "quick": args.quick, "seed": args.seed}
-    t_all, c_all = time.time(), _cpu_s()
-    names = args.datasets.split(",") if args.datasets else (["EyesOpenShut"] if args.quick else DATASETS)
-    union = None
-    if not args.no_transfer:
-        t0 = time.time()
-        union, union_record = union_tokenizer(budget, args.seed, args.quick)
-        out["union_tokenizer"] = dict(
-            {k: v for k, v in union_record.items() if k != "history"}, wall_s=time.time() - t0
-        )
+    threads = int(os.environ.get("NEUROCODEC_THREADS", "1"))
+    torch.set_num_threads(threads)
+    names = args.datasets.split(",") if args.datasets else (["EyesOpenShut"] if args.quick else list(CONFIGS))
     for name in names:
-        X_tr, y_tr, X_te, y_te, sfreq = load(name)
-        if args.quick:  # a few trials per class, seconds-long
-            keep = np.concatenate([np.flatnonzero(y_tr == c)[:12] for c in np.unique(y_tr)])
-            test = np.concatenate([np.flatnonzero(y_te == c)[:8] for c in np.unique(y_te)])
-            X_tr, y_tr, X_te, y_te = X_tr[keep], y_tr[keep], X_te[test], y_te[test]
+        if name not in CONFIGS:
+            raise SystemExit(f"The '--datasets' must be among {', '.join(CONFIGS)}, got {name!r}.")
+    scratch = tempfile.TemporaryDirectory(prefix="uea_eeg_")
+    cache = Path(args.cache) if args.cache else Path(scratch.name if args.quick else tempfile.mkdtemp("_uea_cache"))
+    quick_root = _quick_data(Path(scratch.name) / "uea_eeg") if args.quick else None
+    store = ArtifactStore(cache)
+    out = {"datasets": {}, "quick": args.quick, "seed": args.seed, "threads": threads, "cache": str(cache)}
+    t_all, c_all = time.time(), _cpu_s()
+    for name in names:
+        cfg = _config(name, args, quick_root)
+        short = CONFIGS[name][1]
+        t0 = time.time()
+        summary = run_pipeline(cfg, cache=cache, show_progress=False, report=False)
+        if not summary.ok:
+            bad = [(r.step_id, r.error) for r in summary.results if r.status not in ("hit", "ran")]
+            raise RuntimeError(f"The pipeline {CONFIGS[name][0]} failed: {bad}")
+        arts = {r.step_id: store.open(r.stage, r.key) for r in summary.results}
+        seconds = {r.step_id: r.seconds for r in summary.results}
+        epochs = EpochsData.load(arts[f"uea_{short}"].file("epochs"))
         row = {
-            "n_train": int(len(X_tr)),
-            "n_test": int(len(X_te)),
-            "n_chans": int(X_tr.shape[1]),
-            "n_times": int(X_tr.shape[2]),
-            "sfreq": sfreq,
+            "config": f"configs/real/{CONFIGS[name][0]}",
+            "pipeline_wall_s": time.time() - t0,
+            "n_train": int((epochs.split == "train").sum()),
+            "n_test": int((epochs.split == "test").sum()),
+            "n_chans": int(epochs.X.shape[1]),
+            "n_times": int(epochs.X.shape[2]),
+            "sfreq": epochs.sfreq,
         }
-        t0, c0 = time.time(), _cpu_s()
-        template = TFMClassifier(**budget, pad_short=True, seed=args.seed, device=args.device)
-        tfm = TFMEnsembleClassifier(template, n_members=n_members).fit(X_tr, y_tr, sfreq=sfreq)
-        proba = tfm.predict_proba(X_te, sfreq=sfreq)
-        y_idx = np.searchsorted(tfm.classes_, y_te)
-        row["tfm"] = classification_metrics(y_idx, proba)
-        row["tfm"].update(wall_s=time.time() - t0, cpu_s=_cpu_s() - c0, n_members=n_members)
-        row["tfm"]["members"] = [
-            {
-                "seed": m.seed,
-                "codebook_active_codes": m.history_["tokenizer"]["active_codes"][-1],
-                "codebook_perplexity": m.history_["tokenizer"]["perplexity"][-1],
-                "best_epoch": m.history_["finetune"]["best_epoch"],
-                "collapse": m.history_["finetune"]["collapse"],
-                "logit_threshold": m.history_["finetune"]["threshold"],
-            }
-            for m in tfm.members_
-        ]
-        if union is not None:  # the same recipe, the tokenizer trained on the union and frozen
-            t0, c0 = time.time(), _cpu_s()
-            frozen = TFMEnsembleClassifier(clone(template).set_params(tokenizer=union), n_members=n_members)
-            frozen.fit(X_tr, y_tr, sfreq=sfreq)
-            row["tfm_transfer"] = classification_metrics(y_idx, frozen.predict_proba(X_te, sfreq=sfreq))
-            row["tfm_transfer"].update(
-                wall_s=time.time() - t0,
-                cpu_s=_cpu_s() - c0,
-                n_members=n_members,
-                n_collapsed=sum(bool(m.history_["finetune"]["collapse"]["detected"]) for m in frozen.members_),
+        for key, eval_id in (("tfm", f"{short}_eval"), ("tfm_transfer", f"{short}_transfer_eval")):
+            if eval_id not in arts:
+                continue
+            metrics = arts[eval_id].load("metrics")
+            steps = _ancestors(cfg["stages"], eval_id) - {"union_tokenizer"}
+            row[key] = {k: metrics[k] for k in ("balanced_accuracy", "kappa", "weighted_f1", "auroc")}
+            row[key].update(
+                wall_s=sum(seconds[s] for s in steps if cfg["stages"][s]["stage"].startswith("tfm_")),
+                n_members=metrics["n_members"],
+                member_balanced_accuracy=[m["balanced_accuracy"] for m in metrics["members"]],
+                step=eval_id,
+            )
+            members = _member_rows(arts, cfg, eval_id)
+            if key == "tfm":
+                row[key]["members"] = members
+            else:
+                row[key]["n_collapsed"] = sum(bool(m["collapse"]["detected"]) for m in members)
+        if "union_tokenizer" in arts and "union_tokenizer" not in out:
+            stats = arts["union_tokenizer"].load("stats")
+            out["union_tokenizer"] = dict(
+                {k: v for k, v in stats.items() if k != "history"}, wall_s=seconds["union_tokenizer"]
             )
         t0, c0 = time.time(), _cpu_s()
-        n_feat = 1000 if args.quick else 10_000
-        base = MiniRocketClassifier(n_features=n_feat, random_state=args.seed).fit(X_tr, y_tr)
-        row["baseline"] = classification_metrics(np.searchsorted(base.classes_, y_te), base.predict_proba(X_te))
+        train, test = epochs.split == "train", epochs.split == "test"
+        labels = epochs.labels()
+        base = MiniRocketClassifier(n_features=1000 if args.quick else 10_000, random_state=args.seed)
+        base.fit(epochs.X[train], labels[train])
+        row["baseline"] = classification_metrics(
+            np.searchsorted(base.classes_, labels[test]), base.predict_proba(epochs.X[test])
+        )
         row["baseline"].update(
             wall_s=time.time() - t0, cpu_s=_cpu_s() - c0, method="MiniRocket (numpy) + RidgeClassifierCV"
         )
@@ -206,19 +258,25 @@ def main(argv=None) -> dict:
             file=sys.stderr,
             flush=True,
         )
-    if union is not None:
-        done = [n for n in names if "tfm_transfer" in out["datasets"][n]]
+    done = [n for n in names if "tfm_transfer" in out["datasets"][n]]
+    if done:
         out["transfer_mean_balanced_accuracy"] = {
             m: float(np.mean([out["datasets"][n][m]["balanced_accuracy"] for n in done]))
             for m in ("tfm", "tfm_transfer")
         }
     out.update(
-        wall_s=time.time() - t_all, cpu_s=_cpu_s() - c_all, peak_rss_mb=peak_rss_mb(), load_avg_1min=os.getloadavg()[0]
+        n_members=out["datasets"][names[0]]["tfm"]["n_members"],
+        wall_s=time.time() - t_all,
+        cpu_s=_cpu_s() - c_all,
+        peak_rss_mb=peak_rss_mb(),
+        load_avg_1min=os.getloadavg()[0],
     )
-    name = "uea_eeg" + (f"_seed{args.seed}" if args.seed else "")
+    result_name = "uea_eeg" + (f"_seed{args.seed}" if args.seed else "")
     if args.members is not None:  # a variant never overwrites the recipe's results
-        name += f"_x{n_members}"
-    return emit(name, out, quick=args.quick)
+        result_name += f"_x{args.members}"
+    result = emit(result_name, out, quick=args.quick)
+    scratch.cleanup()
+    return result
 
 
 if __name__ == "__main__":

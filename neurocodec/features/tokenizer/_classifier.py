@@ -42,11 +42,14 @@ def val_split(
         Share held out for early stopping (0: none).
     seed : int
     groups : ndarray (n,), optional
-        Trials of one group (e.g. the windows of one segment) stay on one side.
+        Trials of one group (e.g. the windows of one segment) stay on one side. Groups of one trial each
+        constrain nothing: the split is then the one drawn without groups.
     """
     idx = np.arange(len(y))
     if fraction <= 0 or int(len(y) * fraction) < 1:
         return idx, idx[:0]
+    if groups is not None and len(np.unique(groups)) == len(y):
+        groups = None
     if groups is not None:
         from sklearn.model_selection import StratifiedGroupKFold
 

@@ -17,7 +17,25 @@ from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from ...pipeline import PretrainedMixin, check
 from ._classifier import TFMClassifier
 
-__all__ = ["TFMEnsembleClassifier"]
+__all__ = ["TFMEnsembleClassifier", "average_proba"]
+
+
+def average_proba(probas: list[np.ndarray]) -> np.ndarray:
+    """The seed ensemble's rule: the mean of its members' class probabilities.
+
+    Shared by :meth:`TFMEnsembleClassifier.predict_proba` and the ``tfm_evaluate`` stage (several models).
+
+    Parameters
+    ----------
+    probas : list of ndarray (n_trials, n_classes)
+        One per member, columns in the same class order.
+
+    Returns
+    -------
+    ndarray (n_trials, n_classes)
+    """
+    check(len(probas) >= 1, "probas", "at least one member's probabilities", len(probas))
+    return np.mean(probas, axis=0)
 
 
 class TFMEnsembleClassifier(PretrainedMixin, ClassifierMixin, BaseEstimator):
@@ -70,7 +88,7 @@ class TFMEnsembleClassifier(PretrainedMixin, ClassifierMixin, BaseEstimator):
     def predict_proba(self, X: Any, sfreq: float | None = None) -> np.ndarray:
         """Mean of the members' class probabilities (n_trials, n_classes)."""
         self.check_is_fitted()
-        return np.mean([m.predict_proba(X, sfreq) for m in self.members_], axis=0)
+        return average_proba([m.predict_proba(X, sfreq) for m in self.members_])
 
     def predict(self, X: Any, sfreq: float | None = None) -> np.ndarray:
         """Predicted labels (n_trials,)."""

@@ -230,17 +230,32 @@ def run_finetune(params, inputs, out_dir: Path) -> None:
 
 def run_evaluate(params, inputs, out_dir: Path) -> None:
     from ._encoder import TFMEncoder
+    from ._ensemble import average_proba
     from ._stats import discriminative_tokens
     from ._train import classification_metrics, predict_proba
 
-    art = inputs["tokens"]
-    tokens, labels, split = art.load("tokens"), art.load("labels"), art.load("split")
-    enc = TFMEncoder.from_pretrained(inputs["model"].file("encoder"))
-    classes = np.asarray(load_json(inputs["model"].file("classes")))
-    if tokens.shape[1] != enc.n_chans:
-        raise bad_value(
-            "n_chans", f"{enc.n_chans} (the channels the encoder was trained on)", tokens.shape[1], of="tokens"
-        )
+    models, token_arts = list(inputs["model"]), list(inputs["tokens"])
+    if len(token_arts) not in (1, len(models)):
+        raise bad_value("tokens", f"1 step or {len(models)} (one per model, in the order of 'model')", len(token_arts))
+    token_arts = token_arts * len(models) if len(token_arts) == 1 else token_arts
+    labels, split = token_arts[0].load("labels"), token_arts[0].load("split")
+    encoders, tokens = [], []
+    for k, (art, model) in enumerate(zip(token_arts, models)):
+        tok = art.load("tokens")
+        if not (np.array_equal(art.load("labels"), labels) and np.array_equal(art.load("split"), split)):
+            raise bad_value("tokens", "of the same trials (labels and split) for every model", f"<step {k} differs>")
+        enc = TFMEncoder.from_pretrained(model.file("encoder"))
+        if tok.shape[1] != enc.n_chans:
+            raise bad_value(
+                "n_chans", f"{enc.n_chans} (the channels the encoder was trained on)", tok.shape[1], of="tokens"
+            )
+        names = np.asarray(load_json(model.file("classes")))
+        if k == 0:
+            classes = names
+        elif not np.array_equal(names, classes):
+            raise bad_value("model", f"fine-tuned on the classes {classes.tolist()} like the first", names.tolist())
+        encoders.append(enc)
+        tokens.append(tok)
     test = split == "test"
     if not test.any():
         raise bad_value("split", "at least one 'test' trial", "<none>", of="tokens")
@@ -254,16 +269,23 @@ def run_evaluate(params, inputs, out_dir: Path) -> None:
             of="tokens",
         )
     y = np.searchsorted(classes, labels[test])
-    proba = predict_proba(enc, tokens[test], device=params.device)
+    probas = [predict_proba(enc, tok[test], device=params.device) for enc, tok in zip(encoders, tokens)]
+    proba = average_proba(probas)
     metrics = classification_metrics(y, proba)
-    metrics.update(n_test=int(test.sum()), n_classes=len(classes), n_test_unseen_class=int(unseen.sum()))
+    metrics.update(
+        n_test=int(test.sum()),
+        n_classes=len(classes),
+        n_test_unseen_class=int(unseen.sum()),
+        n_members=len(models),
+        members=[classification_metrics(y, p) for p in probas],
+    )
     save_json(out_dir / "metrics.json", metrics)
     table = {"trial": np.flatnonzero(test), "label": labels[test], "predicted": classes[proba.argmax(1)]}
     for j, c in enumerate(classes):
         table[f"p_{c}"] = proba[:, j]
     save_table(out_dir / "predictions.tsv", table)
     train = (split == "train") & (labels != "")
-    rows = discriminative_tokens(tokens[train], labels[train], top=params.n_tokens)
+    rows = discriminative_tokens(tokens[0][train], labels[train], top=params.n_tokens)
     cols = ["token", "class", "log_ratio", "count"] + [f"rate_{c}" for c in classes]
     save_table(out_dir / "discriminative_tokens.tsv", {k: [r.get(k) for r in rows] for k in cols})
 

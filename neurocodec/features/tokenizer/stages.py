@@ -204,22 +204,41 @@ class EvaluateParams(StageParams):
 
 @register_stage
 class TFMEvaluate(Stage):
-    """Test-split metrics (balanced accuracy, kappa, weighted F1, AUROC) and class-discriminative tokens."""
+    """Test-split metrics (balanced accuracy, kappa, weighted F1, AUROC) and class-discriminative tokens.
+
+    Several models are a seed ensemble: their class probabilities are averaged as
+    ``TFMEnsembleClassifier.predict_proba`` does, each model reading the tokens of its own tokenizer
+    (``tokens`` and ``model`` paired in order; one ``tokens`` step is shared by every model).
+    """
 
     name = "tfm_evaluate"
-    version = 2
+    version = 3
     Params = EvaluateParams
     libraries = ("numpy", "torch", "scikit-learn")
     inputs = {
-        "tokens": Input("Labelled tokens with a test split.", kinds=("tfm_tokens",)),
-        "model": Input("Fine-tuned encoder.", kinds=("tfm_classifier",)),
+        "tokens": Input(
+            "Labelled tokens with a test split: one step per model (paired in order), or one for all.",
+            kinds=("tfm_tokens",),
+            source="artifacts",
+        ),
+        "model": Input(
+            "Fine-tuned encoder(s) (tfm_finetune); several: a seed ensemble, probabilities averaged.",
+            kinds=("tfm_classifier",),
+            source="artifacts",
+        ),
     }
     outputs = {
         "metrics": Output(
-            "metrics.json", "balanced_accuracy, kappa, weighted_f1, auroc, n_test.", kind="classification_scores"
+            "metrics.json",
+            "balanced_accuracy, kappa, weighted_f1, auroc, n_test, n_members; members: each model's own metrics.",
+            kind="classification_scores",
         ),
-        "predictions": Output("predictions.tsv", "trial, label, predicted, p_<class>... for test trials."),
-        "tokens": Output("discriminative_tokens.tsv", "Tokens most over-represented per class (training trials)."),
+        "predictions": Output(
+            "predictions.tsv", "trial, label, predicted, p_<class>... (the average over models) for test trials."
+        ),
+        "tokens": Output(
+            "discriminative_tokens.tsv", "Tokens most over-represented per class (training trials, first tokens)."
+        ),
     }
 
     report_impl = "._report:evaluate_section"
