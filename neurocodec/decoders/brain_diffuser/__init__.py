@@ -2,14 +2,13 @@
 
 from ..._lazy import lazy_exports
 
-__all__ = ["BrainDiffuser", "DEFAULT_DECODER_ALPHAS", "make_ridge", "save_grid"]
+__all__ = ["BrainDiffuser", "DEFAULT_DECODER_ALPHAS", "save_grid"]
 
 # Lazy attributes (PEP 562): importing the package (the stage modules do) must not import scikit-learn / torch.
 _LAZY = {
     "save_grid": "._grid",
     "DEFAULT_DECODER_ALPHAS": "._model",
     "BrainDiffuser": "._model",
-    "make_ridge": "._model",
 }
 
 __getattr__, __dir__ = lazy_exports(__name__, _LAZY)

@@ -19,20 +19,16 @@ from neurocodec.pipeline import PretrainedMixin, bad_value, check
 
 from .._images import as_images, resize_images
 
-__all__ = ["BrainDiffuser", "make_ridge", "DEFAULT_DECODER_ALPHAS"]
+__all__ = ["BrainDiffuser", "DEFAULT_DECODER_ALPHAS"]
 
 #: Candidate ridge penalties (standardised voxels; Brain-Diffuser's fixed 5e4-6e4 lies inside).
 DEFAULT_DECODER_ALPHAS = tuple(float(a) for a in np.logspace(-1, 6, 15))
 
 
-def make_ridge(alphas=DEFAULT_DECODER_ALPHAS, cv=5):
-    """NeuroCodec's RidgeCV (one CV'd alpha per target); scikit-learn's as a fallback."""
-    try:
-        from neurocodec.encoders import RidgeCV
-    except ImportError:  # pragma: no cover - the encoders area ships RidgeCV
-        from sklearn.linear_model import RidgeCV
+def _ridge(alphas, cv):
+    """NeuroCodec's RidgeCV with one cross-validated alpha per target."""
+    from neurocodec.encoders import RidgeCV
 
-        return RidgeCV(alphas=list(alphas), alpha_per_target=True)
     return RidgeCV(alphas=list(alphas), cv=cv, alpha_per_target=True)
 
 
@@ -293,15 +289,15 @@ class BrainDiffuser(PretrainedMixin, BaseEstimator):
         sd = X.std(0) if self.standardize else np.ones(X.shape[1])
         self.x_scale_ = np.where(sd > 0, sd, 1.0)
         Xz = self._x(X)
-        self.stage1_head_ = _Head.fit(Xz, self._stage1_targets(images, latents), make_ridge(self.alphas, self.cv))
-        self.image_head_ = _Head.fit(Xz, np.asarray(embeddings), make_ridge(self.alphas, self.cv))
+        self.stage1_head_ = _Head.fit(Xz, self._stage1_targets(images, latents), _ridge(self.alphas, self.cv))
+        self.image_head_ = _Head.fit(Xz, np.asarray(embeddings), _ridge(self.alphas, self.cv))
         self.text_head_ = None
         if captions is not None:
             check(
                 len(captions) == len(X), "captions", f"{len(X)} captions (one per image)", f"<{len(captions)} captions>"
             )
             self.text_head_ = _Head.fit(
-                Xz, np.asarray(self.generator.embed_texts(list(captions))), make_ridge(self.alphas, self.cv)
+                Xz, np.asarray(self.generator.embed_texts(list(captions))), _ridge(self.alphas, self.cv)
             )
         return self
 

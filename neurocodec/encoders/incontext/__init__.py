@@ -25,9 +25,6 @@ _WHERE = {
     "standardize_context": "_training",
     "unit_norm": "_training",
     "context_scaling": "_scaling",
-    "explained_variance": "_scaling",
-    "pearson_r": "_scaling",
-    "ridge_baseline": "_scaling",
     "fit_projection": "_stage_impl",
     "apply_projection": "_stage_impl",
 }

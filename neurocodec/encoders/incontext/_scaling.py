@@ -8,50 +8,11 @@ import numpy as np
 from sklearn.base import clone
 
 from ...pipeline import check
+from .._estimators import DEFAULT_ALPHAS, RidgeCV
+from ..scores import explained_variance, pearson_r
 from ._training import unit_norm
 
-__all__ = ["context_scaling", "explained_variance", "pearson_r", "ridge_baseline", "DEFAULT_ALPHAS"]
-
-#: Ridge penalties searched by the baseline (the issue: 1e-3 .. 1e5).
-DEFAULT_ALPHAS = np.logspace(-3, 5, 9)
-
-
-def explained_variance(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
-    """Voxelwise explained variance ``1 - var(y - y_pred) / var(y)``.
-
-    Parameters
-    ----------
-    y_true, y_pred : array, shape (n_samples, n_voxels)
-
-    Returns
-    -------
-    ndarray, shape (n_voxels,)
-    """
-    var = np.var(y_true, axis=0)
-    return 1.0 - np.var(y_true - y_pred, axis=0) / np.where(var > 0, var, np.nan)
-
-
-def pearson_r(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
-    """Voxelwise Pearson correlation, shape (n_voxels,) (NaN for constant columns)."""
-    a = y_true - y_true.mean(0)
-    b = y_pred - y_pred.mean(0)
-    den = np.sqrt((a * a).sum(0) * (b * b).sum(0))
-    return (a * b).sum(0) / np.where(den > 0, den, np.nan)
-
-
-def ridge_baseline(alphas: Sequence[float] = DEFAULT_ALPHAS, cv: int = 5):
-    """RidgeCV with a per-voxel penalty chosen by ``cv``-fold cross-validation.
-
-    Uses :class:`neurocodec.encoders.RidgeCV` when available, else scikit-learn's
-    ``RidgeCV(alpha_per_target=True)`` (efficient leave-one-out instead of k-fold).
-    """
-    try:
-        from neurocodec.encoders import RidgeCV
-    except ImportError:
-        from sklearn.linear_model import RidgeCV as _SkRidgeCV
-
-        return _SkRidgeCV(alphas=np.asarray(alphas, dtype=float), alpha_per_target=True)
-    return RidgeCV(alphas=np.asarray(alphas, dtype=float), cv=cv, alpha_per_target=True)
+__all__ = ["context_scaling"]
 
 
 def context_scaling(
@@ -132,7 +93,7 @@ def context_scaling(
             idx = order[d * size : (d + 1) * size]
             preds = {"incontext": clone(encoder).fit(X_pool[idx], Y_pool[idx]).predict(X_query)}
             if ridge:
-                model = ridge_baseline(alphas, cv=min(cv, size))
+                model = RidgeCV(alphas=list(alphas), cv=min(cv, size), alpha_per_target=True)
                 preds["ridge"] = model.fit(X_pool[idx], Y_pool[idx]).predict(X_query)
             for m, p in preds.items():
                 p = np.asarray(p, dtype=np.float32).reshape(Y_query.shape)

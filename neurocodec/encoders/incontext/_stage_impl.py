@@ -154,9 +154,10 @@ def _kind_means(values: np.ndarray, kinds: np.ndarray) -> dict[str, float]:
 
 
 def _run_fit(params, inputs, out_dir) -> None:
+    from ..scores import explained_variance, pearson_r
     from ._estimator import InContextEncoder
     from ._model import BraInCoRL
-    from ._scaling import context_scaling, explained_variance, pearson_r
+    from ._scaling import context_scaling
 
     art = inputs["model"]
     model = BraInCoRL.from_pretrained(art.file("model"), device=params.device)
