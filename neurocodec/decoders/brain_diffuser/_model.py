@@ -18,6 +18,7 @@ from sklearn.base import BaseEstimator
 from neurocodec.pipeline import PretrainedMixin, bad_value, check
 
 from .._images import as_images, resize_images
+from ..metrics._pixel import row_correlation
 
 __all__ = ["BrainDiffuser", "DEFAULT_DECODER_ALPHAS"]
 
@@ -449,8 +450,8 @@ class BrainDiffuser(PretrainedMixin, BaseEstimator):
             )
             out["images"].append(images)
             if n_samples > 1:
-                out["embedding"].append(_rowwise_corr(self.generator.embed_images(images), emb["image"]))
-                out["stage1"].append(_rowwise_corr(resize_images(images, self.low_level_size), small))
+                out["embedding"].append(row_correlation(self.generator.embed_images(images), emb["image"]))
+                out["stage1"].append(row_correlation(resize_images(images, self.low_level_size), small))
         return out
 
     @staticmethod
@@ -517,9 +518,3 @@ class BrainDiffuser(PretrainedMixin, BaseEstimator):
         self.image_head_ = _Head.from_arrays(arrays, "image")
         self.text_head_ = _Head.from_arrays(arrays, "text") if "text_coef" in arrays else None
         return self
-
-
-def _rowwise_corr(a, b):
-    a = a.reshape(len(a), -1) - a.reshape(len(a), -1).mean(1, keepdims=True)
-    b = b.reshape(len(b), -1) - b.reshape(len(b), -1).mean(1, keepdims=True)
-    return (a * b).sum(1) / np.sqrt((a * a).sum(1) * (b * b).sum(1) + 1e-12)

@@ -45,14 +45,27 @@ def pixcorr(images_true, images_pred, size: int | None = None, reduction: str = 
         Return the mean, or one value per image ``(n_images,)``.
     """
     true, pred = _pair(images_true, images_pred, size)
-    a = true.reshape(len(true), -1)
-    b = pred.reshape(len(pred), -1)
+    return _reduce(row_correlation(true, pred), reduction)
+
+
+def row_correlation(a, b) -> np.ndarray:
+    """Pearson correlation of each row of ``a`` with the same row of ``b`` (each flattened), 0 for a constant row.
+
+    Parameters
+    ----------
+    a, b : ndarray, shape (n, ...)
+        Same number of rows and of values per row.
+
+    Returns
+    -------
+    ndarray, shape (n,)
+    """
+    a = np.asarray(a, dtype=np.float64).reshape(len(a), -1)
+    b = np.asarray(b, dtype=np.float64).reshape(len(b), -1)
     a = a - a.mean(1, keepdims=True)
     b = b - b.mean(1, keepdims=True)
     den = np.sqrt((a * a).sum(1) * (b * b).sum(1))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        r = np.where(den > 0, (a * b).sum(1) / np.where(den > 0, den, 1.0), 0.0)
-    return _reduce(r, reduction)
+    return np.where(den > 0, (a * b).sum(1) / np.where(den > 0, den, 1.0), 0.0)
 
 
 def ssim(

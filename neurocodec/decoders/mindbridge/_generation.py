@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from ...pipeline import check
+from ..metrics._pixel import row_correlation
 
 __all__ = ["generator_targets", "reconstruct_images"]
 
@@ -26,13 +27,6 @@ def generator_targets(generator: Any, stimuli: np.ndarray) -> np.ndarray:
     if emb.ndim == 2:
         emb = emb[:, None, :]
     return emb.reshape(len(emb), emb.shape[1], -1)
-
-
-def _row_corr(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    a = a.reshape(len(a), -1) - a.reshape(len(a), -1).mean(1, keepdims=True)
-    b = b.reshape(len(b), -1) - b.reshape(len(b), -1).mean(1, keepdims=True)
-    den = np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1)
-    return np.sum(a * b, axis=1) / np.where(den > 0, den, 1.0)
 
 
 def reconstruct_images(
@@ -87,7 +81,7 @@ def reconstruct_images(
     for k in range(n_samples):
         images = np.asarray(generator.generate(cond, seed=seed + k, **generate_kwargs))
         candidates.append(images)
-        scores.append(_row_corr(np.asarray(generator.embed_images(images), dtype=np.float32), pred))
+        scores.append(row_correlation(np.asarray(generator.embed_images(images), dtype=np.float32), pred))
     scores_arr = np.stack(scores, axis=1)
     chosen = scores_arr.argmax(1)
     images = np.stack(candidates, axis=1)[np.arange(len(pred)), chosen]
