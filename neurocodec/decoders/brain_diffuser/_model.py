@@ -26,6 +26,16 @@ DEFAULT_DECODER_ALPHAS = tuple(float(a) for a in np.logspace(-1, 6, 15))
 
 def make_ridge(alphas=DEFAULT_DECODER_ALPHAS, cv=5):
     """NeuroCodec's RidgeCV (one CV'd alpha per target); scikit-learn's as a fallback."""
+    alphas = np.asarray(alphas, dtype=float) if np.asarray(alphas).dtype.kind in "biuf" else np.asarray(alphas)
+    check(
+        alphas.ndim == 1
+        and alphas.size > 0
+        and alphas.dtype.kind == "f"
+        and bool(np.all(np.isfinite(alphas) & (alphas > 0))),
+        "alphas",
+        "a non-empty list of penalties > 0",
+        alphas.tolist(),
+    )
     try:
         from neurocodec.encoders import RidgeCV
     except ImportError:  # pragma: no cover - the encoders area ships RidgeCV

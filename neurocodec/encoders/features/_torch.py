@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ...pipeline import bad_value, progress
+from ...pipeline import bad_value, check, progress
 
 __all__ = ["TorchHookFeatures", "EfficientNetLite0Features", "load_efficientnet_lite0", "images_to_tensor"]
 
@@ -64,6 +64,7 @@ class TorchHookFeatures:
         batch_size=32,
         device="cpu",
     ):
+        check(hasattr(model, "named_modules"), "model", "a torch.nn.Module", f"<{type(model).__name__}>", exc=TypeError)
         self.model = model
         self.layers = list(layers)
         self.image_size = image_size

@@ -7,7 +7,8 @@ from collections.abc import Sequence
 import numpy as np
 from sklearn.base import clone
 
-from ...pipeline import check
+from ...pipeline import check, check_array
+from ..scores import explained_variance, pearson_r
 from ._training import unit_norm
 
 __all__ = ["context_scaling", "explained_variance", "pearson_r", "ridge_baseline", "DEFAULT_ALPHAS"]
@@ -16,35 +17,15 @@ __all__ = ["context_scaling", "explained_variance", "pearson_r", "ridge_baseline
 DEFAULT_ALPHAS = np.logspace(-3, 5, 9)
 
 
-def explained_variance(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
-    """Voxelwise explained variance ``1 - var(y - y_pred) / var(y)``.
-
-    Parameters
-    ----------
-    y_true, y_pred : array, shape (n_samples, n_voxels)
-
-    Returns
-    -------
-    ndarray, shape (n_voxels,)
-    """
-    var = np.var(y_true, axis=0)
-    return 1.0 - np.var(y_true - y_pred, axis=0) / np.where(var > 0, var, np.nan)
-
-
-def pearson_r(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
-    """Voxelwise Pearson correlation, shape (n_voxels,) (NaN for constant columns)."""
-    a = y_true - y_true.mean(0)
-    b = y_pred - y_pred.mean(0)
-    den = np.sqrt((a * a).sum(0) * (b * b).sum(0))
-    return (a * b).sum(0) / np.where(den > 0, den, np.nan)
-
-
 def ridge_baseline(alphas: Sequence[float] = DEFAULT_ALPHAS, cv: int = 5):
     """RidgeCV with a per-voxel penalty chosen by ``cv``-fold cross-validation.
 
     Uses :class:`neurocodec.encoders.RidgeCV` when available, else scikit-learn's
     ``RidgeCV(alpha_per_target=True)`` (efficient leave-one-out instead of k-fold).
     """
+    alphas = check_array(alphas, "alphas", "(n_alphas,) of penalties > 0", ndim=1, dtype=float)
+    check(bool((alphas > 0).all()), "alphas", "penalties > 0", alphas.tolist())
+    check(isinstance(cv, int) and not isinstance(cv, bool) and cv >= 2, "cv", "an int >= 2", cv)
     try:
         from neurocodec.encoders import RidgeCV
     except ImportError:
