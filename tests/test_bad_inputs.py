@@ -328,7 +328,7 @@ def _array_specs() -> dict[str, Spec]:
             [TOKENS[:, 0, 0], Y[:8]],
             bad=(0, 1),
             lengths=((0, 1),),
-            skip=("strings",),
+            skip=("strings", "ndim_plus"),  # any labels; flattened, so only the sizes must match
         ),
         "features.tokenizer.prepare_trials": Spec(
             P("features.tokenizer.prepare_trials"),
@@ -822,6 +822,7 @@ EXEMPT |= dict.fromkeys(
             "Plan",
             "PlannedStep",
             "PretrainedMixin",
+            "Upstream",
             "RunConfig",
             "RunSummary",
             "Stage",

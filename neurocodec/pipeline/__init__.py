@@ -30,7 +30,7 @@ from ._registry import (
     registered_stages,
 )
 from ._runner import RunSummary, pipeline_status, resolve_cache, run_pipeline
-from ._stage import Input, Output, Stage, StageParams, is_key_field, runtime_field
+from ._stage import Input, Output, Stage, StageParams, Upstream, is_key_field, runtime_field
 from ._store import Artifact, ArtifactStore, FileHasher, canonical_json, hash_key, library_versions
 
 __all__ = [
@@ -54,6 +54,7 @@ __all__ = [
     "StageParams",
     "StepConfig",
     "StepResult",
+    "Upstream",
     "bad_value",
     "canonical_json",
     "check",

@@ -86,6 +86,7 @@ class LoadAbide(Stage):
             "Phenotypic_V1_0b_preprocessed1.csv; data: matrices: fc_upper.npz + phenotypes.tsv).",
             source="path",
             required=False,
+            suffixes=("/",),
         )
     }
     outputs = {
@@ -214,7 +215,12 @@ class LoadUeaEEG(Stage):
     version = 2
     Params = UeaParams
     inputs = {
-        "root": Input("Folder holding the problems (NAME/NAME.npz or NAME_TRAIN.ts).", source="path", required=False)
+        "root": Input(
+            "Folder holding the problems (NAME/NAME.npz or NAME_TRAIN.ts).",
+            source="path",
+            required=False,
+            suffixes=("/",),
+        )
     }
     outputs = {
         "epochs": Output(
@@ -292,7 +298,7 @@ class LoadHaxby(Stage):
     version = 1
     Params = HaxbyParams
     libraries = ("numpy", "nibabel", "nilearn")
-    inputs = {"root": Input("Haxby folder (holding sub00N/, models/).", source="path", required=False)}
+    inputs = {"root": Input("Haxby folder (holding sub00N/, models/).", source="path", required=False, suffixes=("/",))}
     outputs = {
         "samples": Output("samples.npz", "X (n_samples, n_voxels) float32, y (n_samples,) str, runs (n_samples,) int."),
         "info": Output("info.json", "subject, mask, n_voxels, t_r, conditions, counts per category."),
@@ -348,7 +354,10 @@ class LoadSleepEDF(Stage):
     libraries = ("numpy", "mne")
     inputs = {
         "root": Input(
-            "Sleep-EDF folder (e.g. sleep-cassette/) with *-PSG.edf and *-Hypnogram.edf.", source="path", required=False
+            "Sleep-EDF folder (e.g. sleep-cassette/) with *-PSG.edf and *-Hypnogram.edf.",
+            source="path",
+            required=False,
+            suffixes=("/",),
         )
     }
     outputs = {
@@ -441,7 +450,7 @@ class BidsInputs(Stage):
     version = 1
     Params = BidsParams
     libraries = ("numpy", "mne-bids")
-    inputs = {"root": Input("BIDS dataset or derivatives folder.", source="path")}
+    inputs = {"root": Input("BIDS dataset or derivatives folder.", source="path", suffixes=("/",))}
     outputs = {
         "files": Output(
             "files.tsv",

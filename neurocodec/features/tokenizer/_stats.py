@@ -121,10 +121,10 @@ def discriminative_tokens(tokens: np.ndarray, y: np.ndarray, top: int = 10, min_
 
 
 def mutual_information(a: np.ndarray, b: np.ndarray) -> float:
-    """Plug-in mutual information (bits) between two discrete label arrays of the same shape."""
+    """Plug-in mutual information (bits) between two discrete label arrays of the same size (flattened)."""
     a, b = np.asarray(a), np.asarray(b)
     check(a.size > 0, "a", "a non-empty label array", f"<shape {a.shape}>")
-    check(a.shape == b.shape, "b", f"labels of the shape of a {a.shape}", f"<shape {b.shape}>")
+    check(a.size == b.size, "b", f"as many labels as a ({a.size})", f"<shape {b.shape}>")
     for name, x in (("a", a), ("b", b)):
         check(x.dtype.kind != "f" or bool(np.isfinite(x).all()), name, "labels without NaN or inf", "<non-finite>")
     a = np.unique(a.ravel(), return_inverse=True)[1]
