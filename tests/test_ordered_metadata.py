@@ -99,3 +99,38 @@ def test_eeg_connectivity_bands_and_channels_match_arrays_and_report(tmp_path, m
     )
     assert EEGConnectivity.report(art).blocks
     assert labels == list(BANDS)  # the figure's rows, top to bottom
+
+
+def test_epoch_labels_match_their_events(tmp_path):
+    """epoch_eeg with an event_id given in non-alphabetical order: every epoch's label is its event's."""
+    from neurocodec.datasets.kinds import EpochsData
+    from neurocodec.pipeline import ArtifactStore, load_table, run_pipeline
+
+    cfg = {
+        "stages": {
+            "r": {
+                "stage": "simulate_eeg",
+                "params": {
+                    "n_chans": 3,
+                    "sfreq": 128.0,
+                    "duration": 30.0,
+                    "motifs": ["spindle", "alpha_burst"],
+                    "events_per_minute": 8.0,
+                },
+            },
+            "e": {
+                "stage": "epoch_eeg",
+                "params": {"tmin": 0.0, "tmax": 0.5, "event_id": {"spindle": 2, "alpha_burst": 1}},
+                "inputs": {"raw": "r"},
+            },
+        }
+    }
+    summary = run_pipeline(cfg, cache=tmp_path, show_progress=False, report=False)
+    assert summary.ok, [r.error for r in summary.results]
+    art = ArtifactStore(tmp_path).open("epoch_eeg", {r.step_id: r.key for r in summary.results}["e"])
+    events = load_table(art.file("events"))
+    ep = EpochsData.load(art.as_kind("epochs", art.path / "epochs"))
+    assert len(events) == len(ep.X) and set(events["labels"]) == {"spindle", "alpha_burst"}
+    assert list(ep.labels()) == list(events["labels"])
+    event_id = art.load("info")["event_id"]
+    assert all(event_id[lab] == code for lab, code in zip(events["labels"], events["code"]))
