@@ -165,7 +165,7 @@ def _array_specs() -> dict[str, Spec]:
             [X[0], np.abs(X[1])],
             bad=(0, 1),
             lengths=((0, 1),),
-            skip=("0:nan",),
+            skip=("nan",),  # NaN marks an undefined score or ceiling
         ),
         "encoders.scores.permutation_pvalues": Spec(
             P("encoders.scores.permutation_pvalues"), [X, X], {"n_permutations": 5}, bad=(0, 1), lengths=((0, 1),)

@@ -180,9 +180,10 @@ def noise_ceiling_split_half(betas, n_splits=100, random_state=0, n_average=None
 def normalize_by_ceiling(score, ceiling, min_ceiling=0.05):
     """Score divided by the noise ceiling; ``nan`` where the ceiling is below ``min_ceiling``."""
     score = check_array(score, "score", "(n_voxels,) (NaN allowed)", ndim=(1, 2), finite=False, dtype=np.float64)
-    ceiling = check_array(ceiling, "ceiling", "(n_voxels,)", ndim=(1, 2), dtype=np.float64)
-    if np.isinf(score).any():
-        raise bad_value("score", "free of inf (NaN marks an undefined score)", f"<{int(np.isinf(score).sum())} inf>")
+    ceiling = check_array(ceiling, "ceiling", "(n_voxels,) (NaN allowed)", ndim=(1, 2), finite=False, dtype=np.float64)
+    for name, a in (("score", score), ("ceiling", ceiling)):
+        if np.isinf(a).any():
+            raise bad_value(name, "free of inf (NaN marks an undefined value)", f"<{int(np.isinf(a).sum())} inf>")
     if score.shape != ceiling.shape:
         raise bad_value("ceiling", f"the shape of score {score.shape}", f"<shape {ceiling.shape}>")
     return np.where(ceiling >= min_ceiling, score / np.where(ceiling >= min_ceiling, ceiling, 1.0), np.nan)

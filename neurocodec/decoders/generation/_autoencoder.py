@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 
 from .._images import as_images
@@ -16,7 +18,7 @@ def small_autoencoder_config(image_size: int = 32, block_out_channels=(32, 64, 6
     n = len(block_out_channels)
     down = 2 ** (n - 1)
     check(
-        isinstance(image_size, int) and image_size > 0 and image_size % down == 0,
+        isinstance(image_size, numbers.Integral) and image_size > 0 and image_size % down == 0,
         "image_size",
         f"an int > 0 divisible by the downsampling {down}",
         image_size,
@@ -53,12 +55,12 @@ class ImageAutoencoder:
         from neurocodec.pipeline import check
 
         check(
-            image_size is None or (isinstance(image_size, int) and image_size > 0),
+            image_size is None or (isinstance(image_size, numbers.Integral) and image_size > 0),
             "image_size",
             "None or > 0",
             image_size,
         )
-        check(isinstance(batch_size, int) and batch_size >= 1, "batch_size", "an int >= 1", batch_size)
+        check(isinstance(batch_size, numbers.Integral) and batch_size >= 1, "batch_size", "an int >= 1", batch_size)
         self.vae = vae
         self.image_size = image_size
         self.batch_size = batch_size

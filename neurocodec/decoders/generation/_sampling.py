@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numbers
+
 __all__ = ["img2img_loop"]
 
 
@@ -32,7 +34,7 @@ def img2img_loop(denoise, scheduler, init_latents, strength: float, num_inferenc
 
     check(isinstance(strength, (int, float)) and 0 < strength <= 1, "strength", "in (0, 1]", strength)
     check(
-        isinstance(num_inference_steps, int) and num_inference_steps >= 1,
+        isinstance(num_inference_steps, numbers.Integral) and num_inference_steps >= 1,
         "num_inference_steps",
         "an int >= 1",
         num_inference_steps,

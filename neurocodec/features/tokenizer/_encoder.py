@@ -8,6 +8,7 @@ heads: masked-token prediction over the codebook, and classification.
 
 from __future__ import annotations
 
+import numbers
 import re
 from pathlib import Path
 from typing import Any
@@ -64,7 +65,7 @@ class TFMEncoder(PretrainedMixin, nn.Module):
             n_heads=n_heads,
             max_frames=max_frames,
         ).items():
-            check(isinstance(value, int) and value >= 1, name, "an int >= 1", value, of="TFMEncoder")
+            check(isinstance(value, numbers.Integral) and value >= 1, name, "an int >= 1", value, of="TFMEncoder")
         self.config = dict(
             n_codes=n_codes,
             n_chans=n_chans,

@@ -10,6 +10,7 @@ EMA vector quantiser; a transformer decoder reconstructs the spectrum.
 
 from __future__ import annotations
 
+import numbers
 from typing import Any
 
 import torch
@@ -162,7 +163,12 @@ def freq_time_masks(
     from ...pipeline import check
 
     for name, value in (("batch", batch), ("n_freqs", n_freqs), ("n_frames", n_frames), ("freq_bin", freq_bin)):
-        check(isinstance(value, int) and not isinstance(value, bool) and value >= 1, name, "an int >= 1", value)
+        check(
+            isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= 1,
+            name,
+            "an int >= 1",
+            value,
+        )
     for name, value in (("freq_ratio", freq_ratio), ("time_ratio", time_ratio)):
         check(isinstance(value, (int, float)) and 0 <= value <= 1, name, "in [0, 1]", value)
     n_bands = n_freqs // freq_bin
@@ -258,7 +264,7 @@ class TFMTokenizer(PretrainedMixin, nn.Module):
             window=window,
             hop=hop,
         ).items():
-            check(isinstance(value, int) and value >= 1, name, "an int >= 1", value, of="TFMTokenizer")
+            check(isinstance(value, numbers.Integral) and value >= 1, name, "an int >= 1", value, of="TFMTokenizer")
         self.config = dict(
             n_freqs=n_freqs,
             freq_patch=freq_patch,
