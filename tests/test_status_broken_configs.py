@@ -85,6 +85,10 @@ BROKEN = {
         "inputs: {raw: r}}",
         "stages.l.params.regions",
     ),
+    "nan_param": (
+        "stages:\n  r: {stage: simulate_eeg}\n  e: {stage: epoch_eeg, params: {tmin: .nan}, inputs: {raw: r}}",
+        "stages.e.params.tmin",
+    ),
     "cycle": (
         "stages:\n  a: {stage: features, inputs: {experiment: b}}\n  b: {stage: features, inputs: {experiment: a}}",
         "stages",

@@ -48,7 +48,7 @@ def save_arrays(path: str | Path, compress: bool = False, **arrays: Any) -> Path
     clean = {k: np.asarray(v) for k, v in arrays.items()}
     for k, v in clean.items():
         if v.dtype == object:
-            raise TypeError(f"The array {k!r} saved to {path} must have a numeric or string dtype, got dtype object.")
+            raise bad_value(k, "a numeric or string array", "<dtype object>", of=str(path), exc=TypeError)
     (np.savez_compressed if compress else np.savez)(path, **clean)
     return path
 
@@ -66,7 +66,9 @@ def _json_default(obj: Any) -> Any:
         return obj.tolist()
     if isinstance(obj, Path):
         return str(obj)
-    raise TypeError(f"Object of type {type(obj).__name__} is not JSON serializable")
+    raise bad_value(
+        "obj", "JSON data (numbers, str, lists, dicts, numpy arrays, paths)", f"<{type(obj).__name__}>", exc=TypeError
+    )
 
 
 def save_json(path: str | Path, obj: Any) -> Path:
@@ -111,6 +113,9 @@ def save_weights(directory: str | Path, state_dict: Mapping[str, Any], config: M
     from safetensors.torch import save_file
 
     directory = Path(directory)
+    for k, v in state_dict.items():
+        if not hasattr(v, "detach"):
+            raise bad_value(k, "a torch tensor (a state_dict entry)", f"<{type(v).__name__}>", exc=TypeError)
     directory.mkdir(parents=True, exist_ok=True)
     tensors = {k: v.detach().contiguous().cpu() for k, v in state_dict.items()}
     save_file(tensors, str(directory / "model.safetensors"))

@@ -42,7 +42,7 @@ class StageParams(BaseModel):
     of the cache key.
     """
 
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, allow_inf_nan=False)
 
 
 def runtime_field(default: Any, description: str, **kwargs: Any) -> Any:
@@ -62,6 +62,10 @@ def runtime_field(default: Any, description: str, **kwargs: Any) -> Any:
 
 def is_key_field(model: type[BaseModel], name: str) -> bool:
     """Whether field ``name`` of ``model`` enters the cache key."""
+    if name not in model.model_fields:
+        raise ValueError(
+            f"The 'name' must be a field of {model.__name__} ({', '.join(model.model_fields)}), got {name!r}."
+        )
     extra = model.model_fields[name].json_schema_extra
     return not (isinstance(extra, dict) and extra.get("cache_key") is False)
 
