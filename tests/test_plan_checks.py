@@ -36,6 +36,11 @@ def test_band_above_nyquist_is_caught_from_the_cached_epochs(tmp_path):
     plan_run(_eeg_config(fif, bad))  # no cache: the rate is not known yet, nothing to refuse
     with pytest.raises(ConfigError, match=r"The 'stages.con.params.bands' must be fmax <= the Nyquist frequency 64 Hz"):
         plan_run(_eeg_config(fif, bad), cache)
+    long = _eeg_config(fif, ok)
+    long["stages"]["ep"]["params"]["window"] = 20.0  # the cached load_eeg summary says the recording lasts 10 s
+    plan_run(long)
+    with pytest.raises(ConfigError, match=r"The 'stages.ep.params.window' must be in \(0, 10\] s"):
+        plan_run(long, cache)
 
 
 def test_upstream_facts_follow_the_chain():
