@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from neurocodec.pipeline import ArtifactStore, run_pipeline
+from neurocodec.pipeline import ArtifactStore, ConfigError, run_pipeline
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -107,9 +107,8 @@ def test_rest_stages_end_to_end(tmp_path):
 
     bad = json.loads(json.dumps(cfg))
     bad["stages"]["graph"]["params"]["absolute"] = 0.2
-    failed = run_pipeline(bad, cache=tmp_path, show_progress=False, report=False, until="graph", on_error="continue")
-    (res,) = [r for r in failed.results if r.step_id == "graph"]
-    assert res.status == "failed" and "'absolute' must be None when 'density' is set" in res.error
+    with pytest.raises(ConfigError, match="The 'stages.graph.params.absolute' must be None when 'density' is set"):
+        run_pipeline(bad, cache=tmp_path, show_progress=False, report=False, until="graph")  # refused at plan time
 
 
 def test_eeg_stage(tmp_path):

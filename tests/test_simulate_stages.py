@@ -84,8 +84,8 @@ def test_stage_parameter_errors(tmp_path):
     with pytest.raises(ValueError, match="n_subjects"):
         params(n_subjects=0)
     cfg = {"stages": {"rest": {"stage": "simulate_rest_fmri", "params": {"n_sites": 2, "site_tr": [2.0]}}}}
-    summary = run_pipeline(cfg, cache=tmp_path / "c", show_progress=False, report=False, on_error="continue")
-    assert not summary.ok and "'site_tr' must be a list of n_sites=2 values" in summary.results[0].error
+    with pytest.raises(ConfigError, match="The 'stages.rest.params.site_tr' must be a list of n_sites=2 values"):
+        run_pipeline(cfg, cache=tmp_path / "c", show_progress=False, report=False)  # refused at plan time
     cfg = {"stages": {"e": {"stage": "simulate_eeg", "params": {"sfreq": -1.0}}}}  # refused at plan time now
     with pytest.raises(ConfigError, match="The 'stages.e.params.sfreq' must be valid: input should be greater than"):
         run_pipeline(cfg, cache=tmp_path / "c", show_progress=False, report=False, on_error="continue")

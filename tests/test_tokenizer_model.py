@@ -52,7 +52,7 @@ def test_tokenize_and_train_check_rate_dtype_and_shape():
         tokenize_signals(model, sig[None], sfreq=200.0)
     with pytest.raises(ValueError, match="The 'n_times' of signals must be >= 200"):
         tokenize_signals(model, sig[:, :150], sfreq=200.0)
-    with pytest.raises(ValueError, match="The 'signals' must be a real numeric array"):
+    with pytest.raises(TypeError, match="The 'signals' must be a real numeric array"):
         tokenize_signals(model, sig.astype(complex), sfreq=200.0)
     with pytest.raises(ValueError, match="finite"):
         tokenize_signals(model, np.full((2, 400), np.nan), sfreq=200.0)

@@ -155,8 +155,8 @@ class MiniRocket(PretrainedMixin, TransformerMixin, BaseEstimator):
         X = X.astype(np.float32, copy=False)
         if X.ndim == 2:
             X = X[:, None, :]
-        if X.ndim != 3:
-            raise bad_value("X", "an array (n_series, n_chans, n_times)", f"<shape {X.shape}>")
+        if X.ndim != 3 or not len(X):
+            raise bad_value("X", "a non-empty array (n_series, n_chans, n_times)", f"<shape {X.shape}>")
         if X.shape[-1] < 9:
             raise bad_value("n_times", ">= 9 (the kernel length)", X.shape[-1], of="X")
         if not np.isfinite(X).all():

@@ -105,6 +105,7 @@ def pick_channels(
     region_labels : mapping, optional
         Channel name -> region label (e.g. from BIDS ``electrodes.tsv``).
     """
+    _check_raw(raw)
     names = list(raw.ch_names)
     keep = np.ones(len(names), bool)
     if types:
@@ -143,6 +144,8 @@ def seeg_bipolar_pairs(ch_names: Sequence[str]) -> list[tuple[str, str]]:
     consecutive numbers on the same shaft form a pair (``LA1-LA2``, ``LA2-LA3``);
     gaps (a removed contact) break the chain.
     """
+    if isinstance(ch_names, (str, bytes)) or not all(isinstance(c, str) for c in ch_names):
+        raise bad_value("ch_names", "a sequence of channel names (str)", ch_names, exc=TypeError)
     shafts: dict[str, list[int]] = {}
     for name in ch_names:
         m = _CONTACT.match(name.replace(" ", ""))
@@ -160,6 +163,7 @@ def seeg_bipolar_pairs(ch_names: Sequence[str]) -> list[tuple[str, str]]:
 
 def set_bipolar(raw, pairs: Sequence[Sequence[str]] | None = None, *, seeg_shafts: bool = False):
     """Bipolar re-reference: given pairs, or neighbouring contacts of sEEG shafts."""
+    _check_raw(raw)
     import mne
 
     if seeg_shafts:
@@ -222,6 +226,7 @@ def preprocess_raw(
     types, include, pattern, regions, region_labels
         Channel selection, see :func:`pick_channels`.
     """
+    _check_raw(raw)
     if any(v is not None for v in (types, include, pattern, regions)):
         pick_channels(raw, types=types, include=include, pattern=pattern, regions=regions, region_labels=region_labels)
     sfreq = raw.info["sfreq"]
@@ -293,6 +298,7 @@ def make_epochs(
     epochs : mne.Epochs
         Loaded epochs; ``epochs.events[:, 2]`` codes and ``epochs.event_id``.
     """
+    _check_raw(raw)
     import mne
 
     sfreq = raw.info["sfreq"]
@@ -351,3 +357,11 @@ def make_epochs(
         on_missing="ignore",
         verbose="error",
     )
+
+
+def _check_raw(raw) -> None:
+    """Refuse anything but an mne Raw with the template (a numpy array has no channel names or rate)."""
+    import mne
+
+    if not isinstance(raw, mne.io.BaseRaw):
+        raise bad_value("raw", "an mne.io.Raw (see read_raw)", f"<{type(raw).__name__}>", exc=TypeError)

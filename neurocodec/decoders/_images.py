@@ -53,4 +53,7 @@ def resize_images(images: np.ndarray, size: int | tuple[int, int]) -> np.ndarray
 
 def to_uint8(images: np.ndarray) -> np.ndarray:
     """``[0, 1]`` float images -> uint8 (rounded, clipped)."""
-    return np.clip(np.round(np.asarray(images) * 255.0), 0, 255).astype(np.uint8)
+    from ..pipeline import check_array
+
+    images = check_array(images, "images", "(n_images, height, width[, 3]) in [0, 1]", ndim=(3, 4))
+    return np.clip(np.round(images * 255.0), 0, 255).astype(np.uint8)

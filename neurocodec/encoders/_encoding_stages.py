@@ -89,7 +89,10 @@ class Features(Stage):
             required=False,
         ),
         "images": Input(
-            "Folder of image files (read in sorted order) instead of an experiment.", source="path", required=False
+            "Folder of image files (read in sorted order) instead of an experiment.",
+            source="path",
+            required=False,
+            suffixes=("/",),
         ),
     }
     outputs = {

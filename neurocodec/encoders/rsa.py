@@ -35,8 +35,8 @@ def rdm(features: np.ndarray, metric: str = "correlation") -> np.ndarray:
 
 def upper_triangle(m: np.ndarray) -> np.ndarray:
     """Entries above the diagonal of a square matrix, row-major."""
-    m = np.asarray(m)
-    check(m.ndim == 2 and m.shape[0] == m.shape[1], "rdm", "a square matrix", f"<shape {m.shape}>")
+    m = check_array(m, "rdm", "(n_stimuli, n_stimuli)", ndim=2)
+    check(m.shape[0] == m.shape[1], "rdm", "a square matrix", f"<shape {m.shape}>")
     return m[np.triu_indices(m.shape[0], 1)]
 
 
@@ -72,7 +72,14 @@ def rsa_scores(model_rdms: dict[str, np.ndarray], brain_rdms: np.ndarray, subjec
     ceiling : dict
         ``lower``: mean correlation of each subject with the mean of the others; ``upper``: with the mean of all.
     """
+    brain_rdms = check_array(brain_rdms, "brain_rdms", "(n_rdms, n_stimuli, n_stimuli)", ndim=3)
     subjects = np.asarray(subjects).astype(str)
+    check(
+        subjects.shape == brain_rdms.shape[:1],
+        "subjects",
+        f"one per brain RDM ({len(brain_rdms)})",
+        f"<{subjects.size} subjects>",
+    )
     names = list(dict.fromkeys(subjects))
     per_subject = np.stack([np.asarray(brain_rdms)[subjects == s].mean(0) for s in names])
     rows = [

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..pipeline import bad_value
+from ..pipeline import bad_value, check_array
 
 __all__ = [
     "pearson_r",
@@ -100,8 +100,8 @@ def noise_ceiling_ncsnr(betas):
     -------
     ncsnr : ndarray, shape (n_voxels,)
     """
-    b = np.asarray(betas, dtype=np.float64)
-    if b.ndim != 3 or b.shape[1] < 2 or b.shape[0] < 2:
+    b = check_array(betas, "betas", "(n_images, n_repeats, n_voxels)", ndim=3, finite=False, dtype=np.float64)
+    if b.shape[1] < 2 or b.shape[0] < 2:
         raise bad_value("betas", "an array (n_images >= 2, n_repeats >= 2, n_voxels)", f"<shape {b.shape}>")
     if not np.isfinite(b).all():
         raise bad_value("betas", "finite (no NaN or inf)", "<non-finite values>")
@@ -127,7 +127,9 @@ def ncsnr_to_ceiling(ncsnr, n_average=1, as_r=True):
         Return the ceiling as a Pearson r (``sqrt(NC)``) instead of a fraction
         of explainable variance (NSD reports ``100 * NC`` percent).
     """
-    s2 = np.asarray(ncsnr, dtype=np.float64) ** 2
+    s2 = check_array(ncsnr, "ncsnr", "(n_voxels,)", ndim=1, finite=False, dtype=np.float64) ** 2
+    if np.isnan(s2).any():
+        raise bad_value("ncsnr", "free of NaN (inf: a noiseless voxel)", f"<{int(np.isnan(s2).sum())} NaN values>")
     if n_average < 1:
         raise bad_value("n_average", ">= 1", n_average)
     with np.errstate(invalid="ignore"):
@@ -157,8 +159,8 @@ def noise_ceiling_split_half(betas, n_splits=100, random_state=0, n_average=None
     -------
     ceiling : ndarray, shape (n_voxels,)
     """
-    b = np.asarray(betas, dtype=np.float64)
-    if b.ndim != 3 or b.shape[1] < 2 or b.shape[0] < 3:
+    b = check_array(betas, "betas", "(n_images, n_repeats, n_voxels)", ndim=3, dtype=np.float64)
+    if b.shape[1] < 2 or b.shape[0] < 3:
         raise bad_value("betas", "an array (n_images >= 3, n_repeats >= 2, n_voxels)", f"<shape {b.shape}>")
     n_rep = b.shape[1]
     n_average = n_rep if n_average is None else n_average
@@ -177,8 +179,11 @@ def noise_ceiling_split_half(betas, n_splits=100, random_state=0, n_average=None
 
 def normalize_by_ceiling(score, ceiling, min_ceiling=0.05):
     """Score divided by the noise ceiling; ``nan`` where the ceiling is below ``min_ceiling``."""
-    score = np.asarray(score, dtype=np.float64)
-    ceiling = np.asarray(ceiling, dtype=np.float64)
+    score = check_array(score, "score", "(n_voxels,) (NaN allowed)", ndim=(1, 2), finite=False, dtype=np.float64)
+    ceiling = check_array(ceiling, "ceiling", "(n_voxels,) (NaN allowed)", ndim=(1, 2), finite=False, dtype=np.float64)
+    for name, a in (("score", score), ("ceiling", ceiling)):
+        if np.isinf(a).any():
+            raise bad_value(name, "free of inf (NaN marks an undefined value)", f"<{int(np.isinf(a).sum())} inf>")
     if score.shape != ceiling.shape:
         raise bad_value("ceiling", f"the shape of score {score.shape}", f"<shape {ceiling.shape}>")
     return np.where(ceiling >= min_ceiling, score / np.where(ceiling >= min_ceiling, ceiling, 1.0), np.nan)

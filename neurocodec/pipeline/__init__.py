@@ -28,7 +28,7 @@ from ._registry import (
     registered_stages,
 )
 from ._runner import RunSummary, pipeline_status, resolve_cache, run_pipeline
-from ._stage import Input, Output, Stage, StageParams, runtime_field
+from ._stage import Input, Output, Stage, StageParams, Upstream, runtime_field
 from ._store import Artifact, ArtifactStore
 
 __all__ = [
@@ -43,6 +43,7 @@ __all__ = [
     "Stage",
     "StageError",
     "StageParams",
+    "Upstream",
     "bad_value",
     "check",
     "check_array",

@@ -106,6 +106,8 @@ def _first_error(err: ValidationError, prefix: str, data: Any) -> ConfigError:
         return ConfigError(f"The '{key}' is not a known option (check its spelling), got {e['input']!r}.")
     if e["type"] == "missing":
         return ConfigError(f"The '{key}' must be given, got nothing.")
+    if e["type"] == "value_error" and "error" in e.get("ctx", {}):  # a Params validator: its text is what is expected
+        return ConfigError(f"The '{key}' must be {e['ctx']['error']}, got {e.get('input')!r}.")
     msg = e["msg"]
     msg = msg[0].lower() + msg[1:] if msg else msg
     return ConfigError(f"The '{key}' must be valid: {msg}, got {e.get('input')!r}.")
@@ -187,11 +189,14 @@ def _check_suffix(key: str, decl: Any, path: Path) -> None:
     """A path input's file type against the suffixes its stage reads (checked before anything runs)."""
     if not decl.suffixes or (path.is_dir() and "/" in decl.suffixes):
         return
+    if not path.exists() and "/" in decl.suffixes and not path.suffix:
+        return  # a folder that does not exist (yet): the existence check reports it
     name = path.name.lower()
     if path.is_dir() or not any(name.endswith(sfx) for sfx in decl.suffixes if sfx != "/"):
-        wanted = ", ".join("a folder" if s == "/" else s for s in decl.suffixes)
+        kinds = ["a folder" if s == "/" else s for s in decl.suffixes]
+        wanted = kinds[0] if len(kinds) == 1 else "one of " + ", ".join(kinds)
         got = f"the folder {str(path)!r}" if path.is_dir() else repr(str(path))
-        raise ConfigError(f"The '{key}' must be one of {wanted}, got {got}.")
+        raise ConfigError(f"The '{key}' must be {wanted}, got {got}.")
 
 
 def _check_kinds(steps: dict[str, PlannedStep]) -> None:
@@ -326,4 +331,49 @@ def plan_run(source: str | Path | dict[str, Any], cache_root: Path | None = None
         }
         step.key = hash_key(step.key_doc)
     hasher.save()
+    _check_upstream(steps, order, cache_root)
     return Plan(config=config, steps=steps, order=order, base_dir=base)
+
+
+def _step_error(sid: str, err: Exception) -> ConfigError:
+    """A stage's plan-time error with the step's YAML key in front of the parameter it names."""
+    msg = str(err)
+    if msg.startswith("The '") and "'" in msg[5:]:
+        name, rest = msg[5:].split("'", 1)
+        inputs = name == "inputs" or name.startswith("inputs.")
+        key = name if name.startswith("stages.") else f"stages.{sid}.{name if inputs else 'params.' + name}"
+        return ConfigError(f"The '{key}'{rest}")
+    return ConfigError(f"The 'stages.{sid}' must pass its stage's plan-time check, got: {msg}")
+
+
+def _check_upstream(steps: dict[str, PlannedStep], order: list[str], cache_root: Path | None) -> None:
+    """Each stage's :meth:`~Stage.check_upstream` on what is known upstream, in run order (before anything runs)."""
+    from ._stage import Upstream
+    from ._store import ArtifactStore
+
+    store = ArtifactStore(cache_root) if cache_root is not None and Path(cache_root).is_dir() else None
+    facts: dict[str, dict[str, Any]] = {}
+    cached: dict[str, Any] = {}
+    validated = {sid: get_stage(s.stage).Params.model_validate(s.params) for sid, s in steps.items()}
+    for sid in order:
+        step = steps[sid]
+        stage = get_stage(step.stage)
+
+        def view(name: str, ref: str) -> Upstream:
+            art, kind = cached[ref], step.kinds.get(name, {}).get(ref)
+            if art is not None and kind:
+                art = art.as_kind(kind, get_stage(steps[ref].stage).kind_output(kind).path)
+            return Upstream(ref, steps[ref].stage, validated[ref], facts[ref], art)
+
+        upstream: dict[str, Any] = {}
+        for name, (source, ref) in step.inputs.items():
+            if source == "path":
+                upstream[name] = Upstream(path=Path(ref))
+            else:
+                upstream[name] = view(name, ref) if source == "artifact" else [view(name, r) for r in ref]
+        cached[sid] = store.open(stage.name, step.key) if store is not None and not step.missing else None
+        try:
+            stage.check_upstream(validated[sid], upstream)
+            facts[sid] = dict(stage.output_facts(validated[sid], upstream, cached[sid]) or {})
+        except (ValueError, TypeError) as err:
+            raise _step_error(sid, err) from None

@@ -69,7 +69,8 @@ def check_array(
 
     Parameters
     ----------
-    x : array-like
+    x : array-like or torch.Tensor
+        A tensor is checked where it lies (no copy to numpy) and returned as a tensor.
     name : str
         Parameter name in the message.
     layout : str
@@ -87,6 +88,8 @@ def check_array(
     """
     import numpy as np
 
+    if type(x).__module__.startswith("torch") and hasattr(x, "is_floating_point"):
+        return _check_tensor(x, name, layout, ndim=ndim, of=of, min_rows=min_rows, finite=finite, dtype=dtype)
     arr = np.asarray(x)
     if arr.dtype.kind not in "biuf":
         raise bad_value(name, f"a numeric array {layout}", f"<dtype {arr.dtype}>", of=of, exc=TypeError)
@@ -98,3 +101,23 @@ def check_array(
     if finite and arr.dtype.kind == "f" and not np.isfinite(arr).all():
         raise bad_value(name, "finite (no NaN or inf)", f"<{int((~np.isfinite(arr)).sum())} non-finite values>", of=of)
     return arr.astype(dtype, copy=False) if dtype is not None else arr
+
+
+def _check_tensor(x: Any, name: str, layout: str, *, ndim, of, min_rows, finite, dtype) -> Any:
+    """:func:`check_array` for a torch tensor (same checks and messages; the tensor is kept)."""
+    import numpy as np
+    import torch
+
+    if x.is_complex() or x.dtype == torch.bool:
+        raise bad_value(name, f"a numeric array {layout}", f"<dtype {x.dtype}>", of=of, exc=TypeError)
+    dims = (ndim,) if isinstance(ndim, int) else tuple(ndim)
+    if x.ndim not in dims:
+        raise bad_value(name, f"a {' or '.join(map(str, dims))}-D array {layout}", f"<shape {tuple(x.shape)}>", of=of)
+    if x.shape[0] < min_rows if x.ndim else True:
+        raise bad_value(name, f"at least {min_rows} row(s) {layout}", f"<shape {tuple(x.shape)}>", of=of)
+    if finite and x.is_floating_point():
+        with torch.no_grad():
+            n_bad = int((~torch.isfinite(x)).sum())
+        if n_bad:
+            raise bad_value(name, "finite (no NaN or inf)", f"<{n_bad} non-finite values>", of=of)
+    return x.to(getattr(torch, np.dtype(dtype).name)) if dtype is not None else x

@@ -15,7 +15,7 @@ from __future__ import annotations
 import abc
 import importlib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
@@ -26,6 +26,7 @@ __all__ = [
     "Input",
     "Output",
     "Stage",
+    "Upstream",
     "runtime_field",
     "is_key_field",
 ]
@@ -41,7 +42,7 @@ class StageParams(BaseModel):
     of the cache key.
     """
 
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, allow_inf_nan=False)
 
 
 def runtime_field(default: Any, description: str, **kwargs: Any) -> Any:
@@ -61,6 +62,10 @@ def runtime_field(default: Any, description: str, **kwargs: Any) -> Any:
 
 def is_key_field(model: type[BaseModel], name: str) -> bool:
     """Whether field ``name`` of ``model`` enters the cache key."""
+    if name not in model.model_fields:
+        raise ValueError(
+            f"The 'name' must be a field of {model.__name__} ({', '.join(model.model_fields)}), got {name!r}."
+        )
     extra = model.model_fields[name].json_schema_extra
     return not (isinstance(extra, dict) and extra.get("cache_key") is False)
 
@@ -126,6 +131,35 @@ class Output:
             object.__setattr__(self, "requires", (self.requires,))
 
 
+@dataclass(frozen=True)
+class Upstream:
+    """What the planner knows about one input of a step before anything runs.
+
+    Parameters
+    ----------
+    step : str, optional
+        Upstream step id (artifact inputs).
+    stage : str, optional
+        Its stage name.
+    params : StageParams, optional
+        Its validated parameters.
+    facts : mapping
+        What its stage declares about the artifact it writes (:meth:`Stage.output_facts`),
+        e.g. ``{"sfreq": 128.0}``; empty when nothing is known before running.
+    artifact : Artifact, optional
+        Its cached artifact (as the input's kind), when the cache holds it.
+    path : pathlib.Path, optional
+        The file or folder of a path input.
+    """
+
+    step: str | None = None
+    stage: str | None = None
+    params: Any = None
+    facts: Mapping[str, Any] = field(default_factory=dict)
+    artifact: Any = None
+    path: Path | None = None
+
+
 class Stage(abc.ABC):
     """Base class of all pipeline stages (see module docstring for the contract)."""
 
@@ -163,6 +197,38 @@ class Stage(abc.ABC):
         """
         given = set(wired)
         return tuple(k for k in cls.produced_kinds(params) if set(cls.kind_output(k).requires) <= given)
+
+    @classmethod
+    def output_facts(cls, params: StageParams, upstream: Mapping[str, Any], artifact: Any = None) -> dict[str, Any]:
+        """Facts about this step's artifact known at plan time (default: none), for downstream checks.
+
+        Parameters
+        ----------
+        params : StageParams
+            Validated parameters.
+        upstream : mapping
+            Input name -> :class:`Upstream` (a list of them for ``"artifacts"`` inputs).
+        artifact : Artifact, optional
+            This step's own cached artifact, when the cache holds it (facts may be read from it).
+
+        Returns
+        -------
+        dict
+            E.g. ``{"sfreq": 128.0, "duration": 60.0}``; the keys are the stages' own convention.
+        """
+        return {}
+
+    @classmethod
+    def check_upstream(cls, params: StageParams, upstream: Mapping[str, Any]) -> None:
+        """Plan-time check of constraints that depend on the inputs (default: none).
+
+        Called by the planner (``neurocodec status`` / ``run``) before anything runs, with what is
+        known upstream (:class:`Upstream` facts, cached artifacts, paths). Raise the template error
+        (:func:`~neurocodec.pipeline.bad_value`) naming the parameter, or ``"inputs.<name>"``; the
+        planner prefixes the step's YAML key (``stages.<step>.params.``). Check only what is known:
+        a fact that is absent is not an error.
+        """
+        return None
 
     @classmethod
     def kind_output(cls, kind: str) -> Output:

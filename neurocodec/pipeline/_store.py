@@ -34,8 +34,11 @@ _CHUNK = 1 << 20
 
 
 def canonical_json(obj: Any) -> str:
-    """Canonical JSON text: sorted keys, no whitespace, UTF-8 safe."""
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    """Canonical JSON text: sorted keys, no whitespace, UTF-8 safe (NaN / inf refused: JSON has none)."""
+    try:
+        return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    except ValueError:
+        raise bad_value("obj", "JSON data with finite numbers (no NaN or inf)", obj) from None
 
 
 def hash_key(doc: Any) -> str:

@@ -35,7 +35,10 @@ class LoadBonn(Stage):
     Params = BonnParams
     inputs = {
         "root": Input(
-            "Folder with bonn.npz (keys A..E, (100, 4097) float32) [and files.json].", source="path", required=False
+            "Folder with bonn.npz (keys A..E, (100, 4097) float32) [and files.json].",
+            source="path",
+            required=False,
+            suffixes=("/",),
         )
     }
     outputs = {

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
-from pydantic import Field
+from pydantic import Field, ValidationInfo, field_validator
 
 from ...pipeline import (
     Input,
@@ -70,6 +70,15 @@ class LoadEEGParams(StageParams):
     region_column: str = Field("region", description="Column of the electrodes table holding the region label.")
     l_freq: float | None = Field(None, gt=0, description="High-pass edge (Hz).")
     h_freq: float | None = Field(None, gt=0, description="Low-pass edge (Hz).")
+
+    @field_validator("h_freq")
+    @classmethod
+    def _band(cls, value, info: ValidationInfo):
+        low = info.data.get("l_freq")
+        if value is not None and low is not None and value <= low:
+            raise ValueError(f"> l_freq = {low} Hz (a band-pass needs low < high)")
+        return value
+
     notch: list[float] = Field(
         default_factory=list, description="Line-noise frequencies to notch out (Hz), e.g. [50, 100]."
     )
@@ -77,6 +86,16 @@ class LoadEEGParams(StageParams):
     bipolar_pairs: list[list[str]] = Field(
         default_factory=list, description="[anode, cathode] pairs for reference='bipolar'."
     )
+
+    @field_validator("bipolar_pairs")
+    @classmethod
+    def _pairs(cls, pairs, info: ValidationInfo):
+        if any(len(p) != 2 for p in pairs):
+            raise ValueError("[anode, cathode] pairs of two channel names")
+        if info.data.get("reference") == "bipolar" and not pairs:
+            raise ValueError("at least one [anode, cathode] pair with reference='bipolar'")
+        return pairs
+
     resample: float | None = Field(None, gt=0, description="New sampling frequency (Hz), after filtering.")
     n_jobs: int = runtime_field(1, "Jobs for MNE filtering / resampling.")
 
@@ -103,6 +122,26 @@ class LoadEEG(Stage):
     version = 1
     Params = LoadEEGParams
     libraries = _LIBS
+
+    @classmethod
+    def check_upstream(cls, params, upstream) -> None:
+        one_source(upstream, ("recording", "raw"))
+        if params.regions and "electrodes" not in upstream:
+            raise bad_value("regions", "used with the 'electrodes' input", list(params.regions))
+
+    @classmethod
+    def output_facts(cls, params, upstream, artifact=None) -> dict:
+        from ...pipeline import load_json
+        from .._facts import recording_facts
+
+        if artifact is not None and (artifact.path / "summary.json").is_file():
+            s = load_json(artifact.path / "summary.json")
+            return {"sfreq": s.get("sfreq"), "duration": s.get("duration_s"), "n_chans": s.get("n_chans")}
+        facts = recording_facts(upstream["raw"]) if "raw" in upstream else {}
+        if params.resample:
+            facts["sfreq"] = params.resample
+        return facts if "raw" in upstream or params.resample else {}
+
     inputs = {
         "recording": Input(
             "Recording (EDF/BDF, .vhdr, .fif, .set, .EEG, .lay, ...) or folder of them.", source="path", required=False
@@ -110,7 +149,12 @@ class LoadEEG(Stage):
         "raw": Input(
             "A raw recording (e.g. simulate_eeg); alternative to 'recording'.", kinds=("raw",), required=False
         ),
-        "electrodes": Input("BIDS-like electrodes TSV with 'name' and a region column.", source="path", required=False),
+        "electrodes": Input(
+            "BIDS-like electrodes TSV with 'name' and a region column.",
+            source="path",
+            required=False,
+            suffixes=(".tsv",),
+        ),
     }
     outputs = {
         "raw": Output("raw.fif", "Preprocessed recording (MNE FIF).", kind="raw"),
@@ -192,8 +236,31 @@ class EpochParams(StageParams):
         "else all 'window'.",
     )
     baseline: list[float | None] | None = Field(
-        None, description="Baseline interval [start, end] (s; null = edge) or none."
+        None, min_length=2, max_length=2, description="Baseline interval [start, end] (s; null = edge) or none."
     )
+
+    @field_validator("tmax")
+    @classmethod
+    def _after_tmin(cls, value, info: ValidationInfo):
+        if "tmin" in info.data and value <= info.data["tmin"]:
+            raise ValueError(f"> tmin = {info.data['tmin']} s")
+        return value
+
+    @field_validator("overlap")
+    @classmethod
+    def _overlap(cls, value, info: ValidationInfo):
+        window = info.data.get("window")
+        if window is not None and value >= window:
+            raise ValueError(f"< window = {window} s")
+        return value
+
+    @field_validator("label_windows")
+    @classmethod
+    def _needs_window(cls, value, info: ValidationInfo):
+        if value and info.data.get("window") is None:
+            raise ValueError("used with fixed windows ('window')")
+        return value
+
     reject_by_annotation: bool = Field(True, description="Drop epochs overlapping BAD_* annotations.")
 
 
@@ -205,6 +272,28 @@ class EpochEEG(Stage):
     version = 2
     Params = EpochParams
     libraries = _LIBS
+
+    @classmethod
+    def check_upstream(cls, params, upstream) -> None:
+        from .._facts import recording_facts
+
+        duration = recording_facts(upstream["raw"]).get("duration")
+        if params.window is not None and duration:
+            if params.window > duration:
+                raise bad_value("window", f"in (0, {duration:g}] s (the recording length)", params.window)
+
+    @classmethod
+    def output_facts(cls, params, upstream, artifact=None) -> dict:
+        from .._facts import recording_facts
+
+        facts = recording_facts(upstream["raw"])
+        sfreq = facts.get("sfreq")
+        if not sfreq:
+            return {}
+        seconds = params.window if params.window is not None else params.tmax - params.tmin
+        n_times = int(round(seconds * sfreq)) + (0 if params.window is not None else 1)
+        return {"sfreq": sfreq, "n_times": n_times, "n_chans": facts.get("n_chans")}
+
     inputs = {"raw": Input("A raw recording (load_eeg or a simulation).", kinds=("raw",))}
     outputs = {
         "epochs": Output(
@@ -229,11 +318,7 @@ class EpochEEG(Stage):
         from ..kinds import EpochsData, RawRecording
 
         raw = RawRecording.load(inputs["raw"])
-        baseline = None if params.baseline is None else tuple(params.baseline)
-        if baseline is not None and len(baseline) != 2:
-            raise bad_value("baseline", "[start, end]", list(params.baseline))
-        if params.label_windows and params.window is None:
-            raise bad_value("label_windows", "used with fixed windows ('window')", True)
+        baseline = None if params.baseline is None else tuple(params.baseline)  # [start, end]: Params check it
         epochs = make_epochs(
             raw,
             tmin=params.tmin,

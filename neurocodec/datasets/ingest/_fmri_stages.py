@@ -26,6 +26,11 @@ from ._common import artifact_files, expand_files, info_section, one_source
 
 _LIBS = ("numpy", "nibabel", "nilearn", "scikit-learn")
 
+#: File types of path inputs (checked at plan time): NIfTI images, folders of runs, confound tables.
+_IMAGE = (".nii", ".nii.gz")
+_RUNS = ("/", ".nii", ".nii.gz")
+_TABLES = ("/", ".tsv", ".csv", ".txt")
+
 
 def mask_figure(artifact):
     """Mean signal (voxel mode) or the mask footprint, drawn with nilearn (report figure)."""
@@ -107,21 +112,30 @@ class LoadFMRI(Stage):
     Params = LoadFMRIParams
     libraries = _LIBS
     inputs = {
-        "bold": Input("4-D NIfTI run, or folder of runs (see 'pattern').", source="path", required=False),
+        "bold": Input(
+            "4-D NIfTI run, or folder of runs (see 'pattern').", source="path", required=False, suffixes=_RUNS
+        ),
         "source": Input(
             "Upstream artifact holding NIfTI runs, e.g. a bids_inputs file table (alternative to 'bold').",
             kinds=("file_table",),
             required=False,
         ),
-        "mask": Input("3-D brain mask on the runs' grid.", source="path", required=False),
-        "atlas": Input("3-D label image or 4-D probabilistic atlas on the runs' grid.", source="path", required=False),
+        "mask": Input("3-D brain mask on the runs' grid.", source="path", required=False, suffixes=_IMAGE),
+        "atlas": Input(
+            "3-D label image or 4-D probabilistic atlas on the runs' grid.",
+            source="path",
+            required=False,
+            suffixes=_IMAGE,
+        ),
         "labels": Input(
             "ROI names of the atlas: TSV with index and name columns (BIDS dseg.tsv) or one name a line.",
             source="path",
             required=False,
             suffixes=(".tsv", ".txt", ".csv"),
         ),
-        "confounds": Input("Confound TSV (one run) or folder of per-run TSVs.", source="path", required=False),
+        "confounds": Input(
+            "Confound TSV (one run) or folder of per-run TSVs.", source="path", required=False, suffixes=_TABLES
+        ),
     }
     outputs = {
         "cohort": Output(
@@ -317,11 +331,19 @@ class FMRISingleTrialBetas(Stage):
     Params = BetasParams
     libraries = _LIBS
     inputs = {
-        "bold": Input("4-D NIfTI run or folder of runs.", source="path"),
-        "mask": Input("3-D mask on the runs' grid.", source="path"),
-        "events": Input("events.tsv or folder of them (default: beside each run).", source="path", required=False),
+        "bold": Input("4-D NIfTI run or folder of runs.", source="path", suffixes=_RUNS),
+        "mask": Input("3-D mask on the runs' grid.", source="path", suffixes=_IMAGE),
+        "events": Input(
+            "events.tsv or folder of them (default: beside each run).",
+            source="path",
+            required=False,
+            suffixes=("/", ".tsv", ".csv"),
+        ),
         "confounds": Input(
-            "Confound TSV or folder of per-run TSVs (all columns added to the design).", source="path", required=False
+            "Confound TSV or folder of per-run TSVs (all columns added to the design).",
+            source="path",
+            required=False,
+            suffixes=_TABLES,
         ),
         "stimuli": Input(
             "Folder of the images named by the events' stim_file column (paths relative to it).",

@@ -85,6 +85,7 @@ class LoadAbide(Stage):
             "Phenotypic_V1_0b_preprocessed1.csv; data: matrices: fc_upper.npz + phenotypes.tsv).",
             source="path",
             required=False,
+            suffixes=("/",),
         )
     }
     outputs = {
@@ -213,7 +214,12 @@ class LoadUeaEEG(Stage):
     version = 2
     Params = UeaParams
     inputs = {
-        "root": Input("Folder holding the problems (NAME/NAME.npz or NAME_TRAIN.ts).", source="path", required=False)
+        "root": Input(
+            "Folder holding the problems (NAME/NAME.npz or NAME_TRAIN.ts).",
+            source="path",
+            required=False,
+            suffixes=("/",),
+        )
     }
     outputs = {
         "epochs": Output(
@@ -305,7 +311,7 @@ class LoadHaxby(Stage):
     version = 2
     Params = HaxbyParams
     libraries = ("numpy", "pandas", "nibabel", "nilearn")
-    inputs = {"root": Input("Haxby folder (holding sub00N/, models/).", source="path", required=False)}
+    inputs = {"root": Input("Haxby folder (holding sub00N/, models/).", source="path", required=False, suffixes=("/",))}
     outputs = {
         "responses": Output(
             "./",
@@ -374,7 +380,10 @@ class LoadSleepEDF(Stage):
     libraries = ("numpy", "mne")
     inputs = {
         "root": Input(
-            "Sleep-EDF folder (e.g. sleep-cassette/) with *-PSG.edf and *-Hypnogram.edf.", source="path", required=False
+            "Sleep-EDF folder (e.g. sleep-cassette/) with *-PSG.edf and *-Hypnogram.edf.",
+            source="path",
+            required=False,
+            suffixes=("/",),
         )
     }
     outputs = {
@@ -467,7 +476,7 @@ class BidsInputs(Stage):
     version = 1
     Params = BidsParams
     libraries = ("numpy", "mne-bids")
-    inputs = {"root": Input("BIDS dataset or derivatives folder.", source="path")}
+    inputs = {"root": Input("BIDS dataset or derivatives folder.", source="path", suffixes=("/",))}
     outputs = {
         "files": Output(
             "files.tsv",

@@ -250,9 +250,29 @@ class StimulusResponses:
     def __post_init__(self) -> None:
         n = self.n_images
         check(len(self.categories) == n, "categories", f"one entry per image ({n})", f"<{len(self.categories)}>")
+        cats = np.asarray(self.categories)
+        if cats.size:
+            check(
+                cats.dtype.kind in "iu" and cats.min() >= -1 and cats.max() < len(self.category_names),
+                "categories",
+                f"indices into category_names (0 .. {len(self.category_names) - 1}; -1: none)",
+                f"<{cats.dtype} in [{cats.min()}, {cats.max()}]>",
+            )
+        for split in ("train", "test"):
+            ids = np.asarray(getattr(self, f"{split}_image_ids"))
+            if ids.size:
+                check(
+                    ids.dtype.kind in "iu" and ids.min() >= 0 and ids.max() < n,
+                    f"{split}_image_ids",
+                    f"image ids in [0, {n - 1}]",
+                    f"<{ids.dtype} in [{ids.min()}, {ids.max()}]>",
+                )
+        shared = np.intersect1d(self.train_image_ids, self.test_image_ids)
+        check(shared.size == 0, "test_image_ids", "images not in train_image_ids", f"<{shared.size} shared>")
         if self.stimuli is not None:
             st = np.asarray(self.stimuli)
             check(st.ndim == 4 and st.shape[-1] == 3, "stimuli", "an array (n_images, H, W, 3)", f"<shape {st.shape}>")
+            check(len(st) == n, "stimuli", f"one image per category entry ({n})", f"<shape {st.shape}>")
             ok = st.dtype == np.uint8 or (
                 st.dtype.kind == "f" and float(st.min(initial=0)) >= 0 and float(st.max(initial=0)) <= 1
             )

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ...pipeline import bad_value, check
+from ...pipeline import bad_value, check, check_array
 from .._paths import dataset_dir, require_files
 from .._validation import check_finite
 
@@ -54,7 +54,8 @@ def fc_from_upper(upper: np.ndarray, n_rois: int | None = None, diagonal: float 
     -------
     fc : ndarray, shape (n_subjects, n_rois, n_rois), float32
     """
-    upper = np.asarray(upper)
+    upper = check_array(upper, "upper", "(n_subjects, n_pairs)", ndim=(1, 2))
+    check(upper.shape[-1] > 0, "upper", "at least one pair per subject", f"<shape {upper.shape}>")
     if upper.ndim == 1:
         upper = upper[None]
     if upper.ndim != 2:
@@ -139,6 +140,8 @@ def read_1d(path) -> tuple[np.ndarray, list[str] | None]:
         Column names from the header (without ``#``), when present.
     """
     path = Path(path)
+    if not path.is_file():
+        raise bad_value("path", "an existing .1D file", str(path), exc=FileNotFoundError)
     names = None
     with open(path) as fh:
         first = fh.readline()

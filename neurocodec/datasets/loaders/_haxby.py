@@ -147,6 +147,8 @@ def haxby_volume_samples(
     y : ndarray, shape (n_samples,), str
     runs : ndarray, shape (n_samples,), int
     """
+    if not isinstance(data, HaxbyData):
+        raise bad_value("data", "a HaxbyData (see load_haxby)", f"<{type(data).__name__}>", exc=TypeError)
     from ..fmri import extract_signals
 
     if mask not in data.masks:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ...pipeline import bad_value
+from ...pipeline import bad_value, check, check_array
 from .._paths import dataset_dir, require_files
 from .._validation import check_finite
 
@@ -85,6 +85,7 @@ class NSDTrials:
 def nsd_trials(design: dict, subject: int, sessions) -> NSDTrials:
     """Image shown on every trial of ``sessions`` (1-based) for ``subject``."""
     _check_subject(subject)
+    _check_design(design)
     order, subjectim = design["masterordering"], design["subjectim"]
     ids, sess = [], []
     for s in sessions:
@@ -103,12 +104,20 @@ def nsd_shared_test_ids(design: dict, sessions_per_subject: dict[int, int], n_re
     With all sessions this is the shared-1000 set; with the 37 sessions
     released before 2023 for subjects 1, 2, 5, 7 it is the usual 982-image test set.
     """
+    _check_design(design)
     keep = set(design["sharedix"].tolist())
     for subject, n_sess in sessions_per_subject.items():
         t = nsd_trials(design, subject, range(1, n_sess + 1))
         ids, counts = np.unique(t.image_ids[t.shared], return_counts=True)
         keep &= set(ids[counts >= n_repeats].tolist())
     return np.array(sorted(keep), dtype=np.int64)
+
+
+def _check_design(design) -> None:
+    keys = ("masterordering", "subjectim", "sharedix")
+    if not isinstance(design, dict) or not set(keys) <= set(design):
+        got = f"<keys {sorted(design)}>" if isinstance(design, dict) else f"<{type(design).__name__}>"
+        raise bad_value("design", f"the NSD design of load_nsd_design (keys {', '.join(keys)})", got, exc=TypeError)
 
 
 def _roi_mask(root: Path, subject: int, space: str, roi: str, labels) -> tuple[np.ndarray, np.ndarray]:
@@ -192,6 +201,15 @@ def load_nsd_betas(
 
 def average_repeats(betas: np.ndarray, image_ids: np.ndarray, ids=None) -> tuple[np.ndarray, np.ndarray]:
     """Average the trials of each image (all images, or those in ``ids``, sorted)."""
+    betas = check_array(betas, "betas", "(n_trials, n_voxels)", ndim=2)
+    image_ids = np.asarray(image_ids)
+    check(
+        image_ids.shape == betas.shape[:1],
+        "image_ids",
+        f"one id per trial ({len(betas)})",
+        f"<shape {image_ids.shape}>",
+    )
+    check(image_ids.dtype.kind in "iu", "image_ids", "integer image ids", f"<dtype {image_ids.dtype}>", exc=TypeError)
     uniq = np.unique(image_ids) if ids is None else np.asarray(ids)
     out = np.empty((len(uniq), betas.shape[1]), dtype=np.float32)
     for i, im in enumerate(uniq):

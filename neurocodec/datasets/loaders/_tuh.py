@@ -25,6 +25,8 @@ def read_tuev_rec(path):
     import pandas as pd
 
     p = Path(path)
+    if not p.is_file():
+        raise bad_value("rec", "an existing .rec file", str(p), exc=FileNotFoundError)
     try:
         arr = np.loadtxt(p, delimiter=",", ndmin=2)
     except ValueError as err:

@@ -46,6 +46,8 @@ def read_ts(path) -> tuple[np.ndarray, np.ndarray]:
     y : ndarray, shape (n_trials,), str
     """
     path = Path(path)
+    if not path.is_file():
+        raise bad_value("path", "an existing .ts file", str(path), exc=FileNotFoundError)
     header: dict[str, str] = {}
     X, y = [], []
     in_data = False

@@ -142,6 +142,9 @@ def load_stimulus_responses(
 
     from ..kinds import StimulusResponses, SubjectResponses
 
+    for name, value in (("images", images), ("betas", betas), ("trials", trials), ("mask", mask)):
+        if value is not None and not Path(value).exists():
+            raise bad_value(name, "an existing file or folder", str(value), exc=FileNotFoundError)
     stack, names = read_images(images, image_size)
     b = _read_betas(Path(betas), Path(mask) if mask is not None else None)
     table = pd.read_csv(trials, sep="\t", dtype={"image": str})

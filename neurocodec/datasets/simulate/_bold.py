@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ...pipeline import check
+from ...pipeline import check, check_array
 from ._hrf import blas_single_thread, spm_hrf
 
 __all__ = ["SimulatedBold", "simulate_bold", "trial_design", "fit_glm_betas"]
@@ -68,7 +68,7 @@ def trial_design(onsets, duration, tr, n_scans, oversampling=16) -> np.ndarray:
         The HRF has unit sum over its samples, so a regressor's plateau equals the response to a long stimulus.
     """
     check(tr > 0, "tr", "> 0", tr)
-    onsets = np.asarray(onsets, float)
+    onsets = check_array(onsets, "onsets", "(n_trials,) in seconds", ndim=1, dtype=float)
     dt = tr / oversampling
     n_fine = n_scans * oversampling
     hrf = spm_hrf(tr, oversampling)
@@ -128,9 +128,9 @@ def simulate_bold(
     -------
     SimulatedBold
     """
-    betas = np.asarray(betas, np.float64)
+    betas = check_array(betas, "betas", "(n_trials, n_voxels)", ndim=2, dtype=np.float64)
     check(
-        betas.ndim == 2 and betas.shape[0] > 0 and betas.shape[1] > 0,
+        betas.shape[0] > 0 and betas.shape[1] > 0,
         "betas",
         "a non-empty (n_trials, n_voxels) array",
         f"<shape {betas.shape}>",
@@ -185,7 +185,9 @@ def fit_glm_betas(bold, onsets, trial_duration, tr, drift_order=3) -> np.ndarray
     -------
     betas : ndarray, shape (n_trials, n_voxels), float32
     """
-    bold = np.asarray(bold, np.float64)
+    bold = check_array(bold, "bold", "(n_scans, n_voxels)", ndim=2, dtype=np.float64)
+    onsets = check_array(onsets, "onsets", "(n_trials,) in seconds", ndim=1, dtype=float)
+    check(len(bold) > len(onsets), "bold", f"more scans than trials ({len(onsets)})", f"<shape {bold.shape}>")
     x = np.hstack([trial_design(onsets, trial_duration, tr, bold.shape[0]), _drift_basis(bold.shape[0], drift_order)])
     with blas_single_thread():
         coef, *_ = np.linalg.lstsq(x, bold, rcond=None)

@@ -156,6 +156,13 @@ def channel_layout(kind: str, n_chans: int, contacts_per_shaft: int = 8, seed: i
     pos : ndarray, shape (n_chans, 3)
     """
     check(kind in _KINDS, "kind", "one of 'eeg', 'seeg', 'ecog'", kind)
+    check(
+        isinstance(n_chans, (int, np.integer)) and not isinstance(n_chans, bool),
+        "n_chans",
+        "an int",
+        n_chans,
+        exc=TypeError,
+    )
     if kind == "eeg":
         check(0 < n_chans <= len(_EEG_ORDER), "n_chans", f"in [1, {len(_EEG_ORDER)}] for EEG", n_chans)
         montage = _standard_montage()
@@ -312,6 +319,20 @@ class SimulatedRecording:
 
 def _check_common(kind, n_chans, sfreq, motifs):
     check(kind in _KINDS, "kind", "one of 'eeg', 'seeg', 'ecog'", kind)
+    check(
+        isinstance(n_chans, (int, np.integer)) and not isinstance(n_chans, bool),
+        "n_chans",
+        "an int",
+        n_chans,
+        exc=TypeError,
+    )
+    check(
+        isinstance(sfreq, (int, float, np.number)) and not isinstance(sfreq, bool),
+        "sfreq",
+        "a number (Hz)",
+        sfreq,
+        exc=TypeError,
+    )
     check(n_chans > 0, "n_chans", "> 0", n_chans)
     check(np.isfinite(sfreq) and sfreq > 0, "sfreq", "> 0", sfreq)
     check(sfreq >= 64, "sfreq", ">= 64 Hz (spindles and spikes need it)", sfreq)
@@ -370,6 +391,7 @@ def simulate_eeg(
     """
     motifs = list(motifs)
     _check_common(kind, n_chans, sfreq, motifs)
+    check(isinstance(duration, (int, float, np.number)), "duration", "a number of seconds", duration, exc=TypeError)
     check(np.isfinite(duration) and duration > 0, "duration", "> 0 seconds", duration)
     check(events_per_minute >= 0, "events_per_minute", ">= 0", events_per_minute)
     check(
@@ -543,6 +565,10 @@ def simulate_eeg_trials(
     classes = list(classes)
     check(len(classes) >= 1, "classes", "a non-empty list", classes)
     _check_common(kind, n_chans, sfreq, [c for c in classes if c != "background"])
+    for name, value in (("n_trials", n_trials), ("n_times", n_times)):
+        check(
+            isinstance(value, (int, np.integer)) and not isinstance(value, bool), name, "an int", value, exc=TypeError
+        )
     check(n_trials > 0, "n_trials", "> 0", n_trials)
     longest = max([MOTIFS[c][0] for c in classes if c != "background"], default=0.0)
     check(

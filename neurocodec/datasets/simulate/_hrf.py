@@ -45,7 +45,9 @@ def spm_hrf(
     hrf : ndarray, shape (n_samples,)
         Normalised to unit sum.
     """
-    if not tr > 0:
+    if not (isinstance(tr, (int, float, np.number)) and not isinstance(tr, bool)):
+        raise TypeError(f"The 'tr' must be a number of seconds, got {tr!r}.")
+    if not (np.isfinite(tr) and tr > 0):
         raise ValueError(f"The 'tr' must be > 0, got {tr!r}.")
     dt = tr / oversampling
     t = np.arange(0, length, dt)

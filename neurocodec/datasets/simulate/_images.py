@@ -19,6 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ...pipeline import check, check_array
+
 __all__ = ["CATEGORY_NAMES", "make_stimuli", "gabor_energy", "pool_grid", "cell_centres"]
 
 CATEGORY_NAMES = ["digit", "shape", "grating", "texture", "photo"]
@@ -202,6 +204,12 @@ def make_stimuli(n_images: int, image_size: int = 32, seed: int | None = 0):
     categories : ndarray, shape (n_images,), int64
         Index into ``CATEGORY_NAMES``.
     """
+    for name, value in (("n_images", n_images), ("image_size", image_size)):
+        check(
+            isinstance(value, (int, np.integer)) and not isinstance(value, bool), name, "an int", value, exc=TypeError
+        )
+    check(n_images > 0, "n_images", "> 0", n_images)
+    check(image_size >= 8, "image_size", ">= 8 pixels", image_size)
     rng = np.random.default_rng(seed)
     categories = np.arange(n_images) % len(CATEGORY_NAMES)
     rng.shuffle(categories)
@@ -252,6 +260,10 @@ def gabor_energy(
     """
     import scipy.fft
 
+    gray = check_array(gray, "gray", "(n_images, H, W)", ndim=3)
+    orientations = check_array(orientations, "orientations", "(n_orientations,) in radians", ndim=1)
+    spatial_frequencies = check_array(spatial_frequencies, "spatial_frequencies", "(n_sf,) > 0", ndim=1)
+    check(bool((spatial_frequencies > 0).all()), "spatial_frequencies", "> 0 cycles per image", spatial_frequencies)
     n, h, w = gray.shape
     fy = np.fft.fftfreq(h)[:, None] * h  # cycles per image height
     fx = np.fft.fftfreq(w)[None, :] * w

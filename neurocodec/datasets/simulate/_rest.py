@@ -232,6 +232,10 @@ def _simulate_rest_cohort(
 ):
     import pandas as pd
 
+    for name, value in (("n_subjects", n_subjects), ("n_rois", n_rois), ("n_networks", n_networks)):
+        check(
+            isinstance(value, (int, np.integer)) and not isinstance(value, bool), name, "an int", value, exc=TypeError
+        )
     check(n_subjects > 0, "n_subjects", "> 0", n_subjects)
     check(n_rois >= 4, "n_rois", ">= 4", n_rois)
     check(1 <= n_networks <= n_rois // 2, "n_networks", f"in [1, n_rois / 2 = {n_rois // 2}]", n_networks)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...pipeline import bad_value, check
+from ...pipeline import bad_value, check, check_array
 from ..kinds import StimulusResponses, SubjectResponses
 from ._hrf import blas_single_thread
 from ._images import CATEGORY_NAMES, cell_centres, gabor_energy, make_stimuli
@@ -44,6 +44,13 @@ def luminance_contrast(gray, grid, exponent=1.0):
     -------
     ndarray, shape (n_images, grid, grid), float64
     """
+    gray = check_array(gray, "gray", "(n_images, H, W)", ndim=3)
+    check(
+        isinstance(grid, (int, np.integer)) and 1 <= grid <= min(gray.shape[1:]),
+        "grid",
+        f"an int in [1, {min(gray.shape[1:])}]",
+        grid,
+    )
     n, h, w = gray.shape
     ch, cw = h // grid, w // grid
     cells = gray[:, : ch * grid, : cw * grid].reshape(n, grid, ch, grid, cw).mean(axis=(2, 4)).astype(np.float64)
@@ -112,6 +119,20 @@ def stimulus_features(
         the luminance cells when ``luminance_grid`` is given.
     names : list of str
     """
+    images = check_array(images, "images", "(n_images, H, W, 3)", ndim=4, dtype=np.float32)
+    categories = check_array(categories, "categories", "(n_images,) of ints", ndim=1)
+    check(
+        categories.dtype.kind in "iu" and len(categories) == len(images),
+        "categories",
+        f"one int per image ({len(images)})",
+        f"<{categories.dtype} shape {categories.shape}>",
+    )
+    check(
+        bool(((categories >= 0) & (categories < n_categories)).all()),
+        "categories",
+        f"in [0, {n_categories})",
+        f"<range [{categories.min()}, {categories.max()}]>",
+    )
     onehot = np.eye(n_categories, dtype=np.float32)[categories]
     feats, _ = _raw_features(
         images, onehot, orientations, spatial_frequencies, grid, luminance_grid, luminance_exponent
@@ -395,6 +416,17 @@ def _simulate_visual_experiment(
     seed=0,
 ):
     check(isinstance(n_subjects, (int, np.integer)) and n_subjects > 0, "n_subjects", "an int > 0", n_subjects)
+    for name, value in dict(
+        image_size=image_size,
+        n_train_images=n_train_images,
+        n_test_images=n_test_images,
+        n_repeats=n_repeats,
+        n_repeats_train=n_repeats_train,
+        n_orientations=n_orientations,
+    ).items():
+        check(
+            isinstance(value, (int, np.integer)) and not isinstance(value, bool), name, "an int", value, exc=TypeError
+        )
     if n_voxels is None:
         n_voxels = [300 + 50 * i for i in range(n_subjects)]
     elif isinstance(n_voxels, (int, np.integer)):
@@ -527,6 +559,8 @@ def noiseless_responses(experiment, subject, images, categories):
     -------
     ndarray, shape (n_images, n_voxels), float32
     """
+    if not isinstance(experiment, StimulusResponses):
+        raise bad_value("experiment", "a StimulusResponses", f"<{type(experiment).__name__}>", exc=TypeError)
     if subject not in experiment.subjects:
         raise bad_value("subject", f"one of {sorted(experiment.subjects)}", subject)
     images = np.asarray(images, np.float32)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, ValidationInfo, field_validator
 
 from ...pipeline import Output, Stage, StageParams, register_stage
 
@@ -153,13 +153,21 @@ class RestParams(StageParams):
     site_group_fraction: list[float] | None = Field(
         None, description="Fraction of group-1 subjects per site (default 0.3, 0.5, 0.7, ...)."
     )
+
+    @field_validator("site_tr", "site_n_times", "site_noise", "site_global_signal", "site_group_fraction")
+    @classmethod
+    def _one_per_site(cls, values, info: ValidationInfo):
+        n_sites = info.data.get("n_sites")
+        if values is not None and n_sites is not None and len(values) != n_sites:
+            raise ValueError(f"a list of n_sites={n_sites} values")
+        return values
+
     n_differing_edges: int = Field(20, ge=0, description="Edges whose correlation differs between the two groups.")
     effect_size: float = Field(0.2, ge=0, le=0.25, description="Correlation change on the differing edges.")
     seed: int = Field(0, ge=0, description="Random seed.")
 
 
 def _rest_sites(params) -> list[dict]:
-    from ...pipeline import check
     from ._rest import DEFAULT_SITES
 
     sites = [dict(DEFAULT_SITES[k % len(DEFAULT_SITES)], name=f"site{k + 1}") for k in range(params.n_sites)]
@@ -167,7 +175,6 @@ def _rest_sites(params) -> list[dict]:
         values = getattr(params, f"site_{key}")
         if values is None:
             continue
-        check(len(values) == params.n_sites, f"site_{key}", f"a list of n_sites={params.n_sites} values", values)
         for site, v in zip(sites, values):
             site[key] = v
     return sites
@@ -231,11 +238,29 @@ class EEGParams(StageParams):
     events_per_minute: float = Field(4.0, ge=0, description="Occurrences of each motif type per minute.")
     aperiodic_exponent: float = Field(1.5, ge=0, description="Exponent of the 1/f^beta background spectrum.")
     line_freq: float = Field(50.0, ge=0, description="Mains frequency in Hz (0: no line noise).")
+
+    @field_validator("line_freq")
+    @classmethod
+    def _below_nyquist(cls, value, info: ValidationInfo):
+        sfreq = info.data.get("sfreq")
+        if value > 0 and sfreq is not None and value >= sfreq / 2:
+            raise ValueError(f"< the Nyquist frequency sfreq / 2 = {sfreq / 2:g} Hz (or 0: no line noise)")
+        return value
+
     line_noise: float = Field(0.3, ge=0, description="Line-noise amplitude relative to the background sd.")
     sensor_noise: float = Field(0.1, ge=0, description="White sensor-noise sd relative to the background sd.")
     min_gap: float = Field(0.5, ge=0, description="Minimum seconds between motif occurrences.")
     contacts_per_shaft: int = Field(8, gt=0, description="sEEG contacts per shaft.")
     window_s: float = Field(2.0, gt=0, description="Window length of the labelled epochs written to epoch_labels.tsv.")
+
+    @field_validator("window_s")
+    @classmethod
+    def _within_recording(cls, value, info: ValidationInfo):
+        duration = info.data.get("duration")
+        if duration is not None and value > duration:
+            raise ValueError(f"<= duration = {duration:g} s")
+        return value
+
     seed: int = Field(0, ge=0, description="Random seed.")
 
 
@@ -247,6 +272,11 @@ class SimulateEEG(Stage):
     """
 
     name = "simulate_eeg"
+
+    @classmethod
+    def output_facts(cls, params, upstream, artifact=None) -> dict:
+        return {"sfreq": params.sfreq, "duration": params.duration, "n_chans": params.n_chans}
+
     version = 1
     Params = EEGParams
     libraries = ("numpy", "mne")

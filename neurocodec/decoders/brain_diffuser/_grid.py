@@ -17,6 +17,18 @@ def save_grid(path, true, rows, n_images: int = 16, scale: int = 3, gap: int = 2
     """
     from PIL import Image
 
+    from neurocodec.pipeline import check, check_array
+
+    true = check_array(true, "true", "(n, H, W, 3) uint8", ndim=4)
+    for i, row in enumerate(rows):
+        check(
+            isinstance(row, (tuple, list))
+            and len(row) == 3
+            and all(np.shape(a)[1:] == true.shape[1:] for a in row[1:]),
+            f"rows[{i}]",
+            f"(subject, stage1, final) with images of shape {true.shape[1:]}",
+            f"<{type(row).__name__} of length {len(row) if hasattr(row, '__len__') else '?'}>",
+        )
     n = min(n_images, len(true))
     h, w = true.shape[1:3]
     strips = [true[:n]] + [imgs[:n] for _, s1, fin in rows for imgs in (s1, fin)]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, ValidationInfo, field_validator
 
 from neurocodec.pipeline import Input, Output, Stage, StageParams, register_stage, runtime_field
 
@@ -21,6 +21,14 @@ class FitDecoderParams(StageParams):
         "real diffusers pipeline loaded from 'model'.",
     )
     model: str = Field("", description="Hub id or local folder of the real pipeline (generator != 'embedded').")
+
+    @field_validator("model")
+    @classmethod
+    def _model_for_real_pipelines(cls, value, info: ValidationInfo):
+        if not value and info.data.get("generator", "embedded") != "embedded":
+            raise ValueError(f"a hub id or local folder for generator {info.data['generator']!r}")
+        return value
+
     image_size: int = Field(32, ge=8, description="Square image size of the embedded generator.")
     vae_channels: list[int] = Field(
         [16, 32, 64], min_length=2, description="AutoencoderKL block_out_channels (embedded)."

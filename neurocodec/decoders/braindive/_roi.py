@@ -6,7 +6,7 @@ import copy
 
 import numpy as np
 
-from neurocodec.pipeline import bad_value, check
+from neurocodec.pipeline import bad_value, check, check_array
 
 __all__ = ["roi_pattern", "decode_roi_pattern"]
 
@@ -28,8 +28,11 @@ def roi_pattern(betas, target, k=3.0) -> np.ndarray:
     -------
     ndarray, shape (n_voxels,), float64
     """
-    betas = np.asarray(betas, np.float64)
-    check(betas.ndim == 2 and len(betas) >= 2, "betas", "an array (n_samples >= 2, n_voxels)", f"<shape {betas.shape}>")
+    betas = check_array(betas, "betas", "(n_samples >= 2, n_voxels)", ndim=2, min_rows=2, dtype=np.float64)
+    check(len(betas) >= 2, "betas", "an array (n_samples >= 2, n_voxels)", f"<shape {betas.shape}>")
+    from ._targets import VoxelTarget
+
+    check(isinstance(target, VoxelTarget), "target", "a VoxelTarget", f"<{type(target).__name__}>", exc=TypeError)
     check(np.isfinite(k) and k > 0, "k", "> 0", k)
     n_vox = betas.shape[1]
     if target.all_voxels.max() >= n_vox:
@@ -63,6 +66,15 @@ def decode_roi_pattern(decoder, betas, target, k=3.0, n_images=8) -> dict:
     dict
         ``"pattern"`` (n_voxels,), ``"stage1"`` and ``"final"`` images ``(n_images, H, W, 3)`` in [0, 1].
     """
+    from ..brain_diffuser import BrainDiffuser
+
+    check(
+        isinstance(decoder, BrainDiffuser),
+        "decoder",
+        "a fitted BrainDiffuser",
+        f"<{type(decoder).__name__}>",
+        exc=TypeError,
+    )
     check(int(n_images) >= 1, "n_images", ">= 1", n_images)
     pattern = roi_pattern(betas, target, k)
     dec = copy.copy(decoder)

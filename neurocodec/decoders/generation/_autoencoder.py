@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 
 from .._images import as_images
@@ -11,7 +13,16 @@ __all__ = ["ImageAutoencoder", "small_autoencoder_config"]
 
 def small_autoencoder_config(image_size: int = 32, block_out_channels=(32, 64, 64), latent_channels: int = 4) -> dict:
     """Config of a small ``AutoencoderKL`` (downsampling ``2 ** (len(block_out_channels) - 1)``)."""
+    from neurocodec.pipeline import check
+
     n = len(block_out_channels)
+    down = 2 ** (n - 1)
+    check(
+        isinstance(image_size, numbers.Integral) and image_size > 0 and image_size % down == 0,
+        "image_size",
+        f"an int > 0 divisible by the downsampling {down}",
+        image_size,
+    )
     return dict(
         in_channels=3,
         out_channels=3,
@@ -41,6 +52,15 @@ class ImageAutoencoder:
     """
 
     def __init__(self, vae, image_size: int | None = None, batch_size: int = 64):
+        from neurocodec.pipeline import check
+
+        check(
+            image_size is None or (isinstance(image_size, numbers.Integral) and image_size > 0),
+            "image_size",
+            "None or > 0",
+            image_size,
+        )
+        check(isinstance(batch_size, numbers.Integral) and batch_size >= 1, "batch_size", "an int >= 1", batch_size)
         self.vae = vae
         self.image_size = image_size
         self.batch_size = batch_size

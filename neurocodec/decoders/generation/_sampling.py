@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numbers
+
 __all__ = ["img2img_loop"]
 
 
@@ -28,6 +30,17 @@ def img2img_loop(denoise, scheduler, init_latents, strength: float, num_inferenc
     -------
     latents : torch.Tensor, shape (n, c, h, w)
     """
+    from neurocodec.pipeline import check, check_array
+
+    check(isinstance(strength, (int, float)) and 0 < strength <= 1, "strength", "in (0, 1]", strength)
+    check(
+        isinstance(num_inference_steps, numbers.Integral) and num_inference_steps >= 1,
+        "num_inference_steps",
+        "an int >= 1",
+        num_inference_steps,
+    )
+    check(callable(denoise), "denoise", "a callable denoise(latents, t)", f"<{type(denoise).__name__}>", exc=TypeError)
+    init_latents = check_array(init_latents, "init_latents", "(n, c, h, w)", ndim=4)
     import torch
 
     scheduler.set_timesteps(num_inference_steps, device=init_latents.device)

@@ -311,8 +311,9 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
     def fit(self, images, y=None) -> FeatureExtractor:
         """Fit data-dependent extractors (the Gabor pyramid's compression and z-scoring) on the true images."""
         self._validate()
+        images = as_images(images)
         if self.function is None and self.name == "gabor":
-            images = as_images(images).astype(np.float32)
+            images = images.astype(np.float32)
             self.pyramid_ = _gabor_pyramid(min(images.shape[1:3])).fit(images)
         return self
 

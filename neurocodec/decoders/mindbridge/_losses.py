@@ -7,6 +7,17 @@ from collections.abc import Callable
 import torch
 from torch.nn import functional as F
 
+from ...pipeline import bad_value, check_array
+
+
+def _pair(a, b, names, layout, ndim):
+    a = check_array(a, names[0], layout, ndim=ndim)
+    b = check_array(b, names[1], layout, ndim=ndim)
+    if a.shape != b.shape:
+        raise bad_value(names[1], f"the shape of {names[0]} {tuple(a.shape)}", f"<shape {tuple(b.shape)}>")
+    return a, b
+
+
 __all__ = ["soft_clip_loss", "embedding_loss", "reconstruction_loss", "cycle_loss"]
 
 
@@ -24,6 +35,7 @@ def soft_clip_loss(preds: torch.Tensor, targets: torch.Tensor, temperature: floa
     temperature : float
         Softmax temperature (paper: 0.125).
     """
+    preds, targets = _pair(preds, targets, ("preds", "targets"), "(n_samples, n_features)", 2)
     clip_clip = targets @ targets.T / temperature
     brain_clip = preds @ targets.T / temperature
     soft = clip_clip.softmax(-1)
@@ -54,6 +66,7 @@ def embedding_loss(
     parts : dict
         ``clip`` and ``mse`` values (floats) for logging.
     """
+    preds, targets = _pair(preds, targets, ("preds", "targets"), "(n_samples, n_tokens, dim)", (2, 3, 4))
     p = F.normalize(preds.flatten(1), dim=-1)
     t = F.normalize(targets.flatten(1), dim=-1)
     clip = soft_clip_loss(p, t, temperature)
@@ -63,6 +76,7 @@ def embedding_loss(
 
 def reconstruction_loss(pooled: torch.Tensor, rebuilt: torch.Tensor) -> torch.Tensor:
     """MSE between pooled voxels and the builder's reconstruction from the shared space."""
+    pooled, rebuilt = _pair(pooled, rebuilt, ("pooled", "rebuilt"), "(n_samples, n_pooled)", 2)
     return F.mse_loss(rebuilt, pooled)
 
 

@@ -17,7 +17,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ...pipeline import PretrainedMixin, bad_value, check
+from ...pipeline import PretrainedMixin, bad_value, check, check_array
 
 __all__ = ["pool_voxels", "LowRankAdapter", "ResidualMLP", "MindBridgeModel", "MODEL_PRESETS"]
 
@@ -67,7 +67,7 @@ def pool_voxels(voxels: torch.Tensor, n_pooled: int, pool_type: str = "max") -> 
     -------
     pooled : torch.Tensor, shape (n_samples, n_pooled)
     """
-    check(voxels.ndim == 2, "voxels", "a 2-D (n_samples, n_voxels) tensor", f"<shape {tuple(voxels.shape)}>")
+    voxels = check_array(voxels, "voxels", "(n_samples, n_voxels)", ndim=2)
     check(voxels.shape[1] > 0, "voxels", "at least one voxel", f"<shape {tuple(voxels.shape)}>")
     x = voxels.unsqueeze(1)
     if pool_type == "max":

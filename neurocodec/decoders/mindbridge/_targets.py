@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from ...pipeline import check
+from ...pipeline import check, check_array
 
 __all__ = ["load_efficientnet_lite0", "image_token_targets", "text_token_targets"]
 
@@ -57,7 +57,7 @@ def image_token_targets(
     import torch
     from torch.nn import functional as F
 
-    stimuli = np.asarray(stimuli, dtype=np.float32)
+    stimuli = check_array(stimuli, "stimuli", "(n_images, height, width, 3)", ndim=4, dtype=np.float32)
     check(
         stimuli.ndim == 4 and stimuli.shape[-1] == 3,
         "stimuli",

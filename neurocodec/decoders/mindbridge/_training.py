@@ -68,6 +68,21 @@ class TrainingConfig:
     steps_per_epoch: int | None = None
     seed: int = 0
 
+    def __post_init__(self):
+        for name in ("n_epochs", "batch_size"):
+            value = getattr(self, name)
+            check(isinstance(value, (int, np.integer)) and value >= 1, name, "an int >= 1", value, of="TrainingConfig")
+        for name in ("max_lr", "temperature"):
+            value = getattr(self, name)
+            check(isinstance(value, (int, float)) and value > 0, name, "> 0", value, of="TrainingConfig")
+        check(
+            self.steps_per_epoch is None or self.steps_per_epoch >= 1,
+            "steps_per_epoch",
+            "None or >= 1",
+            self.steps_per_epoch,
+            of="TrainingConfig",
+        )
+
     def with_(self, **changes: Any) -> TrainingConfig:
         """A copy with some fields changed."""
         return replace(self, **changes)
@@ -227,6 +242,10 @@ def _run_epochs(batch_loss, steps: int, params, opt, sched, config, callback=Non
     return history
 
 
+def _check_model(model) -> None:
+    check(isinstance(model, MindBridgeModel), "model", "a MindBridgeModel", f"<{type(model).__name__}>", exc=TypeError)
+
+
 def train_mindbridge(
     model: MindBridgeModel,
     subjects: SubjectArrays,
@@ -265,6 +284,7 @@ def train_mindbridge(
     history : list of dict
         Per-epoch mean of each loss term.
     """
+    _check_model(model)
     config = config or TRAINING_PRESETS["cpu"]
     image_targets = np.asarray(image_targets)
     c = model.config
@@ -353,6 +373,7 @@ def reset_tune(
     -------
     history : list of dict
     """
+    _check_model(model)
     config = config or TRAINING_PRESETS["cpu"]
     check(len(sources) > 0, "sources", "at least one source subject", dict(sources))
     check(subject not in sources, "subject", "a subject other than the sources", subject)
@@ -417,6 +438,7 @@ def predict_embeddings(
         ``image`` (n_samples, image_tokens, image_dim) and, with a text head,
         ``text`` (n_samples, text_tokens, text_dim), float32.
     """
+    _check_model(model)
     if np.ndim(voxels) != 2:
         raise bad_value("voxels", "a 2-D (n_samples, n_voxels) array", f"<shape {np.shape(voxels)}>")
     model.to(device).eval()

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 
-from ...pipeline import bad_value, progress
+from ...pipeline import bad_value, check, progress
 
 __all__ = ["TorchHookFeatures", "EfficientNetLite0Features", "load_efficientnet_lite0", "images_to_tensor"]
 
@@ -75,6 +75,7 @@ class TorchHookFeatures(TransformerMixin, BaseEstimator):
         batch_size=32,
         device="cpu",
     ):
+        check(hasattr(model, "named_modules"), "model", "a torch.nn.Module", f"<{type(model).__name__}>", exc=TypeError)
         self.model = model
         self.layers = layers
         self.image_size = image_size

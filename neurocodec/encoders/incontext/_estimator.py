@@ -9,7 +9,7 @@ import torch
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_is_fitted
 
-from ...pipeline import PretrainedMixin, bad_value, check
+from ...pipeline import PretrainedMixin, bad_value, check, check_array
 from ._model import BraInCoRL
 from ._training import standardize_context, unit_norm
 
@@ -78,7 +78,9 @@ class InContextEncoder(PretrainedMixin, RegressorMixin, BaseEstimator):
         )
 
     def _embeddings(self, X, embed_dim: int, name: str = "X") -> np.ndarray:
-        X = np.asarray(X, dtype=np.float32)
+        X = check_array(
+            X, name, "(n_images, n_features)", ndim=2, finite=False, of="InContextEncoder", dtype=np.float32
+        )
         check(X.ndim == 2, name, "a 2-D array (n_images, n_features)", f"<shape {X.shape}>", of="InContextEncoder")
         check(
             X.shape[1] == embed_dim,
@@ -92,7 +94,9 @@ class InContextEncoder(PretrainedMixin, RegressorMixin, BaseEstimator):
 
     def _context(self, X, Y):
         model = self._load_model()
-        Y = np.asarray(Y, dtype=np.float32)
+        Y = check_array(
+            Y, "Y", "(n_context[, n_voxels])", ndim=(1, 2), finite=False, of="InContextEncoder", dtype=np.float32
+        )
         if Y.ndim == 1:
             Y = Y[:, None]
         X = np.asarray(X)

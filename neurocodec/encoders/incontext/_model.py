@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ...pipeline import PretrainedMixin, bad_value, check
+from ...pipeline import PretrainedMixin, bad_value, check, check_array
 
 __all__ = ["BraInCoRLConfig", "BraInCoRL", "PRESETS", "predict_from_weights"]
 
@@ -194,6 +194,20 @@ def predict_from_weights(weights: torch.Tensor, embeddings: torch.Tensor) -> tor
     -------
     tensor, shape (n_voxels, n_images)
     """
+    weights = check_array(weights, "weights", "(n_voxels, E + 1)", ndim=2)
+    embeddings = check_array(embeddings, "embeddings", "(n_images, E) or (n_voxels, n_images, E)", ndim=(2, 3))
+    check(
+        embeddings.shape[-1] == weights.shape[1] - 1,
+        "embeddings",
+        f"E = {weights.shape[1] - 1} features (the weights' E + 1 minus the bias)",
+        f"<shape {tuple(embeddings.shape)}>",
+    )
+    check(
+        embeddings.dim() == 2 or embeddings.shape[0] == weights.shape[0],
+        "embeddings",
+        f"one set per voxel ({weights.shape[0]})",
+        f"<shape {tuple(embeddings.shape)}>",
+    )
     w, b = weights[:, :-1], weights[:, -1:]
     if embeddings.dim() == 2:
         return w @ embeddings.T + b

@@ -7,7 +7,7 @@ import time
 import numpy as np
 
 from ..._compat import torch_threads as _threads
-from ...pipeline import bad_value, check, load_arrays, load_json, save_arrays, save_json, save_table
+from ...pipeline import bad_value, check, check_array, load_arrays, load_json, save_arrays, save_json, save_table
 
 __all__ = ["load_embeddings", "fit_projection", "apply_projection", "run_metatrain", "run_fit"]
 
@@ -34,7 +34,7 @@ def load_embeddings(artifact, n_images: int, feature_key: str = "") -> tuple[np.
 
 def fit_projection(embeddings: np.ndarray, n_components: int, center: bool) -> dict[str, np.ndarray]:
     """Centring + PCA fitted on stimulus embeddings only (no responses)."""
-    check(bool(np.isfinite(embeddings).all()), "features", "finite (no NaN or inf)", "<non-finite values>")
+    embeddings = check_array(embeddings, "features", "(n_images >= 2, n_features)", ndim=2, min_rows=2)
     mean = embeddings.mean(0) if center else np.zeros(embeddings.shape[1], np.float32)
     if n_components == 0 or n_components >= embeddings.shape[1]:
         return dict(mean=mean.astype(np.float32), components=np.zeros((0,), np.float32))
@@ -47,6 +47,7 @@ def apply_projection(embeddings: np.ndarray, projection: dict[str, np.ndarray]) 
     """Centre, project and unit-norm embeddings (n_images, n_features) -> (n_images, E)."""
     from ._training import unit_norm
 
+    embeddings = check_array(embeddings, "features", "(n_images, n_features)", ndim=2)
     mean, comps = projection["mean"], projection["components"]
     check(
         embeddings.shape[1] == mean.shape[0],

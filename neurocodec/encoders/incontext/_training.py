@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from ...pipeline import bad_value, check
+from ...pipeline import bad_value, check, check_array
 from ._model import BraInCoRL, predict_from_weights
 
 __all__ = ["MetaTrainingSubject", "metatrain", "standardize_context", "unit_norm"]
@@ -24,9 +24,7 @@ def unit_norm(embeddings: np.ndarray, name: str = "embeddings") -> np.ndarray:
     ----------
     embeddings : array, shape (n_images, E)
     """
-    e = np.asarray(embeddings, dtype=np.float32)
-    check(e.ndim == 2, name, "a 2-D array (n_images, E)", f"<shape {e.shape}>")
-    check(bool(np.isfinite(e).all()), name, "finite (no NaN or inf)", "<non-finite values>")
+    e = check_array(embeddings, name, "(n_images, E)", ndim=2, dtype=np.float32)
     norms = np.linalg.norm(e, axis=1, keepdims=True)
     check(bool((norms > 0).all()), name, "rows with a non-zero norm", f"<{int((norms == 0).sum())} zero rows>")
     return e / norms
@@ -45,6 +43,8 @@ def standardize_context(responses: torch.Tensor, eps: float = 1e-6) -> tuple[tor
     mean, std : tensor, shape (n_voxels, 1)
         Constant voxels get ``std = 1``.
     """
+    responses = check_array(responses, "responses", "(n_voxels, n_context >= 1)", ndim=2)
+    check(responses.shape[1] >= 1, "responses", "at least one context image", f"<shape {tuple(responses.shape)}>")
     mean = responses.mean(dim=1, keepdim=True)
     std = responses.std(dim=1, keepdim=True, unbiased=False)
     std = torch.where(std > eps, std, torch.ones_like(std))
@@ -70,6 +70,17 @@ class MetaTrainingSubject:
     name: str = "subject"
     train_voxels: np.ndarray = field(default=None, repr=False)
     val_voxels: np.ndarray = field(default=None, repr=False)
+
+    def __post_init__(self):
+        self.embeddings = check_array(self.embeddings, "embeddings", "(n_images, E)", ndim=2, of=self.name)
+        self.responses = check_array(self.responses, "responses", "(n_images, n_voxels)", ndim=2, of=self.name)
+        check(
+            len(self.responses) == len(self.embeddings),
+            "responses",
+            f"one row per image ({len(self.embeddings)})",
+            f"<{len(self.responses)} rows>",
+            of=self.name,
+        )
 
 
 def _check_subjects(subjects: Sequence[MetaTrainingSubject], embed_dim: int, need: int) -> None:
@@ -189,6 +200,7 @@ def metatrain(
     check(min_context >= 2, "min_context", ">= 2", min_context, of="metatrain")
     check(max_context >= min_context, "max_context", f">= min_context={min_context}", max_context, of="metatrain")
     check(0.0 < val_fraction < 1.0, "val_fraction", "in (0, 1)", val_fraction, of="metatrain")
+    check(isinstance(model, BraInCoRL), "model", "a BraInCoRL", f"<{type(model).__name__}>", exc=TypeError)
     _check_subjects(subjects, model.embed_dim, min_context + n_query)
 
     rng = np.random.default_rng(seed)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...pipeline import bad_value, check
+from ...pipeline import bad_value, check, check_array
 
 __all__ = ["SPECTRAL_METHODS", "EEG_METHODS", "DEFAULT_BANDS", "check_epochs", "eeg_connectivity"]
 
@@ -29,13 +29,16 @@ def check_epochs(epochs, sfreq: float | None = None) -> tuple[np.ndarray, float]
     if hasattr(epochs, "get_data") and hasattr(epochs, "info"):
         sfreq = float(epochs.info["sfreq"])
         epochs = epochs.get_data(picks="all")
-    data = np.asarray(epochs, dtype=np.float64)
-    if data.ndim != 3:
-        raise bad_value("epochs", "a 3-D array (n_epochs, n_chans, n_times) or mne Epochs", f"<shape {data.shape}>")
+    data = check_array(epochs, "epochs", "(n_epochs, n_chans, n_times) or mne Epochs", ndim=3, dtype=np.float64)
     check(data.shape[1] >= 2, "epochs", "at least 2 channels", f"<{data.shape[1]} channel>")
     if not np.all(np.isfinite(data)):
         raise bad_value("epochs", "finite (no NaN or inf)", f"<{int(np.sum(~np.isfinite(data)))} non-finite values>")
-    if sfreq is None or not sfreq > 0:
+    if (
+        not isinstance(sfreq, (int, float, np.number))
+        or isinstance(sfreq, bool)
+        or not np.isfinite(sfreq)
+        or sfreq <= 0
+    ):
         raise bad_value("sfreq", "> 0", sfreq, of="epochs")
     return data, float(sfreq)
 

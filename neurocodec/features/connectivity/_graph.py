@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...pipeline import bad_value, check
+from ...pipeline import bad_value, check, check_array
 
 __all__ = ["threshold_graph", "graph_features", "NODE_FEATURES", "GLOBAL_FEATURES"]
 
@@ -40,7 +40,7 @@ def threshold_graph(
     ndarray, shape (n_rois, n_rois)
         Non-negative symmetric weights with a zero diagonal.
     """
-    conn = np.asarray(conn, dtype=np.float64)
+    conn = check_array(conn, "conn", "(n_rois, n_rois)", ndim=2, finite=False, dtype=np.float64)
     if conn.ndim != 2 or conn.shape[0] != conn.shape[1]:
         raise bad_value("conn", "a square matrix (n_rois, n_rois)", f"<shape {conn.shape}>")
     if not np.all(np.isfinite(conn)):
@@ -101,7 +101,7 @@ def graph_features(adjacency, weighted: bool = True, seed: int = 0) -> dict[str,
         3-cycles through each node), ``local_efficiency`` — arrays (n_rois,);
         ``density``, ``global_efficiency``, ``modularity``, ``n_modules`` — floats.
     """
-    w = np.asarray(adjacency, dtype=np.float64)
+    w = check_array(adjacency, "adjacency", "(n_rois, n_rois)", ndim=2, finite=False, dtype=np.float64)
     if w.ndim != 2 or w.shape[0] != w.shape[1]:
         raise bad_value("adjacency", "a square matrix (n_rois, n_rois)", f"<shape {w.shape}>")
     check(

@@ -342,8 +342,11 @@ def site_splits(
         Leave-site-out only: sites with fewer subjects are never tested
         (they still train the other folds).
     """
-    y = np.asarray(y)
-    sites = np.asarray(sites).astype(str)
+    y, sites = np.asarray(y), np.asarray(sites)
+    for name, a in (("y", y), ("sites", sites)):
+        check(a.ndim == 1 and len(a) > 0, name, "a non-empty 1-D array (n_subjects,)", f"<shape {a.shape}>")
+    check(y.dtype.kind != "f" or bool(np.isfinite(y).all()), "y", "labels without NaN or inf", "<non-finite labels>")
+    sites = sites.astype(str)
     check(len(sites) == len(y), "sites", f"one label per subject ({len(y)})", f"<{len(sites)} labels>")
     check(cv in CV_SCHEMES, "cv", f"one of {CV_SCHEMES}", cv)
     idx = np.arange(len(y))
@@ -381,6 +384,13 @@ def _check_features(estimator, X):
     """X as the estimator needs it: a 2-D float array, or (ConnectomeClassifier) series / matrices."""
     from ._classifier import ConnectomeClassifier
 
+    check(
+        hasattr(estimator, "fit") and hasattr(estimator, "get_params"),
+        "estimator",
+        "a scikit-learn estimator (fit, get_params)",
+        f"<{type(estimator).__name__}>",
+        exc=TypeError,
+    )
     if isinstance(estimator, ConnectomeClassifier):
         return list(X) if estimator.input == "timeseries" else np.asarray(X, dtype=np.float64), True
     X = np.asarray(X, dtype=np.float64)
@@ -539,8 +549,20 @@ def cv_summary(per_site, predictions) -> dict:
         ``auc_undefined`` (list of ``{"site", "reason"}``), ``pooled_accuracy``,
         ``pooled_auc``, ``n_subjects``, ``mean_fold_accuracy``, ``mean_fold_auc``.
     """
+    import pandas as pd
     from sklearn.metrics import accuracy_score, roc_auc_score
 
+    for name, table, cols in (
+        ("per_site", per_site, ("site", "accuracy", "balanced_accuracy", "auc", "note")),
+        ("predictions", predictions, ("fold", "y", "predicted", "score")),
+    ):
+        check(
+            isinstance(table, pd.DataFrame) and set(cols) <= set(table.columns),
+            name,
+            f"the {name} table of site_cross_validate (columns {', '.join(cols)})",
+            f"<{type(table).__name__}>",
+            exc=TypeError,
+        )
     defined = per_site["auc"].notna()
     fold_acc, fold_auc = [], []
     for _, g in predictions.groupby("fold", sort=True):

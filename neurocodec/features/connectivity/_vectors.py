@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from ...pipeline import bad_value
+from ...pipeline import bad_value, check, check_array
 from ._spd import _numeric
 
 __all__ = ["edge_index", "fisher_z", "vectorize", "unvectorize", "triu_to_vectorized"]
@@ -36,6 +36,12 @@ def edge_index(n_rois: int, discard_diagonal: bool = False) -> tuple[np.ndarray,
     (0, 0), (1, 0), (1, 1), (2, 0), ... (``k = -1`` without the diagonal), the
     order of nilearn's ``sym_matrix_to_vec`` / ``vec_to_sym_matrix``.
     """
+    check(
+        isinstance(n_rois, (int, np.integer)) and not isinstance(n_rois, bool) and n_rois >= 1,
+        "n_rois",
+        "an int >= 1",
+        n_rois,
+    )
     return np.tril_indices(n_rois, k=-1 if discard_diagonal else 0)
 
 
@@ -98,7 +104,7 @@ def unvectorize(vec, discard_diagonal: bool = False, diagonal=None, scale_diagon
     -------
     ndarray, shape (..., n_rois, n_rois)
     """
-    vec = np.asarray(vec, dtype=np.float64)
+    vec = check_array(vec, "vec", "(..., n_edges)", ndim=(1, 2, 3, 4), dtype=np.float64)
     m = vec.shape[-1]
     root = math.isqrt(8 * m + 1)
     if root * root != 8 * m + 1:
@@ -133,7 +139,7 @@ def triu_to_vectorized(upper, discard_diagonal: bool = True) -> np.ndarray:
     -------
     ndarray, same shape: the vectors of :func:`vectorize` (diagonal scaled by 1/sqrt(2) when kept).
     """
-    upper = np.asarray(upper)
+    upper = check_array(upper, "upper", "(..., n_edges)", ndim=(1, 2, 3, 4))
     m = upper.shape[-1]
     root = math.isqrt(8 * m + 1)
     if upper.ndim < 1 or root * root != 8 * m + 1:

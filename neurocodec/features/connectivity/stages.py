@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, ValidationInfo, field_validator
 
 from ...pipeline import Input, Output, Stage, StageParams, parallel_map, register_kind, register_stage, runtime_field
 
@@ -164,6 +164,14 @@ class GraphParams(StageParams):
         description="Proportional threshold: fraction of edges kept (None: use 'absolute' or the full weighted graph).",
     )
     absolute: float | None = Field(None, description="Absolute threshold on weights (with density=None).")
+
+    @field_validator("absolute")
+    @classmethod
+    def _one_threshold(cls, value, info: ValidationInfo):
+        if value is not None and info.data.get("density") is not None:
+            raise ValueError("None when 'density' is set (give one threshold: density: null to use it)")
+        return value
+
     weighted: bool = Field(True, description="Weighted measures (else binarised graph).")
     use_abs: bool = Field(False, description="Use absolute weights (else negative edges are dropped).")
     seed: int = Field(0, ge=0, description="Seed of the Louvain modularity.")
@@ -207,10 +215,6 @@ class GraphFeatures(Stage):
 
         data = Connectomes.load(inputs["fc"])
         fc, subjects = data.matrices.astype(np.float64), data.subjects
-        if params.density is not None and params.absolute is not None:
-            from ...pipeline import bad_value
-
-            raise bad_value("absolute", "None when 'density' is set (give one threshold)", params.absolute)
         jobs = [(m, params.density, params.absolute, params.weighted, params.use_abs, params.seed) for m in fc]
         feats = parallel_map(_subject_graph, jobs, desc="graph features")
         save_arrays(out_dir / "node_features.npz", **{k: np.stack([f[k] for f in feats]) for k in NODE_FEATURES})
@@ -286,6 +290,17 @@ class EEGConnParams(StageParams):
         {"theta": [4.0, 8.0], "alpha": [8.0, 13.0], "beta": [13.0, 30.0]},
         description="Frequency bands {name: [fmin, fmax]} in Hz.",
     )
+
+    @field_validator("bands")
+    @classmethod
+    def _band_edges(cls, bands):
+        if not bands:
+            raise ValueError("a non-empty {name: [fmin, fmax]} mapping")
+        for name, edges in bands.items():
+            if len(edges) != 2 or not 0 < edges[0] < edges[1]:
+                raise ValueError(f"[fmin, fmax] with 0 < fmin < fmax for every band (band {name!r}: {edges})")
+        return bands
+
     mode: Literal["multitaper", "fourier", "cwt_morlet"] = Field("multitaper", description="Spectral estimator.")
     by_label: bool = Field(True, description="One set of matrices per epoch label (else all epochs pooled).")
     aec_orthogonalize: bool = Field(False, description="Pairwise-orthogonalised envelopes for AEC.")
@@ -319,6 +334,31 @@ class EEGConnectivity(Stage):
     name = "eeg_connectivity"
     version = 2
     Params = EEGConnParams
+
+    @classmethod
+    def check_upstream(cls, params, upstream) -> None:
+        from ...datasets._facts import epochs_facts
+        from ...pipeline import check
+
+        facts = epochs_facts(upstream["epochs"])
+        sfreq, n_times = facts.get("sfreq"), facts.get("n_times")
+        for name, (lo, hi) in params.bands.items():
+            if sfreq:
+                check(
+                    hi <= sfreq / 2,
+                    "bands",
+                    f"fmax <= the Nyquist frequency {sfreq / 2:g} Hz of the epochs (band {name!r})",
+                    [lo, hi],
+                )
+            if sfreq and n_times:
+                check(
+                    n_times / sfreq >= 2.0 / lo,
+                    "bands",
+                    f"fmin >= 2 cycles per epoch ({2 * sfreq / n_times:.3g} "
+                    f"Hz for {n_times / sfreq:g}-s epochs; band {name!r})",
+                    [lo, hi],
+                )
+
     libraries = ("numpy", "scipy", "mne", "mne-connectivity")
     inputs = {"epochs": Input("Epochs (kind epochs: X, labels, sfreq, channels).", kinds=("epochs",))}
     outputs = {

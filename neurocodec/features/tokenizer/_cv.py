@@ -35,7 +35,11 @@ def protocol_labels(labels: np.ndarray, classes: list[list[str]]) -> tuple[np.nd
     classes : list of list of str
         Each protocol class as the labels it merges, e.g. ``[["A", "B"], ["C", "D"], ["E"]]``.
     """
-    labels = np.asarray(labels).astype(str)
+    labels = np.asarray(labels)
+    check(
+        labels.ndim == 1 and labels.size > 0, "labels", "a non-empty 1-D array (n_trials,)", f"<shape {labels.shape}>"
+    )
+    labels = labels.astype(str)
     check(len(classes) >= 2, "classes", "at least 2 protocol classes", classes)
     out = np.full(len(labels), -1, dtype=np.int64)
     seen: set[str] = set()
@@ -55,6 +59,9 @@ def protocol_labels(labels: np.ndarray, classes: list[list[str]]) -> tuple[np.nd
 
 def summarize_folds(folds: list[dict[str, Any]]) -> dict[str, Any]:
     """Mean and standard deviation over folds of each metric (``<metric>_mean``, ``<metric>_sd``)."""
+    check(len(folds) >= 1, "folds", "at least one fold", folds)
+    for i, f in enumerate(folds):
+        check(isinstance(f, dict) and set(METRICS) <= set(f), f"folds[{i}]", f"a dict with {', '.join(METRICS)}", f)
     out: dict[str, Any] = {}
     for m in METRICS:
         v = np.array([f[m] for f in folds], dtype=float)
@@ -108,6 +115,9 @@ def cross_validate(
         "a non-empty mapping name -> classes",
         protocols,
     )
+    from ...datasets.kinds import EpochsData
+
+    check(isinstance(epochs, EpochsData), "epochs", "an EpochsData", f"<{type(epochs).__name__}>", exc=TypeError)
     labels = epochs.labels()
     coded = {name: protocol_labels(labels, classes) for name, classes in protocols.items()}
     folds = epochs.folds(n_folds, group=group, seed=seed)

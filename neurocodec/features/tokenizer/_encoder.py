@@ -8,6 +8,7 @@ heads: masked-token prediction over the codebook, and classification.
 
 from __future__ import annotations
 
+import numbers
 import re
 from pathlib import Path
 from typing import Any
@@ -55,6 +56,17 @@ class TFMEncoder(PretrainedMixin, nn.Module):
         max_frames: int = 1000,
     ):
         super().__init__()
+        from ...pipeline import check
+
+        for name, value in dict(
+            n_codes=n_codes,
+            n_chans=n_chans,
+            n_outputs=n_outputs,
+            emb_size=emb_size,
+            n_heads=n_heads,
+            max_frames=max_frames,
+        ).items():
+            check(isinstance(value, numbers.Integral) and value >= 1, name, "an int >= 1", value, of="TFMEncoder")
         self.config = dict(
             n_codes=n_codes,
             n_chans=n_chans,

@@ -10,6 +10,7 @@ EMA vector quantiser; a transformer decoder reconstructs the spectrum.
 
 from __future__ import annotations
 
+import numbers
 from typing import Any
 
 import torch
@@ -159,6 +160,17 @@ def freq_time_masks(
     mask : BoolTensor (batch, n_freqs, n_frames)
         True where the spectrum is kept.
     """
+    from ...pipeline import check
+
+    for name, value in (("batch", batch), ("n_freqs", n_freqs), ("n_frames", n_frames), ("freq_bin", freq_bin)):
+        check(
+            isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= 1,
+            name,
+            "an int >= 1",
+            value,
+        )
+    for name, value in (("freq_ratio", freq_ratio), ("time_ratio", time_ratio)):
+        check(isinstance(value, (int, float)) and 0 <= value <= 1, name, "in [0, 1]", value)
     n_bands = n_freqs // freq_bin
     band_order = torch.rand(batch, n_bands, generator=generator).argsort(dim=1)
     band_keep = band_order >= int(n_bands * freq_ratio)
@@ -239,8 +251,20 @@ class TFMTokenizer(PretrainedMixin, nn.Module):
         sfreq: float = 200.0,
     ):
         super().__init__()
+        from ...pipeline import check
+
         if not (isinstance(sfreq, (int, float)) and sfreq > 0):
             raise ValueError(f"The 'sfreq' of TFMTokenizer must be > 0 (Hz), got {sfreq!r}.")
+        for name, value in dict(
+            n_freqs=n_freqs,
+            freq_patch=freq_patch,
+            emb_size=emb_size,
+            n_codes=n_codes,
+            n_heads=n_heads,
+            window=window,
+            hop=hop,
+        ).items():
+            check(isinstance(value, numbers.Integral) and value >= 1, name, "an int >= 1", value, of="TFMTokenizer")
         self.config = dict(
             n_freqs=n_freqs,
             freq_patch=freq_patch,

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from ...pipeline import bad_value, check
+from ...pipeline import bad_value, check, check_array
 
 __all__ = [
     "as_trials",
@@ -50,7 +50,7 @@ def as_trials(data: Any, sfreq: float | None = None) -> tuple[np.ndarray, float,
             x = x[None]
     else:
         x = np.asarray(data)
-        if x.dtype == object or not np.issubdtype(x.dtype, np.number):
+        if x.dtype.kind not in "biuf":
             raise bad_value("data", "a numeric array, mne Raw or Epochs", f"<{type(data).__name__} of dtype {x.dtype}>")
         if x.ndim == 2:
             x = x[None]
@@ -61,6 +61,14 @@ def as_trials(data: Any, sfreq: float | None = None) -> tuple[np.ndarray, float,
         if sfreq is None:
             raise bad_value("sfreq", "given for an array input", None)
         names = [f"EEG{i:03d}" for i in range(x.shape[1])]
+    check(
+        isinstance(sfreq, (int, float, np.number)) and not isinstance(sfreq, bool),
+        "sfreq",
+        "a number (Hz)",
+        sfreq,
+        of="data",
+        exc=TypeError,
+    )
     sfreq = float(sfreq)
     check(np.isfinite(sfreq) and sfreq > 0, "sfreq", "> 0", sfreq, of="data")
     check(x.shape[0] > 0 and x.shape[1] > 0 and x.shape[2] > 0, "data", "non-empty", f"<shape {x.shape}>")
@@ -80,6 +88,14 @@ def resample(x: np.ndarray, sfreq: float, target: float = TARGET_SFREQ) -> np.nd
     (``padtype="line"``), so offsets and slow drifts (e.g. slow cortical
     potentials) do not ring or decay towards zero at the trial edges.
     """
+    x = check_array(x, "x", "(..., n_times)", ndim=(1, 2, 3))
+    check(x.shape[-1] > 0, "x", "at least one sample", f"<shape {x.shape}>")
+    check(
+        isinstance(sfreq, (int, float, np.number)) and not isinstance(sfreq, bool) and np.isfinite(sfreq) and sfreq > 0,
+        "sfreq",
+        "> 0 Hz",
+        sfreq,
+    )
     if abs(sfreq - target) < 1e-9:
         return x.astype(np.float32, copy=False)
     from scipy.signal import resample_poly
@@ -113,6 +129,7 @@ def fit_offset(x: np.ndarray, mode: str = "auto", ratio: float = 5.0) -> np.ndar
     """
     if mode not in ("none", "auto"):
         raise bad_value("center", "'none' or 'auto'", mode)
+    x = check_array(x, "x", "(n_trials, n_chans, n_times)", ndim=3)
     if mode == "none":
         return None
     means = x.mean(-1)
@@ -139,6 +156,8 @@ def scale_signals(x: np.ndarray, mode: str = "trial", q: float = 0.95, scale: np
         Precomputed per-channel scale for ``mode="channel"``.
     """
     check(0 < q <= 1, "scale_quantile", "in (0, 1]", q)
+    x = check_array(x, "x", "(n_trials, n_chans, n_times)", ndim=3)
+    check(x.shape[-1] > 0, "x", "at least one sample", f"<shape {x.shape}>")
     if mode == "trial":
         return x / quantile_scale(x, q, axis=(-1,))
     if mode == "channel":
@@ -167,6 +186,7 @@ def continuous_windows(x: np.ndarray, window: int, hop: int = 100, frame: int = 
     n_frames : int
         Frames of the whole recording, ``(n_times - frame) // hop + 1``.
     """
+    x = check_array(x, "x", "(n_chans, n_times)", ndim=2)
     n_chans, n_times = x.shape
     if n_times < frame:
         raise bad_value(
@@ -194,6 +214,11 @@ def stft_magnitude(signal: Any, n_fft: int = 200, hop: int = 100, n_freqs: int =
     """
     import torch
 
+    if not torch.is_tensor(signal):
+        signal = torch.as_tensor(check_array(signal, "signal", "(batch, n_times)", ndim=2))
+    signal = check_array(signal, "signal", "(batch, n_times)", ndim=2)
+    check(signal.is_floating_point(), "signal", "a float tensor", f"<dtype {signal.dtype}>", exc=TypeError)
+    check(signal.shape[1] >= n_fft, "signal", f">= n_fft = {n_fft} samples", f"<shape {tuple(signal.shape)}>")
     window = torch.hann_window(n_fft, device=signal.device, dtype=signal.dtype)
     spec = torch.stft(
         signal, n_fft=n_fft, hop_length=hop, window=window, center=False, onesided=True, return_complex=True
@@ -225,9 +250,9 @@ def fit_scaling(
     """
     check(scaling in ("trial", "channel"), "scaling", "'trial' or 'channel'", scaling)
     check(center in ("none", "auto"), "center", "'none' or 'auto'", center)
+    x, sf, _ = as_trials(X, sfreq)
     if scaling == "trial" and center == "none":
         return None, None
-    x, sf, _ = as_trials(X, sfreq)
     x = resample(x, sf)
     offset = fit_offset(x, center)
     if offset is not None:

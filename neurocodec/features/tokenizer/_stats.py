@@ -8,12 +8,23 @@ from typing import Any
 
 import numpy as np
 
+from ...pipeline import bad_value, check, check_array
+
 __all__ = ["token_profiles", "discriminative_tokens", "mutual_information", "codebook_usage"]
+
+
+def _tokens(tokens, layout: str, ndim) -> np.ndarray:
+    """Token ids as a non-empty integer array (the template error otherwise)."""
+    tok = check_array(tokens, "tokens", layout, ndim=ndim)
+    check(tok.dtype.kind in "iu", "tokens", f"integer token ids {layout}", f"<dtype {tok.dtype}>", exc=TypeError)
+    check(tok.size > 0 and tok.min() >= 0, "tokens", "non-empty, ids >= 0", f"<shape {tok.shape}>")
+    return tok
 
 
 def codebook_usage(tokens: np.ndarray, n_codes: int) -> dict[str, float]:
     """Perplexity (exp entropy) and number of distinct codes among ``tokens``."""
-    counts = np.bincount(np.asarray(tokens).ravel(), minlength=n_codes).astype(np.float64)
+    tokens = _tokens(tokens, "(...) of ids", (1, 2, 3, 4))
+    counts = np.bincount(tokens.ravel(), minlength=n_codes).astype(np.float64)
     p = counts[counts > 0] / counts.sum()
     return {
         "perplexity": float(np.exp(-(p * np.log(p)).sum())),
@@ -44,8 +55,14 @@ def token_profiles(
     profiles : ndarray (n_tokens_kept, n_freqs)
         Mean magnitude per frequency bin.
     """
-    tok = np.asarray(tokens).ravel()
-    spec = np.moveaxis(np.asarray(spectra), 1, -1).reshape(-1, spectra.shape[1])
+    tokens = _tokens(tokens, "(n_signals, n_frames)", 2)
+    spectra = check_array(spectra, "spectra", "(n_signals, n_freqs, n_frames)", ndim=3)
+    if spectra.shape[::2] != tokens.shape:
+        raise bad_value(
+            "spectra", f"(n_signals, n_freqs, n_frames) matching tokens {tokens.shape}", f"<shape {spectra.shape}>"
+        )
+    tok = tokens.ravel()
+    spec = np.moveaxis(spectra, 1, -1).reshape(-1, spectra.shape[1])
     codes, inverse, counts = np.unique(tok, return_inverse=True, return_counts=True)
     sums = np.zeros((len(codes), spec.shape[1]))
     np.add.at(sums, inverse, spec)
@@ -74,9 +91,12 @@ def discriminative_tokens(tokens: np.ndarray, y: np.ndarray, top: int = 10, min_
     list of dict with ``token``, ``class``, ``log_ratio``, ``count`` and
     ``rate_<class>`` per class.
     """
+    tokens = _tokens(tokens, "(n_trials, ...)", (2, 3, 4))
     y = np.asarray(y)
+    check(y.shape == tokens.shape[:1], "y", f"one label per trial ({len(tokens)})", f"<shape {y.shape}>")
+    check(y.dtype.kind != "f" or bool(np.isfinite(y).all()), "y", "labels without NaN or inf", "<non-finite labels>")
     classes = np.unique(y)
-    flat = np.asarray(tokens).reshape(len(y), -1)
+    flat = tokens.reshape(len(y), -1)
     codes = np.unique(flat)
     counts = np.stack([np.array([np.sum(flat[y == c] == t) for t in codes]) for c in classes])  # (n_classes, n_codes)
     totals = counts.sum(1, keepdims=True)
@@ -101,9 +121,14 @@ def discriminative_tokens(tokens: np.ndarray, y: np.ndarray, top: int = 10, min_
 
 
 def mutual_information(a: np.ndarray, b: np.ndarray) -> float:
-    """Plug-in mutual information (bits) between two discrete label arrays."""
-    a = np.unique(np.asarray(a).ravel(), return_inverse=True)[1]
-    b = np.unique(np.asarray(b).ravel(), return_inverse=True)[1]
+    """Plug-in mutual information (bits) between two discrete label arrays of the same size (flattened)."""
+    a, b = np.asarray(a), np.asarray(b)
+    check(a.size > 0, "a", "a non-empty label array", f"<shape {a.shape}>")
+    check(a.size == b.size, "b", f"as many labels as a ({a.size})", f"<shape {b.shape}>")
+    for name, x in (("a", a), ("b", b)):
+        check(x.dtype.kind != "f" or bool(np.isfinite(x).all()), name, "labels without NaN or inf", "<non-finite>")
+    a = np.unique(a.ravel(), return_inverse=True)[1]
+    b = np.unique(b.ravel(), return_inverse=True)[1]
     joint = np.zeros((a.max() + 1, b.max() + 1))
     np.add.at(joint, (a, b), 1.0)
     joint /= joint.sum()

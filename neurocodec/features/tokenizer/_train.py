@@ -18,6 +18,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ...pipeline import bad_value, check, check_array
+
 __all__ = [
     "TrainConfig",
     "seed_everything",
@@ -30,6 +32,26 @@ __all__ = [
     "calibrate_binary_threshold",
     "constant_score",
 ]
+
+
+def _check_tokens(encoder, tokens, y=None, name: str = "tokens"):
+    """Token ids ``(n_trials, n_chans, n_frames)`` (and labels ``(n_trials,)``) for an encoder, or the template."""
+    tok = check_array(tokens, name, "(n_trials, n_chans, n_frames) of token ids", ndim=3)
+    check(tok.dtype.kind in "iu", name, "integer token ids", f"<dtype {tok.dtype}>", exc=TypeError)
+    n_codes = getattr(encoder, "n_codes", None)
+    if n_codes is not None and tok.size:
+        check(
+            0 <= tok.min() and tok.max() <= n_codes,
+            name,
+            f"ids in [0, {n_codes}]",
+            f"<range [{tok.min()}, {tok.max()}]>",
+        )
+    if y is None:
+        return tok
+    y = check_array(y, "y", "(n_trials,) of class indices", ndim=1)
+    check(y.dtype.kind in "iu" or bool((y == np.round(y)).all()), "y", "integer class indices", f"<dtype {y.dtype}>")
+    check(len(y) == len(tok), "y", f"one label per trial ({len(tok)})", f"<{len(y)} labels>")
+    return tok, y.astype(np.int64)
 
 
 @dataclass
@@ -93,6 +115,19 @@ class TrainConfig:
         """Settings for ``epochs`` epochs whose warm-up is a tenth of them, at most 10 (the reference: 10 of 100)."""
         return cls(epochs=epochs, warmup_epochs=min(10.0, epochs / 10), **kwargs)
 
+    def __post_init__(self):
+        for name, low in (("epochs", 0), ("batch_size", 1), ("patience", 0), ("max_examples_per_epoch", 0)):
+            value = getattr(self, name)
+            check(
+                isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= low,
+                name,
+                f"an int >= {low}",
+                value,
+                of="TrainConfig",
+            )
+        check(isinstance(self.lr, (int, float)) and self.lr > 0, "lr", "> 0", self.lr, of="TrainConfig")
+        check(self.class_weight in (None, "balanced"), "class_weight", "None or 'balanced'", self.class_weight)
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
@@ -145,8 +180,6 @@ def _batches(n: int, batch_size: int, rng: np.random.Generator | None, limit: in
 
 def _check_signals(model, signals: Any, sfreq: Any) -> np.ndarray:
     """Float32 C-contiguous (n_signals, n_times) signals at the model's rate, or one clear error."""
-    from ...pipeline import bad_value
-
     if sfreq is None:
         raise bad_value("sfreq", f"given (the signals' rate; the tokenizer works at {model.sfreq:g} Hz)", None)
     try:
@@ -161,8 +194,8 @@ def _check_signals(model, signals: Any, sfreq: Any) -> np.ndarray:
             of="signals",
         )
     x = np.asarray(signals)
-    if x.dtype == object or not (np.issubdtype(x.dtype, np.floating) or np.issubdtype(x.dtype, np.integer)):
-        raise bad_value("signals", "a real numeric array", f"<dtype {x.dtype}>")
+    if x.dtype.kind not in "biuf":
+        raise bad_value("signals", "a real numeric array", f"<dtype {x.dtype}>", exc=TypeError)
     if x.ndim != 2:
         raise bad_value(
             "signals",
@@ -176,6 +209,8 @@ def _check_signals(model, signals: Any, sfreq: Any) -> np.ndarray:
             x.shape[1],
             of="signals",
         )
+    if not len(x):
+        raise bad_value("signals", "at least one signal", "<0 signals>")
     x = np.ascontiguousarray(x, dtype=np.float32)
     if not np.isfinite(x).all():
         raise bad_value("signals", "finite (no NaN or inf)", f"<{int((~np.isfinite(x)).sum())} non-finite values>")
@@ -201,10 +236,6 @@ def train_tokenizer(model, signals: np.ndarray, cfg: TrainConfig, sfreq: float |
         Per-epoch ``loss``, ``recon``, ``vq``, ``perplexity``, ``active_codes``.
     """
     signals = _check_signals(model, signals, sfreq)
-    if len(signals) == 0:
-        from ...pipeline import bad_value
-
-        raise bad_value("signals", "at least one signal", "<0 signals>")
     gen = seed_everything(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
     model.to(cfg.device).train()
@@ -269,6 +300,8 @@ def pretrain_encoder(encoder, tokens: np.ndarray, cfg: TrainConfig) -> dict[str,
     -------
     history : dict with per-epoch ``loss`` and ``accuracy`` (masked positions).
     """
+    tokens = _check_tokens(encoder, tokens)
+    check(len(tokens) > 0, "tokens", "at least one trial", f"<shape {tokens.shape}>")
     gen = seed_everything(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
     encoder.to(cfg.device).train()
@@ -316,12 +349,15 @@ def _class_weights(y: np.ndarray, n_classes: int, mode: str | None) -> torch.Ten
 
 def constant_score(n_outputs: int) -> float:
     """Validation score of a constant prediction: AUROC 0.5 (one output, binary), Cohen's kappa 0 (multi-class)."""
+    check(isinstance(n_outputs, (int, np.integer)) and n_outputs >= 1, "n_outputs", "an int >= 1", n_outputs)
     return 0.5 if n_outputs == 1 else 0.0
 
 
 @torch.no_grad()
 def predict_proba(encoder, tokens: np.ndarray, batch_size: int = 256, device: str = "cpu") -> np.ndarray:
     """Class probabilities (n_trials, n_classes) (binary: 2 columns from the sigmoid)."""
+    tokens = _check_tokens(encoder, tokens)
+    check(len(tokens) > 0, "tokens", "at least one trial", f"<shape {tokens.shape}>")
     encoder.to(device).eval()
     out = []
     for i in range(0, len(tokens), batch_size):
@@ -344,7 +380,16 @@ def classification_metrics(y_true: np.ndarray, proba: np.ndarray) -> dict[str, f
     """
     from sklearn.metrics import balanced_accuracy_score, cohen_kappa_score, f1_score, roc_auc_score
 
-    y_true = np.asarray(y_true)
+    y_true = check_array(y_true, "y_true", "(n,) of class indices", ndim=1)
+    proba = check_array(proba, "proba", "(n, n_classes >= 2)", ndim=2)
+    check(proba.shape[1] >= 2, "proba", "(n, n_classes >= 2)", f"<shape {proba.shape}>")
+    check(len(proba) == len(y_true), "proba", f"one row per label ({len(y_true)})", f"<shape {proba.shape}>")
+    check(
+        y_true.dtype.kind in "iu" and 0 <= y_true.min() and y_true.max() < proba.shape[1],
+        "y_true",
+        f"class indices in [0, {proba.shape[1]})",
+        f"<{y_true.dtype} in [{y_true.min()}, {y_true.max()}]>",
+    )
     pred = proba.argmax(1)
     present = [k for k in range(proba.shape[1]) if 0 < np.sum(y_true == k) < len(y_true)]
     if proba.shape[1] == 2:
@@ -380,6 +425,8 @@ def finetune_encoder(
         ``best_val_score`` and ``val_n_predicted`` (classes predicted on the
         validation split at the kept epoch).
     """
+    tokens, y = _check_tokens(encoder, tokens, y)
+    check(len(tokens) > 0, "tokens", "at least one trial", f"<shape {tokens.shape}>")
     seed_everything(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
     encoder.to(cfg.device).train()
@@ -461,7 +508,8 @@ def calibrate_binary_threshold(
     float
         The logit threshold applied (0.0 when not applicable).
     """
-    y = np.asarray(y)
+    tokens, y = _check_tokens(encoder, tokens, y)
+    check(len(tokens) > 0, "tokens", "at least one trial", f"<shape {tokens.shape}>")
     if encoder.head.out_features != 1 or len(y) < 2:
         return 0.0
     prior = float(y.mean()) if prior is None else float(prior)

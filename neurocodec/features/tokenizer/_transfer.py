@@ -43,7 +43,11 @@ def union_signals(
     counts : list of dict
         Per set: dataset, n_trials, n_chans, sfreq, n_signals.
     """
+    from ...datasets.kinds import EpochsData
+
     check(len(sets) >= 1, "sets", "at least one epochs set", len(sets))
+    for i, ep in enumerate(sets):
+        check(isinstance(ep, EpochsData), f"sets[{i}]", "an EpochsData", f"<{type(ep).__name__}>", exc=TypeError)
     width = int(round(window_s * TARGET_SFREQ))
     check(width >= 200, "window_s", ">= 1 s (one frame)", window_s)
     out, counts = [], []

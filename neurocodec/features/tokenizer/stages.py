@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, ValidationInfo, field_validator
 
 from ...pipeline import Input, Output, Stage, StageParams, register_stage, runtime_field
 
@@ -39,6 +39,15 @@ class _TokenizerFields(StageParams):
     n_codes: int = Field(8192, gt=1, description="Codebook size.")
     emb_size: int = Field(64, gt=0, description="Token embedding size.")
     n_heads: int = Field(8, gt=0, description="Attention heads.")
+
+    @field_validator("n_heads")
+    @classmethod
+    def _divides_emb_size(cls, value, info: ValidationInfo):
+        emb = info.data.get("emb_size")
+        if emb is not None and emb % value:
+            raise ValueError(f"a divisor of emb_size = {emb}")
+        return value
+
     freq_depth: int = Field(2, ge=1, description="Depth of the frequency transformer.")
     temporal_depth: int = Field(2, ge=1, description="Depth of the temporal transformer.")
     decoder_depth: int = Field(8, ge=1, description="Depth of the decoder transformer.")
@@ -60,6 +69,22 @@ class TokenizeParams(_ScalingFields, _TokenizerFields):
     progress: bool = runtime_field(False, "Show progress bars.")
 
 
+def _check_trial_length(params, epochs) -> None:
+    """Trials of at least one 1-s frame at 200 Hz (unless ``pad_short``), from what is known upstream."""
+    from ...datasets._facts import epochs_facts
+    from ...pipeline import bad_value
+
+    for up in epochs if isinstance(epochs, list) else [epochs]:
+        facts = epochs_facts(up)
+        sfreq, n_times = facts.get("sfreq"), facts.get("n_times")
+        if sfreq and n_times and n_times / sfreq < 1.0 and not getattr(params, "pad_short", False):
+            raise bad_value(
+                "inputs.epochs",
+                "trials of >= 1 s (one 200-sample frame at 200 Hz), or pad_short: true",
+                f"<{n_times} samples at {sfreq:g} Hz = {n_times / sfreq:g} s from step {up.step!r}>",
+            )
+
+
 @register_stage
 class TFMTokenize(Stage):
     """Train the TFM-Tokenizer on the training trials of epochs and tokenize every trial (channel x frame tokens).
@@ -71,6 +96,11 @@ class TFMTokenize(Stage):
     name = "tfm_tokenize"
     version = 4
     Params = TokenizeParams
+
+    @classmethod
+    def check_upstream(cls, params, upstream) -> None:
+        _check_trial_length(params, upstream["epochs"])
+
     libraries = ("numpy", "torch", "scipy")
     inputs = {
         "epochs": Input("Trials (load_bonn, load_uea_eeg, epoch_eeg, load_sleep_edf, ...).", kinds=("epochs",)),
@@ -335,6 +365,11 @@ class TFMCrossValidate(Stage):
     """
 
     name = "tfm_cross_validate"
+
+    @classmethod
+    def check_upstream(cls, params, upstream) -> None:
+        _check_trial_length(params, upstream["epochs"])
+
     version = 1
     Params = CrossValidateParams
     libraries = ("numpy", "torch", "scipy", "scikit-learn")
