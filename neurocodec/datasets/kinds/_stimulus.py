@@ -267,8 +267,9 @@ class StimulusResponses:
                     f"image ids in [0, {n - 1}]",
                     f"<{ids.dtype} in [{ids.min()}, {ids.max()}]>",
                 )
-        shared = np.intersect1d(self.train_image_ids, self.test_image_ids)
-        check(shared.size == 0, "test_image_ids", "images not in train_image_ids", f"<{shared.size} shared>")
+        if self.stimuli is not None:  # without images the stimuli are categories, shown in both splits (Haxby)
+            shared = np.intersect1d(self.train_image_ids, self.test_image_ids)
+            check(shared.size == 0, "test_image_ids", "images not in train_image_ids", f"<{shared.size} shared>")
         if self.stimuli is not None:
             st = np.asarray(self.stimuli)
             check(st.ndim == 4 and st.shape[-1] == 3, "stimuli", "an array (n_images, H, W, 3)", f"<shape {st.shape}>")
