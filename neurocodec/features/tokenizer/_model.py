@@ -383,10 +383,11 @@ class TFMTokenizer(PretrainedMixin, nn.Module):
 
     @torch.no_grad()
     def tokenize(self, spec: torch.Tensor, signal: torch.Tensor) -> torch.Tensor:
-        """Token indices (batch, n_frames) of unmasked inputs (no EMA update)."""
+        """Token indices (batch, n_frames) of unmasked inputs (no EMA update, no usage count: safe from threads)."""
         was = self.training
         self.eval()
         try:
-            return self.quantizer(self.encode(spec, signal))[1]
+            z = self.encode(spec, signal)
+            return self.quantizer.nearest(z.reshape(-1, z.shape[-1])).view(z.shape[:-1])
         finally:
             self.train(was)

@@ -263,7 +263,7 @@ def train_tokenizer(model, signals: np.ndarray, cfg: TrainConfig, sfreq: float |
 
 @torch.no_grad()
 def tokenize_signals(
-    model, signals: np.ndarray, sfreq: float | None = None, batch_size: int = 512, device: str = "cpu"
+    model, signals: np.ndarray, sfreq: float | None = None, batch_size: int = 32, device: str = "cpu"
 ) -> np.ndarray:
     """Token indices (n_signals, n_frames) int32 of scaled single-channel signals.
 
@@ -279,11 +279,27 @@ def tokenize_signals(
     device : str
     """
     signals = _check_signals(model, signals, sfreq)
+    check(isinstance(batch_size, int) and batch_size >= 1, "batch_size", "an int >= 1", batch_size)
     model.to(device).eval()
-    out = []
-    for i in range(0, len(signals), batch_size):
-        sig = torch.from_numpy(np.ascontiguousarray(signals[i : i + batch_size])).to(device)
-        out.append(model.tokenize(model.spectrum(sig), sig).cpu().numpy().astype(np.int32))
+
+    def one_batch(start: int) -> np.ndarray:
+        sig = torch.from_numpy(np.ascontiguousarray(signals[start : start + batch_size])).to(device)
+        return model.tokenize(model.spectrum(sig), sig).cpu().numpy().astype(np.int32)
+
+    starts = range(0, len(signals), batch_size)
+    n_workers = min(torch.get_num_threads(), len(starts)) if str(device) == "cpu" else 1
+    if n_workers > 1:  # one batch per core, one intra-op thread each (faster than threading each small batch)
+        from concurrent.futures import ThreadPoolExecutor
+
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            with ThreadPoolExecutor(n_workers) as pool:
+                out = list(pool.map(one_batch, starts))
+        finally:
+            torch.set_num_threads(threads)
+    else:
+        out = [one_batch(i) for i in starts]
     n_frames = model.n_frames(signals.shape[-1])
     return np.concatenate(out) if out else np.zeros((0, n_frames), dtype=np.int32)
 
