@@ -1,7 +1,10 @@
 """Tiny example of every registered stage, for the generated kind-contract test (tests/test_kind_contract.py).
 
 ``EXAMPLES[stage] = {"params": {...}, "paths": {input: builder(root) -> path}, "wire": [optional inputs to wire]}``
-(``"same_stimuli": True``: the default producers of its other inputs read the forced upstream step too, by kind).
+(``"same_stimuli": True``: the default producers of its other inputs read the forced upstream step too, by kind;
+``"kinds": {kind: {...}}``: the example of a producer whose output kind depends on its params, for that kind;
+``"for_producer": {stage: {...}}``: params of a consumer when fed by that producer, e.g. protocols naming its labels;
+``"replaces": {input: [path inputs]}``: path inputs of the example left out when ``input`` is wired).
 Required artifact inputs are wired to the default producer of their kind (``DEFAULT_PRODUCER``). A new stage
 needs an entry here: the contract test fails for a stage without one.
 """
@@ -67,6 +70,12 @@ def _fmri(name):
     return getattr(fmri_fixtures, name)
 
 
+def _release(name):
+    import loader_fixtures
+
+    return getattr(loader_fixtures, name)
+
+
 EXAMPLES = {
     "simulate_visual_fmri": {"params": VISUAL},
     "fmri_single_trial_betas": {
@@ -84,7 +93,23 @@ EXAMPLES = {
     "load_fmri": {
         "params": {"t_r": 2.0},
         "paths": {k: (lambda r, k=k: _fmri("atlas_runs")(r)[k]) for k in ("bold", "atlas", "labels")},
+        "replaces": {"source": ["bold"]},
     },
+    "bids_inputs": {"params": {"suffixes": ["bold"]}, "paths": {"root": lambda r: _release("bids_fmri")(r)}},
+    "load_abide": {
+        "paths": {"root": lambda r: _release("abide_pcp_release")(r)},
+        "kinds": {
+            "connectomes": {
+                "params": {"data": "matrices"},
+                "paths": {"root": lambda r: _release("abide_fc_release")(r)},
+            }
+        },
+    },
+    "load_uea_eeg": {
+        "params": {"name": "TinySelfRegulation", "sfreq": 128.0},
+        "paths": {"root": lambda r: _release("uea_ts_problem")(r)},
+    },
+    "load_sleep_edf": {"paths": {"root": lambda r: _release("sleep_edf_release")(r)}},
     "load_stimulus_responses": {
         "paths": {k: (lambda r, k=k: _user_files(r)[k]) for k in ("images", "betas", "trials")}
     },
@@ -181,7 +206,13 @@ EXAMPLES = {
             "pretrain_epochs": 0,
             "finetune_epochs": 1,
             "batch_size": 8,
-        }
+        },
+        "for_producer": {
+            "load_bonn": {"protocols": {"A_vs_E": [["A"], ["E"]]}, "group": "segment"},
+            "load_uea_eeg": {"protocols": {"scp": [["negativity"], ["positivity"]]}, "group": "recording"},
+            # two nights: each training fold is one recording, so no whole one is left for early stopping
+            "load_sleep_edf": {"protocols": {"W_vs_N2": [["W"], ["N2"]]}, "group": "recording", "val_fraction": 0.0},
+        },
     },
     "tfm_pretrain": {"params": {"depth": 1, "epochs": 1, "batch_size": 8}},
     "tfm_finetune": {"params": {"epochs": 1, "batch_size": 8}},

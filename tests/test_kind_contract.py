@@ -12,15 +12,9 @@ from stage_examples import DEFAULT_PRODUCER, EXAMPLES
 from neurocodec.pipeline import registered_kinds, registered_stages, run_pipeline
 
 STAGES = {n: c for n, c in registered_stages().items() if c.__module__.startswith("neurocodec.")}
-#: Loaders of public releases whose fixtures live in their own tests (tests/test_ingest_*.py); not paired yet.
-#: The fMRI producers and load_kriegeskorte92 (rsa's rdms) have examples built by tests/fmri_fixtures.py, load_bonn
-#: by tests/test_ingest_bonn.py.
-NO_EXAMPLE = {
-    "bids_inputs",
-    "load_abide",
-    "load_uea_eeg",
-    "load_sleep_edf",
-}
+#: Stages without an example (none: every producer's release is faked, in tests/fmri_fixtures.py (fMRI,
+#: Kriegeskorte-92), tests/loader_fixtures.py (ABIDE, UEA, Sleep-EDF, BIDS) and tests/test_ingest_*.py (NSD, Bonn)).
+NO_EXAMPLE: set[str] = set()
 
 
 def _producers(kind):
@@ -47,7 +41,6 @@ INCOMPATIBLE = {
     "load_kriegeskorte92 (its pair with features of its images runs under kind rdms)",
     ("rsa", "features"): "as above: the example's features are of the simulator's images",
     ("eeg_connectivity", "load_bonn"): "Bonn segments are single-channel; connectivity needs two channels",
-    ("tfm_cross_validate", "load_bonn"): "the example's protocols name the simulator's motifs, not Bonn's sets",
 }
 #: Producers whose stimuli are categories without images (a clear 'stimulus images' error of every image
 #: consumer): they pair only with the consumers that read no pixels.
@@ -68,11 +61,16 @@ class _Builder:
     def __init__(self, root):
         self.root, self.steps = root, {}
 
-    def add(self, stage, forced=None):
-        """Step id of ``stage`` with its example; ``forced`` = {input: step id} overrides the default wiring."""
+    def add(self, stage, forced=None, kind=None):
+        """Step id of ``stage`` with its example; ``forced`` = {input: step id} overrides the default wiring.
+
+        ``kind``: the kind the step is added for (a producer's ``"kinds"`` variant of its example).
+        """
         forced = dict(forced or {})
-        ex = EXAMPLES[stage]
-        inputs = {name: str(build(self.root)) for name, build in ex.get("paths", {}).items()}
+        ex = dict(EXAMPLES[stage])
+        ex.update(ex.pop("kinds", {}).get(kind, {}))
+        replaced = {p for name in forced for p in ex.get("replaces", {}).get(name, ())}
+        inputs = {name: str(build(self.root)) for name, build in ex.get("paths", {}).items() if name not in replaced}
         for name, decl in STAGES[stage].inputs.items():
             if decl.source == "path" or name in inputs:
                 continue
@@ -90,9 +88,12 @@ class _Builder:
                     if ex.get("same_stimuli") and k not in passed and decl_k.source == "artifact":
                         same = [v for v in forced.values() if set(decl_k.kinds) & set(self._kinds_of(v))]
                         passed.update({k: same[0]} if same else {})
-                inputs[name] = self.add(producer, passed)
+                inputs[name] = self.add(producer, passed, decl.kinds[0])
         params = dict(ex.get("params", {}))
-        sid = stage + "".join(f"__{v}" for _, v in sorted(forced.items()))
+        for upstream in sorted(forced.values()):  # params naming the forced producer's labels
+            params.update(ex.get("for_producer", {}).get(self.steps[upstream]["stage"], {}))
+        sid = stage + (f"__{kind}" if kind in EXAMPLES[stage].get("kinds", {}) else "")
+        sid += "".join(f"__{v}" for _, v in sorted(forced.items()))
         if "subject_param" in ex:  # a stage about one subject: the first subject of its stimulus_responses
             first = self._first_subject(inputs)
             params[ex["subject_param"]] = [first] if ex["subject_param"] == "subjects" else first
@@ -122,7 +123,7 @@ def test_every_producer_feeds_every_consumer(kind, tmp_path_factory):
     for producer in _producers(kind):
         if producer not in EXAMPLES:
             continue
-        p = b.add(producer)
+        p = b.add(producer, kind=kind)
         for consumer in _consumers(kind):
             if consumer not in EXAMPLES or (consumer, producer) in INCOMPATIBLE:
                 continue

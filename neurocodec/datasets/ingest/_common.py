@@ -38,6 +38,28 @@ def artifact_files(artifact: Any, pattern: str, *, name: str) -> list[Path]:
     return files
 
 
+def table_files(artifact: Any, pattern: str, *, name: str) -> list[Path]:
+    """Files of a ``file_table`` artifact (its ``path`` column) matching ``pattern``, all of one subject."""
+    from fnmatch import fnmatch
+
+    import pandas as pd
+
+    table = pd.read_csv(artifact.kind_path, sep="\t", dtype=str, keep_default_na=False)
+    rows = table[[fnmatch(Path(f).as_posix(), pattern) for f in table["path"]]]
+    if rows.empty:
+        raise bad_value(
+            name,
+            f"a file table listing files matching {pattern!r}",
+            f"<{artifact.stage}/{artifact.key[:12]} without such files>",
+        )
+    subjects = sorted(set(rows["subject"])) if "subject" in rows else []
+    if len(subjects) > 1:
+        raise bad_value(
+            name, "a file table of one subject (select it with bids_inputs' 'subjects')", f"<subjects {subjects}>"
+        )
+    return sorted(Path(f) for f in rows["path"])
+
+
 def one_source(inputs: dict, names: tuple[str, str]) -> str:
     """Exactly one of two alternative inputs must be given; return its name."""
     given = [n for n in names if n in inputs]

@@ -22,7 +22,7 @@ from ...pipeline import (
     save_json,
     save_table,
 )
-from ._common import artifact_files, expand_files, info_section, one_source
+from ._common import expand_files, info_section, one_source, table_files
 
 _LIBS = ("numpy", "nibabel", "nilearn", "scikit-learn")
 
@@ -116,7 +116,7 @@ class LoadFMRI(Stage):
             "4-D NIfTI run, or folder of runs (see 'pattern').", source="path", required=False, suffixes=_RUNS
         ),
         "source": Input(
-            "Upstream artifact holding NIfTI runs, e.g. a bids_inputs file table (alternative to 'bold').",
+            "A bids_inputs file table: its runs matching 'pattern', of one subject (alternative to 'bold').",
             kinds=("file_table",),
             required=False,
         ),
@@ -168,7 +168,7 @@ class LoadFMRI(Stage):
         runs = (
             expand_files(inputs["bold"], params.pattern, name="bold")
             if which == "bold"
-            else artifact_files(inputs["source"], params.pattern, name="source")
+            else table_files(inputs["source"], params.pattern, name="source")
         )
         first = load_img(runs[0], 4, "bold")
         t_r = params.t_r or float(first.header.get_zooms()[3])

@@ -54,6 +54,10 @@ def val_split(
         from sklearn.model_selection import StratifiedGroupKFold
 
         groups = np.asarray(groups)
+        if len(np.unique(groups)) < 2:
+            raise bad_value(
+                "val_fraction", "0 when the training trials are one group (none can be held out whole)", fraction
+            )
         k = max(2, int(round(1 / fraction)))
         n_groups = min(len(np.unique(groups[y == c])) for c in np.unique(y))
         if n_groups >= k:
