@@ -26,6 +26,7 @@ def fisher_z(r) -> np.ndarray:
     -------
     ndarray, same shape
     """
+    r = check_array(r, "r", "of correlations (any shape)", ndim=tuple(range(1, 33)), dtype=np.float64)
     return np.arctanh(np.clip(r, -FISHER_Z_BOUND, FISHER_Z_BOUND))
 
 
