@@ -99,7 +99,7 @@ class CategoryDecoder(PretrainedMixin, ClassifierMixin, BaseEstimator):
         from sklearn.svm import LinearSVC
 
         Cs = self._check()
-        X = check_array(X, "X", "(n_samples, n_features)", ndim=2, of="CategoryDecoder.fit", dtype=np.float64)
+        X = check_array(X, "X", "(n_samples, n_features)", ndim=2, dtype=np.float64)
         y = _labels(y, "y", len(X))
         check(len(np.unique(y)) >= 2, "y", "at least two classes", sorted(set(y.tolist())))
         self.cv_results_ = []
@@ -138,7 +138,7 @@ class CategoryDecoder(PretrainedMixin, ClassifierMixin, BaseEstimator):
 
     def decision_function(self, X):
         """Linear scores (n_samples,) for two classes (positive: ``classes_[1]``), else (n_samples, n_classes)."""
-        X = check_array(X, "X", "(n_samples, n_features)", ndim=2, of="CategoryDecoder", dtype=np.float64)
+        X = check_array(X, "X", "(n_samples, n_features)", ndim=2, dtype=np.float64)
         n_features = self.coef_.shape[1]
         check(X.shape[1] == n_features, "X", f"(n_samples, {n_features}) as in fit", f"<shape {X.shape}>")
         scores = X @ self.coef_.T + self.intercept_
