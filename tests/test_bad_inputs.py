@@ -223,7 +223,22 @@ def _array_specs() -> dict[str, Spec]:
         "decoders.mindbridge.image_token_targets": Spec(
             P("decoders.mindbridge.image_token_targets"), [IMGS], {"image_size": 32}, smoke=False
         ),
+        "decoders.cross_validate_categories": Spec(
+            P("decoders.cross_validate_categories"),
+            [P("decoders.CategoryDecoder")(C=1.0), X, Y, np.arange(12) // 3],
+            bad=(1, 2, 3),
+            lengths=((1, 2), (1, 3)),
+            skip=("2:strings", "3:strings"),  # labels and groups may be strings
+        ),
+        # encoders.backend: ``Y`` is streamed column chunks (a memory map, a lazy array): only its shape is checked
+        "encoders.backend.solve_ridge_cv": Spec(
+            P("encoders.backend.solve_ridge_cv"), [X, X[:, :3], [1.0, 10.0]], {"cv": 3}, lengths=((0, 1),)
+        ),
         # datasets
+        "datasets.responses_from_betas": Spec(
+            P("datasets.responses_from_betas"),
+            [X, {"run": np.arange(12) // 6, "trial_type": np.where(Y == 1, "face", "house")}],
+        ),
         "datasets.simulate.stimulus_features": Spec(
             P("datasets.simulate.stimulus_features"),
             [IMGS, np.array([0, 1, 0, 1]), 2, np.array([0.0, np.pi / 2]), np.array([2.0]), 4],
@@ -289,46 +304,20 @@ def _array_specs() -> dict[str, Spec]:
         "features.connectivity.site_splits": Spec(
             P("features.connectivity.site_splits"), [Y, SITES], bad=(0, 1), lengths=((0, 1),), skip=("strings",)
         ),
+        "features.connectivity.fisher_z": Spec(
+            P("features.connectivity.fisher_z"),
+            [SYM],
+            skip=("ndim_minus", "ndim_plus"),  # any shape
+        ),
         "features.connectivity.eeg_connectivity": Spec(
             P("features.connectivity.eeg_connectivity"), [TRIALS[:4, :, :256]], {"sfreq": 128.0, "methods": ("coh",)}
         ),
         # features.tokenizer
-        "features.tokenizer.as_trials": Spec(
-            P("features.tokenizer.as_trials"),
-            [TRIALS, 200.0],
-            skip=("ndim_minus",),  # (n_chans, n_times): one trial
-        ),
         "features.tokenizer.classification_metrics": Spec(
             P("features.tokenizer.classification_metrics"), [Y[:8], proba], bad=(0, 1), lengths=((0, 1),)
         ),
-        "features.tokenizer.codebook_usage": Spec(
-            P("features.tokenizer.codebook_usage"),
-            [TOKENS, 16],
-            skip=("ndim_minus", "ndim_plus"),  # any shape
-        ),
         "features.tokenizer.continuous_windows": Spec(
             P("features.tokenizer.continuous_windows"), [TRIALS[0].repeat(5, 1), 400]
-        ),
-        "features.tokenizer.discriminative_tokens": Spec(
-            P("features.tokenizer.discriminative_tokens"),
-            [TOKENS, Y[:8]],
-            {"min_count": 1},
-            bad=(0, 1),
-            lengths=((0, 1),),
-            skip=("strings",),
-        ),
-        "features.tokenizer.fit_offset": Spec(P("features.tokenizer.fit_offset"), [TRIALS]),
-        "features.tokenizer.fit_scaling": Spec(
-            P("features.tokenizer.fit_scaling"),
-            [TRIALS, 200.0],
-            skip=("ndim_minus",),  # one trial
-        ),
-        "features.tokenizer.mutual_information": Spec(
-            P("features.tokenizer.mutual_information"),
-            [TOKENS[:, 0, 0], Y[:8]],
-            bad=(0, 1),
-            lengths=((0, 1),),
-            skip=("strings", "ndim_plus"),  # any labels; flattened, so only the sizes must match
         ),
         "features.tokenizer.prepare_trials": Spec(
             P("features.tokenizer.prepare_trials"),
@@ -343,15 +332,8 @@ def _array_specs() -> dict[str, Spec]:
             [TRIALS[0], 100.0],
             skip=("ndim_minus", "ndim_plus"),  # (..., n_times)
         ),
-        "features.tokenizer.scale_signals": Spec(P("features.tokenizer.scale_signals"), [TRIALS]),
         "features.tokenizer.stft_magnitude": Spec(
             P("features.tokenizer.stft_magnitude"), [_torch(TRIALS[0])], wrap=_torch
-        ),
-        "features.tokenizer.token_profiles": Spec(
-            P("features.tokenizer.token_profiles"),
-            [TOKENS[:3, 0], RNG.random((3, 100, 5))],
-            bad=(0, 1),
-            lengths=((0, 1),),
         ),
         "features.tokenizer.tokenize_signals": Spec(
             P("features.tokenizer.tokenize_signals"), [_tiny_tokenizer(), TRIALS[:, 0]], {"sfreq": 200.0}, bad=(1,)
@@ -365,23 +347,6 @@ def _array_specs() -> dict[str, Spec]:
         ),
         "features.tokenizer.predict_proba": Spec(
             P("features.tokenizer.predict_proba"), [_tiny_encoder(), TOKENS], bad=(1,), skip=("strings",)
-        ),
-        "features.tokenizer.calibrate_binary_threshold": Spec(
-            P("features.tokenizer.calibrate_binary_threshold"),
-            [_tiny_encoder(), TOKENS, Y[:8]],
-            bad=(1, 2),
-            lengths=((1, 2),),
-            smoke=False,
-        ),
-        "features.tokenizer.pretrain_encoder": Spec(
-            P("features.tokenizer.pretrain_encoder"), [_tiny_encoder(), TOKENS, tcfg], bad=(1,), smoke=False
-        ),
-        "features.tokenizer.finetune_encoder": Spec(
-            P("features.tokenizer.finetune_encoder"),
-            [_tiny_encoder(), TOKENS, Y[:8], tcfg],
-            bad=(1, 2),
-            lengths=((1, 2),),
-            smoke=False,
         ),
     }
 
@@ -457,36 +422,21 @@ SCALARS: dict[str, tuple[Any, dict, dict]] = {
         {"n_chans": POS_INT, "kind": ["meg", 3]},
     ),
     "features.connectivity.edge_index": (P("features.connectivity.edge_index"), {"n_rois": 4}, {"n_rois": POS_INT}),
-    "features.tokenizer.constant_score": (
-        P("features.tokenizer.constant_score"),
-        {"n_outputs": 2},
-        {"n_outputs": [0, -1, 2.5]},
-    ),
-    "features.tokenizer.freq_time_masks": (
-        P("features.tokenizer.freq_time_masks"),
-        {"batch": 2, "n_freqs": 10, "n_frames": 4},
-        {"batch": POS_INT, "n_freqs": POS_INT, "freq_ratio": [-0.5, 1.5, NAN]},
-    ),
     "decoders.generation.small_autoencoder_config": (
         P("decoders.generation.small_autoencoder_config"),
         {"image_size": 32},
         {"image_size": [0, -8, 30, "32"]},
     ),
     "encoders.backend.get_backend": (P("encoders.backend.get_backend"), {"name": "numpy"}, {"name": ["jax", 3]}),
+    "encoders.backend.solve_ridge_cv": (
+        P("encoders.backend.solve_ridge_cv"),
+        {"X": X, "Y": X[:, :3], "alphas": [1.0, 10.0], "cv": 3},
+        {"alphas": [[], [-1.0], [NAN], ["a"]]},
+    ),
     "decoders.metrics.get_feature_extractor": (
         P("decoders.metrics.get_feature_extractor"),
         {"name": "pixels"},
         {"name": ["alexnet9", 3], "protocol": ["nope"]},
-    ),
-    "decoders.brain_diffuser.make_ridge": (
-        P("decoders.brain_diffuser.make_ridge"),
-        {"alphas": [1.0, 10.0]},
-        {"alphas": [[], [-1.0], [NAN]]},
-    ),
-    "encoders.incontext.ridge_baseline": (
-        P("encoders.incontext.ridge_baseline"),
-        {"alphas": [1.0, 10.0], "cv": 3},
-        {"alphas": [[], [-1.0], [NAN]], "cv": [1, 0, 2.5]},
     ),
 }
 SCALAR_CASES = [(n, p, i) for n, (_, _, bad) in SCALARS.items() for p, vals in bad.items() for i in range(len(vals))]
@@ -529,6 +479,8 @@ PATHS: dict[str, Any] = {
     "datasets.loaders.load_sleep_edf_record": lambda f: f(PATH + "-PSG.edf", PATH + "-Hypnogram.edf"),
     "datasets.loaders.load_uea": lambda f: f("X", PATH),
     "datasets.loaders.load_uea_info": lambda f: f("X", PATH),
+    "datasets.fmri.atlas_regions": lambda f: f(PATH + ".nii.gz"),
+    "datasets.fmri.mask_voxels": lambda f: f(PATH + ".nii.gz"),
     "datasets.loaders.read_hypnogram": lambda f: f(PATH + ".edf"),
     "datasets.loaders.read_images": lambda f: f(PATH),
     "datasets.loaders.read_ts": lambda f: f(PATH + ".ts"),
@@ -546,7 +498,6 @@ PATHS: dict[str, Any] = {
     "pipeline.load_arrays": lambda f: f(PATH + ".npz"),
     "pipeline.load_json": lambda f: f(PATH + ".json"),
     "pipeline.load_table": lambda f: f(PATH + ".tsv"),
-    "pipeline.load_weights": lambda f: f(PATH + ".safetensors"),
     "pipeline.report.find_run_record": lambda f: f(PATH, PATH),
     "pipeline.report.write_report": lambda f: f(PATH + ".json"),
     "encoders.features.load_efficientnet_lite0": lambda f: f(PATH + ".pth"),
@@ -574,12 +525,14 @@ def _objects() -> dict[str, Any]:
         "datasets.bids.bids_pipeline_steps": lambda f: f(["/x/sub-01_eeg.edf"], "load_eeg", "recording", group_by="x"),
         "features.connectivity.site_cross_validate": lambda f: f(object(), X, Y, SITES),
         "features.connectivity.cv_summary": lambda f: f([], []),
-        "features.tokenizer.union_signals": lambda f: f([TRIALS]),
         "features.tokenizer.fit_union_tokenizer": lambda f: f([TRIALS]),
         "features.tokenizer.summarize_folds": lambda f: f([]),
         "features.tokenizer.cross_validate": lambda f: f(TRIALS, {"p": [["a"], ["b"]]}, object()),
         "features.tokenizer.TrainConfig": lambda f: f(batch_size=0),
         "decoders.braindive.VoxelTarget": lambda f: f([]),
+        "decoders.decoding_samples": lambda f: f(object(), "sub-01"),
+        "datasets.loaders.haxby_responses": lambda f: f(object()),
+        "datasets.fmri.bids_subject": lambda f: f(3),
         "decoders.braindive.select_voxels": lambda f: f(X),
         "decoders.mindbridge.TrainingConfig": lambda f: f(n_epochs=0),
         "decoders.mindbridge.text_token_targets": lambda f: f([]),
@@ -624,13 +577,8 @@ def _objects() -> dict[str, Any]:
         ),
         "datasets.kinds.RawRecording": lambda f: f.load(PATH),
         "pipeline.save_arrays": lambda f: f(PATH + ".npz", x=np.array([object()])),
-        "pipeline.save_weights": lambda f: f(PATH, {"w": np.zeros(2)}, {}),
         "pipeline.save_json": lambda f: f(PATH + ".json", {"a": object()}),
-        "pipeline.canonical_json": lambda f: f({"a": float("nan")}),
-        "pipeline.hash_key": lambda f: f({"a": float("inf")}),
         "pipeline.register_stage": lambda f: f(type("Nameless", (), {})),
-        "pipeline.is_key_field": lambda f: f(P("pipeline.StageParams"), "no_such_field"),
-        "pipeline.execute_step": lambda f: f(PATH, {"stage": "no_such_stage"}),
         "pipeline.save_table": lambda f: f(PATH + ".tsv", {"a": [1, 2], "b": [1]}),
         "pipeline.save_array": lambda f: f(PATH + ".npy", np.array([object()])),
         "decoders.generation.img2img_loop": lambda f: f(None, None, None, strength=1.5, num_inference_steps=2),
@@ -708,6 +656,7 @@ def _estimators() -> dict[str, Est]:
             sfreq=True,
             smoke=False,
         ),
+        "decoders.CategoryDecoder": Est(lambda: P("decoders.CategoryDecoder")(C=1.0), X, Y, after=("predict", 1)),
         "encoders.incontext.InContextEncoder": Est(
             lambda: P("encoders.incontext.InContextEncoder")(_tiny_incontext()), X, X[:, :3], after=("predict", 1)
         ),
@@ -793,6 +742,7 @@ EXEMPT |= dict.fromkeys(
         "datasets.simulate.RestingStateCohort",
         "datasets.simulate.SimulatedBold",
         "datasets.simulate.SimulatedRecording",
+        "decoders.CategoryCVResult",
         "pipeline.report.Figure",
         "pipeline.report.Section",
         "pipeline.report.Table",
@@ -805,9 +755,6 @@ EXEMPT |= dict.fromkeys(
         "decoders.mindbridge.LowRankAdapter",
         "decoders.mindbridge.ResidualMLP",
         "encoders.incontext.BraInCoRL",
-        "features.tokenizer.EMAVectorQuantizer",
-        "features.tokenizer.LinearAttention",
-        "features.tokenizer.LinearTransformer",
     ],
     _MODULE,
 )
@@ -817,23 +764,13 @@ EXEMPT |= dict.fromkeys(
         for n in (
             "Artifact",
             "ArtifactStore",
-            "DaskExecutor",
-            "FileHasher",
-            "KindInfo",
-            "LocalExecutor",
             "Output",
-            "Plan",
-            "PlannedStep",
             "PretrainedMixin",
             "Upstream",
-            "RunConfig",
             "RunSummary",
             "Stage",
             "StageParams",
-            "StepConfig",
-            "StepResult",
             "bad_value",
-            "library_versions",
             "load_plugins",
             "parallel_map",
             "pretrained_types",
@@ -863,7 +800,6 @@ EXEMPT |= {
     "encoders.backend.TorchBackend": "array-namespace adapter used inside RidgeCV (scikit-learn validated)",
     "decoders.mindbridge.cycle_loss": "loss of two callables on a tensor from the model: internal to training",
     "decoders.generation.patch_dual_transformers": "patches a diffusers UNet in place: any module is valid",
-    "features.tokenizer.reference_key_map": "maps a checkpoint key name (str -> str or None): every str is valid",
 }
 
 

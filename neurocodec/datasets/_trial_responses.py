@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from ..pipeline import bad_value, check
+from ..pipeline import bad_value, check, check_array
 
 __all__ = ["responses_from_betas", "check_trial_design", "check_event_columns"]
 
@@ -174,8 +174,8 @@ def responses_from_betas(
     from .kinds import StimulusResponses, SubjectResponses
 
     trials = pd.DataFrame(trials).reset_index(drop=True)
-    betas = np.asarray(betas, dtype=np.float32)
-    check(betas.ndim == 2 and len(betas) == len(trials), "betas", f"(n_trials={len(trials)}, n_voxels)", betas.shape)
+    betas = check_array(betas, "betas", f"(n_trials={len(trials)}, n_voxels)", ndim=2, dtype=np.float32)
+    check(len(betas) == len(trials), "betas", f"(n_trials={len(trials)}, n_voxels)", f"<shape {betas.shape}>")
     if "run" not in trials.columns:
         raise bad_value("trials", "a table with a 'run' column", f"<columns {list(trials.columns)}>")
     is_test = _split_runs(trials, test_runs)

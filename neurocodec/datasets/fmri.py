@@ -10,6 +10,7 @@ Heavy libraries are imported inside the functions.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -371,6 +372,8 @@ def single_trial_betas(
 
 def bids_subject(path: Any, default: str = "sub-01") -> str:
     """The ``sub-<label>`` entity of a BIDS file name (or of one of its folders), else ``default``."""
+    if not isinstance(path, (str, os.PathLike)):
+        raise bad_value("path", "a file name (str or path)", path, exc=TypeError)
     p = Path(path)
     for part in [p.name, *reversed(p.parent.parts)]:
         for entity in part.split("_"):

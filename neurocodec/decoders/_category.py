@@ -17,12 +17,19 @@ from dataclasses import dataclass, field
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 
-from ..pipeline import PretrainedMixin, bad_value, check
+from ..pipeline import PretrainedMixin, bad_value, check, check_array
 
 __all__ = ["CategoryDecoder", "CategoryCVResult", "cross_validate_categories", "decoding_samples"]
 
 CLASSIFIERS = ("svm", "lda")
 DEFAULT_C = (0.01, 0.1, 1.0, 10.0)
+
+
+def _labels(v, name, n, as_str=True):
+    """``v`` as a 1-D array of ``n`` labels (any dtype), else one template error."""
+    v = np.asarray(v)
+    check(v.ndim == 1 and len(v) == n, name, f"a 1-D array (n_samples={n},)", f"<shape {v.shape}>")
+    return v.astype(str) if as_str else v
 
 
 def _group_splitter(n_folds):
@@ -92,10 +99,8 @@ class CategoryDecoder(PretrainedMixin, ClassifierMixin, BaseEstimator):
         from sklearn.svm import LinearSVC
 
         Cs = self._check()
-        X = np.asarray(X, dtype=np.float64)
-        y = np.asarray(y).astype(str)
-        check(X.ndim == 2 and len(X) == len(y), "X", f"a 2-D array (n_samples={len(y)}, n_features)", X.shape)
-        check(bool(np.isfinite(X).all()), "X", "finite (no NaN or inf)", f"<{int((~np.isfinite(X)).sum())} values>")
+        X = check_array(X, "X", "(n_samples, n_features)", ndim=2, dtype=np.float64)
+        y = _labels(y, "y", len(X))
         check(len(np.unique(y)) >= 2, "y", "at least two classes", sorted(set(y.tolist())))
         self.cv_results_ = []
         if self.classifier == "lda":
@@ -133,7 +138,10 @@ class CategoryDecoder(PretrainedMixin, ClassifierMixin, BaseEstimator):
 
     def decision_function(self, X):
         """Linear scores (n_samples,) for two classes (positive: ``classes_[1]``), else (n_samples, n_classes)."""
-        scores = np.asarray(X, dtype=np.float64) @ self.coef_.T + self.intercept_
+        X = check_array(X, "X", "(n_samples, n_features)", ndim=2, dtype=np.float64)
+        n_features = self.coef_.shape[1]
+        check(X.shape[1] == n_features, "X", f"(n_samples, {n_features}) as in fit", f"<shape {X.shape}>")
+        scores = X @ self.coef_.T + self.intercept_
         return scores[:, 0] if len(self.classes_) == 2 else scores
 
     def predict(self, X):
@@ -237,10 +245,9 @@ def cross_validate_categories(decoder, X, y, groups, *, n_folds=None) -> Categor
     -------
     CategoryCVResult
     """
-    X = np.asarray(X, dtype=np.float64)
-    y = np.asarray(y).astype(str)
-    groups = np.asarray(groups)
-    check(len(groups) == len(y) == len(X), "groups", f"one per sample ({len(y)})", len(groups))
+    X = check_array(X, "X", "(n_samples, n_features)", ndim=2, dtype=np.float64)
+    y = _labels(y, "y", len(X))
+    groups = _labels(groups, "groups", len(X), as_str=False)
     n_groups = len(np.unique(groups))
     need = 2 if n_folds is None else int(n_folds)
     check(n_groups >= need, "groups", f"at least {need} groups (runs or images) for the outer folds", n_groups)
@@ -300,6 +307,9 @@ def decoding_samples(experiment, subject: str, categories=None):
     """
     import pandas as pd
 
+    from ..datasets.kinds import StimulusResponses
+
+    check(isinstance(experiment, StimulusResponses), "experiment", "a StimulusResponses", experiment, exc=TypeError)
     if subject not in experiment.subjects:
         raise bad_value("subjects", f"subjects of the experiment {sorted(experiment.subjects)}", subject)
     names = list(experiment.category_names)

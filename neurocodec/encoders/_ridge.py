@@ -90,11 +90,16 @@ def solve_ridge_cv(X, Y, alphas, cv=5, fit_intercept=True, backend="numpy", n_ta
         ``coef`` (n_features, n_targets) float32, ``intercept`` (n_targets,), ``alphas`` (n_targets,) the
         selected ones, ``cv_scores`` (n_targets,) and ``cv_scores_all`` (n_alphas, n_targets).
     """
+    from ..pipeline import bad_value, check, check_array
     from .backend import get_backend
 
-    alphas = np.asarray(alphas, dtype=np.float64).reshape(-1)
-    X = np.asarray(X, dtype=np.float32)
+    alphas = check_array(np.reshape(alphas, -1), "alphas", "(n_alphas,) of floats > 0", ndim=1, dtype=np.float64)
+    check(bool((alphas > 0).all()), "alphas", "floats > 0", alphas.tolist())
+    X = check_array(X, "X", "(n_samples, n_features)", ndim=2, dtype=np.float32)
     n, p = X.shape
+    shape = getattr(Y, "shape", None)
+    if shape is None or len(shape) != 2 or shape[0] != n:
+        raise bad_value("Y", f"a 2-D array (n_samples={n}, n_targets)", f"<shape {shape}>")
     n_t = Y.shape[1]
     if fit_intercept:
         x_mean = X.mean(0, dtype=np.float64).astype(np.float32)

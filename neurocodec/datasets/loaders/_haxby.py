@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ...pipeline import bad_value
+from ...pipeline import bad_value, check
 from .._paths import dataset_dir, require_files
 
 __all__ = ["HaxbyData", "load_haxby", "haxby_volume_samples", "haxby_responses", "HAXBY_URL"]
@@ -209,6 +209,7 @@ def haxby_responses(
     from .._trial_responses import check_trial_design, responses_from_betas
     from ..fmri import mask_voxels, single_trial_betas
 
+    check(isinstance(data, HaxbyData), "data", "a HaxbyData (from load_haxby)", data, exc=TypeError)
     if mask not in data.masks:
         raise bad_value("mask", f"one of {sorted(data.masks)}", mask)
     check_trial_design(data.events, test_runs)

@@ -26,6 +26,9 @@ def fisher_z(r) -> np.ndarray:
     -------
     ndarray, same shape
     """
+    shape = np.shape(r)
+    r = check_array(np.atleast_1d(r), "r", "of correlations (any shape)", ndim=tuple(range(1, 33)), dtype=np.float64)
+    r = r.reshape(shape)
     return np.arctanh(np.clip(r, -FISHER_Z_BOUND, FISHER_Z_BOUND))
 
 
