@@ -537,8 +537,10 @@ class EmbeddedLatentDiffusion(PretrainedMixin, BaseEstimator):
 
         d = diffusers()
         self = cls(**config, device=device)
-        self.vae_ = d.AutoencoderKL.from_pretrained(directory / "vae").to(device).eval()
-        self.unet_ = d.UNet2DConditionModel.from_pretrained(directory / "unet").to(device).eval()
+        # low_cpu_mem_usage=False: what diffusers falls back to without accelerate, said so it logs no warning
+        self.vae_ = d.AutoencoderKL.from_pretrained(directory / "vae", low_cpu_mem_usage=False).to(device).eval()
+        self.unet_ = d.UNet2DConditionModel.from_pretrained(directory / "unet", low_cpu_mem_usage=False)
+        self.unet_ = self.unet_.to(device).eval()
         self.scheduler_ = d.DDIMScheduler.from_pretrained(directory / "scheduler")
         self.embedder_ = state["folders"]["embedder"]
         return self
