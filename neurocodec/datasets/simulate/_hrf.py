@@ -6,7 +6,7 @@ from math import lgamma
 
 import numpy as np
 
-__all__ = ["spm_hrf", "convolve_hrf", "blas_single_thread"]
+__all__ = ["spm_hrf", "convolve_hrf", "blas_single_thread", "single_blas_thread"]
 
 
 def _gamma_pdf(t: np.ndarray, shape: float, scale: float = 1.0) -> np.ndarray:
@@ -77,3 +77,15 @@ def blas_single_thread():
 
         return nullcontext()
     return threadpool_limits(limits=1)
+
+
+def single_blas_thread(fn):
+    """Decorator: run ``fn`` inside :func:`blas_single_thread`."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        with blas_single_thread():
+            return fn(*args, **kwargs)
+
+    return wrapper

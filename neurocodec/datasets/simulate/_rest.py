@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from ...pipeline import bad_value, check
-from ._hrf import blas_single_thread, convolve_hrf, spm_hrf
+from ._hrf import convolve_hrf, single_blas_thread, spm_hrf
 
 __all__ = ["RestingStateCohort", "simulate_rest_cohort", "DEFAULT_SITES"]
 
@@ -183,6 +183,7 @@ def _group_covariances(rng, labels, n_networks, n_edges, effect):
     return np.stack([base, other]), diff
 
 
+@single_blas_thread
 def simulate_rest_cohort(
     n_subjects=60, n_rois=100, n_networks=7, sites=None, n_differing_edges=20, effect_size=0.2, seed=0
 ) -> RestingStateCohort:
@@ -215,21 +216,6 @@ def simulate_rest_cohort(
     -------
     RestingStateCohort
     """
-    with blas_single_thread():
-        return _simulate_rest_cohort(
-            n_subjects=n_subjects,
-            n_rois=n_rois,
-            n_networks=n_networks,
-            sites=sites,
-            n_differing_edges=n_differing_edges,
-            effect_size=effect_size,
-            seed=seed,
-        )
-
-
-def _simulate_rest_cohort(
-    n_subjects=60, n_rois=100, n_networks=7, sites=None, n_differing_edges=20, effect_size=0.2, seed=0
-):
     import pandas as pd
 
     for name, value in (("n_subjects", n_subjects), ("n_rois", n_rois), ("n_networks", n_networks)):

@@ -19,7 +19,7 @@ import numpy as np
 
 from ...pipeline import bad_value, check, check_array
 from ..kinds import StimulusResponses, SubjectResponses
-from ._hrf import blas_single_thread
+from ._hrf import single_blas_thread
 from ._images import CATEGORY_NAMES, cell_centres, gabor_energy, make_stimuli
 
 __all__ = ["noiseless_responses", "simulate_visual_experiment", "stimulus_features", "luminance_contrast"]
@@ -294,6 +294,7 @@ def _subject(rng, name, n_vox, feats, categories, category_names, train_pool, te
     )
 
 
+@single_blas_thread
 def simulate_visual_experiment(
     n_subjects=4,
     n_voxels=None,
@@ -370,51 +371,6 @@ def simulate_visual_experiment(
     -------
     StimulusResponses
     """
-    with blas_single_thread():
-        return _simulate_visual_experiment(
-            n_subjects=n_subjects,
-            n_voxels=n_voxels,
-            image_size=image_size,
-            n_train_images=n_train_images,
-            n_test_images=n_test_images,
-            n_repeats=n_repeats,
-            n_repeats_train=n_repeats_train,
-            snr=snr,
-            snr_spread=snr_spread,
-            fraction_prf=fraction_prf,
-            fraction_category=fraction_category,
-            n_orientations=n_orientations,
-            spatial_frequencies=spatial_frequencies,
-            grid=grid,
-            noise_correlation=noise_correlation,
-            train_fraction=train_fraction,
-            linear_fraction=linear_fraction,
-            linear_exponent=linear_exponent,
-            seed=seed,
-        )
-
-
-def _simulate_visual_experiment(
-    n_subjects=4,
-    n_voxels=None,
-    image_size=32,
-    n_train_images=400,
-    n_test_images=50,
-    n_repeats=3,
-    n_repeats_train=1,
-    snr=1.0,
-    snr_spread=0.3,
-    fraction_prf=0.6,
-    fraction_category=0.25,
-    n_orientations=4,
-    spatial_frequencies=None,
-    grid=None,
-    noise_correlation=0.1,
-    train_fraction=1.0,
-    linear_fraction=0.3,
-    linear_exponent=1.0,
-    seed=0,
-):
     check(isinstance(n_subjects, (int, np.integer)) and n_subjects > 0, "n_subjects", "an int > 0", n_subjects)
     for name, value in dict(
         image_size=image_size,
