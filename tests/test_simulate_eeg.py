@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from neurocodec.datasets.simulate import MOTIFS, SimulatedRecording, simulate_eeg, simulate_eeg_trials
-from neurocodec.datasets.simulate._eeg import motif_waveform
+from neurocodec.datasets.simulate._eeg_sources import motif_waveform
 
 
 def _peaks(score, thresh, min_dist):
